@@ -1,0 +1,3 @@
+"""Roost: a mail synchronization server."""
+
+__version__ = "0.1.0"

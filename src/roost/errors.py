@@ -1,0 +1,45 @@
+"""The three error families, mapped once at the edge.
+
+    Exception
+    ├── ProtocolError        the peer sent something malformed (IMAP BAD, SMTP 5xx, POP3 -ERR);
+    │                        raised by roost.proto and by command handlers
+    └── MailError(kind)      the store refused an operation for a mail reason; it knows nothing of
+                             any protocol: roost.imap.codes maps each kind to a response code
+
+Anything else that escapes a handler is a bug: it is logged with its traceback and the client
+gets a fixed "[SERVERBUG]" text, never str(exc).
+"""
+
+from __future__ import annotations
+
+import enum
+
+# ProtocolError lives in the sans-IO layer (roost.proto may import nothing else of Roost);
+# it is re-exported here so the hierarchy has one home.
+from roost.proto.errors import ProtocolError
+
+
+class MailErrorKind(enum.Enum):
+    NONEXISTENT = "nonexistent"  # no such mailbox / message
+    ALREADY_EXISTS = "already-exists"  # mailbox name taken
+    HAS_CHILDREN = "has-children"  # cannot delete: inferior names exist
+    CANNOT = "cannot"  # operation never allowed (delete INBOX, rename into itself)
+    OVER_QUOTA = "over-quota"
+    TOO_BIG = "too-big"  # message exceeds the size limit
+    NO_PERMISSION = "no-permission"
+    AUTH_FAILED = "auth-failed"
+    IN_USE = "in-use"  # transient: retry later
+    LIMIT = "limit"  # a server limit was hit (e.g. too many mailboxes)
+    MODIFIED = "modified"  # conditional store lost a race (CONDSTORE)
+
+
+class MailError(Exception):
+    """A mail-level refusal from the store or account layer."""
+
+    def __init__(self, kind: MailErrorKind, text: str = "") -> None:
+        super().__init__(text or kind.value)
+        self.kind = kind
+        self.text = text or kind.value
+
+
+__all__ = ["MailError", "MailErrorKind", "ProtocolError"]

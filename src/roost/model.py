@@ -1,0 +1,57 @@
+"""Types that carry meaning across layers.
+
+A UID and a message sequence number are both small integers; mixing them up is the
+classic IMAP server bug, so each gets its own NewType and mypy keeps them apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NewType
+
+Uid = NewType("Uid", int)
+Msn = NewType("Msn", int)
+ModSeq = NewType("ModSeq", int)
+UidValidity = NewType("UidValidity", int)
+MailboxId = NewType("MailboxId", int)
+AccountId = NewType("AccountId", int)
+BlobId = NewType("BlobId", str)  # hex SHA-256 of the message bytes
+
+# The five system flags of RFC 9051 §2.3.2 in their canonical spelling. Flags are
+# case-insensitive; the store keeps system flags in this spelling and keywords as given.
+SEEN = "\\Seen"
+ANSWERED = "\\Answered"
+FLAGGED = "\\Flagged"
+DELETED = "\\Deleted"
+DRAFT = "\\Draft"
+SYSTEM_FLAGS = (SEEN, ANSWERED, FLAGGED, DELETED, DRAFT)
+
+# Special-use attributes (RFC 6154) that every new account's mailboxes carry.
+DEFAULT_MAILBOXES = (
+    ("Drafts", "\\Drafts"),
+    ("Sent", "\\Sent"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedMessage:
+    """What delivery computes once per message so FETCH and SEARCH never re-parse it.
+
+    The rendered fields are opaque bytes to the store: it keeps and returns them.
+    """
+
+    size: int
+    header_size: int
+    envelope: bytes  # rendered IMAP ENVELOPE, parenthesised
+    bodystructure: bytes  # rendered IMAP BODYSTRUCTURE (extension data included)
+    body: bytes  # rendered IMAP BODY (no extension data)
+    parts: bytes  # serialized part map (see roost.proto.mime), used to locate sections
+    preview: str  # up to 256 characters of plain text (RFC 8970)
+    headers_text: str  # unfolded, decoded header block: one "name: value" per line
+    body_text: str  # decoded text of the text/* parts, for SEARCH BODY/TEXT
+    sent_date: datetime | None  # the Date: header, for SENTBEFORE/SENTON/SENTSINCE
+    message_id: str | None

@@ -1,0 +1,396 @@
+"""The store interface every protocol uses; the only store module protocol code imports.
+
+Theory of operation
+-------------------
+The store keeps the master copy: accounts, domains, mailboxes, messages (metadata rows
+pointing at immutable, content-addressed blobs) and a change log. Every change to a mailbox
+(append, flag change, expunge) takes the next MODSEQ of that mailbox and is recorded so it
+can be replayed: `changes_since(mailbox, modseq)` answers with work proportional to the
+number of changes, never to the size of the mailbox. Expunged messages leave a tombstone
+(mailbox, uid, modseq). Mailbox-level changes (created, renamed, deleted, subscription)
+are recorded per account with the account's own modseq (`mailbox_changes_since`).
+
+Acknowledgement: a method that adds mail returns only after the blob is fsync'd and the
+transaction that references it has committed. Every method either completes entirely or
+raises and changes nothing.
+
+The store knows nothing of IMAP: mailbox names are UTF-8 strings with "/" as hierarchy
+separator ("INBOX" is stored in that spelling and matched case-insensitively by
+`find_mailbox`), flags are strings (system flags in the canonical spelling of
+roost.model.SYSTEM_FLAGS, keywords as given, compared case-insensitively), refusals are
+MailError(kind).
+
+Isolation between accounts: every mailbox lookup by name is scoped to an account; protocol
+code only ever uses the MailboxIds the store gave it for that account.
+
+All methods are coroutines so that an engine with a native async driver (PostgreSQL) fits
+the same interface; the SQLite engine runs its work on a dedicated thread.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from roost.model import (
+    AccountId,
+    BlobId,
+    MailboxId,
+    ModSeq,
+    ParsedMessage,
+    Uid,
+    UidValidity,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    id: AccountId
+    address: str  # full address, lower-cased domain
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mailbox:
+    """A mailbox as it is now. Counters are exact at the moment of the read."""
+
+    id: MailboxId
+    account_id: AccountId
+    name: str
+    uidvalidity: UidValidity
+    uidnext: Uid
+    highestmodseq: ModSeq
+    special_use: str | None  # "\\Sent", "\\Trash", ... or None
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxStatus:
+    mailbox: Mailbox
+    messages: int
+    unseen: int  # messages without \Seen
+    deleted: int  # messages with \Deleted
+    size: int  # sum of message sizes (STATUS=SIZE)
+    recent: int  # uids >= first_recent_uid (IMAP4rev1 \Recent)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageFlags:
+    """The part of a message that changes: enough to replay a flag change."""
+
+    uid: Uid
+    modseq: ModSeq
+    flags: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageMeta:
+    """Everything FETCH needs except the message bytes themselves."""
+
+    uid: Uid
+    modseq: ModSeq
+    flags: frozenset[str]
+    internaldate: datetime  # timezone-aware
+    savedate: datetime  # when it arrived in this mailbox (RFC 8514)
+    size: int
+    blob_id: BlobId
+    email_id: str  # stable across copies/moves of the same blob in one account (RFC 8474)
+    thread_id: str
+    header_size: int
+    envelope: bytes
+    bodystructure: bytes
+    body: bytes
+    parts: bytes
+    preview: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMessage:
+    data: bytes
+    parsed: ParsedMessage
+    flags: frozenset[str] = frozenset()
+    internaldate: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendResult:
+    uidvalidity: UidValidity
+    uids: tuple[Uid, ...]
+    modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyResult:
+    """COPY/MOVE: source uids and the uids they got in the destination, in the same order."""
+
+    uidvalidity: UidValidity  # of the destination
+    source_uids: tuple[Uid, ...]
+    dest_uids: tuple[Uid, ...]
+    dest_modseq: ModSeq
+    source_modseq: ModSeq | None  # MOVE: the modseq of the expunge in the source
+
+
+class FlagMode(enum.Enum):
+    ADD = "add"
+    REMOVE = "remove"
+    REPLACE = "replace"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlagResult:
+    changed: tuple[MessageFlags, ...]  # messages whose flags changed, with their new modseq
+    # CONDSTORE: uids not changed because their modseq was above unchangedsince
+    modified: tuple[Uid, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changes:
+    """What happened in one mailbox after a modseq; cost follows the number of changes."""
+
+    highestmodseq: ModSeq
+    uidnext: Uid
+    changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
+    expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+
+
+class MailboxChangeKind(enum.Enum):
+    CREATED = "created"
+    RENAMED = "renamed"
+    DELETED = "deleted"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxChange:
+    modseq: ModSeq  # the account's modseq
+    kind: MailboxChangeKind
+    mailbox_id: MailboxId | None
+    name: str
+    old_name: str | None = None
+
+
+# ----- search -----------------------------------------------------------------
+# A protocol-neutral query tree. The IMAP layer turns SEARCH keys (with sequence
+# numbers already resolved to uids) into these; JMAP filters will map here too.
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UidIn:
+    uids: tuple[tuple[int, int], ...]  # inclusive ranges
+
+
+@dataclass(frozen=True, slots=True)
+class HasFlag:
+    flag: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderContains:
+    name: str  # header field name, case-insensitive
+    text: str  # substring, case-insensitive; "" matches any message having the field
+
+
+@dataclass(frozen=True, slots=True)
+class BodyContains:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextContains:  # header or body
+    text: str
+
+
+class DateField(enum.Enum):
+    INTERNAL = "internal"
+    SENT = "sent"
+    SAVED = "saved"
+
+
+@dataclass(frozen=True, slots=True)
+class DateBefore:  # day granularity is resolved by the caller into a UTC instant
+    field: DateField
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DateOnOrAfter:
+    field: DateField
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLarger:
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class SizeSmaller:
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModSeqAtLeast:
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    queries: tuple[Query, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    queries: tuple[Query, ...]
+
+
+Query = (
+    All
+    | UidIn
+    | HasFlag
+    | HeaderContains
+    | BodyContains
+    | TextContains
+    | DateBefore
+    | DateOnOrAfter
+    | SizeLarger
+    | SizeSmaller
+    | ModSeqAtLeast
+    | Not
+    | And
+    | Or
+)
+
+
+class Store(Protocol):
+    """The mail store. See the module docstring for the guarantees."""
+
+    # --- lifecycle
+    async def close(self) -> None: ...
+
+    # --- domains and accounts
+    async def add_domain(self, domain: str) -> None: ...
+    async def list_domains(self) -> list[str]: ...
+    async def is_local_domain(self, domain: str) -> bool: ...
+
+    async def create_account(self, address: str, password_hash: str) -> Account:
+        """Creates the account with INBOX and DEFAULT_MAILBOXES (subscribed); makes its
+        domain local. ALREADY_EXISTS if the address is taken."""
+        ...
+
+    async def find_account(self, address: str) -> Account | None: ...
+    async def list_accounts(self) -> list[Account]: ...
+    async def set_password(self, address: str, password_hash: str) -> None: ...
+    async def delete_account(self, address: str) -> None:
+        """Removes the account, its mailboxes and messages (blobs collected later)."""
+        ...
+
+    # --- mailboxes
+    async def list_mailboxes(self, account: AccountId) -> list[Mailbox]:
+        """All mailboxes of the account, sorted by name."""
+        ...
+
+    async def list_subscriptions(self, account: AccountId) -> list[str]:
+        """Subscribed names (a subscription may name a mailbox that does not exist)."""
+        ...
+
+    async def find_mailbox(self, account: AccountId, name: str) -> Mailbox:
+        """NONEXISTENT if there is none. "inbox" in any case means INBOX."""
+        ...
+
+    async def get_mailbox(self, mailbox: MailboxId) -> Mailbox: ...
+
+    async def create_mailbox(
+        self, account: AccountId, name: str, special_use: str | None = None
+    ) -> Mailbox:
+        """Creates missing superiors too (RFC 9051 §6.3.4). ALREADY_EXISTS if it exists."""
+        ...
+
+    async def delete_mailbox(self, account: AccountId, name: str) -> None:
+        """INBOX: CANNOT. Inferior names exist: HAS_CHILDREN. Messages become tombstones;
+        a mailbox re-created under the same name is new, with a new UIDVALIDITY."""
+        ...
+
+    async def rename_mailbox(self, account: AccountId, old: str, new: str) -> None:
+        """Renames inferiors too. Renaming INBOX moves its messages into a new mailbox
+        named `new` and leaves INBOX empty (RFC 9051 §6.3.6)."""
+        ...
+
+    async def set_subscribed(self, account: AccountId, name: str, subscribed: bool) -> None: ...
+
+    async def status(self, mailbox: MailboxId) -> MailboxStatus: ...
+
+    async def mailbox_changes_since(
+        self, account: AccountId, modseq: ModSeq
+    ) -> tuple[ModSeq, list[MailboxChange]]:
+        """The account's mailbox-level changes after modseq, and its current modseq."""
+        ...
+
+    # --- messages
+    async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
+        """Adds all or none (MULTIAPPEND is atomic). One modseq for the whole batch."""
+        ...
+
+    async def uids(self, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
+        """Every uid in the mailbox, ascending, and the highestmodseq they reflect."""
+        ...
+
+    async def claim_recent(self, mailbox: MailboxId) -> Uid:
+        """IMAP4rev1 \\Recent: returns the first uid that is recent for the caller and
+        marks every current message as no longer recent for later callers."""
+        ...
+
+    async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
+        """Flags of the existing messages among uids, ascending by uid."""
+        ...
+
+    async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
+        """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
+        ...
+
+    async def read_blob(self, blob: BlobId) -> bytes: ...
+
+    async def store_flags(
+        self,
+        mailbox: MailboxId,
+        uids: Sequence[Uid],
+        mode: FlagMode,
+        flags: frozenset[str],
+        unchangedsince: ModSeq | None = None,
+    ) -> FlagResult:
+        """Changes flags; every message whose flags actually change gets one new modseq
+        (the same for the whole call). Messages that no longer exist are skipped."""
+        ...
+
+    async def expunge(self, mailbox: MailboxId, uids: Sequence[Uid] | None = None) -> list[Uid]:
+        """Removes messages flagged \\Deleted (only those among uids, if given); returns the
+        expunged uids ascending. Leaves tombstones with the new modseq."""
+        ...
+
+    async def copy(
+        self, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool = False
+    ) -> CopyResult:
+        """Copies (or moves: copy + expunge in one transaction) the existing messages among
+        uids, in uid order. Flags are kept (RFC 9051 §6.4.7)."""
+        ...
+
+    async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:
+        """Uids of the messages matching query, ascending."""
+        ...
+
+    async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
+        """What changed after modseq. A modseq of 0 returns every message."""
+        ...
