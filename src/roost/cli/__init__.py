@@ -1,0 +1,137 @@
+"""The `roost` command: run the server and administer accounts over the store interface.
+
+    roost [--config FILE] serve [--demo]
+    roost [--config FILE] user add|list|passwd|delete [ADDRESS]
+    roost [--config FILE] domain add|list [DOMAIN]
+
+Each group lives in its own module (serve, users, domains) and registers its subcommands on
+the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`; it gets every
+dependency from the Context, which `main` builds once: the frozen Config, the standard
+streams, a way to open the store and a way to run the server. This module and roost.app are
+the only places that name the concrete store.
+
+Expected failures (bad address, unknown user, a store refusal) are reported as one line on
+stderr with exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from roost.config import Config, ConfigError, load_config
+from roost.errors import MailError
+from roost.store.api import Store
+
+T = TypeVar("T")
+
+StoreOpener = Callable[[Path], Awaitable[Store]]
+# run_server(config, ready): serves until cancelled; calls ready() once it listens.
+ServerRunner = Callable[[Config, Callable[[], None]], Coroutine[Any, Any, object]]
+
+
+class CommandError(Exception):
+    """A refusal reported on stderr as one line, with exit status 1."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    """Everything a subcommand may use; built once by `main`."""
+
+    config: Config
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    getpass: Callable[[str], str]
+    open_store: StoreOpener
+    run_server: ServerRunner
+
+    def with_store(self, action: Callable[[Store], Awaitable[T]]) -> T:
+        """Opens the store, runs `action` on it in a fresh event loop, closes the store."""
+
+        async def run() -> T:
+            store = await self.open_store(self.config.data_dir)
+            try:
+                return await action(store)
+            finally:
+                await store.close()
+
+        return asyncio.run(run())
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+
+Command = Callable[[Context, argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one `roost` command line; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"roost: configuration: {exc}", file=sys.stderr)
+        return 1
+    context = Context(
+        config=config,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        getpass=getpass.getpass,
+        open_store=_open_sqlite_store,
+        run_server=_run_app,
+    )
+    command: Command = args.command
+    try:
+        return command(context, args)
+    except (CommandError, MailError) as exc:
+        print(f"roost: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # The group modules import Context and CommandError from this module, so they are
+    # imported once this module is complete.
+    from roost.cli import domains, serve, users
+
+    parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML configuration file (default: built-in defaults and ROOST_* variables)",
+    )
+    groups = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    serve.register(groups)
+    users.register(groups)
+    domains.register(groups)
+    return parser
+
+
+async def _open_sqlite_store(data_dir: Path) -> Store:
+    # Imported on use: `roost user list` need not load the engine until it runs.
+    from roost.store.sqlite import SqliteStore
+
+    return await SqliteStore.open(data_dir)
+
+
+def _run_app(config: Config, ready: Callable[[], None]) -> Coroutine[Any, Any, object]:
+    # Imported on use: the account commands never load the protocol servers.
+    from roost import app
+
+    return app.run(config, ready=ready)

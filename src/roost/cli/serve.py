@@ -1,0 +1,184 @@
+"""`roost serve [--demo]`: run the server until Ctrl-C or SIGTERM.
+
+Start-up order: logging (one line per event, on stderr), the TLS certificate (made on first
+start), with --demo the demo account, then the listeners. Ctrl-C and SIGTERM both cancel the
+server, which closes its listeners and connections; the command then exits with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import secrets
+import signal
+import string
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from roost.auth.passwords import hash_password, verify_password
+from roost.cli import CommandError
+from roost.config import Config
+from roost.store.api import Store
+from roost.tls import CertificateError, ensure_certificate
+
+if TYPE_CHECKING:
+    from roost.cli import Context, ServerRunner
+
+DEMO_ADDRESS = "demo@localhost"
+DEMO_PASSWORD_FILE = "demo-password"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+log = logging.getLogger(__name__)
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = groups.add_parser("serve", help="run the server")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"create {DEMO_ADDRESS} on first start and print how to connect to it",
+    )
+    parser.set_defaults(command=serve)
+
+
+def serve(ctx: Context, args: argparse.Namespace) -> int:
+    handler = configure_logging(ctx.config.log_level, ctx.stderr)
+    try:
+        return _serve(ctx, demo=args.demo)
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def configure_logging(level: str, stream: TextIO) -> logging.Handler:
+    """Sends every log record to `stream`, one line each; returns the handler to remove."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def _serve(ctx: Context, *, demo: bool) -> int:
+    config = ctx.config
+    try:
+        ensure_certificate(config.tls.cert, config.tls.key, config.hostname)
+    except (CertificateError, OSError) as exc:
+        raise CommandError(f"TLS certificate: {exc}") from None
+
+    banner = demo_banner(config, prepare_demo(ctx)) if demo else ""
+
+    def ready() -> None:  # the listeners are up: now the banner is true
+        if banner:
+            ctx.stdout.write(banner)
+            ctx.stdout.flush()
+
+    try:
+        asyncio.run(_serve_until_terminated(ctx.run_server, config, ready))
+    except KeyboardInterrupt:
+        pass
+    log.info("stopped")
+    return 0
+
+
+async def _serve_until_terminated(
+    run_server: ServerRunner, config: Config, ready: Callable[[], None]
+) -> None:
+    """Runs the server; SIGTERM cancels it like Ctrl-C, and then this returns normally."""
+    loop = asyncio.get_running_loop()
+    server = asyncio.create_task(run_server(config, ready))
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        log.info("SIGTERM received, stopping")
+        server.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        await server
+    except asyncio.CancelledError:
+        if not terminated:
+            raise  # Ctrl-C: asyncio.run turns this into KeyboardInterrupt
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+# ----- the demo account ----------------------------------------------------------------
+
+
+def prepare_demo(ctx: Context) -> str | None:
+    """Creates the demo account on first start; returns its password, or None if someone
+    changed it since (with `roost user passwd`)."""
+    password_file = ctx.config.data_dir / DEMO_PASSWORD_FILE
+    password, fresh = _read_or_create_password(password_file)
+
+    async def ensure(store: Store) -> bool:
+        account = await store.find_account(DEMO_ADDRESS)
+        if account is None:
+            await store.create_account(DEMO_ADDRESS, hash_password(password))
+            log.info("created the demo account %s", DEMO_ADDRESS)
+            return True
+        if fresh:  # the account outlived its password file: give it the new password
+            await store.set_password(DEMO_ADDRESS, hash_password(password))
+            return True
+        return verify_password(account.password_hash, password)
+
+    return password if ctx.with_store(ensure) else None
+
+
+def demo_banner(config: Config, password: str | None) -> str:
+    """How to point a mail client at the demo account."""
+    host = config.hostname if _is_wildcard(config.bind) else config.bind
+    lines = [
+        "",
+        "Roost is serving a demo account. Point a mail client at it:",
+        f"  server    {host}",
+    ]
+    if config.ports.imap:
+        lines.append(f"  IMAP      port {config.ports.imap}, STARTTLS")
+    if config.ports.imaps:
+        lines.append(f"  IMAPS     port {config.ports.imaps}, SSL/TLS")
+    lines.append(f"  user      {DEMO_ADDRESS}")
+    password_file = config.data_dir / DEMO_PASSWORD_FILE
+    if password is None:
+        lines.append(f"  password  changed since; {password_file} no longer holds it")
+    else:
+        lines.append(f"  password  {password}   (kept in {password_file})")
+    lines += [
+        f"  The certificate is self-signed ({config.tls.cert}):",
+        "  accept it when the mail client asks.",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _is_wildcard(bind: str) -> bool:
+    try:
+        return ipaddress.ip_address(bind).is_unspecified
+    except ValueError:
+        return False  # a host name
+
+
+def _read_or_create_password(path: Path) -> tuple[str, bool]:
+    """The password kept in `path`, or a new random one written there (0600). The flag says
+    whether it is new."""
+    with contextlib.suppress(FileNotFoundError):
+        password = path.read_text(encoding="utf-8").strip()
+        if password:
+            return password, False
+    # Letters and digits only: easy to copy from a terminal and to type into a phone.
+    password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(password + "\n")
+    return password, True

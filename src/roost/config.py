@@ -1,0 +1,239 @@
+"""The frozen server configuration, loaded once at start-up.
+
+Theory of operation
+-------------------
+Every setting has a default, so Roost runs with no configuration file at all. A TOML file
+(passed with ``--config``) overrides the defaults, and a few environment variables override
+the file (handy for containers and tests). The result is one frozen `Config`, passed to
+whatever needs it; nothing reads the environment or the file again later.
+
+The file mirrors the dataclasses: top-level keys for `Config`, a ``[ports]`` table for
+`Ports` and a ``[tls]`` table for `TlsFiles`. An unknown key, a value of the wrong type or
+an out-of-range value raises `ConfigError` naming the key, never a bare traceback.
+
+Relative paths in the file are relative to the directory holding the file; relative paths
+from the defaults or the environment are relative to the working directory. All paths in
+the resulting `Config` are absolute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+KiB = 1024
+
+DEFAULT_DATA_DIR = Path("roost-data")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """The configuration file or environment holds something Roost cannot use."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ports:
+    """One TCP port per listener; 0 disables that listener."""
+
+    imap: int = 1143
+    imaps: int = 1993
+    pop3: int = 1110
+    pop3s: int = 1995
+    submission: int = 1587
+    submissions: int = 1465
+    smtp: int = 2525
+    lmtp: int = 1024
+    http: int = 8080
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsFiles:
+    """PEM certificate chain and private key; generated on first start when missing."""
+
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    data_dir: Path
+    hostname: str
+    bind: str = "127.0.0.1"
+    ports: Ports = Ports()
+    tls: TlsFiles
+    max_message_size: int = 50 * MiB
+    max_line_length: int = 64 * KiB
+    idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
+    log_level: str = "INFO"
+    allow_plaintext_auth_on_loopback: bool = True
+
+
+# Environment variables that override the file: variable -> (table, key).
+ENV_OVERRIDES: Mapping[str, tuple[str | None, str]] = {
+    "ROOST_DATA_DIR": (None, "data_dir"),
+    "ROOST_BIND": (None, "bind"),
+    "ROOST_HOSTNAME": (None, "hostname"),
+    **{f"ROOST_{f.name.upper()}_PORT": ("ports", f.name) for f in dataclasses.fields(Ports)},
+}
+
+# The keys a file may hold, with the Python type TOML must give each.
+_TOP_LEVEL: Mapping[str, type] = {
+    "data_dir": str,
+    "hostname": str,
+    "bind": str,
+    "max_message_size": int,
+    "max_line_length": int,
+    "idle_keepalive": int,
+    "log_level": str,
+    "allow_plaintext_auth_on_loopback": bool,
+}
+_TABLES: Mapping[str, Mapping[str, type]] = {
+    "ports": {field.name: int for field in dataclasses.fields(Ports)},
+    "tls": {"cert": str, "key": str},
+}
+
+
+def default_hostname() -> str:
+    return socket.getfqdn() or "localhost"
+
+
+def load_config(
+    path: Path | None,
+    environ: Mapping[str, str],
+    *,
+    hostname: Callable[[], str] = default_hostname,
+) -> Config:
+    """Defaults, then the TOML file at `path` (if any), then `environ`. Raises ConfigError."""
+    values: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        values = _read_file(path)
+        base = path.parent.absolute()
+    env_values = _from_environ(environ)
+    return _build(values, base, env_values, Path.cwd(), hostname)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _check_keys(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_keys(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Flattens tables into "table.key" entries, refusing unknown keys and wrong types."""
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}' must be a table ([{key}])")
+            for subkey, subvalue in value.items():
+                expected = _TABLES[key].get(subkey)
+                name = f"{key}.{subkey}"
+                if expected is None:
+                    raise ConfigError(f"unknown setting '{name}'")
+                flat[name] = _check_type(name, subvalue, expected)
+        elif key in _TOP_LEVEL:
+            flat[key] = _check_type(key, value, _TOP_LEVEL[key])
+        else:
+            raise ConfigError(f"unknown setting '{key}'")
+    return flat
+
+
+def _check_type(name: str, value: object, expected: type) -> object:
+    # bool is a subclass of int in Python: `imap = true` must not pass for a port.
+    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    kinds = {str: "a string", int: "an integer", bool: "true or false"}
+    raise ConfigError(f"'{name}' must be {kinds[expected]}, not {type(value).__name__}")
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The overrides present in `environ`; an empty variable counts as unset."""
+    values: dict[str, Any] = {}
+    for variable, (table, key) in ENV_OVERRIDES.items():
+        text = environ.get(variable, "").strip()
+        if not text:
+            continue
+        name = key if table is None else f"{table}.{key}"
+        if table == "ports":
+            try:
+                port = int(text)
+            except ValueError:
+                port = -1
+            if not 0 <= port <= 65535:
+                raise ConfigError(f"{variable} must be a port number 0-65535, not {text!r}")
+            values[name] = port
+        else:
+            values[name] = text
+    return values
+
+
+def _build(
+    file_values: Mapping[str, Any],
+    file_base: Path,
+    env_values: Mapping[str, Any],
+    env_base: Path,
+    hostname: Callable[[], str],
+) -> Config:
+    def path(name: str, default: Path) -> Path:
+        if name in env_values:
+            return (env_base / Path(env_values[name])).absolute()
+        if name in file_values:
+            return (file_base / Path(file_values[name])).absolute()
+        return (env_base / default).absolute()
+
+    merged = {**file_values, **env_values}
+    data_dir = path("data_dir", DEFAULT_DATA_DIR)
+    ports = Ports(**{k[len("ports.") :]: v for k, v in merged.items() if k.startswith("ports.")})
+    # Plain settings: only those given, so the dataclass defaults stay the single source.
+    plain = {k: v for k, v in merged.items() if k in _TOP_LEVEL and k != "data_dir"}
+    if "log_level" in plain:
+        plain["log_level"] = plain["log_level"].upper()
+    plain.setdefault("hostname", hostname())
+    config = Config(
+        data_dir=data_dir,
+        ports=ports,
+        tls=TlsFiles(
+            cert=path("tls.cert", data_dir / "tls" / "cert.pem"),
+            key=path("tls.key", data_dir / "tls" / "key.pem"),
+        ),
+        **plain,
+    )
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not config.hostname.strip():
+        raise ConfigError("'hostname' must not be empty")
+    if not config.bind.strip():
+        raise ConfigError("'bind' must not be empty")
+    if config.log_level not in LOG_LEVELS:
+        raise ConfigError(f"'log_level' must be one of {', '.join(LOG_LEVELS)}")
+    # A line limit below 1 KiB would refuse ordinary clients' commands.
+    minimums = (("max_message_size", 1), ("max_line_length", 1024), ("idle_keepalive", 1))
+    for name, minimum in minimums:
+        if getattr(config, name) < minimum:
+            raise ConfigError(f"'{name}' must be at least {minimum}")
+    seen: dict[int, str] = {}
+    for field in dataclasses.fields(Ports):
+        port = getattr(config.ports, field.name)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"'ports.{field.name}' must be between 0 and 65535 (0 disables)")
+        if port and port in seen:
+            raise ConfigError(f"'ports.{field.name}' and 'ports.{seen[port]}' both use port {port}")
+        seen[port] = field.name

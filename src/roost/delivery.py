@@ -1,0 +1,48 @@
+"""Ingest once: everything FETCH and SEARCH will ask of a message, computed at arrival.
+
+`analyse` is pure (bytes in, ParsedMessage out); storing the blob and allocating
+UID/MODSEQ happen in the store.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from roost.model import ParsedMessage
+from roost.proto import mime
+from roost.proto.imap.bodystructure import render_bodystructure, render_envelope
+
+
+def analyse(data: bytes) -> ParsedMessage:
+    """Parse a message once and render what the store keeps beside its blob."""
+    envelope, root = mime.parse_message(data)
+    header_size = root.body_start
+    message_id = (envelope.message_id or "").strip()
+    return ParsedMessage(
+        size=len(data),
+        header_size=header_size,
+        envelope=render_envelope(envelope),
+        bodystructure=render_bodystructure(root, extensible=True),
+        body=render_bodystructure(root, extensible=False),
+        parts=mime.serialize_parts(root),
+        preview=mime.preview(data, root),
+        headers_text=mime.decoded_headers(data[:header_size]),
+        body_text=mime.body_text(data, root),
+        sent_date=sent_date(envelope.date),
+        message_id=message_id or None,
+    )
+
+
+def sent_date(value: str | None) -> datetime | None:
+    """The Date: header as an aware datetime (RFC 5322 §3.3), or None if unreadable.
+
+    "-0000" (RFC 5322 §3.3: no zone information) and obsolete zone names are read as UTC.
+    """
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,84 @@
+"""STARTTLS, LOGIN and AUTHENTICATE PLAIN with SASL-IR (RFC 9051 §6.2, RFC 4616, RFC 4959)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING
+
+from roost.auth.accounts import authenticate as check_password
+from roost.errors import ProtocolError
+from roost.imap.reply import ANSWERED, Reply, bad, no, ok
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import continuation, tagged
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+_PLAINTEXT_REFUSED = "Log in over TLS (STARTTLS or port 1993) or from this machine"
+
+
+async def starttls(s: Session, cmd: c.StartTls) -> Reply:
+    if s.conn.secure:
+        return bad("TLS is already active")
+    if not s.tls_available:
+        return no("TLS is not configured")
+    # The OK must go out in the clear before the handshake; the session sends it from
+    # here and asks the server to upgrade. Anything the client pipelined after STARTTLS
+    # is discarded (RFC 9051 §6.2.1: a man in the middle may have injected it).
+    await s.send(tagged(cmd.tag, "OK", "Begin TLS negotiation now"))
+    s.receiver.discard_buffered()
+    await s.conn.start_tls()
+    return ANSWERED
+
+
+async def login(s: Session, cmd: c.Login) -> Reply:
+    if not s.may_authenticate():
+        return no(_PLAINTEXT_REFUSED, "PRIVACYREQUIRED")
+    return await _log_in(s, cmd.user, cmd.password)
+
+
+async def authenticate(s: Session, cmd: c.Authenticate) -> Reply:
+    if cmd.mechanism != "PLAIN":
+        return no(f"Unsupported mechanism {cmd.mechanism}; use PLAIN", "CANNOT")
+    if not s.may_authenticate():
+        return no(_PLAINTEXT_REFUSED, "PRIVACYREQUIRED")
+    if cmd.initial is None:
+        s.pending_auth = cmd.tag
+        s.receiver.expect_raw_line()
+        await s.send(continuation(""))
+        return ANSWERED
+    return await _plain(s, cmd.initial)
+
+
+async def finish_authenticate(s: Session, line: bytes) -> Reply:
+    if line.strip() == b"*":
+        return bad("AUTHENTICATE cancelled")
+    return await _plain(s, line.strip())
+
+
+async def _plain(s: Session, response: bytes) -> Reply:
+    try:
+        decoded = b"" if response == b"=" else base64.b64decode(response, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("invalid base64 in SASL response") from None
+    parts = decoded.split(b"\0")
+    if len(parts) != 3:
+        raise ProtocolError("malformed PLAIN response")
+    try:
+        authzid, user, password = (p.decode("utf-8") for p in parts)
+    except UnicodeDecodeError:
+        raise ProtocolError("PLAIN response is not UTF-8") from None
+    if authzid and authzid.lower() != user.lower():
+        return no("Acting as another user is not allowed", "AUTHORIZATIONFAILED")
+    return await _log_in(s, user, password)
+
+
+async def _log_in(s: Session, user: str, password: str) -> Reply:
+    account = await check_password(s.store, user, password)
+    if account is None:
+        return no("Invalid credentials", "AUTHENTICATIONFAILED")
+    s.logged_in(account)
+    from roost.imap.commands.general import capabilities
+
+    return ok("Logged in", "CAPABILITY " + " ".join(capabilities(s)))

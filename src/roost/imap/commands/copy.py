@@ -1,0 +1,48 @@
+"""COPY, MOVE and their UID forms, with COPYUID (RFC 9051 §6.4.7-8, RFC 6851, RFC 4315)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from roost.errors import MailError, MailErrorKind
+from roost.imap.reply import Reply, bad, no, ok
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import untagged_status
+from roost.proto.imap.seqset import compress
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+
+async def copy(s: Session, cmd: c.Copy) -> Reply:
+    view = s.selected
+    assert view is not None and s.account is not None
+    verb = ("UID " if cmd.uid else "") + ("MOVE" if cmd.move else "COPY")
+    if cmd.move and view.readonly:
+        return no("Mailbox is read-only", "READ-ONLY")
+    if not cmd.uid and view.exists and not view.valid_msns(cmd.seqset):
+        return bad("Message sequence number out of range")
+    try:
+        dest = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
+    except MailError as exc:
+        if exc.kind is MailErrorKind.NONEXISTENT:
+            return no("No such mailbox", "TRYCREATE")
+        raise
+    uids = view.resolve(cmd.seqset, uid=cmd.uid)
+    if not uids:
+        return ok(f"{verb} completed (no messages)")
+    result = await s.store.copy(view.mailbox_id, uids, dest.id, move=cmd.move)
+    if not result.dest_uids:
+        return ok(f"{verb} completed (no messages)")
+    s.publish(dest.id, result.dest_modseq)
+    code = (
+        f"COPYUID {result.uidvalidity} {compress(result.source_uids).decode()} "
+        f"{compress(result.dest_uids).decode()}"
+    )
+    if not cmd.move:
+        return ok(f"{verb} completed", code)
+    if result.source_modseq is not None:
+        s.publish(view.mailbox_id, result.source_modseq)
+    # RFC 6851 §4.3: COPYUID goes in an untagged OK before the EXPUNGEs.
+    await s.send(untagged_status("OK", "Moved", code))
+    return ok(f"{verb} completed")

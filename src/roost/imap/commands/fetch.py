@@ -1,0 +1,197 @@
+"""FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2; RFC 3516 BINARY).
+
+What FETCH returns most (FLAGS, ENVELOPE, BODYSTRUCTURE, sizes) was computed once when the
+message arrived; only body sections read the message bytes, and they are located through
+the stored part map, never by parsing the message again. Responses go out a chunk of
+messages at a time with back-pressure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from roost.imap.reply import Reply, bad, no, ok
+from roost.model import SEEN, Uid
+from roost.proto import mime
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import internaldate
+from roost.proto.imap.strings import render_astring
+from roost.store.api import FlagMode, MessageMeta
+
+if TYPE_CHECKING:
+    from roost.imap.selected import SelectedMailbox
+    from roost.imap.session import Session
+
+CHUNK = 256
+_ALIASES = {
+    # RFC 9051 §6.4.5: RFC822 is BODY[], RFC822.HEADER is BODY.PEEK[HEADER], RFC822.TEXT is
+    # BODY[TEXT]; the response keeps the old name.
+    "RFC822": c.FetchBody(section=c.Section()),
+    "RFC822.HEADER": c.FetchBody(section=c.Section(specifier="HEADER"), peek=True),
+    "RFC822.TEXT": c.FetchBody(section=c.Section(specifier="TEXT")),
+}
+_FLAGS_ONLY = frozenset({"UID", "FLAGS"})
+
+
+class UnknownTransferEncoding(Exception):
+    pass
+
+
+async def fetch(s: Session, cmd: c.Fetch) -> Reply:
+    view = s.selected
+    assert view is not None
+    if not cmd.uid and view.exists and not view.valid_msns(cmd.seqset):
+        return bad("Message sequence number out of range")
+    uids = view.resolve(cmd.seqset, uid=cmd.uid)
+    try:
+        for start in range(0, len(uids), CHUNK):
+            await _fetch_chunk(s, view, cmd.items, uids[start : start + CHUNK])
+    except UnknownTransferEncoding:
+        return no("Unknown content-transfer-encoding", "UNKNOWN-CTE")
+    return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+
+
+async def _fetch_chunk(
+    s: Session, view: SelectedMailbox, items: tuple[c.FetchItem, ...], uids: list[Uid]
+) -> None:
+    if all(isinstance(i, str) and i in _FLAGS_ONLY for i in items):
+        # The sync path (FLAGS of many messages) reads no message metadata at all.
+        flags = await s.store.fetch_flags(view.mailbox_id, uids)
+        out = [
+            _line(view, m.uid, [_simple(view, item, m.uid, m.flags, None) for item in items])
+            for m in flags
+        ]
+        await s.send(b"".join(out))
+        return
+    metas = await s.store.fetch_meta(view.mailbox_id, uids)
+    marks_seen = not view.readonly and any(
+        (isinstance(i, c.FetchBody) and not i.peek) or i in ("RFC822", "RFC822.TEXT") for i in items
+    )
+    new_flags: dict[int, frozenset[str]] = {}
+    if marks_seen:
+        unseen = [m.uid for m in metas if SEEN not in m.flags]
+        if unseen:
+            result = await s.store.store_flags(
+                view.mailbox_id, unseen, FlagMode.ADD, frozenset({SEEN})
+            )
+            for changed in result.changed:
+                new_flags[changed.uid] = changed.flags
+                view.note_reported(changed.uid, changed.modseq)
+            if result.changed:
+                s.publish(view.mailbox_id, result.changed[0].modseq)
+    out = []
+    for meta in metas:
+        flags = new_flags.get(meta.uid, meta.flags)
+        data = await s.store.read_blob(meta.blob_id) if _needs_bytes(items) else b""
+        rendered = [_item(view, item, meta, flags, data) for item in items]
+        if meta.uid in new_flags and "FLAGS" not in items:
+            rendered.append(b"FLAGS " + view.flags(flags, meta.uid).encode())
+        out.append(_line(view, meta.uid, rendered))
+    await s.send(b"".join(out))
+
+
+def _line(view: SelectedMailbox, uid: int, rendered: list[bytes]) -> bytes:
+    return b"* %d FETCH (" % (view.msn(uid) or 0) + b" ".join(rendered) + b")\r\n"
+
+
+def _needs_bytes(items: tuple[c.FetchItem, ...]) -> bool:
+    return any(isinstance(i, c.FetchBody) or i in _ALIASES for i in items)
+
+
+def _simple(
+    view: SelectedMailbox, item: str, uid: int, flags: frozenset[str], meta: MessageMeta | None
+) -> bytes:
+    if item == "UID":
+        return b"UID %d" % uid
+    if item == "FLAGS":
+        return b"FLAGS " + view.flags(flags, uid).encode()
+    assert meta is not None
+    if item == "INTERNALDATE":
+        return b"INTERNALDATE " + internaldate(meta.internaldate)
+    if item == "RFC822.SIZE":
+        return b"RFC822.SIZE %d" % meta.size
+    if item == "ENVELOPE":
+        return b"ENVELOPE " + meta.envelope
+    if item == "BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + meta.bodystructure
+    if item == "BODY":
+        return b"BODY " + meta.body
+    raise AssertionError(item)
+
+
+def _item(
+    view: SelectedMailbox,
+    item: c.FetchItem,
+    meta: MessageMeta,
+    flags: frozenset[str],
+    data: bytes,
+) -> bytes:
+    if isinstance(item, str):
+        if item in _ALIASES:
+            content = section_bytes(data, meta, _ALIASES[item].section)
+            return item.encode() + b" " + _literal(content or b"")
+        return _simple(view, item, meta.uid, flags, meta)
+    return _body(item, meta, data)
+
+
+def _body(item: c.FetchBody, meta: MessageMeta, data: bytes) -> bytes:
+    if item.binary:
+        content = binary_bytes(data, meta, item.section.path)
+        name = b"BINARY.SIZE" if item.size_only else b"BINARY"
+        label = name + b"[" + b".".join(b"%d" % n for n in item.section.path) + b"]"
+        if item.size_only:
+            return label + b" %d" % len(content or b"")
+    else:
+        content = section_bytes(data, meta, item.section)
+        label = b"BODY" + _section_label(item.section)
+    if item.partial is not None and content is not None:
+        start, length = item.partial
+        content = content[start : start + length]
+        label += b"<%d>" % start
+    if content is None:
+        return label + b" NIL"
+    return label + b" " + _literal(content, binary=item.binary)
+
+
+def _section_label(section: c.Section) -> bytes:
+    spec = ".".join(
+        [*(str(n) for n in section.path), *([section.specifier] if section.specifier else [])]
+    )
+    fields = b""
+    if section.fields:
+        fields = b" (" + b" ".join(render_astring(f) for f in section.fields) + b")"
+    return b"[" + spec.encode() + fields + b"]"
+
+
+def section_bytes(data: bytes, meta: MessageMeta, section: c.Section) -> bytes | None:
+    if not section.path and not section.specifier:
+        return data
+    root = mime.deserialize_parts(meta.parts)
+    if section.specifier.startswith("HEADER.FIELDS"):
+        span = mime.section_range(root, section.path, "HEADER")
+        if span is None:
+            return None
+        names = {f.lower() for f in section.fields}
+        exclude = section.specifier.endswith(".NOT")
+        return mime.header_fields(data[span[0] : span[1]], names, exclude=exclude)
+    span = mime.section_range(root, section.path, section.specifier)
+    return None if span is None else data[span[0] : span[1]]
+
+
+def binary_bytes(data: bytes, meta: MessageMeta, path: tuple[int, ...]) -> bytes | None:
+    if not path:
+        return data
+    root = mime.deserialize_parts(meta.parts)
+    part = mime.find_section(root, path)
+    if part is None:
+        return None
+    decoded = mime.decode_body(data[part.body_start : part.end], part.encoding)
+    if decoded is None:
+        raise UnknownTransferEncoding(part.encoding)
+    return decoded
+
+
+def _literal(content: bytes, *, binary: bool = False) -> bytes:
+    # RFC 3516 §4.3: binary content that holds NUL goes out as literal8.
+    prefix = b"~" if binary and b"\0" in content else b""
+    return prefix + b"{%d}\r\n" % len(content) + content

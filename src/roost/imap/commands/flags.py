@@ -1,0 +1,62 @@
+"""STORE and UID STORE (RFC 9051 §6.4.6), and the flag rules shared with APPEND."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from roost.errors import ProtocolError
+from roost.imap.reply import Reply, bad, no, ok
+from roost.model import SYSTEM_FLAGS
+from roost.proto.imap import commands as c
+from roost.store.api import FlagMode
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+_SYSTEM = {flag.lower(): flag for flag in SYSTEM_FLAGS}
+_MODES = {"+": FlagMode.ADD, "-": FlagMode.REMOVE, "": FlagMode.REPLACE}
+
+
+def normalise_flags(flags: Iterable[str]) -> frozenset[str]:
+    """System flags in their canonical spelling; \\Recent is the server's to set and is
+    ignored (RFC 3501 §2.3.2); any other backslash flag is an error."""
+    out = set()
+    for flag in flags:
+        if flag.startswith("\\"):
+            if flag.lower() == "\\recent":
+                continue
+            canonical = _SYSTEM.get(flag.lower())
+            if canonical is None:
+                raise ProtocolError(f"unknown system flag {flag}")
+            out.add(canonical)
+        else:
+            out.add(flag)
+    return frozenset(out)
+
+
+async def store(s: Session, cmd: c.Store) -> Reply:
+    view = s.selected
+    assert view is not None
+    if view.readonly:
+        return no("Mailbox is read-only", "READ-ONLY")
+    if not cmd.uid and view.exists and not view.valid_msns(cmd.seqset):
+        return bad("Message sequence number out of range")
+    uids = view.resolve(cmd.seqset, uid=cmd.uid)
+    flags = normalise_flags(cmd.flags)
+    result = await s.store.store_flags(
+        view.mailbox_id, uids, _MODES[cmd.mode], flags, cmd.unchangedsince
+    )
+    for changed in result.changed:
+        view.note_reported(changed.uid, changed.modseq)
+    if result.changed:
+        s.publish(view.mailbox_id, result.changed[0].modseq)
+    if not cmd.silent:
+        current = await s.store.fetch_flags(view.mailbox_id, uids)
+        lines = [
+            b"* %d FETCH (UID %d FLAGS %s)\r\n"
+            % (view.msn(m.uid) or 0, m.uid, view.flags(m.flags, m.uid).encode())
+            for m in current
+        ]
+        await s.send(b"".join(lines))
+    return ok(f"{'UID ' if cmd.uid else ''}STORE completed")

@@ -1,0 +1,94 @@
+"""Commands valid in any state, and ENABLE (RFC 9051 §6.1, §6.3.1; RFC 2971 ID)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import roost
+from roost.imap.reply import Reply, ok
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import untagged
+from roost.proto.imap.strings import render_string
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+# Advertised only for what works.
+AUTHENTICATED_CAPABILITIES = (
+    "IMAP4rev1",
+    "IMAP4rev2",
+    "LITERAL+",
+    "SASL-IR",
+    "ID",
+    "ENABLE",
+    "IDLE",
+    "NAMESPACE",
+    "UNSELECT",
+    "UIDPLUS",
+    "MOVE",
+    "CHILDREN",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "SPECIAL-USE",
+    "CREATE-SPECIAL-USE",
+    "ESEARCH",
+    "SEARCHRES",
+    "MULTIAPPEND",
+    "BINARY",
+    "UTF8=ACCEPT",
+    "STATUS=SIZE",
+)
+ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT"})
+
+
+def capabilities(s: Session) -> list[str]:
+    from roost.imap.session import State
+
+    if s.state is not State.NOT_AUTHENTICATED:
+        return list(AUTHENTICATED_CAPABILITIES)
+    caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"]
+    if not s.conn.secure and s.tls_available:
+        caps.append("STARTTLS")
+    if s.may_authenticate():
+        caps.append("AUTH=PLAIN")
+    else:
+        caps.append("LOGINDISABLED")
+    return caps
+
+
+async def capability(s: Session, cmd: c.Capability) -> Reply:
+    await s.send(untagged("CAPABILITY " + " ".join(capabilities(s))))
+    return ok("CAPABILITY completed")
+
+
+async def noop(s: Session, cmd: c.Noop | c.Check) -> Reply:
+    return ok(f"{type(cmd).__name__.upper()} completed")
+
+
+async def logout(s: Session, cmd: c.Logout) -> Reply:
+    from roost.imap.session import State
+
+    await s.send(untagged("BYE Roost logging out"))
+    s.state = State.LOGOUT
+    return ok("LOGOUT completed")
+
+
+async def ident(s: Session, cmd: c.Id) -> Reply:
+    fields = (b"name", b"Roost", b"version", roost.__version__.encode())
+    await s.send(untagged(b"ID (" + b" ".join(render_string(f) for f in fields) + b")"))
+    return ok("ID completed")
+
+
+async def enable(s: Session, cmd: c.Enable) -> Reply:
+    enabled = []
+    for name in cmd.capabilities:
+        if name not in ENABLEABLE:
+            continue  # RFC 5161 §3.1: unknown extensions are ignored
+        if name == "IMAP4REV2" and not s.rev2:
+            s.rev2 = s.utf8 = True
+            enabled.append("IMAP4rev2")
+        elif name == "UTF8=ACCEPT" and not s.utf8:
+            s.utf8 = True
+            enabled.append("UTF8=ACCEPT")
+    await s.send(untagged(" ".join(["ENABLED", *enabled])))
+    return ok("ENABLE completed")

@@ -1,0 +1,193 @@
+"""Mailbox commands: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (LIST-EXTENDED,
+LIST-STATUS, SPECIAL-USE), LSUB, NAMESPACE, STATUS (RFC 9051 §6.3; RFC 5258, 5819, 6154)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from roost.imap.reply import Reply, bad, no, ok
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import untagged
+from roost.proto.imap.strings import render_string
+from roost.store.api import Mailbox, MailboxStatus
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+SPECIAL_USES = frozenset(
+    {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"}
+)
+STATUS_ITEMS = frozenset(
+    {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT"}
+)
+
+
+def _check_name(name: str) -> None:
+    from roost.errors import ProtocolError
+
+    if not name or any(not part for part in name.split("/")):
+        raise ProtocolError("invalid mailbox name")
+    if any(ch in name for ch in "*%") or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        raise ProtocolError("mailbox names may not contain wildcards or control characters")
+
+
+async def create(s: Session, cmd: c.Create) -> Reply:
+    assert s.account is not None
+    name = s.decode_mailbox(cmd.mailbox)
+    _check_name(name)
+    if name == "INBOX":
+        return no("INBOX always exists", "ALREADYEXISTS")
+    uses = {u.capitalize() if u.startswith("\\") else u for u in cmd.special_use}
+    uses = {"\\" + u[1:].capitalize() for u in uses}
+    if not uses <= SPECIAL_USES or len(uses) > 1:
+        return no("Unsupported special-use attribute", "USEATTR")
+    await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
+    s.publish(None, await _account_modseq(s))
+    return ok("CREATE completed")
+
+
+async def delete(s: Session, cmd: c.Delete) -> Reply:
+    assert s.account is not None
+    name = s.decode_mailbox(cmd.mailbox)
+    if name == "INBOX":
+        return no("INBOX cannot be deleted", "CANNOT")
+    mailbox = await s.store.find_mailbox(s.account.id, name)
+    await s.store.delete_mailbox(s.account.id, name)
+    if s.selected is not None and s.selected.mailbox_id == mailbox.id:
+        s.deselect()
+    s.publish(None, await _account_modseq(s))
+    return ok("DELETE completed")
+
+
+async def rename(s: Session, cmd: c.Rename) -> Reply:
+    assert s.account is not None
+    old, new = s.decode_mailbox(cmd.old), s.decode_mailbox(cmd.new)
+    _check_name(new)
+    if new == "INBOX":
+        return no("INBOX already exists", "ALREADYEXISTS")
+    await s.store.rename_mailbox(s.account.id, old, new)
+    s.publish(None, await _account_modseq(s))
+    return ok("RENAME completed")
+
+
+async def subscribe(s: Session, cmd: c.Subscribe | c.Unsubscribe) -> Reply:
+    assert s.account is not None
+    name = s.decode_mailbox(cmd.mailbox)
+    on = isinstance(cmd, c.Subscribe)
+    if on:
+        await s.store.find_mailbox(s.account.id, name)  # RFC 9051 §6.3.7: must exist
+    await s.store.set_subscribed(s.account.id, name, on)
+    s.publish(None, await _account_modseq(s))
+    return ok(f"{'SUBSCRIBE' if on else 'UNSUBSCRIBE'} completed")
+
+
+async def _account_modseq(s: Session) -> int:
+    from roost.model import ModSeq
+
+    assert s.account is not None
+    modseq, _ = await s.store.mailbox_changes_since(s.account.id, ModSeq(2**62))
+    return modseq
+
+
+async def namespace(s: Session, cmd: c.Namespace) -> Reply:
+    await s.send(untagged('NAMESPACE (("" "/")) NIL NIL'))
+    return ok("NAMESPACE completed")
+
+
+async def status(s: Session, cmd: c.Status) -> Reply:
+    assert s.account is not None
+    unknown = set(cmd.items) - STATUS_ITEMS
+    if unknown:
+        return bad(f"unknown STATUS item {sorted(unknown)[0]}")
+    mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
+    await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.items))
+    return ok("STATUS completed")
+
+
+def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
+    values = {
+        "MESSAGES": st.messages,
+        "UIDNEXT": st.mailbox.uidnext,
+        "UIDVALIDITY": st.mailbox.uidvalidity,
+        "UNSEEN": st.unseen,
+        "DELETED": st.deleted,
+        "SIZE": st.size,
+        "RECENT": st.recent,
+    }
+    pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)
+    name = render_string(s.encode_mailbox(st.mailbox.name).encode())
+    return untagged(b"STATUS " + name + f" ({pairs})".encode())
+
+
+# --- LIST ------------------------------------------------------------------------
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """RFC 9051 §6.3.9: "*" matches anything, "%" anything but the hierarchy separator."""
+    if pattern[:5].upper() == "INBOX":
+        pattern = "INBOX" + pattern[5:]
+    body = "".join(".*" if ch == "*" else "[^/]*" if ch == "%" else re.escape(ch) for ch in pattern)
+    return re.compile(body + r"\Z", re.DOTALL)
+
+
+async def list_(s: Session, cmd: c.List) -> Reply:
+    assert s.account is not None
+    verb = "LSUB" if cmd.lsub else "LIST"
+    if cmd.patterns == ("",) and not cmd.selection:
+        # RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
+        await s.send(untagged(f'{verb} (\\Noselect) "/" ""'))
+        return ok(f"{verb} completed")
+    reference = s.decode_list_name(cmd.reference)
+    regexes = [pattern_regex(reference + s.decode_list_name(p)) for p in cmd.patterns]
+    selection = set(cmd.selection) | ({"SUBSCRIBED"} if cmd.lsub else set())
+    returns = set(cmd.returns)
+    mailboxes = {m.name: m for m in await s.store.list_mailboxes(s.account.id)}
+    subscribed = set(await s.store.list_subscriptions(s.account.id))
+    names = set(mailboxes) | (subscribed if "SUBSCRIBED" in selection else set())
+    parents = {n.rsplit("/", 1)[0] for n in names if "/" in n}
+    for name in sorted(names, key=lambda n: (n != "INBOX", n)):
+        matched = any(r.match(name) for r in regexes)
+        child_info = ""
+        if "SUBSCRIBED" in selection and name not in subscribed:
+            if not (
+                "RECURSIVEMATCH" in selection and matched and _subscribed_child(name, subscribed)
+            ):
+                continue
+            child_info = ' ("CHILDINFO" ("SUBSCRIBED"))'
+        if not matched:
+            continue
+        mailbox = mailboxes.get(name)
+        if "SPECIAL-USE" in selection and (mailbox is None or not mailbox.special_use):
+            continue
+        attrs = _attributes(name, mailbox, parents, subscribed, selection | returns, cmd.lsub)
+        line = f'{verb} ({" ".join(attrs)}) "/" '.encode()
+        line += render_string(s.encode_mailbox(name).encode()) + child_info.encode()
+        await s.send(untagged(line))
+        if cmd.status_items and mailbox is not None:
+            await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.status_items))
+    return ok(f"{verb} completed")
+
+
+def _subscribed_child(name: str, subscribed: set[str]) -> bool:
+    return any(other.startswith(name + "/") for other in subscribed)
+
+
+def _attributes(
+    name: str,
+    mailbox: Mailbox | None,
+    parents: set[str],
+    subscribed: set[str],
+    options: set[str],
+    lsub: bool,
+) -> list[str]:
+    if lsub:
+        return [] if mailbox is not None else ["\\Noselect"]
+    attrs = ["\\HasChildren" if name in parents else "\\HasNoChildren"]
+    if mailbox is None:
+        attrs = ["\\NonExistent"]
+    elif mailbox.special_use:
+        attrs.append(mailbox.special_use)
+    if "SUBSCRIBED" in options and name in subscribed:
+        attrs.append("\\Subscribed")
+    return attrs

@@ -1,0 +1,131 @@
+"""SEARCH and UID SEARCH with ESEARCH return options and SEARCHRES (RFC 9051 §6.4.4,
+RFC 4731, RFC 5182). SEARCH keys become the store's protocol-neutral query; sequence
+numbers are resolved to UIDs here, against this device's view."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from roost.imap.reply import Reply, no, ok
+from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import untagged
+from roost.proto.imap.seqset import compress, runs
+from roost.proto.imap.strings import render_string
+from roost.store import api as q
+
+if TYPE_CHECKING:
+    from roost.imap.selected import SelectedMailbox
+    from roost.imap.session import Session
+
+CHARSETS = frozenset({"UTF-8", "US-ASCII"})
+_FLAG_KEYS = {
+    "ANSWERED": ANSWERED,
+    "DELETED": DELETED,
+    "DRAFT": DRAFT,
+    "FLAGGED": FLAGGED,
+    "SEEN": SEEN,
+}
+_HEADER_KEYS = {"BCC": "bcc", "CC": "cc", "FROM": "from", "SUBJECT": "subject", "TO": "to"}
+_DATE_KEYS = {
+    "BEFORE": q.DateField.INTERNAL,
+    "ON": q.DateField.INTERNAL,
+    "SINCE": q.DateField.INTERNAL,
+    "SENTBEFORE": q.DateField.SENT,
+    "SENTON": q.DateField.SENT,
+    "SENTSINCE": q.DateField.SENT,
+}
+
+
+async def search(s: Session, cmd: c.Search) -> Reply:
+    view = s.selected
+    assert view is not None
+    if cmd.charset is not None and cmd.charset not in CHARSETS:
+        return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
+    uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
+    uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
+    numbers = uids if cmd.uid else [view.msn(u) or 0 for u in uids]
+    returns = cmd.returns
+    if returns is None and s.rev2:
+        returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
+    if returns is None:
+        await s.send(untagged(" ".join(["SEARCH", *map(str, numbers)])))
+    else:
+        if "SAVE" in returns:
+            view.saved = list(uids)
+        if returns != ("SAVE",):
+            await s.send(_esearch(cmd, returns or ("ALL",), numbers))
+    return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
+
+
+def _esearch(cmd: c.Search, returns: tuple[str, ...], numbers: list[int]) -> bytes:
+    line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + b")"
+    if cmd.uid:
+        line += b" UID"
+    if numbers:
+        if "MIN" in returns:
+            line += b" MIN %d" % numbers[0]
+        if "MAX" in returns:
+            line += b" MAX %d" % numbers[-1]
+        if "ALL" in returns:
+            line += b" ALL " + compress(numbers)
+    if "COUNT" in returns:
+        line += b" COUNT %d" % len(numbers)
+    return untagged(line)
+
+
+def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
+    name = key.name
+    if name == "AND":
+        return q.And(tuple(to_query(view, k) for k in key.keys))
+    if name == "OR":
+        return q.Or(tuple(to_query(view, k) for k in key.keys))
+    if name == "NOT":
+        return q.Not(to_query(view, key.keys[0]))
+    if name in ("SEQ", "UID"):
+        assert key.seqset is not None
+        uids = view.resolve(key.seqset, uid=name == "UID")
+        return q.UidIn(tuple(runs(uids)))
+    if name in _FLAG_KEYS:
+        return q.HasFlag(_FLAG_KEYS[name])
+    if name.startswith("UN") and name[2:] in _FLAG_KEYS:
+        return q.Not(q.HasFlag(_FLAG_KEYS[name[2:]]))
+    if name in ("KEYWORD", "UNKEYWORD"):
+        assert key.text is not None
+        flag = q.HasFlag(key.text)
+        return flag if name == "KEYWORD" else q.Not(flag)
+    recent = q.UidIn(((view.first_recent, 2**32 - 1),))
+    if name == "RECENT":
+        return recent
+    if name == "NEW":
+        return q.And((recent, q.Not(q.HasFlag(SEEN))))
+    if name == "OLD":
+        return q.Not(recent)
+    if name in _DATE_KEYS:
+        assert key.day is not None
+        return _date_query(name, _DATE_KEYS[name], key.day)
+    if name in _HEADER_KEYS:
+        return q.HeaderContains(_HEADER_KEYS[name], key.text or "")
+    if name == "HEADER":
+        return q.HeaderContains((key.field or "").lower(), key.text or "")
+    if name == "BODY":
+        return q.BodyContains(key.text or "")
+    if name == "TEXT":
+        return q.TextContains(key.text or "")
+    if name == "LARGER":
+        return q.SizeLarger(key.number or 0)
+    if name == "SMALLER":
+        return q.SizeSmaller(key.number or 0)
+    return q.All()  # ALL
+
+
+def _date_query(name: str, field: q.DateField, day: date) -> q.Query:
+    # Day granularity, "disregarding time and timezone" (RFC 9051 §6.4.4): days in UTC.
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    if name.endswith("BEFORE"):
+        return q.DateBefore(field, start)
+    if name.endswith("SINCE"):
+        return q.DateOnOrAfter(field, start)
+    return q.And((q.DateOnOrAfter(field, start), q.DateBefore(field, end)))

@@ -1,0 +1,95 @@
+"""SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE (RFC 9051 §6.3.2, §6.4; RFC 3691,
+RFC 4315)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from roost.imap.reply import Reply, no, ok
+from roost.imap.selected import SelectedMailbox
+from roost.model import SEEN, SYSTEM_FLAGS, Uid
+from roost.proto.imap import commands as c
+from roost.proto.imap.responses import flag_list, untagged
+from roost.proto.imap.strings import render_string
+from roost.store.api import HasFlag, Not
+
+if TYPE_CHECKING:
+    from roost.imap.session import Session
+
+NEVER_RECENT = Uid(2**32)
+PERMANENT = flag_list((*SYSTEM_FLAGS, "\\*"))
+
+
+async def select(s: Session, cmd: c.Select) -> Reply:
+    assert s.account is not None
+    if s.selected is not None:
+        s.deselect()
+        # RFC 9051 §6.3.2: tell the client where the old mailbox's responses end.
+        await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
+    mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
+    uids, modseq = await s.store.uids(mailbox.id)
+    first_recent = NEVER_RECENT
+    if not s.rev2 and not cmd.readonly:
+        first_recent = await s.store.claim_recent(mailbox.id)
+    view = SelectedMailbox(
+        mailbox_id=mailbox.id,
+        uidvalidity=mailbox.uidvalidity,
+        uids=uids,
+        modseq=modseq,
+        readonly=cmd.readonly,
+        first_recent=first_recent,
+    )
+    lines = [
+        untagged("FLAGS " + flag_list(SYSTEM_FLAGS)),
+        untagged(f"OK [PERMANENTFLAGS {PERMANENT}] Flags permitted"),
+        untagged(f"{view.exists} EXISTS"),
+    ]
+    if not s.rev2:
+        recent = sum(1 for u in uids if u >= first_recent)
+        lines.append(untagged(f"{recent} RECENT"))
+        unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)))
+        if unseen:
+            msn = view.msn(unseen[0])
+            lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
+    lines.append(untagged(f"OK [UIDVALIDITY {mailbox.uidvalidity}] UIDs valid"))
+    lines.append(untagged(f"OK [UIDNEXT {mailbox.uidnext}] Predicted next UID"))
+    if s.rev2:
+        name = render_string(s.encode_mailbox(mailbox.name).encode())
+        lines.append(untagged(b'LIST () "/" ' + name))
+    await s.send(b"".join(lines))
+    s.select(view)
+    return ok(
+        f"{'EXAMINE' if cmd.readonly else 'SELECT'} completed",
+        "READ-ONLY" if cmd.readonly else "READ-WRITE",
+    )
+
+
+async def close(s: Session, cmd: c.Close) -> Reply:
+    view = s.selected
+    assert view is not None
+    if not view.readonly:
+        # RFC 9051 §6.4.1: expunge silently, no EXPUNGE responses.
+        expunged = await s.store.expunge(view.mailbox_id)
+        if expunged:
+            s.publish(view.mailbox_id, (await s.store.get_mailbox(view.mailbox_id)).highestmodseq)
+    s.deselect()
+    return ok("CLOSE completed")
+
+
+async def unselect(s: Session, cmd: c.Unselect) -> Reply:
+    s.deselect()
+    return ok("UNSELECT completed")
+
+
+async def expunge(s: Session, cmd: c.Expunge) -> Reply:
+    view = s.selected
+    assert view is not None
+    if view.readonly:
+        return no("Mailbox is read-only", "READ-ONLY")
+    uids = view.resolve(cmd.uids, uid=True) if cmd.uids is not None else None
+    if uids == []:
+        return ok("EXPUNGE completed")
+    expunged = await s.store.expunge(view.mailbox_id, uids)
+    if expunged:
+        s.publish(view.mailbox_id, (await s.store.get_mailbox(view.mailbox_id)).highestmodseq)
+    return ok("EXPUNGE completed")

@@ -1,0 +1,145 @@
+"""One device's view of its selected mailbox: sequence numbers <-> UIDs, and the changes it
+has not yet been told about. Pure: no I/O, no store; the session feeds it `Changes`.
+
+Theory of operation
+-------------------
+The view is an ascending array of UIDs; the message sequence number of a UID is its index
+plus one. The view only changes when the session reports it to the client: new messages
+are appended (EXISTS), expunged ones removed (EXPUNGE). RFC 9051 §7.5.1 forbids EXPUNGE
+while answering FETCH, STORE or SEARCH by sequence number, so expunges the session may
+not yet report are kept pending and the messages stay in the view (a FETCH of them answers
+from whatever the store still has, or nothing). Flag changes this session caused and
+already reported itself are not reported twice.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+
+from roost.model import MailboxId, ModSeq, Msn, Uid, UidValidity
+from roost.proto.imap.responses import flag_list
+from roost.proto.imap.seqset import SeqSet
+from roost.store.api import Changes
+
+
+class SelectedMailbox:
+    __slots__ = (
+        "_pending_expunge",
+        "_reported",
+        "first_recent",
+        "mailbox_id",
+        "modseq",
+        "readonly",
+        "saved",
+        "uids",
+        "uidvalidity",
+    )
+
+    def __init__(
+        self,
+        *,
+        mailbox_id: MailboxId,
+        uidvalidity: UidValidity,
+        uids: Iterable[int],
+        modseq: ModSeq,
+        readonly: bool,
+        first_recent: Uid,
+    ) -> None:
+        self.mailbox_id = mailbox_id
+        self.uidvalidity = uidvalidity
+        self.uids = array("I", uids)
+        self.modseq = modseq
+        self.readonly = readonly
+        self.first_recent = first_recent  # IMAP4rev1 \Recent: uids from here on
+        self._pending_expunge: set[int] = set()
+        self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
+        self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
+
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    def msn(self, uid: int) -> Msn | None:
+        i = bisect_left(self.uids, uid)
+        if i < len(self.uids) and self.uids[i] == uid:
+            return Msn(i + 1)
+        return None
+
+    def uid(self, msn: int) -> Uid:
+        return Uid(self.uids[msn - 1])
+
+    def resolve(self, seqset: SeqSet, *, uid: bool) -> list[Uid]:
+        """The UIDs in the view named by a sequence set (by UID or by sequence number).
+
+        RFC 9051 §6.4.8: a UID range need not exist; "*" is the largest UID in use.
+        Sequence numbers past the end are the caller's BAD (see `valid_msns`).
+        """
+        if seqset.saved:
+            return [Uid(u) for u in self.saved if self.msn(u) is not None]
+        if not self.uids:
+            return []
+        out: set[int] = set()
+        if uid:
+            for lo, hi in seqset.resolve(self.uids[-1]):
+                start = bisect_left(self.uids, lo)
+                stop = bisect_left(self.uids, hi + 1)
+                out.update(self.uids[start:stop])
+        else:
+            for lo, hi in seqset.resolve(len(self.uids)):
+                out.update(self.uids[lo - 1 : hi])
+        return [Uid(u) for u in sorted(out)]
+
+    def valid_msns(self, seqset: SeqSet) -> bool:
+        if seqset.saved:
+            return True
+        largest = len(self.uids)
+        return all(hi <= largest for _, hi in seqset.resolve(largest)) and largest > 0
+
+    def note_reported(self, uid: Uid, modseq: ModSeq) -> None:
+        """This session already told its client about this change (STORE without .SILENT
+        answers with the new flags; with .SILENT the client asked not to hear it)."""
+        self._reported[uid] = modseq
+
+    def apply(self, changes: Changes, *, allow_expunge: bool, rev1: bool) -> list[bytes]:
+        """Turns store changes into untagged responses and updates the view."""
+        out: list[bytes] = []
+        last = self.uids[-1] if self.uids else 0
+        present = {u for u in changes.expunged if self.msn(u) is not None}
+        self._pending_expunge |= present
+        if allow_expunge and self._pending_expunge:
+            # Highest first, so each number sent is still valid when the client reads it.
+            for uid in sorted(self._pending_expunge, reverse=True):
+                msn = self.msn(uid)
+                if msn is not None:
+                    del self.uids[msn - 1]
+                    out.append(b"* %d EXPUNGE\r\n" % msn)
+            self._pending_expunge.clear()
+        new = [m.uid for m in changes.changed if m.uid > last]
+        if new:
+            self.uids.extend(new)
+            out.append(b"* %d EXISTS\r\n" % len(self.uids))
+            if rev1:
+                recent = sum(1 for u in self.uids if u >= self.first_recent)
+                out.append(b"* %d RECENT\r\n" % recent)
+        for m in changes.changed:
+            if m.uid > last or self._reported.get(m.uid) == m.modseq:
+                continue
+            msn = self.msn(m.uid)
+            if msn is not None:
+                out.append(
+                    b"* %d FETCH (UID %d FLAGS %s)\r\n"
+                    % (msn, m.uid, self._flags(m.flags, m.uid).encode())
+                )
+        self._reported.clear()
+        self.modseq = max(self.modseq, changes.highestmodseq)
+        return out
+
+    def flags(self, flags: frozenset[str], uid: int) -> str:
+        return self._flags(flags, uid)
+
+    def _flags(self, flags: frozenset[str], uid: int) -> str:
+        if uid >= self.first_recent:
+            return flag_list((*flags, "\\Recent"))
+        return flag_list(flags)

@@ -1,0 +1,161 @@
+"""The IMAP listeners: the only IMAP code that touches sockets.
+
+Thin by design: read a chunk, feed the session, repeat. During IDLE the connection waits
+for two things at once — the client's next bytes (DONE) and the notifier's hint — and
+sends a keepalive when neither came for `idle_keepalive` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import ssl
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from roost.config import Config
+from roost.imap.session import Session
+from roost.notify.api import Notifier
+from roost.store.api import Store
+
+log = logging.getLogger("roost.imap")
+
+READ_SIZE = 65536
+# RFC 9051 §5.4: an inactivity autologout timer must be at least 30 minutes.
+AUTOLOGOUT = 30 * 60
+
+
+class StreamConnection:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls: ssl.SSLContext | None,
+        *,
+        secure: bool,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.secure = secure
+        self.loopback = _is_loopback(writer.get_extra_info("peername"))
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def start_tls(self) -> None:
+        assert self.tls is not None
+        await self.writer.start_tls(self.tls)
+        self.secure = True
+
+
+def _is_loopback(peer: Any) -> bool:
+    try:
+        return ipaddress.ip_address(peer[0]).is_loopback
+    except (TypeError, ValueError, IndexError):
+        return isinstance(peer, str | bytes)  # a Unix socket is this machine too
+
+
+class ImapServer:
+    """Owns the listening sockets and every connection they accept."""
+
+    def __init__(
+        self, *, store: Store, notifier: Notifier, config: Config, tls: ssl.SSLContext | None
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.config = config
+        self.tls = tls
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[asyncio.StreamWriter] = set()
+
+    async def listen(self, port: int, *, implicit_tls: bool) -> asyncio.Server:
+        handler = self._handler(implicit_tls=implicit_tls)
+        server = await asyncio.start_server(
+            handler,
+            self.config.bind,
+            port,
+            ssl=self.tls if implicit_tls else None,
+            ssl_handshake_timeout=30 if implicit_tls else None,
+            limit=READ_SIZE,
+        )
+        self._servers.append(server)
+        return server
+
+    def _handler(
+        self, *, implicit_tls: bool
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self._connections.add(writer)
+            try:
+                await self.serve_connection(reader, writer, secure=implicit_tls)
+            finally:
+                self._connections.discard(writer)
+
+        return handle
+
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
+    ) -> None:
+        conn = StreamConnection(reader, writer, self.tls, secure=secure)
+        session = Session(
+            store=self.store,
+            notifier=self.notifier,
+            config=self.config,
+            connection=conn,
+            tls_available=self.tls is not None,
+        )
+        try:
+            await session.greet()
+            while not session.closed:
+                data = await self._next_input(session, reader)
+                if not data:
+                    break
+                await session.feed(data)
+        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            session.close()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _next_input(self, session: Session, reader: asyncio.StreamReader) -> bytes:
+        if session.idling is None or session.listener is None:
+            async with asyncio.timeout(AUTOLOGOUT):
+                return await reader.read(READ_SIZE)
+        return await self._idle(session, session.listener, reader)
+
+    async def _idle(self, session: Session, listener: Any, reader: asyncio.StreamReader) -> bytes:
+        read = asyncio.ensure_future(reader.read(READ_SIZE))
+        try:
+            while True:
+                hinted = asyncio.ensure_future(listener.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {read, hinted},
+                        timeout=self.config.idle_keepalive,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    hinted.cancel()
+                if hinted in done:
+                    await session.push()
+                if read in done:
+                    return read.result()
+                if not done:
+                    await session.keepalive()
+        finally:
+            read.cancel()
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for writer in list(self._connections):
+            writer.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()

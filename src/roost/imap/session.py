@@ -1,0 +1,286 @@
+"""One IMAP connection's state machine (RFC 9051 §3) and command dispatch.
+
+Theory of operation
+-------------------
+The server feeds the session raw bytes (`feed`); the session's Receiver turns them into
+events. Each command is checked against `ALLOWED` (which state may run it), dispatched
+through `HANDLERS` to one function in roost.imap.commands, and answered with the tagged
+`Reply` the handler returns. Before that reply the session reports what other devices
+changed in the selected mailbox (a pull from the store's change log; RFC 9051 §7.5.1 decides
+whether expunges may be included). During IDLE the server calls `push` whenever the
+notifier hints at a change, and `keepalive` on a timer.
+
+Errors are mapped once here: ProtocolError -> BAD, MailError -> NO [CODE], anything else
+is a bug -> logged with its traceback, NO [SERVERBUG] with a fixed text.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from roost.config import Config
+from roost.errors import MailError, ProtocolError
+from roost.imap.codes import code_for
+from roost.imap.commands import HANDLERS
+from roost.imap.commands.auth import finish_authenticate
+from roost.imap.commands.general import capabilities
+from roost.imap.reply import ANSWERED, Reply, bad, no, ok
+from roost.imap.selected import SelectedMailbox
+from roost.model import MailboxId, ModSeq
+from roost.notify.api import Hint, Listener, Notifier
+from roost.proto.imap import commands as c
+from roost.proto.imap import mutf7
+from roost.proto.imap.receiver import (
+    NEED_DATA,
+    BadCommand,
+    Fatal,
+    NeedLiteral,
+    RawLine,
+    Receiver,
+)
+from roost.proto.imap.responses import continuation, tagged, untagged, untagged_status
+from roost.store.api import Account, Store
+
+log = logging.getLogger("roost.imap")
+
+
+class State(enum.Enum):
+    NOT_AUTHENTICATED = "not authenticated"
+    AUTHENTICATED = "authenticated"
+    SELECTED = "selected"
+    LOGOUT = "logout"
+
+
+class Connection(Protocol):
+    """What the session needs from the socket side."""
+
+    secure: bool  # TLS is active
+    loopback: bool  # the peer is on this machine
+
+    async def write(self, data: bytes) -> None: ...
+    async def start_tls(self) -> None: ...
+
+
+Handler = Callable[[Any, Any], Awaitable[Reply]]
+
+_ANY = frozenset(State) - {State.LOGOUT}
+_NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
+_AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
+_SELECTED = frozenset({State.SELECTED})
+
+# Which state may run which command (RFC 9051 §6.1-§6.4).
+ALLOWED: dict[type[c.Command], frozenset[State]] = {
+    c.Capability: _ANY,
+    c.Noop: _ANY,
+    c.Logout: _ANY,
+    c.Id: _ANY,
+    c.StartTls: _NOT_AUTH,
+    c.Authenticate: _NOT_AUTH,
+    c.Login: _NOT_AUTH,
+    c.Enable: _AUTH,
+    c.Select: _AUTH,
+    c.Create: _AUTH,
+    c.Delete: _AUTH,
+    c.Rename: _AUTH,
+    c.Subscribe: _AUTH,
+    c.Unsubscribe: _AUTH,
+    c.List: _AUTH,
+    c.Namespace: _AUTH,
+    c.Status: _AUTH,
+    c.Append: _AUTH,
+    c.Idle: _AUTH,
+    c.Check: _SELECTED,
+    c.Close: _SELECTED,
+    c.Unselect: _SELECTED,
+    c.Expunge: _SELECTED,
+    c.Search: _SELECTED,
+    c.Fetch: _SELECTED,
+    c.Store: _SELECTED,
+    c.Copy: _SELECTED,
+}
+
+
+def _may_expunge(command: c.Command) -> bool:
+    # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH by sequence
+    # number (the UID forms are fine, and so is everything else).
+    if isinstance(command, c.Fetch | c.Store | c.Search):
+        return command.uid
+    return True
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        notifier: Notifier,
+        config: Config,
+        connection: Connection,
+        tls_available: bool,
+    ) -> None:
+        self.tls_available = tls_available
+        self.store = store
+        self.notifier = notifier
+        self.config = config
+        self.conn = connection
+        self.receiver = Receiver(
+            max_line=config.max_line_length, max_literal=config.max_message_size
+        )
+        self.state = State.NOT_AUTHENTICATED
+        self.account: Account | None = None
+        self.selected: SelectedMailbox | None = None
+        self.listener: Listener | None = None
+        self.rev2 = False  # ENABLE IMAP4rev2
+        self.utf8 = False  # ENABLE UTF8=ACCEPT (implied by IMAP4rev2)
+        self.idling: str | None = None  # the tag of the IDLE in progress
+        self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
+        self.closed = False
+
+    # --- I/O entry points ---------------------------------------------------------
+    async def greet(self) -> None:
+        caps = " ".join(capabilities(self))
+        await self.send(untagged(f"OK [CAPABILITY {caps}] Roost ready"))
+
+    async def feed(self, data: bytes) -> None:
+        self.receiver.receive_data(data)
+        while not self.closed:
+            event = self.receiver.next_event()
+            if event is NEED_DATA:
+                return
+            await self._event(event)
+
+    async def push(self) -> None:
+        """Notifier woke us during IDLE: report what changed, at once."""
+        if self.listener is not None:
+            self.listener.drain()
+        await self.sync(allow_expunge=True)
+
+    async def keepalive(self) -> None:
+        await self.send(untagged("OK Still here"))
+
+    async def send(self, data: bytes) -> None:
+        await self.conn.write(data)
+
+    # --- events -------------------------------------------------------------------
+    async def _event(self, event: object) -> None:
+        if isinstance(event, NeedLiteral):
+            await self.send(continuation("Ready"))
+        elif isinstance(event, BadCommand):
+            if event.tag is None:
+                await self.send(untagged_status("BAD", event.text))
+            else:
+                await self.send(tagged(event.tag, "BAD", event.text))
+        elif isinstance(event, Fatal):
+            await self.send(untagged_status("BYE", event.text))
+            self.closed = True
+        elif isinstance(event, RawLine):
+            await self._raw_line(event.line)
+        elif isinstance(event, c.Command):
+            await self._command(event)
+
+    async def _raw_line(self, line: bytes) -> None:
+        if self.idling is not None:
+            tag, self.idling = self.idling, None
+            if line.strip().upper() == b"DONE":
+                await self._finish(tag, ok("IDLE terminated"), allow_expunge=True)
+            else:
+                await self.send(tagged(tag, "BAD", "expected DONE"))
+        elif self.pending_auth is not None:
+            tag, self.pending_auth = self.pending_auth, None
+            await self._finish(tag, await self._guard(finish_authenticate(self, line)))
+        else:
+            await self.send(untagged_status("BAD", "unexpected continuation"))
+
+    async def _command(self, command: c.Command) -> None:
+        allowed = ALLOWED[type(command)]
+        if self.state not in allowed:
+            reply = bad(_state_error(self.state, allowed))
+        else:
+            reply = await self._guard(HANDLERS[type(command)](self, command))
+        if reply is not ANSWERED:
+            await self._finish(command.tag, reply, allow_expunge=_may_expunge(command))
+        if self.state is State.LOGOUT:
+            self.close()
+
+    async def _guard(self, call: Awaitable[Reply]) -> Reply:
+        try:
+            return await call
+        except ProtocolError as exc:
+            return bad(exc.text)
+        except MailError as exc:
+            return no(exc.text, code_for(exc))
+        except Exception:
+            log.exception("bug while handling a command")
+            return no("Internal error; the incident was logged", "SERVERBUG")
+
+    async def _finish(self, tag: str, reply: Reply, *, allow_expunge: bool = True) -> None:
+        if self.selected is not None and reply.status != "BAD":
+            await self.sync(allow_expunge=allow_expunge)
+        await self.send(tagged(tag, reply.status, reply.text, reply.code))
+
+    # --- selected-mailbox sync -----------------------------------------------------
+    async def sync(self, *, allow_expunge: bool) -> None:
+        view = self.selected
+        if view is None:
+            return
+        changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+        lines = view.apply(changes, allow_expunge=allow_expunge, rev1=not self.rev2)
+        if lines:
+            await self.send(b"".join(lines))
+
+    def publish(self, mailbox: MailboxId | None, modseq: ModSeq) -> None:
+        assert self.account is not None
+        self.notifier.publish(Hint(self.account.id, mailbox, modseq))
+
+    # --- helpers for handlers --------------------------------------------------------
+    def decode_mailbox(self, name: str) -> str:
+        """A mailbox name as the client sent it -> the store's UTF-8 name."""
+        if not self.utf8:
+            name = mutf7.decode(name)
+        name = name.rstrip("/") if name not in ("", "/") else name
+        if name.upper() == "INBOX":
+            return "INBOX"
+        return name
+
+    def decode_list_name(self, name: str) -> str:
+        """A LIST reference or pattern: decoded, but kept as typed (wildcards and all)."""
+        return name if self.utf8 else mutf7.decode(name)
+
+    def encode_mailbox(self, name: str) -> str:
+        return name if self.utf8 else mutf7.encode(name)
+
+    def may_authenticate(self) -> bool:
+        """RFC 9051 §6.2.3: no cleartext passwords on the wire, except from this machine."""
+        return self.conn.secure or (
+            self.conn.loopback and self.config.allow_plaintext_auth_on_loopback
+        )
+
+    def select(self, view: SelectedMailbox) -> None:
+        self.selected = view
+        self.state = State.SELECTED
+
+    def deselect(self) -> None:
+        self.selected = None
+        self.state = State.AUTHENTICATED
+
+    def logged_in(self, account: Account) -> None:
+        self.account = account
+        self.state = State.AUTHENTICATED
+        self.listener = self.notifier.listen(account.id)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        self.closed = True
+
+
+def _state_error(state: State, allowed: frozenset[State]) -> str:
+    if state is State.NOT_AUTHENTICATED:
+        return "Log in first"
+    if allowed == _NOT_AUTH:
+        return "Already authenticated"
+    return "No mailbox selected"

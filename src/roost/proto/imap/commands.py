@@ -1,0 +1,230 @@
+"""IMAP commands as frozen dataclasses, one per command (RFC 9051 §6).
+
+The parser (parse.py) produces these; the session dispatches on their type. Mailbox
+names are kept as the client sent them (str): whether they are modified UTF-7 (IMAP4rev1)
+or UTF-8 (IMAP4rev2 / UTF8=ACCEPT) depends on the session, which decodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from roost.proto.imap.seqset import SeqSet
+
+_dc = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+@_dc
+class Command:
+    tag: str
+
+
+# --- any state ---------------------------------------------------------------
+@_dc
+class Capability(Command):
+    pass
+
+
+@_dc
+class Noop(Command):
+    pass
+
+
+@_dc
+class Logout(Command):
+    pass
+
+
+@_dc
+class Id(Command):
+    params: tuple[tuple[str, str | None], ...] | None  # None: "ID NIL"
+
+
+# --- not authenticated -------------------------------------------------------
+@_dc
+class StartTls(Command):
+    pass
+
+
+@_dc
+class Authenticate(Command):
+    mechanism: str  # upper-case
+    initial: bytes | None  # SASL-IR initial response, base64 as sent ("=" for empty)
+
+
+@_dc
+class Login(Command):
+    user: str
+    password: str
+
+
+# --- authenticated -----------------------------------------------------------
+@_dc
+class Enable(Command):
+    capabilities: tuple[str, ...]  # upper-case
+
+
+@_dc
+class Select(Command):
+    mailbox: str
+    readonly: bool  # EXAMINE
+    condstore: bool = False
+
+
+@_dc
+class Create(Command):
+    mailbox: str
+    special_use: tuple[str, ...] = ()  # RFC 6154 CREATE (USE (...))
+
+
+@_dc
+class Delete(Command):
+    mailbox: str
+
+
+@_dc
+class Rename(Command):
+    old: str
+    new: str
+
+
+@_dc
+class Subscribe(Command):
+    mailbox: str
+
+
+@_dc
+class Unsubscribe(Command):
+    mailbox: str
+
+
+@_dc
+class List(Command):
+    reference: str
+    patterns: tuple[str, ...]
+    selection: tuple[str, ...] = ()  # LIST-EXTENDED selection options, upper-case
+    returns: tuple[str, ...] = ()  # return options, upper-case ("STATUS" handled apart)
+    status_items: tuple[str, ...] = ()  # RETURN (STATUS (...)) — LIST-STATUS
+    lsub: bool = False  # the IMAP4rev1 LSUB command
+
+
+@_dc
+class Namespace(Command):
+    pass
+
+
+@_dc
+class Status(Command):
+    mailbox: str
+    items: tuple[str, ...]  # upper-case
+
+
+@_dc
+class AppendMessage:
+    flags: tuple[str, ...]
+    internaldate: datetime | None
+    data: bytes
+
+
+@_dc
+class Append(Command):
+    mailbox: str
+    messages: tuple[AppendMessage, ...]  # MULTIAPPEND (RFC 3502): one or more
+
+
+@_dc
+class Idle(Command):
+    pass
+
+
+# --- selected ----------------------------------------------------------------
+@_dc
+class Check(Command):
+    pass
+
+
+@_dc
+class Close(Command):
+    pass
+
+
+@_dc
+class Unselect(Command):
+    pass
+
+
+@_dc
+class Expunge(Command):
+    uids: SeqSet | None = None  # UID EXPUNGE
+
+
+@_dc
+class SearchKey:
+    """One search key. `name` is the RFC 9051 keyword, upper-case ("SUBJECT", "SEEN"...);
+    `text`, `number`, `day`, `field`, `seqset` and `keys` hold its arguments."""
+
+    name: str
+    text: str | None = None
+    number: int | None = None
+    day: date | None = None
+    field: str | None = None  # HEADER field-name
+    seqset: SeqSet | None = None  # seq set (name "SEQ") or UID set (name "UID")
+    keys: tuple[SearchKey, ...] = ()  # NOT (1), OR (2), AND (n: a parenthesised list)
+
+
+@_dc
+class Search(Command):
+    uid: bool
+    charset: str | None
+    key: SearchKey  # an AND of the top-level keys
+    returns: tuple[str, ...] | None = None  # ESEARCH RETURN (...) options; None: plain SEARCH
+
+
+@_dc
+class Section:
+    """BODY[section]<partial> / BINARY[section]<partial> (RFC 9051 §6.4.5)."""
+
+    path: tuple[int, ...] = ()
+    specifier: str = ""  # "", HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT, TEXT, MIME
+    fields: tuple[str, ...] = ()  # for HEADER.FIELDS (NOT), as sent
+
+
+@_dc
+class FetchBody:
+    section: Section
+    peek: bool = False
+    binary: bool = False
+    partial: tuple[int, int] | None = None  # (start, length)
+    size_only: bool = False  # BINARY.SIZE[section]
+
+
+# Simple attributes are upper-case strings: UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY
+# BODYSTRUCTURE RFC822 RFC822.HEADER RFC822.TEXT MODSEQ.
+FetchItem = str | FetchBody
+
+
+@_dc
+class Fetch(Command):
+    uid: bool
+    seqset: SeqSet
+    items: tuple[FetchItem, ...]
+    changedsince: int | None = None
+
+
+@_dc
+class Store(Command):
+    uid: bool
+    seqset: SeqSet
+    mode: str  # "+", "-" or "" (replace)
+    silent: bool
+    flags: tuple[str, ...]
+    unchangedsince: int | None = None
+
+
+@_dc
+class Copy(Command):
+    uid: bool
+    seqset: SeqSet
+    mailbox: str
+    move: bool = False

@@ -1,0 +1,132 @@
+"""FETCH data items (RFC 9051 §6.4.5).
+
+fetch         = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+                fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]
+fetch-att     = "ENVELOPE" / "FLAGS" / "INTERNALDATE" / "RFC822" [".HEADER" / ".SIZE" /
+                ".TEXT"] / "BODY" ["STRUCTURE"] / "UID" / "BODY" section [partial] /
+                "BODY.PEEK" section [partial] / "BINARY" [".PEEK"] section-binary [partial] /
+                "BINARY.SIZE" section-binary
+section       = "[" [section-spec] "]"
+section-spec  = section-msgtext / (section-part ["." section-text])
+section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list / "TEXT"
+section-text  = section-msgtext / "MIME"
+partial       = "<" number64 "." nz-number64 ">"
+"""
+
+from __future__ import annotations
+
+import re
+
+from roost.proto.imap import commands as c
+from roost.proto.imap.cursor import MAX_NUMBER64, Cursor
+
+_NAME = re.compile(rb"[A-Za-z0-9.]+")
+_PART = re.compile(rb"[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*")
+_MACROS = {
+    "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
+    "FAST": ("FLAGS", "INTERNALDATE", "RFC822.SIZE"),
+    "FULL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"),
+}
+SIMPLE = frozenset(
+    {
+        "ENVELOPE",
+        "FLAGS",
+        "INTERNALDATE",
+        "RFC822",
+        "RFC822.HEADER",
+        "RFC822.SIZE",
+        "RFC822.TEXT",
+        "BODY",
+        "BODYSTRUCTURE",
+        "UID",
+    }
+)
+_SECTIONED = {
+    "BODY": (False, False, False),  # peek, binary, size_only
+    "BODY.PEEK": (True, False, False),
+    "BINARY": (False, True, False),
+    "BINARY.PEEK": (True, True, False),
+    "BINARY.SIZE": (True, True, True),
+}
+_MSGTEXT = ("HEADER.FIELDS.NOT", "HEADER.FIELDS", "HEADER", "TEXT", "MIME")
+
+
+def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    seqset = cur.seqset()
+    cur.sp()
+    items: list[c.FetchItem] = []
+    if cur.peek() == b"(":
+        cur.parenthesised(lambda: items.append(fetch_att(cur)))
+        if not items:
+            raise cur.fail("FETCH needs at least one data item")
+    else:
+        start = cur.pos
+        name = cur.match(_NAME, "fetch data item").decode().upper()
+        if name in _MACROS:
+            items.extend(_MACROS[name])
+        else:
+            cur.pos = start
+            items.append(fetch_att(cur))
+    changedsince = None
+    if cur.take(b" "):
+
+        def modifier() -> None:
+            nonlocal changedsince
+            cur.expect(b"CHANGEDSINCE", "CHANGEDSINCE")
+            cur.sp()
+            changedsince = cur.number(MAX_NUMBER64)
+
+        cur.parenthesised(modifier)
+    if uid and "UID" not in items:
+        items.insert(0, "UID")  # RFC 9051 §6.4.9: UID FETCH always returns the UID
+    return c.Fetch(tag=tag, uid=uid, seqset=seqset, items=tuple(items), changedsince=changedsince)
+
+
+def fetch_att(cur: Cursor) -> c.FetchItem:
+    name = cur.match(_NAME, "fetch data item").decode().upper()
+    if cur.peek() != b"[":
+        if name in SIMPLE:
+            return name
+        raise cur.fail(f"unknown fetch data item {name[:30]}")
+    if name not in _SECTIONED:
+        raise cur.fail(f"{name[:30]} takes no section")
+    peek, binary, size_only = _SECTIONED[name]
+    section = _section(cur, binary)
+    partial = None
+    if not size_only and cur.take(b"<"):
+        start = cur.number(MAX_NUMBER64)
+        cur.expect(b".")
+        length = cur.number(MAX_NUMBER64, nonzero=True)
+        cur.expect(b">")
+        partial = (start, length)
+    return c.FetchBody(
+        section=section, peek=peek, binary=binary, partial=partial, size_only=size_only
+    )
+
+
+def _section(cur: Cursor, binary: bool) -> c.Section:
+    cur.expect(b"[")
+    path: tuple[int, ...] = ()
+    specifier = ""
+    fields: list[str] = []
+    if not cur.take(b"]"):
+        m = _PART.match(cur.line, cur.pos)
+        if m is not None:
+            cur.pos = m.end()
+            path = tuple(int(n) for n in m.group().split(b"."))
+            if not cur.take(b"."):
+                cur.expect(b"]")
+                return c.Section(path=path)
+        if binary:
+            raise cur.fail("BINARY takes only part numbers as its section")
+        specifier = next((s for s in _MSGTEXT if cur.take(s.encode())), "")
+        if not specifier or (specifier == "MIME" and not path):
+            raise cur.fail("invalid section")
+        if specifier.startswith("HEADER.FIELDS"):
+            cur.sp()
+            cur.parenthesised(lambda: fields.append(cur.astring("header field name")))
+            if not fields:
+                raise cur.fail("empty header list")
+        cur.expect(b"]")
+    return c.Section(path=path, specifier=specifier, fields=tuple(fields))

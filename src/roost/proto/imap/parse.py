@@ -1,0 +1,305 @@
+"""Parse one complete IMAP command into its dataclass (RFC 9051 §9 formal syntax).
+
+The input is the receiver's segments: line text with literal payloads between them (a
+literal always ends its line). Each grammar rule is a small function over a Cursor.
+Everything malformed raises ProtocolError carrying the tag once it is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from roost.proto.errors import ProtocolError
+from roost.proto.imap import commands as c
+from roost.proto.imap.cursor import (
+    ATOM,
+    BASE64,
+    MAX_NUMBER64,
+    TAG,
+    Cursor,
+    Literal,
+    date_time,
+)
+from roost.proto.imap.fetchitems import parse_fetch
+from roost.proto.imap.searchkeys import parse_search
+
+# --- the command table --------------------------------------------------------
+
+
+def parse_command(segments: Sequence[bytes | Literal]) -> c.Command:
+    cur = Cursor(segments)
+    if not cur.line and len(segments) == 1:
+        raise ProtocolError("empty command line")
+    raw_tag = TAG.match(cur.line)
+    if raw_tag is None:
+        raise ProtocolError("missing or invalid tag")
+    cur.pos = raw_tag.end()
+    cur.tag = raw_tag.group().decode("utf-8", "replace")
+    if not cur.take(b" "):
+        raise cur.fail("missing command")
+    name = cur.match(ATOM, "command name").upper()
+    uid = False
+    if name == b"UID":
+        cur.sp()
+        uid = True
+        name = cur.match(ATOM, "command name").upper()
+        if name not in _UID_COMMANDS:
+            raise cur.fail(f"UID {name.decode('ascii', 'replace')} is not a command")
+    rule = _COMMANDS.get(name)
+    if rule is None:
+        raise cur.fail(f"unknown command {name[:30].decode('ascii', 'replace')}")
+    command = rule(cur, cur.tag, uid)
+    cur.end()
+    return command
+
+
+def _no_args(cls: type[c.Command]) -> Callable[[Cursor, str, bool], c.Command]:
+    return lambda cur, tag, uid: cls(tag=tag)
+
+
+def _login(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    user = cur.astring("user name")
+    cur.sp()
+    return c.Login(tag=tag, user=user, password=cur.astring("password"))
+
+
+def _authenticate(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    mechanism = cur.atom("SASL mechanism").upper()
+    initial = None
+    if cur.take(b" "):
+        initial = cur.match(BASE64, "base64 initial response") or None
+        if initial is None:
+            raise cur.fail("expected base64 initial response or =")
+    return c.Authenticate(tag=tag, mechanism=mechanism, initial=initial)
+
+
+def _enable(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    caps: list[str] = []
+    while cur.take(b" "):
+        caps.append(cur.atom("capability").upper())
+    if not caps:
+        raise cur.fail("ENABLE needs at least one capability")
+    return c.Enable(tag=tag, capabilities=tuple(caps))
+
+
+def _id(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    if cur.take(b"NIL"):
+        return c.Id(tag=tag, params=None)
+    params: list[tuple[str, str | None]] = []
+
+    def pair() -> None:
+        key = cur.string("ID field name")
+        cur.sp()
+        params.append((key, cur.nstring()))
+
+    cur.parenthesised(pair)
+    return c.Id(tag=tag, params=tuple(params))
+
+
+def _select(readonly: bool) -> Callable[[Cursor, str, bool], c.Command]:
+    def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
+        cur.sp()
+        mailbox = cur.mailbox()
+        params: list[str] = []
+        if cur.take(b" "):
+            cur.parenthesised(lambda: params.append(cur.atom("select parameter").upper()))
+        unknown = set(params) - {"CONDSTORE"}
+        if unknown:
+            raise cur.fail(f"unsupported SELECT parameter {sorted(unknown)[0]}")
+        return c.Select(tag=tag, mailbox=mailbox, readonly=readonly, condstore=bool(params))
+
+    return rule
+
+
+def _mailbox_command(cls: type[c.Delete | c.Subscribe | c.Unsubscribe]) -> Callable[..., c.Command]:
+    def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
+        cur.sp()
+        return cls(tag=tag, mailbox=cur.mailbox())
+
+    return rule
+
+
+def _create(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    mailbox = cur.mailbox()
+    uses: list[str] = []
+    if cur.take(b" "):
+
+        def param() -> None:
+            cur.expect(b"USE", "USE")
+            cur.sp()
+            uses.extend(cur.flag_list())
+
+        cur.parenthesised(param)
+    return c.Create(tag=tag, mailbox=mailbox, special_use=tuple(uses))
+
+
+def _rename(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    old = cur.mailbox()
+    cur.sp()
+    return c.Rename(tag=tag, old=old, new=cur.mailbox())
+
+
+def _list(lsub: bool) -> Callable[[Cursor, str, bool], c.Command]:
+    def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
+        cur.sp()
+        selection: list[str] = []
+        if not lsub and cur.peek() == b"(":
+            cur.parenthesised(lambda: selection.append(cur.atom("selection option").upper()))
+            cur.sp()
+        reference = cur.mailbox()
+        cur.sp()
+        patterns: list[str] = []
+        if not lsub and cur.peek() == b"(":
+            cur.parenthesised(lambda: patterns.append(cur.list_mailbox()))
+            if not patterns:
+                raise cur.fail("empty pattern list")
+        else:
+            patterns.append(cur.list_mailbox())
+        returns: list[str] = []
+        status_items: list[str] = []
+        if not lsub and cur.take(b" "):
+            cur.expect(b"RETURN", "RETURN")
+            cur.sp()
+
+            def option() -> None:
+                opt = cur.atom("return option").upper()
+                returns.append(opt)
+                if opt == "STATUS":
+                    cur.sp()
+                    cur.parenthesised(lambda: status_items.append(cur.atom("status item").upper()))
+
+            cur.parenthesised(option)
+        return c.List(
+            tag=tag,
+            reference=reference,
+            patterns=tuple(patterns),
+            selection=tuple(selection),
+            returns=tuple(returns),
+            status_items=tuple(status_items),
+            lsub=lsub,
+        )
+
+    return rule
+
+
+def _status(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    mailbox = cur.mailbox()
+    cur.sp()
+    items: list[str] = []
+    cur.parenthesised(lambda: items.append(cur.atom("status item").upper()))
+    if not items:
+        raise cur.fail("STATUS needs at least one item")
+    return c.Status(tag=tag, mailbox=mailbox, items=tuple(items))
+
+
+def _append(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    mailbox = cur.mailbox()
+    messages: list[c.AppendMessage] = []
+    while cur.take(b" "):
+        flags: tuple[str, ...] = ()
+        when = None
+        if cur.peek() == b"(":
+            flags = cur.flag_list()
+            cur.sp()
+        if cur.peek() == b'"':
+            when = date_time(cur)
+            cur.sp()
+        lit = cur.literal()
+        if lit is None:
+            raise cur.fail("APPEND needs the message as a literal")
+        messages.append(c.AppendMessage(flags=flags, internaldate=when, data=lit.data))
+    if not messages:
+        raise cur.fail("APPEND needs a message")
+    return c.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))
+
+
+def _expunge(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    if uid:
+        cur.sp()
+        return c.Expunge(tag=tag, uids=cur.seqset())
+    return c.Expunge(tag=tag)
+
+
+def _copy(move: bool) -> Callable[[Cursor, str, bool], c.Command]:
+    def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
+        cur.sp()
+        seqset = cur.seqset()
+        cur.sp()
+        return c.Copy(tag=tag, uid=uid, seqset=seqset, mailbox=cur.mailbox(), move=move)
+
+    return rule
+
+
+def _store(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    seqset = cur.seqset()
+    cur.sp()
+    unchangedsince = None
+    if cur.take(b"("):
+        cur.expect(b"UNCHANGEDSINCE", "UNCHANGEDSINCE")
+        cur.sp()
+        unchangedsince = cur.number(MAX_NUMBER64)
+        cur.expect(b")")
+        cur.sp()
+    mode = "+" if cur.take(b"+") else "-" if cur.take(b"-") else ""
+    cur.expect(b"FLAGS", "FLAGS")
+    silent = cur.take(b".SILENT")
+    cur.sp()
+    if cur.peek() == b"(":
+        flags = cur.flag_list()
+    else:
+        items = [cur.flag()]
+        while cur.take(b" "):
+            items.append(cur.flag())
+        flags = tuple(items)
+    return c.Store(
+        tag=tag,
+        uid=uid,
+        seqset=seqset,
+        mode=mode,
+        silent=silent,
+        flags=flags,
+        unchangedsince=unchangedsince,
+    )
+
+
+_COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
+    b"CAPABILITY": _no_args(c.Capability),
+    b"NOOP": _no_args(c.Noop),
+    b"LOGOUT": _no_args(c.Logout),
+    b"STARTTLS": _no_args(c.StartTls),
+    b"AUTHENTICATE": _authenticate,
+    b"LOGIN": _login,
+    b"ENABLE": _enable,
+    b"ID": _id,
+    b"SELECT": _select(readonly=False),
+    b"EXAMINE": _select(readonly=True),
+    b"CREATE": _create,
+    b"DELETE": _mailbox_command(c.Delete),
+    b"RENAME": _rename,
+    b"SUBSCRIBE": _mailbox_command(c.Subscribe),
+    b"UNSUBSCRIBE": _mailbox_command(c.Unsubscribe),
+    b"LIST": _list(lsub=False),
+    b"LSUB": _list(lsub=True),
+    b"NAMESPACE": _no_args(c.Namespace),
+    b"STATUS": _status,
+    b"APPEND": _append,
+    b"IDLE": _no_args(c.Idle),
+    b"CHECK": _no_args(c.Check),
+    b"CLOSE": _no_args(c.Close),
+    b"UNSELECT": _no_args(c.Unselect),
+    b"EXPUNGE": _expunge,
+    b"SEARCH": parse_search,
+    b"FETCH": parse_fetch,
+    b"STORE": _store,
+    b"COPY": _copy(move=False),
+    b"MOVE": _copy(move=True),
+}
+_UID_COMMANDS = {b"FETCH", b"SEARCH", b"STORE", b"COPY", b"MOVE", b"EXPUNGE"}

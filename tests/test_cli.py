@@ -1,0 +1,332 @@
+"""The `roost` command, run in-process against a fresh data directory.
+
+These use the real SQLite store (roost.store.sqlite) through ROOST_DATA_DIR, exactly as an
+administrator's shell would. `serve` runs with a stand-in for roost.app.run, so no socket is
+opened here (the end-to-end tests do that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from roost.auth.accounts import authenticate
+from roost.cli import main
+from roost.config import ENV_OVERRIDES, Config
+from roost.store.api import Account
+from roost.store.sqlite import SqliteStore
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+class TtyInput(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+Roost = Callable[..., Result]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for variable in ENV_OVERRIDES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("ROOST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ROOST_HOSTNAME", "mail.test")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def roost(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Roost:
+    """roost(*argv, stdin="...") runs one command line and returns what it did."""
+
+    def run(*argv: str, stdin: str | io.StringIO = "") -> Result:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin) if isinstance(stdin, str) else stdin)
+        status = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(status, captured.out, captured.err)
+
+    return run
+
+
+def login(data_dir: Path, address: str, password: str) -> Account | None:
+    async def run() -> Account | None:
+        store = await SqliteStore.open(data_dir)
+        try:
+            return await authenticate(store, address, password)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+# ----- user ----------------------------------------------------------------------------
+
+
+def test_user_add_and_list(roost: Roost, data_dir: Path) -> None:
+    assert roost("user", "add", "alice@example.org", stdin="secret\n").status == 0
+    assert roost("user", "add", "Bob@Example.ORG", stdin="hunter2\n").status == 0
+    result = roost("user", "list")
+    assert result.status == 0
+    assert result.out.splitlines() == ["alice@example.org", "bob@example.org"]
+    assert login(data_dir, "alice@example.org", "secret") is not None
+    assert login(data_dir, "bob@example.org", "hunter2") is not None
+
+
+def test_password_from_stdin_is_the_first_line_only(roost: Roost, data_dir: Path) -> None:
+    assert roost("user", "add", "alice@example.org", stdin="  two words \r\nsecond\n").status == 0
+    assert login(data_dir, "alice@example.org", "  two words ") is not None
+
+
+def test_password_from_stdin_without_newline(roost: Roost, data_dir: Path) -> None:
+    assert roost("user", "add", "alice@example.org", stdin="secret").status == 0
+    assert login(data_dir, "alice@example.org", "secret") is not None
+
+
+def test_duplicate_user(roost: Roost) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    result = roost("user", "add", "ALICE@example.org", stdin="other\n")
+    assert result.status == 1
+    assert "alice@example.org already exists" in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("address", ["alice", "alice@", "a b@example.org", "<a@example.org>"])
+def test_bad_address(roost: Roost, address: str) -> None:
+    result = roost("user", "add", address, stdin="secret\n")
+    assert result.status == 1
+    assert result.err.startswith("roost: ")
+    assert roost("user", "list").out == ""
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "\r\n"])
+def test_empty_password_is_refused(roost: Roost, stdin: str) -> None:
+    result = roost("user", "add", "alice@example.org", stdin=stdin)
+    assert result.status == 1
+    assert "empty password" in result.err
+    assert roost("user", "list").out == ""
+
+
+def test_password_prompted_twice_on_a_terminal(
+    roost: Roost, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return "typed secret"
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    assert roost("user", "add", "alice@example.org", stdin=TtyInput()).status == 0
+    assert len(prompts) == 2
+    assert login(data_dir, "alice@example.org", "typed secret") is not None
+
+
+def test_prompted_passwords_must_match(roost: Roost, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["one", "two"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    result = roost("user", "add", "alice@example.org", stdin=TtyInput())
+    assert result.status == 1
+    assert "differ" in result.err
+    assert roost("user", "list").out == ""
+
+
+def test_user_passwd(roost: Roost, data_dir: Path) -> None:
+    roost("user", "add", "alice@example.org", stdin="old\n")
+    result = roost("user", "passwd", "Alice@Example.org", stdin="new\n")
+    assert result.status == 0
+    assert login(data_dir, "alice@example.org", "new") is not None
+    assert login(data_dir, "alice@example.org", "old") is None
+
+
+def test_passwd_unknown_user(roost: Roost) -> None:
+    result = roost("user", "passwd", "nobody@example.org", stdin="new\n")
+    assert result.status == 1
+    assert "no account nobody@example.org" in result.err
+
+
+def test_user_delete(roost: Roost, data_dir: Path) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    roost("user", "add", "bob@example.org", stdin="secret\n")
+    assert roost("user", "delete", "alice@example.org").status == 0
+    assert roost("user", "list").out.splitlines() == ["bob@example.org"]
+    assert login(data_dir, "alice@example.org", "secret") is None
+
+
+def test_delete_unknown_user(roost: Roost) -> None:
+    result = roost("user", "delete", "nobody@example.org")
+    assert result.status == 1
+    assert "no account nobody@example.org" in result.err
+
+
+def test_list_with_no_users(roost: Roost) -> None:
+    result = roost("user", "list")
+    assert (result.status, result.out) == (0, "")
+
+
+# ----- domain --------------------------------------------------------------------------
+
+
+def test_domain_add_and_list(roost: Roost) -> None:
+    assert roost("domain", "add", "Example.ORG").status == 0
+    assert roost("domain", "add", "example.net").status == 0
+    assert roost("domain", "list").out.splitlines() == ["example.net", "example.org"]
+
+
+def test_adding_a_user_makes_its_domain_local(roost: Roost) -> None:
+    roost("user", "add", "alice@example.com", stdin="secret\n")
+    assert "example.com" in roost("domain", "list").out.splitlines()
+
+
+def test_bad_domain(roost: Roost) -> None:
+    result = roost("domain", "add", "exa mple.org")
+    assert result.status == 1
+    assert "not a domain name" in result.err
+
+
+# ----- usage and configuration -----------------------------------------------------------
+
+
+def test_usage_errors_exit_2(roost: Roost) -> None:
+    assert roost().status == 2
+    assert roost("user").status == 2
+    assert roost("user", "frobnicate").status == 2
+    assert roost("user", "add").status == 2
+
+
+def test_help_exits_0(roost: Roost) -> None:
+    result = roost("--help")
+    assert result.status == 0
+    assert "serve" in result.out
+
+
+def test_bad_config_file(roost: Roost, tmp_path: Path) -> None:
+    path = tmp_path / "roost.toml"
+    path.write_text("[ports]\nimap = 'x'\n")
+    result = roost("--config", str(path), "user", "list")
+    assert result.status == 1
+    assert "'ports.imap' must be an integer" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_config_file_chooses_the_data_dir(
+    roost: Roost, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ROOST_DATA_DIR")
+    path = tmp_path / "roost.toml"
+    path.write_text('data_dir = "elsewhere"\n')
+    roost("--config", str(path), "user", "add", "alice@example.org", stdin="secret\n")
+    assert login(tmp_path / "elsewhere", "alice@example.org", "secret") is not None
+
+
+# ----- serve ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Replaces roost.app.run by a stand-in that reports ready and stops at once; yields
+    the events it saw."""
+    events: list[str] = []
+
+    async def fake_run(config: Config, ready: Callable[[], None]) -> None:
+        events.append(f"run {config.ports.imap}")
+        ready()
+
+    monkeypatch.setattr("roost.cli._run_app", fake_run)
+    yield events
+
+
+def test_serve_makes_the_certificate(roost: Roost, data_dir: Path, server: list[str]) -> None:
+    result = roost("serve")
+    assert result.status == 0
+    assert server == ["run 1143"]
+    assert (data_dir / "tls" / "cert.pem").exists()
+    assert stat.S_IMODE((data_dir / "tls" / "key.pem").stat().st_mode) == 0o600
+    assert not (data_dir / "demo-password").exists()
+    assert result.out == ""
+
+
+def test_serve_demo(roost: Roost, data_dir: Path, server: list[str]) -> None:
+    first = roost("serve", "--demo")
+    assert first.status == 0
+    password_file = data_dir / "demo-password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 12
+    for text in (
+        "127.0.0.1",
+        "1143",
+        "STARTTLS",
+        "1993",
+        "demo@localhost",
+        password,
+        "self-signed",
+    ):
+        assert text in first.out
+    assert login(data_dir, "demo@localhost", password) is not None
+
+    second = roost("serve", "--demo")  # same account, same password, same instructions
+    assert second.status == 0
+    assert second.out == first.out
+    assert password_file.read_text().strip() == password
+
+
+def test_serve_demo_after_the_password_file_was_lost(
+    roost: Roost, data_dir: Path, server: list[str]
+) -> None:
+    roost("serve", "--demo")
+    (data_dir / "demo-password").unlink()
+    assert roost("serve", "--demo").status == 0
+    password = (data_dir / "demo-password").read_text().strip()
+    assert login(data_dir, "demo@localhost", password) is not None
+
+
+def test_serve_demo_after_passwd(roost: Roost, data_dir: Path, server: list[str]) -> None:
+    roost("serve", "--demo")
+    roost("user", "passwd", "demo@localhost", stdin="mine\n")
+    result = roost("serve", "--demo")
+    assert result.status == 0
+    assert "changed since" in result.out
+    assert login(data_dir, "demo@localhost", "mine") is not None
+
+
+def test_serve_logs_to_stderr(roost: Roost, server: list[str]) -> None:
+    result = roost("serve")
+    assert "INFO roost.cli.serve: stopped" in result.err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stops_cleanly_on_a_signal(
+    roost: Roost, monkeypatch: pytest.MonkeyPatch, signum: signal.Signals
+) -> None:
+    events: list[str] = []
+
+    async def serve_forever(config: Config, ready: Callable[[], None]) -> None:
+        ready()
+        try:
+            os.kill(os.getpid(), signum)
+            await asyncio.Event().wait()
+        finally:
+            events.append("closed")
+
+    monkeypatch.setattr("roost.cli._run_app", serve_forever)
+    result = roost("serve")
+    assert result.status == 0
+    assert events == ["closed"]
+    assert "Traceback" not in result.err
