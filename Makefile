@@ -16,7 +16,7 @@ test-venv: $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[test]'
 
 serve: venv
-	$(BIN)/roost serve
+	$(BIN)/roost serve --demo
 
 # Debian tools the end-to-end tests drive (mbsync from isync); installed when missing.
 system-deps:

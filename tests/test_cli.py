@@ -330,3 +330,14 @@ def test_serve_stops_cleanly_on_a_signal(
     assert result.status == 0
     assert events == ["closed"]
     assert "Traceback" not in result.err
+
+
+def test_serve_reports_a_port_in_use(roost: Roost, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def port_taken(config: Config, ready: Callable[[], None]) -> None:
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr("roost.cli._run_app", port_taken)
+    result = roost("serve")
+    assert result.status == 1
+    assert "Address already in use" in result.err
+    assert "Traceback" not in result.err

@@ -60,7 +60,10 @@ def start_server(data_dir: Path) -> Server:
         ROOST_IMAP_PORT=str(imap),
         ROOST_IMAPS_PORT=str(imaps),
         ROOST_HOSTNAME="localhost",
-        **{f"ROOST_{name}_PORT": "0" for name in ("POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "LMTP", "HTTP")},
+        **{
+            f"ROOST_{name}_PORT": "0"
+            for name in ("POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "LMTP", "HTTP")
+        },
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "roost", "serve"],

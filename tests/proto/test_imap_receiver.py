@@ -21,7 +21,9 @@ from roost.proto.imap.receiver import (
 from roost.proto.imap.seqset import SeqSet
 
 
-def events(data: bytes, *, chunk: int | None = None, receiver: Receiver | None = None) -> list[Event]:
+def events(
+    data: bytes, *, chunk: int | None = None, receiver: Receiver | None = None
+) -> list[Event]:
     r = receiver or Receiver()
     out: list[Event] = []
     pieces = [data] if chunk is None else [data[i : i + chunk] for i in range(0, len(data), chunk)]
@@ -45,46 +47,139 @@ def parse_one(line: bytes) -> Event:
 CASES: list[tuple[bytes, c.Command]] = [
     (b"a1 CAPABILITY\r\n", c.Capability(tag="a1")),
     (b"a2 noop\r\n", c.Noop(tag="a2")),
-    (b"a LOGIN alice@example.org \"p a\\\"ss\"\r\n", c.Login(tag="a", user="alice@example.org", password='p a"ss')),
-    (b"a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n", c.Authenticate(tag="a", mechanism="PLAIN", initial=b"AGFsaWNlAHNlY3JldA==")),
+    (
+        b'a LOGIN alice@example.org "p a\\"ss"\r\n',
+        c.Login(tag="a", user="alice@example.org", password='p a"ss'),
+    ),
+    (
+        b"a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+        c.Authenticate(tag="a", mechanism="PLAIN", initial=b"AGFsaWNlAHNlY3JldA=="),
+    ),
     (b"a AUTHENTICATE plain\r\n", c.Authenticate(tag="a", mechanism="PLAIN", initial=None)),
-    (b"a ENABLE IMAP4rev2 CONDSTORE\r\n", c.Enable(tag="a", capabilities=("IMAP4REV2", "CONDSTORE"))),
+    (
+        b"a ENABLE IMAP4rev2 CONDSTORE\r\n",
+        c.Enable(tag="a", capabilities=("IMAP4REV2", "CONDSTORE")),
+    ),
     (b"a SELECT inbox\r\n", c.Select(tag="a", mailbox="inbox", readonly=False)),
     (b'a EXAMINE "Sent Items"\r\n', c.Select(tag="a", mailbox="Sent Items", readonly=True)),
-    (b"a CREATE Lists/rust (USE (\\Archive))\r\n", c.Create(tag="a", mailbox="Lists/rust", special_use=("\\Archive",))),
+    (
+        b"a CREATE Lists/rust (USE (\\Archive))\r\n",
+        c.Create(tag="a", mailbox="Lists/rust", special_use=("\\Archive",)),
+    ),
     (b"a RENAME old new\r\n", c.Rename(tag="a", old="old", new="new")),
     (b'a LIST "" *\r\n', c.List(tag="a", reference="", patterns=("*",))),
-    (b'a LIST (SUBSCRIBED RECURSIVEMATCH) "" ("%" "Lists/%") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n',
-     c.List(tag="a", reference="", patterns=("%", "Lists/%"), selection=("SUBSCRIBED", "RECURSIVEMATCH"),
-            returns=("CHILDREN", "STATUS"), status_items=("MESSAGES", "UNSEEN"))),
+    (
+        b'a LIST (SUBSCRIBED RECURSIVEMATCH) "" ("%" "Lists/%") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))\r\n',
+        c.List(
+            tag="a",
+            reference="",
+            patterns=("%", "Lists/%"),
+            selection=("SUBSCRIBED", "RECURSIVEMATCH"),
+            returns=("CHILDREN", "STATUS"),
+            status_items=("MESSAGES", "UNSEEN"),
+        ),
+    ),
     (b'a LSUB "" %\r\n', c.List(tag="a", reference="", patterns=("%",), lsub=True)),
-    (b"a STATUS INBOX (MESSAGES UIDNEXT)\r\n", c.Status(tag="a", mailbox="INBOX", items=("MESSAGES", "UIDNEXT"))),
+    (
+        b"a STATUS INBOX (MESSAGES UIDNEXT)\r\n",
+        c.Status(tag="a", mailbox="INBOX", items=("MESSAGES", "UIDNEXT")),
+    ),
     (b"a UID EXPUNGE 3:5\r\n", c.Expunge(tag="a", uids=SeqSet(((3, 5),)))),
     (b"a EXPUNGE\r\n", c.Expunge(tag="a")),
-    (b"a STORE 1:* +FLAGS.SILENT (\\Seen $Junk)\r\n",
-     c.Store(tag="a", uid=False, seqset=SeqSet(((1, None),)), mode="+", silent=True, flags=("\\Seen", "$Junk"))),
-    (b"a UID STORE 7 FLAGS \\Deleted\r\n",
-     c.Store(tag="a", uid=True, seqset=SeqSet(((7, 7),)), mode="", silent=False, flags=("\\Deleted",))),
-    (b"a UID MOVE 1,3:4 Trash\r\n", c.Copy(tag="a", uid=True, seqset=SeqSet(((1, 1), (3, 4))), mailbox="Trash", move=True)),
-    (b"a FETCH 1 FAST\r\n", c.Fetch(tag="a", uid=False, seqset=SeqSet(((1, 1),)), items=("FLAGS", "INTERNALDATE", "RFC822.SIZE"))),
-    (b"a UID FETCH 1:* (FLAGS)\r\n", c.Fetch(tag="a", uid=True, seqset=SeqSet(((1, None),)), items=("UID", "FLAGS"))),
-    (b"a FETCH 2 (BODY[1.2.MIME] BINARY.PEEK[1]<0.10> BODY.PEEK[HEADER.FIELDS.NOT (Received)])\r\n",
-     c.Fetch(tag="a", uid=False, seqset=SeqSet(((2, 2),)), items=(
-         c.FetchBody(section=c.Section(path=(1, 2), specifier="MIME")),
-         c.FetchBody(section=c.Section(path=(1,)), peek=True, binary=True, partial=(0, 10)),
-         c.FetchBody(section=c.Section(specifier="HEADER.FIELDS.NOT", fields=("Received",)), peek=True),
-     ))),
-    (b"a SEARCH UNSEEN FROM \"Bob Smith\"\r\n",
-     c.Search(tag="a", uid=False, charset=None, key=c.SearchKey(name="AND", keys=(
-         c.SearchKey(name="UNSEEN"), c.SearchKey(name="FROM", text="Bob Smith"))))),
-    (b"a UID SEARCH RETURN (COUNT) SINCE 1-Feb-2024\r\n",
-     c.Search(tag="a", uid=True, charset=None, returns=("COUNT",), key=c.SearchKey(name="SINCE", day=date(2024, 2, 1)))),
-    (b"a SEARCH CHARSET UTF-8 OR 1:3 NOT HEADER X-Spam yes\r\n",
-     c.Search(tag="a", uid=False, charset="UTF-8", key=c.SearchKey(name="OR", keys=(
-         c.SearchKey(name="SEQ", seqset=SeqSet(((1, 3),))),
-         c.SearchKey(name="NOT", keys=(c.SearchKey(name="HEADER", field="X-Spam", text="yes"),)))))),
+    (
+        b"a STORE 1:* +FLAGS.SILENT (\\Seen $Junk)\r\n",
+        c.Store(
+            tag="a",
+            uid=False,
+            seqset=SeqSet(((1, None),)),
+            mode="+",
+            silent=True,
+            flags=("\\Seen", "$Junk"),
+        ),
+    ),
+    (
+        b"a UID STORE 7 FLAGS \\Deleted\r\n",
+        c.Store(
+            tag="a", uid=True, seqset=SeqSet(((7, 7),)), mode="", silent=False, flags=("\\Deleted",)
+        ),
+    ),
+    (
+        b"a UID MOVE 1,3:4 Trash\r\n",
+        c.Copy(tag="a", uid=True, seqset=SeqSet(((1, 1), (3, 4))), mailbox="Trash", move=True),
+    ),
+    (
+        b"a FETCH 1 FAST\r\n",
+        c.Fetch(
+            tag="a",
+            uid=False,
+            seqset=SeqSet(((1, 1),)),
+            items=("FLAGS", "INTERNALDATE", "RFC822.SIZE"),
+        ),
+    ),
+    (
+        b"a UID FETCH 1:* (FLAGS)\r\n",
+        c.Fetch(tag="a", uid=True, seqset=SeqSet(((1, None),)), items=("UID", "FLAGS")),
+    ),
+    (
+        b"a FETCH 2 (BODY[1.2.MIME] BINARY.PEEK[1]<0.10> BODY.PEEK[HEADER.FIELDS.NOT (Received)])\r\n",
+        c.Fetch(
+            tag="a",
+            uid=False,
+            seqset=SeqSet(((2, 2),)),
+            items=(
+                c.FetchBody(section=c.Section(path=(1, 2), specifier="MIME")),
+                c.FetchBody(section=c.Section(path=(1,)), peek=True, binary=True, partial=(0, 10)),
+                c.FetchBody(
+                    section=c.Section(specifier="HEADER.FIELDS.NOT", fields=("Received",)),
+                    peek=True,
+                ),
+            ),
+        ),
+    ),
+    (
+        b'a SEARCH UNSEEN FROM "Bob Smith"\r\n',
+        c.Search(
+            tag="a",
+            uid=False,
+            charset=None,
+            key=c.SearchKey(
+                name="AND",
+                keys=(c.SearchKey(name="UNSEEN"), c.SearchKey(name="FROM", text="Bob Smith")),
+            ),
+        ),
+    ),
+    (
+        b"a UID SEARCH RETURN (COUNT) SINCE 1-Feb-2024\r\n",
+        c.Search(
+            tag="a",
+            uid=True,
+            charset=None,
+            returns=("COUNT",),
+            key=c.SearchKey(name="SINCE", day=date(2024, 2, 1)),
+        ),
+    ),
+    (
+        b"a SEARCH CHARSET UTF-8 OR 1:3 NOT HEADER X-Spam yes\r\n",
+        c.Search(
+            tag="a",
+            uid=False,
+            charset="UTF-8",
+            key=c.SearchKey(
+                name="OR",
+                keys=(
+                    c.SearchKey(name="SEQ", seqset=SeqSet(((1, 3),))),
+                    c.SearchKey(
+                        name="NOT", keys=(c.SearchKey(name="HEADER", field="X-Spam", text="yes"),)
+                    ),
+                ),
+            ),
+        ),
+    ),
     (b"a ID NIL\r\n", c.Id(tag="a", params=None)),
-    (b'a ID ("name" "mbsync" "version" NIL)\r\n', c.Id(tag="a", params=(("name", "mbsync"), ("version", None)))),
+    (
+        b'a ID ("name" "mbsync" "version" NIL)\r\n',
+        c.Id(tag="a", params=(("name", "mbsync"), ("version", None))),
+    ),
 ]
 
 
@@ -95,15 +190,16 @@ def test_parses(line: bytes, expected: c.Command) -> None:
 
 def test_synchronizing_literal_asks_for_more() -> None:
     data = b"a LOGIN {5}\r\nalice {6}\r\nsecret\r\n"
-    assert events(data) == [NeedLiteral(5), NeedLiteral(6), c.Login(tag="a", user="alice", password="secret")]
+    assert events(data) == [
+        NeedLiteral(5),
+        NeedLiteral(6),
+        c.Login(tag="a", user="alice", password="secret"),
+    ]
     assert events(data, chunk=1) == events(data)
 
 
 def test_multiappend_with_nonsynchronizing_literals() -> None:
-    data = (
-        b'a APPEND Drafts (\\Draft) "05-Jan-2024 10:00:00 -0130" {3+}\r\nabc'
-        b" {2+}\r\nde\r\n"
-    )
+    data = b'a APPEND Drafts (\\Draft) "05-Jan-2024 10:00:00 -0130" {3+}\r\nabc {2+}\r\nde\r\n'
     [event] = events(data)
     assert event == c.Append(
         tag="a",
@@ -111,7 +207,9 @@ def test_multiappend_with_nonsynchronizing_literals() -> None:
         messages=(
             c.AppendMessage(
                 flags=("\\Draft",),
-                internaldate=datetime(2024, 1, 5, 10, tzinfo=timezone(-timedelta(hours=1, minutes=30))),
+                internaldate=datetime(
+                    2024, 1, 5, 10, tzinfo=timezone(-timedelta(hours=1, minutes=30))
+                ),
                 data=b"abc",
             ),
             c.AppendMessage(flags=(), internaldate=None, data=b"de"),
@@ -185,7 +283,9 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
             break
 
 
-_ATOMS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789-_.@", min_size=1, max_size=20)
+_ATOMS = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789-_.@", min_size=1, max_size=20
+)
 
 
 @given(user=st.text(max_size=30).filter(lambda s: "\x00" not in s), password=st.text(max_size=30))
@@ -195,7 +295,11 @@ def test_login_round_trip_through_literals(user: str, password: str) -> None:
     assert events(data) == [c.Login(tag="t", user=user, password=password)]
 
 
-@given(st.lists(st.tuples(st.integers(1, 2**32 - 1), st.integers(1, 2**32 - 1)), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 2**32 - 1), st.integers(1, 2**32 - 1)), min_size=1, max_size=8
+    )
+)
 def test_seqset_render_parse_round_trip(ranges: list[tuple[int, int]]) -> None:
     seqset = SeqSet(tuple(ranges))
     assert SeqSet.parse(seqset.render()).resolve(10) == seqset.resolve(10)

@@ -132,6 +132,6 @@ async def _open_sqlite_store(data_dir: Path) -> Store:
 
 def _run_app(config: Config, ready: Callable[[], None]) -> Coroutine[Any, Any, object]:
     # Imported on use: the account commands never load the protocol servers.
-    from roost import app
+    from roost.app import run
 
-    return app.run(config, ready=ready)
+    return run(config, ready=ready)

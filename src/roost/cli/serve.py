@@ -48,11 +48,14 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def serve(ctx: Context, args: argparse.Namespace) -> int:
+    root = logging.getLogger()
+    previous_level = root.level
     handler = configure_logging(ctx.config.log_level, ctx.stderr)
     try:
-        return _serve(ctx, demo=args.demo)
+        return _serve(ctx, demo=bool(args.demo))
     finally:
-        logging.getLogger().removeHandler(handler)
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
 
 
 def configure_logging(level: str, stream: TextIO) -> logging.Handler:
@@ -83,6 +86,8 @@ def _serve(ctx: Context, *, demo: bool) -> int:
         asyncio.run(_serve_until_terminated(ctx.run_server, config, ready))
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # typically a port already in use
+        raise CommandError(f"cannot serve: {exc}") from None
     log.info("stopped")
     return 0
 

@@ -54,12 +54,13 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
 async def _fetch_chunk(
     s: Session, view: SelectedMailbox, items: tuple[c.FetchItem, ...], uids: list[Uid]
 ) -> None:
-    if all(isinstance(i, str) and i in _FLAGS_ONLY for i in items):
+    simple = [i for i in items if isinstance(i, str) and i in _FLAGS_ONLY]
+    if len(simple) == len(items):
         # The sync path (FLAGS of many messages) reads no message metadata at all.
-        flags = await s.store.fetch_flags(view.mailbox_id, uids)
+        current = await s.store.fetch_flags(view.mailbox_id, uids)
         out = [
-            _line(view, m.uid, [_simple(view, item, m.uid, m.flags, None) for item in items])
-            for m in flags
+            _line(view, m.uid, [_simple(view, item, m.uid, m.flags, None) for item in simple])
+            for m in current
         ]
         await s.send(b"".join(out))
         return
@@ -79,15 +80,15 @@ async def _fetch_chunk(
                 view.note_reported(changed.uid, changed.modseq)
             if result.changed:
                 s.publish(view.mailbox_id, result.changed[0].modseq)
-    out = []
+    lines = []
     for meta in metas:
         flags = new_flags.get(meta.uid, meta.flags)
         data = await s.store.read_blob(meta.blob_id) if _needs_bytes(items) else b""
         rendered = [_item(view, item, meta, flags, data) for item in items]
         if meta.uid in new_flags and "FLAGS" not in items:
             rendered.append(b"FLAGS " + view.flags(flags, meta.uid).encode())
-        out.append(_line(view, meta.uid, rendered))
-    await s.send(b"".join(out))
+        lines.append(_line(view, meta.uid, rendered))
+    await s.send(b"".join(lines))
 
 
 def _line(view: SelectedMailbox, uid: int, rendered: list[bytes]) -> bytes:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from roost.errors import ProtocolError
 from roost.imap.reply import Reply, bad, no, ok
-from roost.model import SYSTEM_FLAGS
+from roost.model import SYSTEM_FLAGS, ModSeq
 from roost.proto.imap import commands as c
 from roost.store.api import FlagMode
 
@@ -45,7 +45,11 @@ async def store(s: Session, cmd: c.Store) -> Reply:
     uids = view.resolve(cmd.seqset, uid=cmd.uid)
     flags = normalise_flags(cmd.flags)
     result = await s.store.store_flags(
-        view.mailbox_id, uids, _MODES[cmd.mode], flags, cmd.unchangedsince
+        view.mailbox_id,
+        uids,
+        _MODES[cmd.mode],
+        flags,
+        None if cmd.unchangedsince is None else ModSeq(cmd.unchangedsince),
     )
     for changed in result.changed:
         view.note_reported(changed.uid, changed.modseq)

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from roost.imap.reply import Reply, bad, no, ok
+from roost.model import ModSeq
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.strings import render_string
@@ -82,9 +83,7 @@ async def subscribe(s: Session, cmd: c.Subscribe | c.Unsubscribe) -> Reply:
     return ok(f"{'SUBSCRIBE' if on else 'UNSUBSCRIBE'} completed")
 
 
-async def _account_modseq(s: Session) -> int:
-    from roost.model import ModSeq
-
+async def _account_modseq(s: Session) -> ModSeq:
     assert s.account is not None
     modseq, _ = await s.store.mailbox_changes_since(s.account.id, ModSeq(2**62))
     return modseq

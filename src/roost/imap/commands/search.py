@@ -45,7 +45,7 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
     uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
     uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
-    numbers = uids if cmd.uid else [view.msn(u) or 0 for u in uids]
+    numbers: list[int] = list(uids) if cmd.uid else [view.msn(u) or 0 for u in uids]
     returns = cmd.returns
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)

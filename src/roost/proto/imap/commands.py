@@ -12,94 +12,92 @@ from datetime import date, datetime
 
 from roost.proto.imap.seqset import SeqSet
 
-_dc = dataclass(frozen=True, slots=True, kw_only=True)
 
-
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Command:
     tag: str
 
 
 # --- any state ---------------------------------------------------------------
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Capability(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Noop(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Logout(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Id(Command):
     params: tuple[tuple[str, str | None], ...] | None  # None: "ID NIL"
 
 
 # --- not authenticated -------------------------------------------------------
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StartTls(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Authenticate(Command):
     mechanism: str  # upper-case
     initial: bytes | None  # SASL-IR initial response, base64 as sent ("=" for empty)
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Login(Command):
     user: str
     password: str
 
 
 # --- authenticated -----------------------------------------------------------
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Enable(Command):
     capabilities: tuple[str, ...]  # upper-case
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Select(Command):
     mailbox: str
     readonly: bool  # EXAMINE
     condstore: bool = False
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Create(Command):
     mailbox: str
     special_use: tuple[str, ...] = ()  # RFC 6154 CREATE (USE (...))
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Delete(Command):
     mailbox: str
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rename(Command):
     old: str
     new: str
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Subscribe(Command):
     mailbox: str
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unsubscribe(Command):
     mailbox: str
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class List(Command):
     reference: str
     patterns: tuple[str, ...]
@@ -109,57 +107,57 @@ class List(Command):
     lsub: bool = False  # the IMAP4rev1 LSUB command
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Namespace(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Status(Command):
     mailbox: str
     items: tuple[str, ...]  # upper-case
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AppendMessage:
     flags: tuple[str, ...]
     internaldate: datetime | None
     data: bytes
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Append(Command):
     mailbox: str
     messages: tuple[AppendMessage, ...]  # MULTIAPPEND (RFC 3502): one or more
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Idle(Command):
     pass
 
 
 # --- selected ----------------------------------------------------------------
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Check(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Close(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unselect(Command):
     pass
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Expunge(Command):
     uids: SeqSet | None = None  # UID EXPUNGE
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SearchKey:
     """One search key. `name` is the RFC 9051 keyword, upper-case ("SUBJECT", "SEEN"...);
     `text`, `number`, `day`, `field`, `seqset` and `keys` hold its arguments."""
@@ -173,7 +171,7 @@ class SearchKey:
     keys: tuple[SearchKey, ...] = ()  # NOT (1), OR (2), AND (n: a parenthesised list)
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Search(Command):
     uid: bool
     charset: str | None
@@ -181,7 +179,7 @@ class Search(Command):
     returns: tuple[str, ...] | None = None  # ESEARCH RETURN (...) options; None: plain SEARCH
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Section:
     """BODY[section]<partial> / BINARY[section]<partial> (RFC 9051 §6.4.5)."""
 
@@ -190,7 +188,7 @@ class Section:
     fields: tuple[str, ...] = ()  # for HEADER.FIELDS (NOT), as sent
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchBody:
     section: Section
     peek: bool = False
@@ -204,7 +202,7 @@ class FetchBody:
 FetchItem = str | FetchBody
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Fetch(Command):
     uid: bool
     seqset: SeqSet
@@ -212,7 +210,7 @@ class Fetch(Command):
     changedsince: int | None = None
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Store(Command):
     uid: bool
     seqset: SeqSet
@@ -222,7 +220,7 @@ class Store(Command):
     unchangedsince: int | None = None
 
 
-@_dc
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Copy(Command):
     uid: bool
     seqset: SeqSet

@@ -119,7 +119,7 @@ class Receiver:
                     return self._too_long()
                 return NEED_DATA
             if end > self.max_line:
-                return self._too_long()
+                return self._too_long(end + 1)
             line = bytes(self._buffer[:end]).removesuffix(b"\r")
             del self._buffer[: end + 1]
             event = self._line(line)
@@ -155,11 +155,16 @@ class Receiver:
         self._binary = bool(match.group(1))
         return NeedLiteral(size) if synchronizing else None
 
-    def _too_long(self) -> BadCommand:
+    def _too_long(self, line_end: int | None = None) -> BadCommand:
+        """Refuses an over-long line: drops it (up to line_end if its LF is here, else all
+        that is buffered, skipping the rest as it arrives)."""
         tag = self._tag(self._buffer) if not self._segments else self._tag()
-        self._buffer.clear()
+        if line_end is None:
+            self._buffer.clear()
+            self._skipping = True
+        else:
+            del self._buffer[:line_end]
         self._reset()
-        self._skipping = True
         return BadCommand(tag, f"line longer than {self.max_line} octets")
 
     def _tag(self, first: bytes | bytearray | None = None) -> str | None:

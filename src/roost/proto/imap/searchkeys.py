@@ -19,14 +19,19 @@ NO_ARGUMENT = frozenset(
 STRING_ARGUMENT = frozenset("BCC BODY CC FROM SUBJECT TEXT TO".split())
 DATE_ARGUMENT = frozenset("BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE".split())
 NUMBER_ARGUMENT = frozenset({"LARGER", "SMALLER"})
-WITH_ARGUMENT = STRING_ARGUMENT | DATE_ARGUMENT | NUMBER_ARGUMENT | {
-    "HEADER",
-    "KEYWORD",
-    "UNKEYWORD",
-    "UID",
-    "NOT",
-    "OR",
-}
+WITH_ARGUMENT = (
+    STRING_ARGUMENT
+    | DATE_ARGUMENT
+    | NUMBER_ARGUMENT
+    | {
+        "HEADER",
+        "KEYWORD",
+        "UNKEYWORD",
+        "UID",
+        "NOT",
+        "OR",
+    }
+)
 RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
 MAX_DEPTH = 64
 

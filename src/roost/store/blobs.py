@@ -1,0 +1,135 @@
+"""Content-addressed message blobs: `<root>/ab/cdef...`, named by the SHA-256 of the bytes.
+
+Theory of operation
+-------------------
+A blob is immutable and named by its content, so writing the same message twice is a no-op
+and a blob can never be half-updated. A write goes to a temporary file in the blob's own
+directory, is fsync'd, renamed into place and the directory is fsync'd: after `write`
+returns, the blob survives a crash (DESIGN.md: the blob is durable before the transaction
+that references it commits). Only complete files ever carry a blob name.
+
+`collect` deletes the blobs nobody references any more. The caller must compute the
+referenced set so that no blob can become referenced while it runs (the SQLite store runs
+both on its single worker thread); the grace period also spares blobs written or re-used
+recently by another process whose transaction has not committed yet.
+
+Every method blocks (file I/O and fsync): call them from a worker thread, never from the
+event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import BlobId
+
+_BLOB_ID = re.compile(r"[0-9a-f]{64}")
+_TMP_PREFIX = ".tmp-"
+
+
+def blob_id_of(data: bytes) -> BlobId:
+    return BlobId(hashlib.sha256(data).hexdigest())
+
+
+def _fsync_dir(path: Path) -> None:
+    # POSIX: a rename or a new entry is durable only once its directory is fsync'd.
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    __slots__ = ("_root",)
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def ensure_root(self) -> None:
+        """Creates the blob directory (durably) if it is missing."""
+        if not self._root.is_dir():
+            self._root.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(self._root.parent)
+
+    def path(self, blob: BlobId) -> Path:
+        # The id comes from the database, but it becomes a path: refuse anything that is
+        # not a SHA-256 hex digest rather than trusting it.
+        if not _BLOB_ID.fullmatch(blob):
+            raise MailError(MailErrorKind.NONEXISTENT, "no such blob")
+        return self._root / blob[:2] / blob[2:]
+
+    def write(self, data: bytes) -> BlobId:
+        """Stores data durably and returns its id; a no-op if the blob exists."""
+        blob = blob_id_of(data)
+        final = self.path(blob)
+        if final.exists():
+            # Refresh the mtime so a concurrent `collect` honours the grace period for a
+            # blob that is about to be referenced again.
+            os.utime(final)
+            return blob
+        shard = final.parent
+        if not shard.is_dir():
+            shard.mkdir(exist_ok=True)
+            _fsync_dir(self._root)
+        self._write_new(shard, final, data)
+        return blob
+
+    @staticmethod
+    def _write_new(shard: Path, final: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=shard, prefix=_TMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(shard)
+
+    def read(self, blob: BlobId) -> bytes:
+        try:
+            return self.path(blob).read_bytes()
+        except FileNotFoundError:
+            raise MailError(MailErrorKind.NONEXISTENT, "no such blob") from None
+
+    def exists(self, blob: BlobId) -> bool:
+        return self.path(blob).exists()
+
+    def collect(self, referenced: Collection[str], *, grace_seconds: float = 3600.0) -> int:
+        """Deletes blobs not in `referenced` (and stale temporary files) last modified
+        more than grace_seconds ago. Never deletes a referenced blob. Returns the count."""
+        if not self._root.is_dir():
+            return 0
+        cutoff = time.time() - grace_seconds
+        deleted = 0
+        for shard in self._root.iterdir():
+            if not (shard.is_dir() and len(shard.name) == 2):
+                continue
+            for entry in shard.iterdir():
+                if self._collectable(shard.name + entry.name, entry, referenced, cutoff):
+                    with contextlib.suppress(FileNotFoundError):
+                        entry.unlink()
+                        deleted += 1
+        return deleted
+
+    @staticmethod
+    def _collectable(name: str, entry: Path, referenced: Collection[str], cutoff: float) -> bool:
+        is_tmp = entry.name.startswith(_TMP_PREFIX)
+        if not is_tmp and (not _BLOB_ID.fullmatch(name) or name in referenced):
+            return False
+        try:
+            return entry.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            return False

@@ -1,0 +1,197 @@
+"""The SQLite engine: one connection, owned by one dedicated worker thread.
+
+Theory of operation
+-------------------
+Every unit of work from roost.store.mailstore runs on a single-thread executor that owns the
+connection, so writes are serialised, SQLite and fsync never block the event loop, and the
+connection is never shared between threads. Each unit runs in its own transaction: BEGIN
+IMMEDIATE for writes (the write lock is taken up front, so a read-then-write never fails
+half-way with SQLITE_BUSY), a deferred BEGIN for reads (a consistent snapshot across
+several statements).
+
+Durability: WAL journal with synchronous=FULL, so a COMMIT returns only once the WAL is
+fsync'd; the commit is the acknowledgement. Readers in other processes never block the
+writer (WAL); busy_timeout makes a second process wait for the write lock instead of
+failing.
+
+A caller cancelled while its work runs does not cancel the work: it may still commit.
+That is safe because the change log, not the caller, is what others read.
+
+Migrations are the numbered SQL files in migrations/; PRAGMA user_version records the last
+one applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from roost.store.blobs import BlobStore
+from roost.store.mailstore import SQL_FUNCTIONS, MailStore, Row, Tx
+
+T = TypeVar("T")
+
+DATABASE = "roost.db"
+BLOBS = "blobs"
+BUSY_TIMEOUT_MS = 10_000
+_MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+
+
+class SqliteTx:
+    """A Tx over a connection in autocommit mode inside an explicit BEGIN."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        # fetchall, not fetchone: an UPDATE ... RETURNING completes only once stepped to
+        # the end, and an unfinished statement would make COMMIT fail.
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        self._conn.executemany(sql, rows)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("roost.store").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION.fullmatch(entry.name)
+        if match:
+            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Applies the migrations newer than PRAGMA user_version, each in one transaction.
+    Returns the resulting version."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    known = _migrations()
+    if known and version > known[-1][0]:
+        raise RuntimeError(f"database schema {version} is newer than this Roost")
+    for number, script in known:
+        if number <= version:
+            continue
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        version = number
+    return version
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Opens (creating if needed) and migrates the database. Blocks."""
+    # isolation_level=None: the engine issues BEGIN/COMMIT itself.
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: in WAL mode each COMMIT fsyncs the WAL, so an acknowledged change survives
+        # power loss (NORMAL would only protect against a process crash).
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        for name, (arity, function) in SQL_FUNCTIONS.items():
+            conn.create_function(name, arity, function, deterministic=True)
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class SqliteEngine:
+    """The Engine of roost.store.mailstore over one SQLite database."""
+
+    __slots__ = ("_conn", "_executor", "_tx")
+
+    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+        self._conn = conn
+        self._executor = executor
+        self._tx = SqliteTx(conn)
+
+    @classmethod
+    async def open(cls, path: Path, *, before: Callable[[], object] | None = None) -> SqliteEngine:
+        """Opens the database at path on a new worker thread; before() runs there first."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-sqlite")
+
+        def start() -> sqlite3.Connection:
+            if before is not None:
+                before()
+            return connect(path)
+
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, start)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(conn, executor)
+
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        before: Callable[[], object] | None = None,
+    ) -> T:
+        def job() -> T:
+            if before is not None:
+                before()
+            return self._transaction(work, write)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    def _transaction(self, work: Callable[[Tx], T], write: bool) -> T:
+        self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = work(self._tx)
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._conn.close)
+        finally:
+            # The queue is empty now; the thread ends as soon as it sees the shutdown.
+            self._executor.shutdown(wait=False)
+
+
+class SqliteStore(MailStore):
+    """The embedded store: SQLite metadata in `<data_dir>/roost.db`, blobs beside it."""
+
+    __slots__ = ()
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> SqliteStore:
+        """Creates the directory, database and blob directory if missing; migrates."""
+        blobs = BlobStore(data_dir / BLOBS)
+
+        def prepare() -> None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            blobs.ensure_root()
+
+        engine = await SqliteEngine.open(data_dir / DATABASE, before=prepare)
+        return cls(engine, blobs)

@@ -1,0 +1,862 @@
+"""The Store contract: one suite that every engine must pass (DESIGN.md "The store").
+
+Each test is an `async def` taking an opened store; `@contract` runs it once per engine in
+ENGINES (a PostgreSQL engine joins by adding one entry). There is no pytest-asyncio: the
+decorator drives the coroutine with asyncio.run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import (
+    DEFAULT_MAILBOXES,
+    SYSTEM_FLAGS,
+    AccountId,
+    BlobId,
+    MailboxId,
+    ModSeq,
+    ParsedMessage,
+    Uid,
+)
+from roost.store.api import (
+    Account,
+    All,
+    And,
+    AppendResult,
+    BodyContains,
+    DateBefore,
+    DateField,
+    DateOnOrAfter,
+    FlagMode,
+    HasFlag,
+    HeaderContains,
+    Mailbox,
+    MailboxChangeKind,
+    ModSeqAtLeast,
+    NewMessage,
+    Not,
+    Or,
+    Query,
+    SizeLarger,
+    SizeSmaller,
+    Store,
+    TextContains,
+    UidIn,
+)
+from roost.store.blobs import BlobStore, blob_id_of
+from roost.store.mailstore import MailStore
+from roost.store.sqlite import DATABASE, SqliteStore
+
+OpenStore = Callable[[], Awaitable[Store]]
+StoreTest = Callable[[Store], Coroutine[Any, Any, None]]
+
+MISSING_ACCOUNT = AccountId(10**6)
+MISSING_MAILBOX = MailboxId(10**6)
+
+ENGINES: dict[str, Callable[[Path], Awaitable[Store]]] = {"sqlite": SqliteStore.open}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> OpenStore:
+    """Opens the engine's store in tmp_path; calling it again reopens the same store."""
+    opener = ENGINES[request.param]
+    return lambda: opener(tmp_path / "data")
+
+
+def contract(body: StoreTest) -> Callable[[OpenStore], None]:
+    def test(open_store: OpenStore) -> None:
+        async def main() -> None:
+            store = await open_store()
+            try:
+                await body(store)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+    test.__name__ = body.__name__
+    test.__doc__ = body.__doc__
+    return test
+
+
+# ----- helpers ----------------------------------------------------------------------
+
+
+def make(
+    subject: str = "Hello",
+    body: str = "Hello world",
+    *,
+    sender: str = "alice@example.org",
+    sent: datetime | None = None,
+    flags: Sequence[str] = (),
+    internaldate: datetime | None = None,
+) -> NewMessage:
+    """A message and a hand-made ParsedMessage (the store treats rendered parts as opaque)."""
+    headers = [("From", sender), ("To", "bob@example.org"), ("Subject", subject)]
+    if sent is not None:
+        headers.append(("Date", format_datetime(sent)))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    data = (head + body + "\r\n").encode()
+    parsed = ParsedMessage(
+        size=len(data),
+        header_size=len(head.encode()),
+        envelope=f'(NIL "{subject}")'.encode(),
+        bodystructure=b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 1 1 NIL NIL NIL)',
+        body=b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 1 1)',
+        parts=b"\x00parts",
+        preview=body[:256],
+        headers_text="\n".join(f"{name}: {value}" for name, value in headers),
+        body_text=body,
+        sent_date=sent,
+        message_id=f"<{subject}@example.org>",
+    )
+    return NewMessage(data=data, parsed=parsed, flags=frozenset(flags), internaldate=internaldate)
+
+
+async def account_inbox(store: Store, address: str = "bob@example.org") -> tuple[Account, Mailbox]:
+    account = await store.create_account(address, "hash")
+    return account, await store.find_mailbox(account.id, "INBOX")
+
+
+async def append(store: Store, mailbox: Mailbox, *messages: NewMessage) -> list[Uid]:
+    return list((await store.append(mailbox.id, messages or (make(),))).uids)
+
+
+async def highest(store: Store, mailbox: Mailbox) -> ModSeq:
+    return (await store.get_mailbox(mailbox.id)).highestmodseq
+
+
+async def flags_of(store: Store, mailbox: Mailbox) -> dict[Uid, frozenset[str]]:
+    uids, _ = await store.uids(mailbox.id)
+    return {f.uid: f.flags for f in await store.fetch_flags(mailbox.id, uids)}
+
+
+async def refused(kind: MailErrorKind, call: Awaitable[object]) -> None:
+    with pytest.raises(MailError) as caught:
+        await call
+    assert caught.value.kind is kind
+
+
+# ----- domains and accounts -----------------------------------------------------------
+
+
+@contract
+async def test_domains(store: Store) -> None:
+    await store.add_domain("Example.COM")
+    await store.add_domain("example.com")
+    await store.add_domain("other.net")
+    assert await store.list_domains() == ["example.com", "other.net"]
+    assert await store.is_local_domain("EXAMPLE.com")
+    assert not await store.is_local_domain("nowhere.org")
+
+
+@contract
+async def test_create_account_makes_domain_local_and_default_mailboxes(store: Store) -> None:
+    account = await store.create_account("Bob@Example.ORG", "hash")
+    assert account.address == "Bob@example.org"
+    assert await store.is_local_domain("example.org")
+    mailboxes = await store.list_mailboxes(account.id)
+    expected = sorted([("INBOX", None), *DEFAULT_MAILBOXES])
+    assert [(m.name, m.special_use) for m in mailboxes] == expected
+    assert all(m.subscribed for m in mailboxes)
+    assert await store.list_subscriptions(account.id) == [name for name, _ in expected]
+    assert len({m.uidvalidity for m in mailboxes}) == len(mailboxes)
+
+
+@contract
+async def test_accounts_find_list_password_delete(store: Store) -> None:
+    bob, bob_inbox = await account_inbox(store, "bob@example.org")
+    alice = await store.create_account("alice@example.org", "h2")
+    await append(store, bob_inbox, make())
+    await refused(MailErrorKind.ALREADY_EXISTS, store.create_account("BOB@EXAMPLE.ORG", "x"))
+    assert await store.find_account("bob@EXAMPLE.org") == bob
+    assert await store.find_account("carol@example.org") is None
+    assert await store.find_account("not an address") is None
+    assert await store.list_accounts() == [alice, bob]
+    await store.set_password("bob@example.org", "h3")
+    found = await store.find_account("bob@example.org")
+    assert found is not None and found.password_hash == "h3"
+    await store.delete_account("bob@example.org")
+    assert await store.find_account("bob@example.org") is None
+    await refused(MailErrorKind.NONEXISTENT, store.get_mailbox(bob_inbox.id))
+    await refused(MailErrorKind.NONEXISTENT, store.delete_account("bob@example.org"))
+    await refused(MailErrorKind.NONEXISTENT, store.set_password("bob@example.org", "x"))
+    assert await store.list_accounts() == [alice]
+
+
+@contract
+async def test_address_needs_a_domain(store: Store) -> None:
+    await refused(MailErrorKind.CANNOT, store.create_account("bob", "hash"))
+
+
+@contract
+async def test_account_isolation(store: Store) -> None:
+    alice, _ = await account_inbox(store, "alice@example.org")
+    bob, _ = await account_inbox(store, "bob@example.org")
+    secret = await store.create_mailbox(alice.id, "Secret")
+    await refused(MailErrorKind.NONEXISTENT, store.find_mailbox(bob.id, "Secret"))
+    assert "Secret" not in [m.name for m in await store.list_mailboxes(bob.id)]
+    await refused(MailErrorKind.NONEXISTENT, store.delete_mailbox(bob.id, "Secret"))
+    await refused(MailErrorKind.NONEXISTENT, store.rename_mailbox(bob.id, "Secret", "Mine"))
+    bob_inbox = await store.find_mailbox(bob.id, "INBOX")
+    alice_inbox = await store.find_mailbox(alice.id, "INBOX")
+    assert bob_inbox.id != alice_inbox.id
+    assert (await store.find_mailbox(alice.id, "Secret")).id == secret.id
+
+
+# ----- mailboxes ------------------------------------------------------------------------
+
+
+@contract
+async def test_find_mailbox_inbox_is_case_insensitive(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    for spelling in ("inbox", "Inbox", "iNbOx"):
+        assert (await store.find_mailbox(account.id, spelling)).id == inbox.id
+    assert inbox.name == "INBOX"
+    await store.create_mailbox(account.id, "Work")
+    await refused(MailErrorKind.NONEXISTENT, store.find_mailbox(account.id, "work"))
+    await refused(MailErrorKind.NONEXISTENT, store.find_mailbox(account.id, "Nope"))
+    await refused(MailErrorKind.NONEXISTENT, store.get_mailbox(MISSING_MAILBOX))
+
+
+@contract
+async def test_create_mailbox_creates_superiors(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    created = await store.create_mailbox(account.id, "a/b/c", "\\Flagged")
+    assert created.name == "a/b/c" and created.special_use == "\\Flagged"
+    assert not created.subscribed
+    assert created.uidnext == 1 and created.highestmodseq >= 1
+    names = [m.name for m in await store.list_mailboxes(account.id)]
+    assert {"a", "a/b", "a/b/c"} <= set(names)
+    assert names == sorted(names)
+    await refused(MailErrorKind.ALREADY_EXISTS, store.create_mailbox(account.id, "a/b"))
+    await refused(MailErrorKind.ALREADY_EXISTS, store.create_mailbox(account.id, "INBOX"))
+    await refused(MailErrorKind.ALREADY_EXISTS, store.create_mailbox(account.id, "inbox"))
+    await refused(MailErrorKind.CANNOT, store.create_mailbox(account.id, "x//y"))
+    await refused(MailErrorKind.NONEXISTENT, store.create_mailbox(MISSING_ACCOUNT, "x"))
+
+
+@contract
+async def test_inbox_level_of_a_name_is_case_insensitive(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    child = await store.create_mailbox(account.id, "inbox/Lists/")
+    assert child.name == "INBOX/Lists"
+    assert (await store.find_mailbox(account.id, "Inbox/Lists")).id == child.id
+
+
+@contract
+async def test_delete_mailbox(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    await refused(MailErrorKind.CANNOT, store.delete_mailbox(account.id, "inbox"))
+    await store.create_mailbox(account.id, "a/b")
+    await refused(MailErrorKind.HAS_CHILDREN, store.delete_mailbox(account.id, "a"))
+    await refused(MailErrorKind.NONEXISTENT, store.delete_mailbox(account.id, "zzz"))
+    old = await store.find_mailbox(account.id, "a/b")
+    await append(store, old, make(), make("Two"))
+    await store.delete_mailbox(account.id, "a/b")
+    await refused(MailErrorKind.NONEXISTENT, store.find_mailbox(account.id, "a/b"))
+    await refused(MailErrorKind.NONEXISTENT, store.get_mailbox(old.id))
+    await store.delete_mailbox(account.id, "a")
+
+
+@contract
+async def test_recreated_mailbox_is_new(store: Store) -> None:
+    """Invariant: a deleted and re-created mailbox gets a new id and a new UIDVALIDITY."""
+    account, _ = await account_inbox(store)
+    first = await store.create_mailbox(account.id, "Box")
+    await append(store, first, make(), make())
+    await store.delete_mailbox(account.id, "Box")
+    second = await store.create_mailbox(account.id, "Box")
+    assert second.id != first.id
+    assert second.uidvalidity > first.uidvalidity
+    assert second.uidnext == 1
+    assert (await store.uids(second.id))[0] == []
+
+
+@contract
+async def test_rename_mailbox_with_inferiors(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    parent = await store.create_mailbox(account.id, "a")
+    child = await store.create_mailbox(account.id, "a/x")
+    await store.create_mailbox(account.id, "ab")  # shares a prefix but is no inferior
+    uids = await append(store, child, make())
+    await store.rename_mailbox(account.id, "a", "b/c")
+    names = {m.name for m in await store.list_mailboxes(account.id)}
+    assert {"b", "b/c", "b/c/x", "ab"} <= names
+    assert not {"a", "a/x"} & names
+    moved = await store.find_mailbox(account.id, "b/c/x")
+    assert (moved.id, moved.uidvalidity) == (child.id, child.uidvalidity)
+    assert (await store.uids(moved.id))[0] == uids
+    assert (await store.find_mailbox(account.id, "b/c")).id == parent.id
+
+
+@contract
+async def test_rename_refusals(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    await store.create_mailbox(account.id, "a")
+    await store.create_mailbox(account.id, "b")
+    await refused(MailErrorKind.NONEXISTENT, store.rename_mailbox(account.id, "zzz", "y"))
+    await refused(MailErrorKind.ALREADY_EXISTS, store.rename_mailbox(account.id, "a", "b"))
+    await refused(MailErrorKind.ALREADY_EXISTS, store.rename_mailbox(account.id, "a", "Inbox"))
+    await refused(MailErrorKind.CANNOT, store.rename_mailbox(account.id, "a", "a/b"))
+    names = [m.name for m in await store.list_mailboxes(account.id)]
+    assert "a" in names and "a/b" not in names
+
+
+@contract
+async def test_rename_inbox_moves_messages_and_leaves_inbox_empty(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    await store.create_mailbox(account.id, "INBOX/child")
+    messages = [make("One", flags=["\\Seen"]), make("Two"), make("Three")]
+    uids = await append(store, inbox, *messages)
+    await store.store_flags(inbox.id, uids[1:2], FlagMode.ADD, frozenset({"\\Deleted"}))
+    await store.expunge(inbox.id)
+    before = await highest(store, inbox)
+    await store.rename_mailbox(account.id, "inbox", "Old/Mail")
+    now_inbox = await store.find_mailbox(account.id, "INBOX")
+    assert now_inbox.id == inbox.id and now_inbox.uidvalidity == inbox.uidvalidity
+    assert (await store.uids(inbox.id))[0] == []
+    changes = await store.changes_since(inbox.id, before)
+    assert changes.expunged == (uids[0], uids[2]) and changes.changed == ()
+    assert changes.highestmodseq > before
+    old = await store.find_mailbox(account.id, "Old/Mail")
+    new_uids, _ = await store.uids(old.id)
+    assert new_uids == [1, 2]
+    metas = await store.fetch_meta(old.id, new_uids)
+    assert [m.flags for m in metas] == [frozenset({"\\Seen"}), frozenset()]
+    assert [await store.read_blob(m.blob_id) for m in metas] == [
+        messages[0].data,
+        messages[2].data,
+    ]
+    names = {m.name for m in await store.list_mailboxes(account.id)}
+    assert {"INBOX", "INBOX/child", "Old", "Old/Mail"} <= names
+
+
+@contract
+async def test_rename_inbox_below_itself(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    await append(store, inbox, make())
+    await store.rename_mailbox(account.id, "INBOX", "INBOX/Old")
+    old = await store.find_mailbox(account.id, "inbox/Old")
+    assert (await store.uids(old.id))[0] == [1]
+    assert (await store.uids(inbox.id))[0] == []
+
+
+@contract
+async def test_subscriptions(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    start, _ = await store.mailbox_changes_since(account.id, ModSeq(0))
+    await store.set_subscribed(account.id, "Nowhere", True)  # need not exist
+    await store.set_subscribed(account.id, "Nowhere", True)  # idempotent
+    await store.set_subscribed(account.id, "Sent", False)
+    await store.set_subscribed(account.id, "Sent", False)
+    subscriptions = await store.list_subscriptions(account.id)
+    assert "Nowhere" in subscriptions and "Sent" not in subscriptions
+    assert not (await store.find_mailbox(account.id, "Sent")).subscribed
+    current, changes = await store.mailbox_changes_since(account.id, start)
+    assert [(c.kind, c.name) for c in changes] == [
+        (MailboxChangeKind.SUBSCRIBED, "Nowhere"),
+        (MailboxChangeKind.UNSUBSCRIBED, "Sent"),
+    ]
+    assert changes[0].mailbox_id is None
+    assert current == start + 2
+
+
+@contract
+async def test_mailbox_changes_since(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    start, _ = await store.mailbox_changes_since(account.id, ModSeq(0))
+    created = await store.create_mailbox(account.id, "p/q")
+    after_create, _ = await store.mailbox_changes_since(account.id, ModSeq(0))
+    await store.rename_mailbox(account.id, "p", "r")
+    await store.delete_mailbox(account.id, "r/q")
+    current, changes = await store.mailbox_changes_since(account.id, start)
+    assert [(c.kind, c.name, c.old_name) for c in changes] == [
+        (MailboxChangeKind.CREATED, "p", None),
+        (MailboxChangeKind.CREATED, "p/q", None),
+        (MailboxChangeKind.RENAMED, "r", "p"),
+        (MailboxChangeKind.RENAMED, "r/q", "p/q"),
+        (MailboxChangeKind.DELETED, "r/q", None),
+    ]
+    assert changes[1].mailbox_id == created.id == changes[-1].mailbox_id
+    modseqs = [c.modseq for c in changes]
+    assert modseqs == sorted(modseqs) and modseqs[0] > start and modseqs[-1] == current
+    _, later = await store.mailbox_changes_since(account.id, after_create)
+    assert [c.kind for c in later] == [
+        MailboxChangeKind.RENAMED,
+        MailboxChangeKind.RENAMED,
+        MailboxChangeKind.DELETED,
+    ]
+    assert await store.mailbox_changes_since(account.id, current) == (current, [])
+    await refused(MailErrorKind.NONEXISTENT, store.mailbox_changes_since(MISSING_ACCOUNT, start))
+
+
+# ----- messages -------------------------------------------------------------------------
+
+
+@contract
+async def test_append_and_fetch(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    zone = timezone(timedelta(hours=-7))
+    when = datetime(2024, 7, 17, 2, 44, 25, tzinfo=zone)
+    first = make("One", flags=["\\SEEN", "$Label"], internaldate=when)
+    second = make("Two")
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = await store.append(inbox.id, [first, second])
+    assert result.uids == (1, 2) and result.uidvalidity == inbox.uidvalidity
+    assert result.modseq == inbox.highestmodseq + 1 == await highest(store, inbox)
+    assert (await store.get_mailbox(inbox.id)).uidnext == 3
+    metas = await store.fetch_meta(inbox.id, [Uid(2), Uid(1), Uid(7)])
+    assert [m.uid for m in metas] == [1, 2]
+    one = metas[0]
+    assert one.flags == {"\\Seen", "$Label"} and one.modseq == result.modseq
+    assert one.internaldate == when and one.internaldate.utcoffset() == timedelta(hours=-7)
+    assert metas[1].internaldate >= before and metas[1].savedate >= before
+    assert one.size == len(first.data) and one.header_size == first.parsed.header_size
+    parsed = first.parsed
+    assert (one.envelope, one.bodystructure, one.body, one.parts, one.preview) == (
+        parsed.envelope,
+        parsed.bodystructure,
+        parsed.body,
+        parsed.parts,
+        parsed.preview,
+    )
+    assert one.blob_id == blob_id_of(first.data)
+    assert await store.read_blob(one.blob_id) == first.data
+    assert one.email_id != metas[1].email_id and one.thread_id
+    await refused(MailErrorKind.NONEXISTENT, store.append(MISSING_MAILBOX, [make()]))
+
+
+@contract
+async def test_empty_append_changes_nothing(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    result = await store.append(inbox.id, [])
+    assert result.uids == () and result.modseq == inbox.highestmodseq
+    assert await store.get_mailbox(inbox.id) == inbox
+
+
+@contract
+async def test_append_is_all_or_nothing(store: Store) -> None:
+    """MULTIAPPEND is atomic: one bad message and none is added, no counter moves."""
+    _, inbox = await account_inbox(store)
+    with pytest.raises(ValueError, match="keyword"):
+        await store.append(inbox.id, [make(), make(flags=["bad keyword"])])
+    assert await store.get_mailbox(inbox.id) == inbox
+    assert await store.append(inbox.id, [make()]) == AppendResult(
+        uidvalidity=inbox.uidvalidity, uids=(Uid(1),), modseq=ModSeq(inbox.highestmodseq + 1)
+    )
+
+
+@contract
+async def test_read_blob_unknown(store: Store) -> None:
+    await refused(MailErrorKind.NONEXISTENT, store.read_blob(blob_id_of(b"never stored")))
+    await refused(MailErrorKind.NONEXISTENT, store.read_blob(BlobId("0a1b")))
+
+
+@contract
+async def test_uid_never_reused(store: Store) -> None:
+    """Invariant: a UID is never reused under one UIDVALIDITY."""
+    _, inbox = await account_inbox(store)
+    seen: set[Uid] = set()
+    for _round in range(3):
+        uids = await append(store, inbox, make(), make())
+        assert not seen & set(uids)
+        seen |= set(uids)
+        await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({"\\Deleted"}))
+        assert await store.expunge(inbox.id) == uids
+    assert sorted(seen) == list(range(1, 7))
+    assert (await store.get_mailbox(inbox.id)).uidvalidity == inbox.uidvalidity
+
+
+@contract
+async def test_highestmodseq_increases_with_each_change(store: Store) -> None:
+    """Invariant: HIGHESTMODSEQ strictly increases with each change; no-ops leave it."""
+    _, inbox = await account_inbox(store)
+    seen = [await highest(store, inbox)]
+
+    async def changed() -> None:
+        seen.append(await highest(store, inbox))
+        assert seen[-1] > seen[-2]
+
+    async def unchanged() -> None:
+        assert await highest(store, inbox) == seen[-1]
+
+    uids = await append(store, inbox, make(), make())
+    await changed()
+    await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({"\\Seen"}))
+    await changed()
+    await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({"\\seen"}))
+    await unchanged()
+    await store.expunge(inbox.id)  # nothing is \Deleted
+    await unchanged()
+    await store.store_flags(inbox.id, uids[:1], FlagMode.ADD, frozenset({"\\Deleted"}))
+    await changed()
+    await store.expunge(inbox.id)
+    await changed()
+    await store.claim_recent(inbox.id)
+    await unchanged()
+
+
+@contract
+async def test_changes_since(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make(), make(), make(), make())
+    mark = await highest(store, inbox)
+    assert await store.changes_since(inbox.id, mark) == await store.changes_since(inbox.id, mark)
+    nothing = await store.changes_since(inbox.id, mark)
+    assert (nothing.changed, nothing.expunged, nothing.highestmodseq) == ((), (), mark)
+    await store.store_flags(inbox.id, [uids[0]], FlagMode.ADD, frozenset({"\\Flagged"}))
+    await store.store_flags(inbox.id, [uids[1]], FlagMode.ADD, frozenset({"\\Deleted"}))
+    await store.expunge(inbox.id)
+    [new] = await append(store, inbox, make("New", flags=["\\Draft"]))
+    changes = await store.changes_since(inbox.id, mark)
+    assert [(c.uid, c.flags) for c in changes.changed] == [
+        (uids[0], frozenset({"\\Flagged"})),
+        (new, frozenset({"\\Draft"})),
+    ]
+    assert changes.expunged == (uids[1],)
+    assert changes.highestmodseq == await highest(store, inbox)
+    assert changes.uidnext == new + 1
+    assert all(mark < c.modseq <= changes.highestmodseq for c in changes.changed)
+    everything = await store.changes_since(inbox.id, ModSeq(0))
+    assert [c.uid for c in everything.changed] == [uids[0], uids[2], uids[3], new]
+
+
+@contract
+async def test_store_flags_modes(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    one, two = await append(store, inbox, make(flags=["$Work"]), make(flags=["\\Seen"]))
+    add = await store.store_flags(inbox.id, [one, two], FlagMode.ADD, frozenset({"\\SEEN"}))
+    assert [c.uid for c in add.changed] == [one]  # two already had \Seen
+    assert add.changed[0].flags == {"$Work", "\\Seen"} and add.modified == ()
+    assert add.changed[0].modseq == await highest(store, inbox)
+    # Keywords compare case-insensitively and keep the stored spelling.
+    same = await store.store_flags(inbox.id, [one], FlagMode.ADD, frozenset({"$WORK"}))
+    assert same.changed == ()
+    assert (await flags_of(store, inbox))[one] == {"$Work", "\\Seen"}
+    removed = await store.store_flags(inbox.id, [one], FlagMode.REMOVE, frozenset({"$work"}))
+    assert removed.changed[0].flags == {"\\Seen"}
+    replaced = await store.store_flags(
+        inbox.id, [one, two, Uid(99)], FlagMode.REPLACE, frozenset({"\\seen"})
+    )
+    assert replaced.changed == ()  # both are exactly {\Seen} already
+    replaced = await store.store_flags(
+        inbox.id, [one, two], FlagMode.REPLACE, frozenset({"\\Answered", "Custom"})
+    )
+    assert [c.uid for c in replaced.changed] == [one, two]
+    assert {c.modseq for c in replaced.changed} == {await highest(store, inbox)}
+    assert await flags_of(store, inbox) == {
+        one: {"\\Answered", "Custom"},
+        two: {"\\Answered", "Custom"},
+    }
+
+
+@contract
+async def test_system_flags_canonical_spelling(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    [uid] = await append(store, inbox, make())
+    lower = frozenset(flag.lower() for flag in SYSTEM_FLAGS)
+    result = await store.store_flags(inbox.id, [uid], FlagMode.ADD, lower)
+    assert result.changed[0].flags == frozenset(SYSTEM_FLAGS)
+
+
+@contract
+async def test_store_flags_unchangedsince(store: Store) -> None:
+    """RFC 7162 §3.1.3: messages modified after UNCHANGEDSINCE are reported, not changed."""
+    _, inbox = await account_inbox(store)
+    one, two, three = await append(store, inbox, make(), make(), make())
+    mark = await highest(store, inbox)
+    await store.store_flags(inbox.id, [two], FlagMode.ADD, frozenset({"$Seen-elsewhere"}))
+    after_two = await highest(store, inbox)
+    result = await store.store_flags(
+        inbox.id, [one, two, three], FlagMode.ADD, frozenset({"\\Seen"}), unchangedsince=mark
+    )
+    assert result.modified == (two,)
+    assert [c.uid for c in result.changed] == [one, three]
+    assert (await flags_of(store, inbox))[two] == {"$Seen-elsewhere"}
+    assert result.changed[0].modseq > after_two
+    zero = await store.store_flags(
+        inbox.id, [one], FlagMode.ADD, frozenset({"\\Flagged"}), unchangedsince=ModSeq(0)
+    )
+    assert zero.modified == (one,) and zero.changed == ()
+
+
+@contract
+async def test_expunge(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make(), make(), make(), make())
+    await store.store_flags(inbox.id, uids[:3], FlagMode.ADD, frozenset({"\\Deleted"}))
+    assert await store.expunge(inbox.id, [uids[1], uids[3]]) == [uids[1]]  # UID EXPUNGE
+    assert await store.expunge(inbox.id) == [uids[0], uids[2]]
+    assert await store.expunge(inbox.id) == []
+    assert (await store.uids(inbox.id))[0] == [uids[3]]
+    assert (await store.changes_since(inbox.id, ModSeq(0))).expunged == tuple(uids[:3])
+    assert await store.fetch_meta(inbox.id, uids[:3]) == []
+
+
+@contract
+async def test_copy_keeps_flags_and_allocates_consecutive_uids(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    dest = await store.create_mailbox(account.id, "Dest")
+    await append(store, dest, make("Already there"))
+    uids = await append(store, inbox, make("A", flags=["\\Seen"]), make("B"), make("C"))
+    result = await store.copy(inbox.id, [uids[2], uids[0], Uid(50)], dest.id)
+    assert result.source_uids == (uids[0], uids[2])
+    assert result.dest_uids == (2, 3)
+    assert result.uidvalidity == dest.uidvalidity and result.source_modseq is None
+    assert result.dest_modseq == await highest(store, dest)
+    source_meta = await store.fetch_meta(inbox.id, [uids[0], uids[2]])
+    dest_meta = await store.fetch_meta(dest.id, result.dest_uids)
+    assert [m.flags for m in dest_meta] == [frozenset({"\\Seen"}), frozenset()]
+    assert [m.blob_id for m in dest_meta] == [m.blob_id for m in source_meta]
+    assert [m.email_id for m in dest_meta] == [m.email_id for m in source_meta]
+    assert [m.internaldate for m in dest_meta] == [m.internaldate for m in source_meta]
+    assert (await store.uids(inbox.id))[0] == uids  # COPY leaves the source alone
+    empty = await store.copy(inbox.id, [Uid(77)], dest.id)
+    assert empty.dest_uids == () and empty.dest_modseq == result.dest_modseq
+
+
+@contract
+async def test_move_expunges_from_source(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    dest = await store.create_mailbox(account.id, "Dest")
+    uids = await append(store, inbox, make("A", flags=["$x"]), make("B"), make("C"))
+    mark = await highest(store, inbox)
+    result = await store.copy(inbox.id, uids[:2], dest.id, move=True)
+    assert result.source_uids == tuple(uids[:2]) and result.dest_uids == (1, 2)
+    assert result.source_modseq == await highest(store, inbox) > mark
+    assert (await store.uids(inbox.id))[0] == [uids[2]]
+    changes = await store.changes_since(inbox.id, mark)
+    assert changes.expunged == tuple(uids[:2]) and changes.changed == ()
+    assert (await flags_of(store, dest)) == {1: {"$x"}, 2: frozenset()}
+
+
+@contract
+async def test_move_within_one_mailbox(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make(), make())
+    result = await store.copy(inbox.id, uids, inbox.id, move=True)
+    assert result.dest_uids == (3, 4) and result.source_modseq == result.dest_modseq
+    assert (await store.uids(inbox.id)) == ([Uid(3), Uid(4)], result.dest_modseq)
+
+
+@contract
+async def test_copy_to_missing_mailbox(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make())
+    await refused(MailErrorKind.NONEXISTENT, store.copy(inbox.id, uids, MISSING_MAILBOX))
+    assert (await store.uids(inbox.id))[0] == uids
+
+
+@contract
+async def test_uids_and_fetch_flags(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    assert await store.uids(inbox.id) == ([], inbox.highestmodseq)
+    uids = await append(store, inbox, *(make(str(i)) for i in range(5)))
+    assert await store.uids(inbox.id) == (uids, await highest(store, inbox))
+    flags = await store.fetch_flags(inbox.id, [uids[4], uids[0], uids[0], Uid(40)])
+    assert [f.uid for f in flags] == [uids[0], uids[4]]
+    await refused(MailErrorKind.NONEXISTENT, store.uids(MISSING_MAILBOX))
+    await refused(MailErrorKind.NONEXISTENT, store.fetch_flags(MISSING_MAILBOX, uids))
+
+
+@contract
+async def test_many_uids_in_one_call(store: Store) -> None:
+    """Uid lists longer than any SQL parameter limit, in scattered ranges."""
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, *(make(str(i)) for i in range(1200)))
+    odd = uids[::2]
+    result = await store.store_flags(inbox.id, odd, FlagMode.ADD, frozenset({"\\Seen"}))
+    assert [c.uid for c in result.changed] == odd
+    assert [f.uid for f in await store.fetch_flags(inbox.id, odd)] == odd
+
+
+@contract
+async def test_claim_recent_and_status(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make(flags=["\\Seen"]), make(), make(flags=["\\Deleted"]))
+    status = await store.status(inbox.id)
+    assert (status.messages, status.unseen, status.deleted, status.recent) == (3, 2, 1, 3)
+    assert status.size == sum(m.size for m in await store.fetch_meta(inbox.id, uids))
+    assert status.mailbox == await store.get_mailbox(inbox.id)
+    assert await store.claim_recent(inbox.id) == 1
+    assert await store.claim_recent(inbox.id) == 4  # the first caller took them all
+    await append(store, inbox, make())
+    assert (await store.status(inbox.id)).recent == 1
+    assert await store.claim_recent(inbox.id) == 4
+    await refused(MailErrorKind.NONEXISTENT, store.status(MISSING_MAILBOX))
+
+
+# ----- search ---------------------------------------------------------------------------
+
+JAN = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+FEB = datetime(2024, 2, 1, tzinfo=UTC)
+MAR = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+async def search_fixture(store: Store) -> tuple[Mailbox, list[Uid]]:
+    _, inbox = await account_inbox(store)
+    uids = await append(
+        store,
+        inbox,
+        make("Lunch plans", "Let's eat pizza", sent=JAN, flags=["\\Seen"], internaldate=JAN),
+        make("Report", "Quarterly NUMBERS attached", sender="bob@example.org",
+             flags=["$Important"], internaldate=FEB),
+        make("Re: Lunch", "pizza again? Ünïcödé " + "x" * 500, sender="carol@example.net",
+             sent=MAR, flags=["\\Flagged", "\\Deleted"], internaldate=MAR),
+    )  # fmt: skip
+    return inbox, uids
+
+
+SEARCHES: list[tuple[Query, list[int]]] = [
+    (All(), [1, 2, 3]),
+    (UidIn(((1, 1), (3, 5))), [1, 3]),
+    (UidIn(((3, 2),)), [2, 3]),
+    (UidIn(()), []),
+    (HasFlag("\\seen"), [1]),
+    (HasFlag("$IMPORTANT"), [2]),
+    (HasFlag("\\Answered"), []),
+    (HasFlag("\\Deleted"), [3]),
+    (HeaderContains("subject", "LUNCH"), [1, 3]),
+    (HeaderContains("FROM", "bob@"), [2]),
+    (HeaderContains("Subject", "alice"), []),  # alice is only in From
+    (HeaderContains("Subject", ""), [1, 2, 3]),
+    (HeaderContains("Date", ""), [1, 3]),
+    (HeaderContains("X-Missing", ""), []),
+    (BodyContains("PIZZA"), [1, 3]),
+    (BodyContains("lunch"), []),  # only in the header
+    (BodyContains("ÜNÏCÖDÉ"), [3]),
+    (TextContains("lunch"), [1, 3]),
+    (TextContains("quarterly"), [2]),
+    (TextContains("example.net"), [3]),
+    (DateBefore(DateField.INTERNAL, FEB), [1]),
+    (DateOnOrAfter(DateField.INTERNAL, FEB), [2, 3]),
+    # No Date: field counts as sent when it arrived.
+    (DateBefore(DateField.SENT, FEB + timedelta(days=1)), [1, 2]),
+    (DateOnOrAfter(DateField.SENT, MAR), [3]),
+    (Not(DateBefore(DateField.SENT, FEB + timedelta(days=1))), [3]),
+    (DateBefore(DateField.SAVED, JAN), []),
+    (DateOnOrAfter(DateField.SAVED, datetime.now(UTC) - timedelta(days=1)), [1, 2, 3]),
+    (SizeLarger(400), [3]),
+    (SizeSmaller(400), [1, 2]),
+    (ModSeqAtLeast(0), [1, 2, 3]),
+    (Not(HasFlag("\\Seen")), [2, 3]),
+    (And((HasFlag("\\Flagged"), BodyContains("pizza"))), [3]),
+    (And(()), [1, 2, 3]),
+    (Or((HasFlag("\\Seen"), HasFlag("$important"))), [1, 2]),
+    (Or(()), []),
+    (Not(Or((UidIn(((1, 1),)), And((Not(HasFlag("\\Deleted")), SizeSmaller(400)))))), [3]),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), SEARCHES, ids=[repr(q) for q, _ in SEARCHES])
+def test_search(open_store: OpenStore, query: Query, expected: list[int]) -> None:
+    async def body(store: Store) -> None:
+        inbox, uids = await search_fixture(store)
+        assert uids == [1, 2, 3]
+        assert await store.search(inbox.id, query) == expected
+
+    contract(body)(open_store)
+
+
+@contract
+async def test_search_modseq(store: Store) -> None:
+    inbox, uids = await search_fixture(store)
+    result = await store.store_flags(inbox.id, [uids[1]], FlagMode.ADD, frozenset({"\\Seen"}))
+    assert await store.search(inbox.id, ModSeqAtLeast(result.changed[0].modseq)) == [uids[1]]
+    await refused(MailErrorKind.NONEXISTENT, store.search(MISSING_MAILBOX, All()))
+
+
+# ----- persistence ----------------------------------------------------------------------
+
+
+def test_reopen_keeps_everything(open_store: OpenStore) -> None:
+    message = make("Kept", flags=["\\Seen"])
+
+    async def write() -> tuple[Account, Mailbox, list[Uid]]:
+        store = await open_store()
+        try:
+            account, inbox = await account_inbox(store)
+            uids = await append(store, inbox, message)
+            return account, await store.get_mailbox(inbox.id), uids
+        finally:
+            await store.close()
+
+    async def read(account: Account, inbox: Mailbox, uids: list[Uid]) -> None:
+        store = await open_store()
+        try:
+            assert await store.find_account(account.address) == account
+            assert await store.get_mailbox(inbox.id) == inbox
+            [meta] = await store.fetch_meta(inbox.id, uids)
+            assert await store.read_blob(meta.blob_id) == message.data
+            assert meta.flags == {"\\Seen"}
+        finally:
+            await store.close()
+
+    asyncio.run(read(*asyncio.run(write())))
+
+
+# ----- blobs ----------------------------------------------------------------------------
+
+
+def test_blob_store_write_read_collect(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.ensure_root()
+    kept, dropped = blobs.write(b"kept"), blobs.write(b"dropped")
+    assert blobs.write(b"kept") == kept == blob_id_of(b"kept")
+    assert blobs.path(kept).parent.name == kept[:2]
+    assert blobs.read(kept) == b"kept"
+    (blobs.path(kept).parent / ".tmp-stale").write_bytes(b"half")
+    assert blobs.collect({kept}) == 0  # within the grace period
+    assert blobs.collect({kept}, grace_seconds=0) == 2  # dropped + the stale temp file
+    assert blobs.exists(kept) and not blobs.exists(dropped)
+    with pytest.raises(MailError):
+        blobs.read(dropped)
+    with pytest.raises(MailError):
+        blobs.path(BlobId("../../etc/passwd"))
+
+
+def test_collect_blobs_spares_referenced(open_store: OpenStore) -> None:
+    async def body(store: Store) -> None:
+        assert isinstance(store, MailStore)  # collect_blobs is maintenance, not Store
+        account, inbox = await account_inbox(store)
+        uids = await append(store, inbox, make("Keep"), make("Drop"))
+        metas = await store.fetch_meta(inbox.id, uids)
+        await store.copy(inbox.id, uids[:1], (await store.find_mailbox(account.id, "Sent")).id)
+        await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({"\\Deleted"}))
+        await store.expunge(inbox.id)
+        assert await store.collect_blobs(grace_seconds=0) == 1
+        assert await store.read_blob(metas[0].blob_id) == make("Keep").data
+        await refused(MailErrorKind.NONEXISTENT, store.read_blob(metas[1].blob_id))
+
+    contract(body)(open_store)
+
+
+# ----- the SQLite engine ----------------------------------------------------------------
+
+
+def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
+    with sqlite3.connect(tmp_path / DATABASE) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        asyncio.run(SqliteStore.open(tmp_path))
+
+
+def test_sqlite_settings(tmp_path: Path) -> None:
+    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
+    with sqlite3.connect(tmp_path / DATABASE) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    conn.close()
