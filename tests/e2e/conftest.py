@@ -52,9 +52,11 @@ class Server:
         return address
 
 
-def start_server(data_dir: Path) -> Server:
+def start_server(
+    data_dir: Path, *, config: Path | None = None, ports: tuple[int, int] | None = None
+) -> Server:
     env = dict(os.environ)
-    imap, imaps = free_port(), free_port()
+    imap, imaps = ports or (free_port(), free_port())
     env.update(
         ROOST_DATA_DIR=str(data_dir),
         ROOST_IMAP_PORT=str(imap),
@@ -65,8 +67,9 @@ def start_server(data_dir: Path) -> Server:
             for name in ("POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "LMTP", "HTTP")
         },
     )
+    options = ["--config", str(config)] if config is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "roost", "serve"],
+        [sys.executable, "-m", "roost", *options, "serve"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -84,6 +87,8 @@ def wait_for_listeners(server: Server, count: int, timeout: float = 30.0) -> Non
     while seen < count:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or server.process.poll() is not None:
+            if server.process.poll() is not None:
+                log += server.process.stderr.read()
             raise RuntimeError(f"roost serve did not start:\n{log.decode(errors='replace')}")
         ready, _, _ = select.select([server.process.stderr], [], [], remaining)
         if ready:

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from roost.store.blobs import BlobStore
-from roost.store.mailstore import SQL_FUNCTIONS, MailStore, Row, Tx
+from roost.store.engine import Row, Tx
+from roost.store.mailstore import MailStore
+from roost.store.query import SQL_FUNCTIONS
 
 T = TypeVar("T")
 
@@ -119,7 +121,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteEngine:
-    """The Engine of roost.store.mailstore over one SQLite database."""
+    """The Engine of roost.store.engine over one SQLite database."""
 
     __slots__ = ("_conn", "_executor", "_tx")
 

@@ -1,0 +1,176 @@
+"""Text for PREVIEW and SEARCH: transfer and charset decoding, RFC 2047 encoded-words,
+HTML without its markup.
+
+Nothing here fails on bad input: unknown charsets fall back to UTF-8, bad octets become
+U+FFFD, stray base64 characters are skipped and broken quoted-printable is kept as is.
+"""
+
+from __future__ import annotations
+
+import binascii
+import html
+import re
+from collections.abc import Iterator
+
+from roost.proto.mime_headers import field_name, field_spans, field_value
+from roost.proto.mime_parts import Part
+
+__all__ = ["PREVIEW_LENGTH", "body_text", "decode_body", "decoded_headers", "preview"]
+
+PREVIEW_LENGTH = 256  # RFC 8970 §3.1: at most 256 characters
+_PREVIEW_SOURCE = 64 * 1024  # raw octets read for a preview: plenty for 256 characters
+_IDENTITY = frozenset({"7bit", "8bit", "binary", ""})
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+def decode_body(data: bytes, encoding: str) -> bytes | None:
+    """Undo a Content-Transfer-Encoding; None if it is unknown (RFC 3516 [UNKNOWN-CTE]).
+
+    Lenient: stray characters in base64 are skipped and broken quoted-printable
+    escapes are kept as they are.
+    """
+    name = encoding.strip().lower()
+    if name in _IDENTITY:
+        return data
+    if name == "base64":
+        return _decode_base64(data)
+    if name == "quoted-printable":
+        return binascii.a2b_qp(data)
+    return None
+
+
+def _decode_base64(data: bytes) -> bytes:
+    clean = _NOT_BASE64.sub(b"", data)
+    clean = clean[: len(clean) - (len(clean) % 4 == 1)]  # one dangling sextet says nothing
+    return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+
+
+def _decode_charset(raw: bytes, charset: str | None) -> str:
+    """Text in the declared charset; unknown charsets and bad octets never fail."""
+    name = (charset or "").strip().strip('"').lower()
+    if name in ("", "us-ascii", "ascii"):
+        name = "utf-8"  # undeclared 8-bit text is UTF-8 far more often than not
+    try:
+        return raw.decode(name, "replace")
+    except (LookupError, ValueError):  # unknown, or not a text codec (e.g. "base64")
+        return raw.decode("utf-8", "replace")
+
+
+# RFC 2047 §2: encoded-word = "=?" charset "?" encoding "?" encoded-text "?="
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+
+
+def _decode_words(value: str) -> str:
+    """Decode the RFC 2047 encoded-words in a header value; anything else stays."""
+    out: list[str] = []
+    run: list[tuple[str, bytes]] = []  # adjacent words, joined before charset decoding
+    pos = 0
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[pos : match.start()]
+        # RFC 2047 §6.2: white space between adjacent encoded-words is not displayed.
+        if between and not (run and between.isspace()):
+            out.extend(_decode_charset(raw, cs) for cs, raw in run)
+            out.append(between)
+            run = []
+        charset = match.group(1).partition("*")[0]  # RFC 2231 §5 language suffix
+        text = match.group(3).encode("utf-8")
+        raw = _decode_base64(text) if match.group(2) in "bB" else binascii.a2b_qp(text, True)
+        if run and run[-1][0] == charset:
+            run[-1] = (charset, run[-1][1] + raw)
+        else:
+            run.append((charset, raw))
+        pos = match.end()
+    out.extend(_decode_charset(raw, cs) for cs, raw in run)
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def decoded_headers(header: bytes) -> str:
+    """The header for SEARCH: one "name: value" line per field, names lower-case,
+    folding removed and RFC 2047 encoded-words decoded."""
+    lines = []
+    for field, colon, end in field_spans(header, 0, len(header)):
+        if colon >= 0:
+            value = _decode_words(field_value(header, colon, end))
+            lines.append(f"{field_name(header, field, colon)}: {value}\n")
+    return "".join(lines)
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+_HIDDEN = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in ("script", "style", "title")}
+_BREAKS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _html_to_text(source: str) -> str:
+    """Text of an HTML document: tags, comments, scripts and styles removed.
+
+    A single forward scan (every find starts where the last one ended), so hostile
+    markup cannot make it quadratic.
+    """
+    out: list[str] = []
+    pos = 0
+    while (lt := source.find("<", pos)) >= 0:
+        out.append(source[pos:lt])
+        if source.startswith("<!--", lt):
+            close = source.find("-->", lt + 4)
+            pos = len(source) if close < 0 else close + 3
+            continue
+        tag = _TAG.match(source, lt)
+        gt = source.find(">", lt)
+        if gt < 0:
+            pos = len(source)  # an unterminated tag hides the rest
+            break
+        if tag is None and source[lt + 1 : lt + 2] not in ("!", "?"):
+            out.append("<")  # "a < b" is text
+            pos = lt + 1
+            continue
+        pos = gt + 1
+        name = tag.group(2).lower() if tag else ""
+        if tag and not tag.group(1) and name in _HIDDEN:
+            close_tag = _HIDDEN[name].search(source, pos)
+            pos = len(source) if close_tag is None else close_tag.end()
+        elif name in _BREAKS:
+            out.append("\n")
+    out.append(source[pos:])
+    return html.unescape("".join(out))
+
+
+def _leaves(part: Part) -> Iterator[Part]:
+    """Non-multipart parts in document order, embedded messages included."""
+    if part.is_multipart:
+        for child in part.children:
+            yield from _leaves(child)
+    elif part.message is not None:
+        yield from _leaves(part.message)
+    else:
+        yield part
+
+
+def _part_text(data: bytes, part: Part, limit: int | None = None) -> str:
+    end = part.end if limit is None else min(part.end, part.body_start + limit)
+    raw = data[part.body_start : end]
+    decoded = decode_body(raw, part.encoding)
+    text = _decode_charset(raw if decoded is None else decoded, part.param("charset"))
+    return _html_to_text(text) if part.subtype == "html" else text
+
+
+def preview(data: bytes, root: Part) -> str:
+    """RFC 8970 preview: the start of the first text/plain part (else text/html), as
+    plain text with quoted lines dropped and white space collapsed."""
+    texts = [p for p in _leaves(root) if p.type == "text" and not _is_attachment(p)]
+    chosen = next((p for p in texts if p.subtype == "plain"), None)
+    chosen = chosen or next((p for p in texts if p.subtype == "html"), None)
+    if chosen is None:
+        return ""
+    text = _part_text(data, chosen, _PREVIEW_SOURCE)
+    lines = (line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    return " ".join(" ".join(lines).split())[:PREVIEW_LENGTH]
+
+
+def _is_attachment(part: Part) -> bool:
+    return part.disposition is not None and part.disposition[0] == "attachment"
+
+
+def body_text(data: bytes, root: Part) -> str:
+    """Decoded text of every text/* part (HTML without its markup), for SEARCH."""
+    return "\n".join(_part_text(data, p) for p in _leaves(root) if p.type == "text")

@@ -1,0 +1,94 @@
+"""Domains and accounts: the units of work behind the Store's account methods.
+
+An account is created with its default mailboxes, all subscribed, in the same
+transaction; deleting an account deletes everything it owns.
+"""
+
+from __future__ import annotations
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import AccountId
+from roost.store.api import Account
+from roost.store.changes import bump_account
+from roost.store.engine import Row, Tx
+from roost.store.mailboxes import create_default_mailboxes
+from roost.store.names import normalise_address
+
+__all__ = [
+    "add_domain",
+    "create_account",
+    "delete_account",
+    "find_account",
+    "is_local_domain",
+    "list_accounts",
+    "list_domains",
+    "set_password",
+]
+
+_ACCOUNT_SELECT = "SELECT id, address, password_hash FROM accounts"
+
+
+def _account(row: Row) -> Account:
+    return Account(id=AccountId(row[0]), address=row[1], password_hash=row[2])
+
+
+def add_domain(tx: Tx, domain: str) -> None:
+    tx.execute("INSERT INTO domains (name) VALUES (?) ON CONFLICT DO NOTHING", (domain.lower(),))
+
+
+def list_domains(tx: Tx) -> list[str]:
+    return [row[0] for row in tx.all("SELECT name FROM domains ORDER BY name")]
+
+
+def is_local_domain(tx: Tx, domain: str) -> bool:
+    return tx.one("SELECT 1 FROM domains WHERE name = ?", (domain.lower(),)) is not None
+
+
+def find_account(tx: Tx, address: str) -> Account | None:
+    try:
+        address = normalise_address(address)
+    except MailError:
+        return None
+    row = tx.one(f"{_ACCOUNT_SELECT} WHERE address = ?", (address,))
+    return None if row is None else _account(row)
+
+
+def _require_account(tx: Tx, address: str) -> Account:
+    account = find_account(tx, address)
+    if account is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
+    return account
+
+
+def list_accounts(tx: Tx) -> list[Account]:
+    return [_account(row) for row in tx.all(f"{_ACCOUNT_SELECT} ORDER BY address")]
+
+
+def create_account(tx: Tx, address: str, password_hash: str) -> Account:
+    address = normalise_address(address)
+    if find_account(tx, address) is not None:
+        raise MailError(MailErrorKind.ALREADY_EXISTS, "address taken")
+    add_domain(tx, address.rpartition("@")[2])
+    row = tx.one(
+        "INSERT INTO accounts (address, password_hash) VALUES (?, ?) RETURNING id",
+        (address, password_hash),
+    )
+    assert row is not None
+    account = AccountId(row[0])
+    create_default_mailboxes(tx, account, bump_account(tx, account))
+    return Account(id=account, address=address, password_hash=password_hash)
+
+
+def set_password(tx: Tx, address: str, password_hash: str) -> None:
+    account = _require_account(tx, address)
+    tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account.id))
+
+
+def delete_account(tx: Tx, address: str) -> None:
+    account = _require_account(tx, address)
+    owned = "SELECT id FROM mailboxes WHERE account_id = ?"
+    for table in ("messages", "tombstones"):
+        tx.execute(f"DELETE FROM {table} WHERE mailbox_id IN ({owned})", (account.id,))
+    for table in ("mailboxes", "subscriptions", "mailbox_changes"):
+        tx.execute(f"DELETE FROM {table} WHERE account_id = ?", (account.id,))
+    tx.execute("DELETE FROM accounts WHERE id = ?", (account.id,))

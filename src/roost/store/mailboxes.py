@@ -1,0 +1,192 @@
+"""Mailboxes of an account: create, delete, rename, subscribe, status.
+
+Mailbox ids and UIDVALIDITY values are never reused, so a deleted and re-created mailbox
+is a new mailbox. Every call that changes the account's mailboxes takes one account modseq
+and logs each change under it (roost.store.changes).
+"""
+
+from __future__ import annotations
+
+import time
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, ModSeq, UidValidity
+from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
+from roost.store.changes import bump_account, log_mailbox_change
+from roost.store.engine import Tx
+from roost.store.flags import BIT_DELETED, BIT_SEEN
+from roost.store.instants import now_utc
+from roost.store.lookup import (
+    MAILBOX_SELECT,
+    find_mailbox,
+    get_mailbox,
+    mailbox_from_row,
+    require_account,
+    require_mailbox,
+)
+from roost.store.messages import copy, list_uids
+from roost.store.names import INBOX, SEP, canonical_name, superiors
+
+__all__ = [
+    "create_default_mailboxes",
+    "create_mailbox",
+    "delete_mailbox",
+    "list_mailboxes",
+    "list_subscriptions",
+    "rename_mailbox",
+    "set_subscribed",
+    "status",
+]
+
+
+def _next_uidvalidity(tx: Tx) -> UidValidity:
+    # Unique and increasing across the store, also across deleted mailboxes; the clock
+    # keeps values apart from those of a store restored from an older backup.
+    row = tx.one("SELECT value FROM counters WHERE name = 'uidvalidity'")
+    assert row is not None
+    value = max(int(time.time()), row[0] + 1)
+    tx.execute("UPDATE counters SET value = ? WHERE name = 'uidvalidity'", (value,))
+    return UidValidity(value)
+
+
+def _insert_mailbox(
+    tx: Tx, account: AccountId, name: str, special_use: str | None, modseq: ModSeq
+) -> MailboxId:
+    row = tx.one(
+        "INSERT INTO mailboxes (account_id, name, uidvalidity, special_use) "
+        "VALUES (?, ?, ?, ?) RETURNING id",
+        (account, name, _next_uidvalidity(tx), special_use),
+    )
+    assert row is not None
+    mailbox = MailboxId(row[0])
+    log_mailbox_change(tx, account, modseq, MailboxChangeKind.CREATED, mailbox, name)
+    return mailbox
+
+
+def create_default_mailboxes(tx: Tx, account: AccountId, modseq: ModSeq) -> None:
+    """INBOX and DEFAULT_MAILBOXES of a new account, each subscribed."""
+    for name, special_use in ((INBOX, None), *DEFAULT_MAILBOXES):
+        mailbox = _insert_mailbox(tx, account, name, special_use, modseq)
+        tx.execute("INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", (account, name))
+        log_mailbox_change(tx, account, modseq, MailboxChangeKind.SUBSCRIBED, mailbox, name)
+
+
+def list_mailboxes(tx: Tx, account: AccountId) -> list[Mailbox]:
+    rows = tx.all(f"{MAILBOX_SELECT} WHERE m.account_id = ? ORDER BY m.name", (account,))
+    return [mailbox_from_row(row) for row in rows]
+
+
+def list_subscriptions(tx: Tx, account: AccountId) -> list[str]:
+    sql = "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name"
+    return [row[0] for row in tx.all(sql, (account,))]
+
+
+def _create_superiors(tx: Tx, account: AccountId, name: str, modseq: ModSeq) -> None:
+    # RFC 9051 §6.3.4 and §6.3.6: CREATE and RENAME create missing superior names.
+    for superior in superiors(name):
+        if find_mailbox(tx, account, superior) is None:
+            _insert_mailbox(tx, account, superior, None, modseq)
+
+
+def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | None) -> Mailbox:
+    name = canonical_name(name)
+    require_account(tx, account)
+    if find_mailbox(tx, account, name) is not None:
+        raise MailError(MailErrorKind.ALREADY_EXISTS, "mailbox exists")
+    modseq = bump_account(tx, account)
+    _create_superiors(tx, account, name, modseq)
+    return get_mailbox(tx, _insert_mailbox(tx, account, name, special_use, modseq))
+
+
+def _inferiors(tx: Tx, account: AccountId, name: str) -> list[Mailbox]:
+    prefix = name + SEP
+    # substr rather than LIKE: mailbox names may contain "%" and "_".
+    sql = f"{MAILBOX_SELECT} WHERE m.account_id = ? AND substr(m.name, 1, ?) = ?"
+    return [mailbox_from_row(row) for row in tx.all(sql, (account, len(prefix), prefix))]
+
+
+def delete_mailbox(tx: Tx, account: AccountId, name: str) -> None:
+    name = canonical_name(name)
+    if name == INBOX:
+        raise MailError(MailErrorKind.CANNOT, "INBOX cannot be deleted")
+    mailbox = require_mailbox(tx, account, name)
+    if _inferiors(tx, account, name):
+        raise MailError(MailErrorKind.HAS_CHILDREN, "mailbox has inferiors")
+    # The mailbox id is never reused, so its messages need no tombstones: a client that
+    # knew it sees a new UIDVALIDITY (or no mailbox) and starts over.
+    for table in ("messages", "tombstones"):
+        tx.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox.id,))
+    tx.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
+    modseq = bump_account(tx, account)
+    log_mailbox_change(tx, account, modseq, MailboxChangeKind.DELETED, mailbox.id, name)
+
+
+def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
+    old, new = canonical_name(old), canonical_name(new)
+    source = require_mailbox(tx, account, old)
+    if find_mailbox(tx, account, new) is not None:
+        raise MailError(MailErrorKind.ALREADY_EXISTS, "target mailbox exists")
+    # INBOX's inferiors stay where they are when it is renamed, so only other mailboxes
+    # cannot move below themselves.
+    if old != INBOX and new.startswith(old + SEP):
+        raise MailError(MailErrorKind.CANNOT, "cannot rename a mailbox into itself")
+    modseq = bump_account(tx, account)
+    _create_superiors(tx, account, new, modseq)
+    if old == INBOX:
+        _rename_inbox(tx, source, new, modseq)
+        return
+    moves = [(source, new)]
+    moves += [(m, new + m.name[len(old) :]) for m in _inferiors(tx, account, old)]
+    for mailbox, target in moves:
+        if find_mailbox(tx, account, target) is not None:
+            raise MailError(MailErrorKind.ALREADY_EXISTS, f"{target} exists")
+        tx.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (target, mailbox.id))
+        kind = MailboxChangeKind.RENAMED
+        log_mailbox_change(tx, account, modseq, kind, mailbox.id, target, mailbox.name)
+
+
+def _rename_inbox(tx: Tx, inbox: Mailbox, new: str, modseq: ModSeq) -> None:
+    # RFC 9051 §6.3.6: renaming INBOX moves its messages into a new mailbox and leaves
+    # INBOX empty; its inferiors are not renamed.
+    dest = _insert_mailbox(tx, inbox.account_id, new, None, modseq)
+    copy(tx, inbox.id, list_uids(tx, inbox.id), dest, move=True, now=now_utc())
+
+
+def set_subscribed(tx: Tx, account: AccountId, name: str, subscribed: bool) -> None:
+    name = canonical_name(name)
+    require_account(tx, account)
+    if subscribed:
+        sql = "INSERT INTO subscriptions (account_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    else:
+        sql = "DELETE FROM subscriptions WHERE account_id = ? AND name = ?"
+    if tx.execute(sql, (account, name)) == 0:
+        return  # no change, nothing to log
+    mailbox = find_mailbox(tx, account, name)
+    kind = MailboxChangeKind.SUBSCRIBED if subscribed else MailboxChangeKind.UNSUBSCRIBED
+    modseq = bump_account(tx, account)
+    log_mailbox_change(tx, account, modseq, kind, None if mailbox is None else mailbox.id, name)
+
+
+def status(tx: Tx, mailbox_id: MailboxId) -> MailboxStatus:
+    mailbox = get_mailbox(tx, mailbox_id)
+    recent = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox_id,))
+    assert recent is not None
+    row = tx.one(
+        "SELECT COUNT(*), "
+        "COALESCE(SUM(CASE WHEN system_flags & ? = 0 THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN system_flags & ? != 0 THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(size), 0), "
+        "COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) "
+        "FROM messages WHERE mailbox_id = ?",
+        (BIT_SEEN, BIT_DELETED, recent[0], mailbox_id),
+    )
+    assert row is not None
+    messages, unseen, deleted, size, recent_count = row
+    return MailboxStatus(
+        mailbox=mailbox,
+        messages=messages,
+        unseen=unseen,
+        deleted=deleted,
+        size=size,
+        recent=recent_count,
+    )

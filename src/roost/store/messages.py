@@ -1,0 +1,292 @@
+"""Messages in a mailbox: append, fetch, flags, expunge, copy/move and search.
+
+Every function here is one unit of work over a Tx. A mutating one takes its modseq (and
+UIDs) from `changes.advance` only once it knows something changes, so a call that changes
+nothing leaves HIGHESTMODSEQ where it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.store.api import (
+    AppendResult,
+    CopyResult,
+    FlagMode,
+    FlagResult,
+    Mailbox,
+    MessageFlags,
+    MessageMeta,
+    NewMessage,
+    Query,
+)
+from roost.store.changes import advance, remove_messages
+from roost.store.engine import Row, Tx
+from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags
+from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
+from roost.store.lookup import get_mailbox
+from roost.store.query import compile_query, select_uids
+
+__all__ = [
+    "append",
+    "claim_recent",
+    "copy",
+    "email_id",
+    "expunge",
+    "fetch_flags",
+    "fetch_meta",
+    "list_uids",
+    "referenced_blobs",
+    "search",
+    "store_flags",
+    "thread_id",
+    "uids",
+]
+
+# The columns a message carries from one mailbox to another (COPY/MOVE), after mailbox_id
+# and uid/modseq/savedate/email_id/thread_id, which the destination decides.
+_CARRIED = (
+    "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
+    "envelope, bodystructure, body, parts, preview, headers_text, body_text, sent_date, "
+    "message_id"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 22)})"
+)
+_META = (
+    "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
+    "blob_id, email_id, thread_id, header_size, envelope, bodystructure, body, parts, preview"
+)
+
+
+def _meta(row: Row) -> MessageMeta:
+    return MessageMeta(
+        uid=Uid(row[0]),
+        modseq=ModSeq(row[1]),
+        flags=Flags.load(row[2], row[3]).as_set(),
+        internaldate=from_micros(row[4], row[5]),
+        savedate=from_micros(row[6]),
+        size=row[7],
+        blob_id=BlobId(row[8]),
+        email_id=row[9],
+        thread_id=row[10],
+        header_size=row[11],
+        envelope=bytes(row[12]),
+        bodystructure=bytes(row[13]),
+        body=bytes(row[14]),
+        parts=bytes(row[15]),
+        preview=row[16],
+    )
+
+
+def email_id(account: AccountId, blob: BlobId) -> str:
+    """RFC 8474 EMAILID: the same blob in one account is the same email, wherever it is."""
+    return "M" + hashlib.sha256(f"{account}:{blob}".encode()).hexdigest()[:24]
+
+
+def thread_id(email: str) -> str:
+    # Every message is its own thread until real threading arrives; deterministic so the
+    # id can be recomputed for a copy.
+    return "T" + email[1:]
+
+
+# ----- adding -------------------------------------------------------------------------
+
+
+def append(
+    tx: Tx, mailbox_id: MailboxId, messages: Sequence[NewMessage], blobs: Sequence[BlobId]
+) -> AppendResult:
+    mailbox = get_mailbox(tx, mailbox_id)
+    if not messages:
+        return AppendResult(uidvalidity=mailbox.uidvalidity, uids=(), modseq=mailbox.highestmodseq)
+    first, modseq = advance(tx, mailbox_id, len(messages))
+    when = now_utc()
+    rows = [
+        _new_row(mailbox, Uid(first + offset), modseq, when, message, blob)
+        for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
+    ]
+    tx.executemany(_INSERT_MESSAGE, rows)
+    uids = tuple(Uid(first + i) for i in range(len(messages)))
+    return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
+
+
+def _new_row(
+    mailbox: Mailbox, uid: Uid, modseq: ModSeq, when: datetime, message: NewMessage, blob: BlobId
+) -> tuple[object, ...]:
+    """The _INSERT_MESSAGE row of a message appended at `when`."""
+    flags = Flags.parse(message.flags)
+    internaldate = message.internaldate or when
+    email = email_id(mailbox.account_id, blob)
+    parsed = message.parsed
+    # RFC822.SIZE is the length of what BODY[] returns: the blob itself.
+    return (
+        mailbox.id, uid, modseq, to_micros(when), email, thread_id(email),
+        flags.bits, flags.dump(), to_micros(internaldate), utc_offset(internaldate),
+        len(message.data), blob, parsed.header_size, parsed.envelope,
+        parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
+        parsed.headers_text, parsed.body_text,
+        None if parsed.sent_date is None else to_micros(parsed.sent_date),
+        parsed.message_id,
+    )  # fmt: skip
+
+
+# ----- reading ------------------------------------------------------------------------
+
+
+def list_uids(tx: Tx, mailbox: MailboxId) -> list[Uid]:
+    rows = tx.all("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox,))
+    return [Uid(row[0]) for row in rows]
+
+
+def uids(tx: Tx, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
+    highest = get_mailbox(tx, mailbox).highestmodseq
+    return list_uids(tx, mailbox), highest
+
+
+def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
+    row = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox,))
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
+    tx.execute("UPDATE mailboxes SET first_recent_uid = uidnext WHERE id = ?", (mailbox,))
+    return Uid(row[0])
+
+
+def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
+    get_mailbox(tx, mailbox)
+    return [message_flags(row) for row in select_uids(tx, FLAG_COLUMNS, mailbox, uids)]
+
+
+def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
+    get_mailbox(tx, mailbox)
+    return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
+
+
+def search(tx: Tx, mailbox: MailboxId, query: Query) -> list[Uid]:
+    get_mailbox(tx, mailbox)
+    where, params = compile_query(query)
+    rows = tx.all(
+        f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid",
+        (mailbox, *params),
+    )
+    return [Uid(row[0]) for row in rows]
+
+
+def referenced_blobs(tx: Tx) -> set[str]:
+    return {row[0] for row in tx.all("SELECT DISTINCT blob_id FROM messages")}
+
+
+# ----- flags and expunge --------------------------------------------------------------
+
+
+def store_flags(
+    tx: Tx,
+    mailbox: MailboxId,
+    uids: Sequence[Uid],
+    mode: FlagMode,
+    flags: frozenset[str],
+    unchangedsince: ModSeq | None,
+) -> FlagResult:
+    get_mailbox(tx, mailbox)
+    rows = select_uids(tx, FLAG_COLUMNS, mailbox, uids)
+    updates, modified = _flag_updates(rows, mode, Flags.parse(flags), unchangedsince)
+    if not updates:
+        return FlagResult(changed=(), modified=modified)
+    _, modseq = advance(tx, mailbox, 0)
+    tx.executemany(
+        "UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? "
+        "WHERE mailbox_id = ? AND uid = ?",
+        [(new.bits, new.dump(), modseq, mailbox, uid) for uid, new in updates],
+    )
+    changed = tuple(
+        MessageFlags(uid=uid, modseq=modseq, flags=new.as_set()) for uid, new in updates
+    )
+    return FlagResult(changed=changed, modified=modified)
+
+
+def _flag_updates(
+    rows: Iterable[Row], mode: FlagMode, wanted: Flags, unchangedsince: ModSeq | None
+) -> tuple[list[tuple[Uid, Flags]], tuple[Uid, ...]]:
+    """(the new flags of each message they change, the uids UNCHANGEDSINCE excludes)."""
+    modified: list[Uid] = []
+    updates: list[tuple[Uid, Flags]] = []
+    for uid, modseq, bits, keywords in rows:
+        if unchangedsince is not None and modseq > unchangedsince:
+            # RFC 7162 §3.1.3: changed since the client looked; report, do not touch.
+            modified.append(Uid(uid))
+            continue
+        old = Flags.load(bits, keywords)
+        new = old.apply(mode, wanted)
+        if not new.same(old):
+            updates.append((Uid(uid), new))
+    return updates, tuple(modified)
+
+
+def expunge(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid] | None) -> list[Uid]:
+    get_mailbox(tx, mailbox)
+    deleted = f"system_flags & {BIT_DELETED} != 0"
+    if uids is None:
+        rows = tx.all(
+            f"SELECT uid FROM messages WHERE mailbox_id = ? AND {deleted} ORDER BY uid",
+            (mailbox,),
+        )
+    else:
+        rows = select_uids(tx, "uid", mailbox, uids, deleted)
+    gone = [Uid(row[0]) for row in rows]
+    if gone:
+        _, modseq = advance(tx, mailbox, 0)
+        remove_messages(tx, mailbox, gone, modseq)
+    return gone
+
+
+# ----- copy and move ------------------------------------------------------------------
+
+
+def copy(
+    tx: Tx, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool, now: datetime
+) -> CopyResult:
+    get_mailbox(tx, source)
+    target = get_mailbox(tx, dest)
+    rows = select_uids(tx, f"uid, {_CARRIED}", source, uids)
+    if not rows:
+        return CopyResult(
+            uidvalidity=target.uidvalidity,
+            source_uids=(),
+            dest_uids=(),
+            dest_modseq=target.highestmodseq,
+            source_modseq=None,
+        )
+    first, dest_modseq = _insert_copies(tx, target, rows, now)
+    source_uids = tuple(Uid(row[0]) for row in rows)
+    source_modseq: ModSeq | None = None
+    if move:
+        # One modseq per mailbox per call, also when moving within one mailbox.
+        source_modseq = dest_modseq if source == dest else advance(tx, source, 0)[1]
+        remove_messages(tx, source, source_uids, source_modseq)
+    return CopyResult(
+        uidvalidity=target.uidvalidity,
+        source_uids=source_uids,
+        dest_uids=tuple(Uid(first + i) for i in range(len(rows))),
+        dest_modseq=dest_modseq,
+        source_modseq=source_modseq,
+    )
+
+
+def _insert_copies(
+    tx: Tx, target: Mailbox, rows: Sequence[Row], now: datetime
+) -> tuple[Uid, ModSeq]:
+    """Inserts (uid, *_CARRIED) rows into target; returns (first new uid, its modseq)."""
+    first, modseq = advance(tx, target.id, len(rows))
+    inserts = []
+    for offset, (_uid, *carried) in enumerate(rows):
+        # EMAILID follows the blob within an account (RFC 8474), so recomputing it keeps
+        # it across copies and gives a copy into another account that account's id.
+        email = email_id(target.account_id, BlobId(carried[5]))
+        head = (target.id, first + offset, modseq, to_micros(now), email, thread_id(email))
+        inserts.append((*head, *carried))
+    tx.executemany(_INSERT_MESSAGE, inserts)
+    return first, modseq
