@@ -68,6 +68,9 @@ async def noop(s: Session, cmd: c.Noop | c.Check) -> Reply:
 async def logout(s: Session, cmd: c.Logout) -> Reply:
     from roost.imap.session import State
 
+    # RFC 9051 §6.1.3: BYE, then the tagged OK. Nothing about the selected mailbox may
+    # follow the BYE, so the view goes first.
+    s.deselect()
     await s.send(untagged("BYE Roost logging out"))
     s.state = State.LOGOUT
     return ok("LOGOUT completed")

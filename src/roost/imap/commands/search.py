@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from roost.imap.reply import Reply, no, ok
-from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
+from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.seqset import compress, runs
@@ -42,6 +42,8 @@ async def search(s: Session, cmd: c.Search) -> Reply:
     view = s.selected
     assert view is not None
     if cmd.charset is not None and cmd.charset not in CHARSETS:
+        if cmd.returns is not None and "SAVE" in cmd.returns:
+            view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE leaves "$" empty
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
     uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
     uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
@@ -53,10 +55,21 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         await s.send(untagged(" ".join(["SEARCH", *map(str, numbers)])))
     else:
         if "SAVE" in returns:
-            view.saved = list(uids)
+            view.saved = _to_save(returns, uids)
         if returns != ("SAVE",):
             await s.send(_esearch(cmd, returns or ("ALL",), numbers))
     return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
+
+
+def _to_save(returns: tuple[str, ...], uids: list[Uid]) -> list[int]:
+    """RFC 5182 §2.1: SAVE beside MIN and/or MAX (and neither ALL nor COUNT) saves only the
+    minimum and/or maximum message; otherwise "$" is every message found."""
+    if not uids or "ALL" in returns or "COUNT" in returns:
+        return list(uids)
+    picked = {uids[0]} if "MIN" in returns else set()
+    if "MAX" in returns:
+        picked.add(uids[-1])
+    return sorted(picked) if picked else list(uids)
 
 
 def _esearch(cmd: c.Search, returns: tuple[str, ...], numbers: list[int]) -> bytes:
