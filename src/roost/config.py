@@ -72,6 +72,23 @@ class Config:
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     allow_plaintext_auth_on_loopback: bool = True
+    # SMTP, LMTP and the outbound queue (roost.smtp).
+    # The LMTP Unix socket: relative to data_dir unless absolute (a path given in the file
+    # is made absolute against the file's directory); "" disables it.
+    lmtp_socket: str = "lmtp.sock"
+    smarthost: str = ""  # relay all outbound mail through this host; "": the MX hosts
+    smarthost_port: int = 587
+    smarthost_user: str = ""  # "": no AUTH at the smarthost
+    smarthost_password: str = ""
+    smarthost_starttls: bool = True  # require STARTTLS (with a verified certificate)
+    queue_retry: int = 300  # seconds before the first retry; doubles up to 4 hours
+    queue_give_up: int = 5 * 24 * 3600  # seconds; then a DSN to the sender (RFC 5321 §4.5.4.1)
+    sent_dedup_window: int = 600  # seconds: an APPEND and a submission of one message merge
+
+
+def lmtp_socket_path(config: Config) -> Path | None:
+    """Where the LMTP Unix socket listens, or None if it is disabled."""
+    return config.data_dir / config.lmtp_socket if config.lmtp_socket else None
 
 
 # Environment variables that override the file: variable -> (table, key).
@@ -92,6 +109,15 @@ _TOP_LEVEL: Mapping[str, type] = {
     "idle_keepalive": int,
     "log_level": str,
     "allow_plaintext_auth_on_loopback": bool,
+    "lmtp_socket": str,
+    "smarthost": str,
+    "smarthost_port": int,
+    "smarthost_user": str,
+    "smarthost_password": str,
+    "smarthost_starttls": bool,
+    "queue_retry": int,
+    "queue_give_up": int,
+    "sent_dedup_window": int,
 }
 _TABLES: Mapping[str, Mapping[str, type]] = {
     "ports": {field.name: int for field in dataclasses.fields(Ports)},
@@ -201,6 +227,8 @@ def _build(
     ports = Ports(**{k[len("ports.") :]: v for k, v in merged.items() if k.startswith("ports.")})
     # Plain settings: only those given, so the dataclass defaults stay the single source.
     plain = {k: v for k, v in merged.items() if k in _TOP_LEVEL and k != "data_dir"}
+    if plain.get("lmtp_socket"):
+        plain["lmtp_socket"] = str(path("lmtp_socket", Path(plain["lmtp_socket"])))
     if "log_level" in plain:
         plain["log_level"] = plain["log_level"].upper()
     plain.setdefault("hostname", hostname())
@@ -225,10 +253,19 @@ def _validate(config: Config) -> None:
     if config.log_level not in LOG_LEVELS:
         raise ConfigError(f"'log_level' must be one of {', '.join(LOG_LEVELS)}")
     # A line limit below 1 KiB would refuse ordinary clients' commands.
-    minimums = (("max_message_size", 1), ("max_line_length", 1024), ("idle_keepalive", 1))
+    minimums = (
+        ("max_message_size", 1),
+        ("max_line_length", 1024),
+        ("idle_keepalive", 1),
+        ("queue_retry", 1),
+        ("queue_give_up", 1),
+        ("sent_dedup_window", 0),
+    )
     for name, minimum in minimums:
         if getattr(config, name) < minimum:
             raise ConfigError(f"'{name}' must be at least {minimum}")
+    if not 1 <= config.smarthost_port <= 65535:
+        raise ConfigError("'smarthost_port' must be between 1 and 65535")
     seen: dict[int, str] = {}
     for field in dataclasses.fields(Ports):
         port = getattr(config.ports, field.name)

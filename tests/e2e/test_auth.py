@@ -49,7 +49,9 @@ def test_plaintext_login_refused_without_tls(strict_server: Server) -> None:
 
 def test_implicit_tls_allows_login(strict_server: Server) -> None:
     user = strict_server.add_user()
-    client = imaplib.IMAP4_SSL(strict_server.host, strict_server.imaps_port, ssl_context=insecure_context())
+    client = imaplib.IMAP4_SSL(
+        strict_server.host, strict_server.imaps_port, ssl_context=insecure_context()
+    )
     client.login(user, PASSWORD)
     client.logout()
 
@@ -59,7 +61,10 @@ def _plain(user: str, password: str) -> bytes:
 
 
 def test_authenticate_plain_with_initial_response(server: Server, user: str) -> None:
-    with socket.create_connection((server.host, server.imap_port)) as sock, sock.makefile("rwb") as f:
+    with (
+        socket.create_connection((server.host, server.imap_port)) as sock,
+        sock.makefile("rwb") as f,
+    ):
         f.readline()
         f.write(b"a AUTHENTICATE PLAIN " + _plain(user, PASSWORD) + b"\r\n")
         f.flush()
@@ -67,7 +72,10 @@ def test_authenticate_plain_with_initial_response(server: Server, user: str) -> 
 
 
 def test_authenticate_plain_with_continuation(server: Server, user: str) -> None:
-    with socket.create_connection((server.host, server.imap_port)) as sock, sock.makefile("rwb") as f:
+    with (
+        socket.create_connection((server.host, server.imap_port)) as sock,
+        sock.makefile("rwb") as f,
+    ):
         f.readline()
         f.write(b"a AUTHENTICATE PLAIN\r\n")
         f.flush()
@@ -92,7 +100,9 @@ def test_authenticate_plain_with_continuation(server: Server, user: str) -> None
 def test_imapclient_over_implicit_tls(server: Server, user: str, tmp_path: Path) -> None:
     from imapclient import IMAPClient
 
-    client = IMAPClient(server.host, port=server.imaps_port, ssl=True, ssl_context=insecure_context())
+    client = IMAPClient(
+        server.host, port=server.imaps_port, ssl=True, ssl_context=insecure_context()
+    )
     client.login(user, PASSWORD)
     assert client.folder_exists("INBOX")
     client.logout()

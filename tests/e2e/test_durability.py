@@ -17,10 +17,16 @@ pytestmark = pytest.mark.e2e
 
 
 def message(n: int) -> bytes:
-    return f"Subject: durable {n}\r\nMessage-ID: <{n}@test>\r\n\r\n".encode() + b"x" * (n % 997) + b"\r\n"
+    return (
+        f"Subject: durable {n}\r\nMessage-ID: <{n}@test>\r\n\r\n".encode()
+        + b"x" * (n % 997)
+        + b"\r\n"
+    )
 
 
-def append_until_killed(server: Server, user: str, acked: dict[int, bytes], stop: threading.Event) -> None:
+def append_until_killed(
+    server: Server, user: str, acked: dict[int, bytes], stop: threading.Event
+) -> None:
     try:
         client = imaplib.IMAP4(server.host, server.imap_port, timeout=10)
     except OSError:

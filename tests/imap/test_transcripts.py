@@ -508,10 +508,6 @@ def test_search_keys_and_uid_search(run: Run) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store keeps the Date: header as a UTC instant, so its own calendar day is lost",
-)
 def test_sent_date_keys_disregard_the_time_zone(run: Run) -> None:
     # RFC 9051 §6.4.4: SENTBEFORE/SENTON/SENTSINCE compare the Date: header's day
     # "disregarding time and timezone". Lunch says 7 Feb 1994 21:52 -0800 (8 Feb in UTC).
@@ -1112,8 +1108,7 @@ def test_mailbox_names_in_modified_utf7_and_in_utf8(run: Run) -> None:
         S1: * ENABLED IMAP4rev2
         S1: e OK ENABLE completed
         C1: f STATUS "été" (MESSAGES)
-        S1: * STATUS {5}
-        S1: été (MESSAGES 1)
+        S1: * STATUS "été" (MESSAGES 1)
         S1: f OK STATUS completed
         """,
         login=(1,),

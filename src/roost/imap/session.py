@@ -42,6 +42,7 @@ from roost.proto.imap.receiver import (
     Receiver,
 )
 from roost.proto.imap.responses import continuation, tagged, untagged, untagged_status
+from roost.proto.imap.strings import render_string
 from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.imap")
@@ -251,6 +252,11 @@ class Session:
 
     def encode_mailbox(self, name: str) -> str:
         return name if self.utf8 else mutf7.encode(name)
+
+    def render_mailbox(self, name: str) -> bytes:
+        """A store name as a response mailbox: UTF-8 quoted for IMAP4rev2 / UTF8=ACCEPT
+        clients (RFC 9051 §9 utf8-quoted), modified UTF-7 for the others."""
+        return render_string(self.encode_mailbox(name).encode(), utf8=self.utf8)
 
     def may_authenticate(self) -> bool:
         """RFC 9051 §6.2.3: no cleartext passwords on the wire, except from this machine."""

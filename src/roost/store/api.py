@@ -216,13 +216,18 @@ class DateField(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class DateBefore:  # day granularity is resolved by the caller into a UTC instant
+class DateBefore:
+    """`when` is a calendar day's midnight written as UTC; each message's date compares as
+    wall-clock time in its own zone, so 7 Feb 21:52 -0800 is on 7 Feb (RFC 9051 §6.4.4)."""
+
     field: DateField
     when: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class DateOnOrAfter:
+    """See DateBefore for how days compare."""
+
     field: DateField
     when: datetime
 

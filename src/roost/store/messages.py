@@ -52,11 +52,11 @@ __all__ = [
 _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
     "envelope, bodystructure, body, parts, preview, headers_text, body_text, sent_date, "
-    "message_id"
+    "sent_date_tz, message_id"
 )
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
-    f"{_CARRIED}) VALUES ({', '.join(['?'] * 22)})"
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 23)})"
 )
 _META = (
     "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
@@ -131,6 +131,7 @@ def _new_row(
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
         parsed.headers_text, parsed.body_text,
         None if parsed.sent_date is None else to_micros(parsed.sent_date),
+        0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
         parsed.message_id,
     )  # fmt: skip
 

@@ -74,11 +74,14 @@ SQL_FUNCTIONS: dict[str, tuple[int, Callable[..., bool]]] = {
     "roost_has_keyword": (2, has_keyword),
 }
 
+# Dates compare as wall-clock time in each message's own zone (RFC 9051 §6.4.4: the date
+# "disregarding time and timezone"): the UTC instant plus the stored offset.
+_LOCAL_INTERNAL = "(internaldate + internaldate_tz * 1000000)"
 _DATE_COLUMNS = {
-    DateField.INTERNAL: "internaldate",
+    DateField.INTERNAL: _LOCAL_INTERNAL,
     # A message without a Date: field is treated as sent when it arrived, so that NOT
     # never meets an SQL NULL.
-    DateField.SENT: "COALESCE(sent_date, internaldate)",
+    DateField.SENT: f"COALESCE(sent_date + sent_date_tz * 1000000, {_LOCAL_INTERNAL})",
     DateField.SAVED: "savedate",
 }
 

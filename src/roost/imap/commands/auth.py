@@ -64,7 +64,8 @@ async def _plain(s: Session, response: bytes) -> Reply:
         raise ProtocolError("invalid base64 in SASL response") from None
     parts = decoded.split(b"\0")
     if len(parts) != 3:
-        raise ProtocolError("malformed PLAIN response")
+        # RFC 4616 §2: a message not of the form authzid NUL authcid NUL passwd fails.
+        return no("Malformed PLAIN credentials", "AUTHENTICATIONFAILED")
     try:
         authzid, user, password = (p.decode("utf-8") for p in parts)
     except UnicodeDecodeError:

@@ -10,7 +10,6 @@ from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ModSeq
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
-from roost.proto.imap.strings import render_string
 from roost.store.api import Mailbox, MailboxStatus
 
 if TYPE_CHECKING:
@@ -115,7 +114,7 @@ def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes
         "RECENT": st.recent,
     }
     pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)
-    name = render_string(s.encode_mailbox(st.mailbox.name).encode())
+    name = s.render_mailbox(st.mailbox.name)
     return untagged(b"STATUS " + name + f" ({pairs})".encode())
 
 
@@ -161,7 +160,7 @@ async def list_(s: Session, cmd: c.List) -> Reply:
             continue
         attrs = _attributes(name, mailbox, parents, subscribed, selection | returns, cmd.lsub)
         line = f'{verb} ({" ".join(attrs)}) "/" '.encode()
-        line += render_string(s.encode_mailbox(name).encode()) + child_info.encode()
+        line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
         if cmd.status_items and mailbox is not None:
             await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.status_items))

@@ -10,7 +10,6 @@ from roost.imap.selected import SelectedMailbox
 from roost.model import SEEN, SYSTEM_FLAGS, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import flag_list, untagged
-from roost.proto.imap.strings import render_string
 from roost.store.api import HasFlag, Not
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     lines.append(untagged(f"OK [UIDVALIDITY {mailbox.uidvalidity}] UIDs valid"))
     lines.append(untagged(f"OK [UIDNEXT {mailbox.uidnext}] Predicted next UID"))
     if s.rev2:
-        name = render_string(s.encode_mailbox(mailbox.name).encode())
+        name = s.render_mailbox(mailbox.name)
         lines.append(untagged(b'LIST () "/" ' + name))
     await s.send(b"".join(lines))
     s.select(view)

@@ -83,6 +83,7 @@ CREATE TABLE messages (
     headers_text TEXT NOT NULL,
     body_text TEXT NOT NULL,
     sent_date INTEGER,
+    sent_date_tz INTEGER NOT NULL DEFAULT 0,  -- the Date: field's UTC offset (seconds)
     message_id TEXT,
     PRIMARY KEY (mailbox_id, uid)
 );
