@@ -172,6 +172,7 @@ def test_enable_imap4rev2_changes_select_and_search(run: Run) -> None:
         S1: * 1 EXISTS
         S1: re:\\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
         S1: * OK [UIDNEXT 2] Predicted next UID
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * LIST () "/" "INBOX"
         S1: d OK [READ-WRITE] SELECT completed
         C1: e FETCH 1 FLAGS
@@ -216,6 +217,7 @@ def test_select_and_examine_responses(run: Run) -> None:
         S1: * OK [UNSEEN 2] First unseen
         S1: re:\\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
         S1: * OK [UIDNEXT 3] Predicted next UID
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: b OK [READ-WRITE] SELECT completed
         C1: c EXAMINE INBOX
         S1: * OK [CLOSED] Previous mailbox closed
@@ -226,6 +228,7 @@ def test_select_and_examine_responses(run: Run) -> None:
         S1: * OK [UNSEEN 2] First unseen
         S1: * OK [UIDVALIDITY ...] UIDs valid
         S1: * OK [UIDNEXT 3] Predicted next UID
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: c OK [READ-ONLY] EXAMINE completed
         C1: d STORE 1 +FLAGS (\\Flagged)
         S1: d NO [READ-ONLY] Mailbox is read-only

@@ -177,6 +177,53 @@ CASES: list[tuple[bytes, c.Command]] = [
     ),
     (b"a ID NIL\r\n", c.Id(tag="a", params=None)),
     (
+        b"a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541 (1:3 5:7)))\r\n",
+        c.Select(
+            tag="a",
+            mailbox="INBOX",
+            readonly=False,
+            qresync=c.QResync(
+                uidvalidity=67890007,
+                modseq=20050715194045000,
+                known_uids=SeqSet(((41, 41), (43, 211), (214, 541))),
+                seq_match=(SeqSet(((1, 3),)), SeqSet(((5, 7),))),
+            ),
+        ),
+    ),
+    (
+        b"a EXAMINE INBOX (CONDSTORE)\r\n",
+        c.Select(tag="a", mailbox="INBOX", readonly=True, condstore=True),
+    ),
+    (
+        b"a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n",
+        c.Fetch(
+            tag="a",
+            uid=True,
+            seqset=SeqSet(((1, None),)),
+            items=("UID", "FLAGS", "MODSEQ"),
+            changedsince=12345,
+            vanished=True,
+        ),
+    ),
+    (
+        b'a SEARCH MODSEQ "/flags/\\\\draft" all 620162338\r\n',
+        c.Search(
+            tag="a", uid=False, charset=None, key=c.SearchKey(name="MODSEQ", number=620162338)
+        ),
+    ),
+    (
+        b"a STORE 1 (UNCHANGEDSINCE 7) -FLAGS (\\Seen)\r\n",
+        c.Store(
+            tag="a",
+            uid=False,
+            seqset=SeqSet(((1, 1),)),
+            mode="-",
+            silent=False,
+            flags=("\\Seen",),
+            unchangedsince=7,
+        ),
+    ),
+    (
         b'a ID ("name" "mbsync" "version" NIL)\r\n',
         c.Id(tag="a", params=(("name", "mbsync"), ("version", None))),
     ),

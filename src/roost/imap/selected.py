@@ -17,11 +17,21 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from roost.model import MailboxId, ModSeq, Msn, Uid, UidValidity
 from roost.proto.imap.responses import flag_list
-from roost.proto.imap.seqset import SeqSet
-from roost.store.api import Changes
+from roost.proto.imap.seqset import SeqSet, compress
+from roost.store.api import Changes, MessageFlags
+
+
+@dataclass(frozen=True, slots=True)
+class Reporting:
+    """What this client has asked to hear (fixed per command)."""
+
+    recent: bool = True  # IMAP4rev1: RECENT counts and the \\Recent flag
+    modseq: bool = False  # CONDSTORE enabled: MODSEQ in every flag-change FETCH
+    vanished: bool = False  # QRESYNC enabled: VANISHED instead of EXPUNGE
 
 
 class SelectedMailbox:
@@ -102,39 +112,55 @@ class SelectedMailbox:
         answers with the new flags; with .SILENT the client asked not to hear it)."""
         self._reported[uid] = modseq
 
-    def apply(self, changes: Changes, *, allow_expunge: bool, rev1: bool) -> list[bytes]:
+    def apply(self, changes: Changes, *, allow_expunge: bool, report: Reporting) -> list[bytes]:
         """Turns store changes into untagged responses and updates the view."""
         out: list[bytes] = []
         last = self.uids[-1] if self.uids else 0
-        present = {u for u in changes.expunged if self.msn(u) is not None}
-        self._pending_expunge |= present
+        self._pending_expunge.update(u for u in changes.expunged if self.msn(u) is not None)
         if allow_expunge and self._pending_expunge:
-            # Highest first, so each number sent is still valid when the client reads it.
-            for uid in sorted(self._pending_expunge, reverse=True):
-                msn = self.msn(uid)
-                if msn is not None:
-                    del self.uids[msn - 1]
-                    out.append(b"* %d EXPUNGE\r\n" % msn)
-            self._pending_expunge.clear()
+            out += self._expunge(report)
         new = [m.uid for m in changes.changed if m.uid > last]
         if new:
             self.uids.extend(new)
             out.append(b"* %d EXISTS\r\n" % len(self.uids))
-            if rev1:
+            if report.recent:
                 recent = sum(1 for u in self.uids if u >= self.first_recent)
                 out.append(b"* %d RECENT\r\n" % recent)
         for m in changes.changed:
             if m.uid > last or self._reported.get(m.uid) == m.modseq:
                 continue
-            msn = self.msn(m.uid)
-            if msn is not None:
-                out.append(
-                    b"* %d FETCH (UID %d FLAGS %s)\r\n"
-                    % (msn, m.uid, self._flags(m.flags, m.uid).encode())
-                )
+            line = self.flag_fetch(m, report)
+            if line:
+                out.append(line)
         self._reported.clear()
         self.modseq = max(self.modseq, changes.highestmodseq)
         return out
+
+    def _expunge(self, report: Reporting) -> list[bytes]:
+        gone = sorted(u for u in self._pending_expunge if self.msn(u) is not None)
+        self._pending_expunge.clear()
+        out = []
+        # Highest first, so each number sent is still valid when the client reads it.
+        for uid in reversed(gone):
+            msn = self.msn(uid)
+            assert msn is not None
+            del self.uids[msn - 1]
+            if not report.vanished:
+                out.append(b"* %d EXPUNGE\r\n" % msn)
+        if report.vanished and gone:
+            # RFC 7162 §3.2.10: after ENABLE QRESYNC, VANISHED replaces EXPUNGE.
+            out.append(b"* VANISHED " + compress(gone) + b"\r\n")
+        return out
+
+    def flag_fetch(self, m: MessageFlags, report: Reporting) -> bytes:
+        """`* n FETCH (UID u FLAGS (...) [MODSEQ (m)])` for a message in the view, or b""."""
+        msn = self.msn(m.uid)
+        if msn is None:
+            return b""
+        line = b"* %d FETCH (UID %d FLAGS %s" % (msn, m.uid, self._flags(m.flags, m.uid).encode())
+        if report.modseq:
+            line += b" MODSEQ (%d)" % m.modseq  # RFC 7162 §3.1.2.1
+        return line + b")\r\n"
 
     def flags(self, flags: frozenset[str], uid: int) -> str:
         return self._flags(flags, uid)

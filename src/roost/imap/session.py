@@ -28,7 +28,7 @@ from roost.imap.commands import HANDLERS
 from roost.imap.commands.auth import finish_authenticate
 from roost.imap.commands.general import capabilities
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
-from roost.imap.selected import SelectedMailbox
+from roost.imap.selected import Reporting, SelectedMailbox
 from roost.model import MailboxId, ModSeq
 from roost.notify.api import Hint, Listener, Notifier
 from roost.proto.imap import commands as c
@@ -136,6 +136,8 @@ class Session:
         self.listener: Listener | None = None
         self.rev2 = False  # ENABLE IMAP4rev2
         self.utf8 = False  # ENABLE UTF8=ACCEPT (implied by IMAP4rev2)
+        self.condstore = False  # RFC 7162 §3.1: any CONDSTORE-enabling command turns it on
+        self.qresync = False  # ENABLE QRESYNC (implies CONDSTORE)
         self.idling: str | None = None  # the tag of the IDLE in progress
         self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
         self.closed = False
@@ -228,7 +230,7 @@ class Session:
         if view is None:
             return
         changes = await self.store.changes_since(view.mailbox_id, view.modseq)
-        lines = view.apply(changes, allow_expunge=allow_expunge, rev1=not self.rev2)
+        lines = view.apply(changes, allow_expunge=allow_expunge, report=self.reporting())
         if lines:
             await self.send(b"".join(lines))
 
@@ -237,6 +239,9 @@ class Session:
         self.notifier.publish(Hint(self.account.id, mailbox, modseq))
 
     # --- helpers for handlers --------------------------------------------------------
+    def reporting(self) -> Reporting:
+        return Reporting(recent=not self.rev2, modseq=self.condstore, vanished=self.qresync)
+
     def decode_mailbox(self, name: str) -> str:
         """A mailbox name as the client sent it -> the store's UTF-8 name."""
         if not self.utf8:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from roost.imap.reply import Reply, bad, no, ok
-from roost.model import SEEN, Uid
+from roost.model import SEEN, ModSeq, Uid
 from roost.proto import mime
 from roost.proto.imap import commands as c
-from roost.proto.imap.responses import internaldate
+from roost.proto.imap.responses import internaldate, untagged
+from roost.proto.imap.seqset import compress
 from roost.proto.imap.strings import render_astring
-from roost.store.api import FlagMode, MessageMeta
+from roost.store.api import FlagMode, MessageFlags, MessageMeta
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
@@ -30,7 +31,7 @@ _ALIASES = {
     "RFC822.HEADER": c.FetchBody(section=c.Section(specifier="HEADER"), peek=True),
     "RFC822.TEXT": c.FetchBody(section=c.Section(specifier="TEXT")),
 }
-_FLAGS_ONLY = frozenset({"UID", "FLAGS"})
+_FLAGS_ONLY = frozenset({"UID", "FLAGS", "MODSEQ"})
 
 
 class UnknownTransferEncoding(Exception):
@@ -42,13 +43,43 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
     assert view is not None
     if not cmd.uid and view.exists and not view.valid_msns(cmd.seqset):
         return bad("Message sequence number out of range")
-    uids = view.resolve(cmd.seqset, uid=cmd.uid)
+    if cmd.vanished and not s.qresync:
+        return bad("ENABLE QRESYNC first (RFC 7162 §3.2.6)")
+    if "MODSEQ" in cmd.items:
+        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+    if cmd.changedsince is None:
+        uids = view.resolve(cmd.seqset, uid=cmd.uid)
+    else:
+        uids = await _changed_since(s, view, cmd)
     try:
         for start in range(0, len(uids), CHUNK):
             await _fetch_chunk(s, view, cmd.items, uids[start : start + CHUNK])
     except UnknownTransferEncoding:
         return no("Unknown content-transfer-encoding", "UNKNOWN-CTE")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+
+
+async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> list[Uid]:
+    """RFC 7162 §3.1.4.1 CHANGEDSINCE (and §3.2.6 VANISHED): from the change log, so the
+    cost follows the number of changes, not the size of the set or the mailbox."""
+    assert cmd.changedsince is not None
+    changes = await s.store.changes_since(view.mailbox_id, ModSeq(cmd.changedsince))
+    if cmd.uid:
+        largest = view.uids[-1] if view.uids else 0
+        wanted = [m.uid for m in changes.changed if cmd.seqset.contains(m.uid, largest)]
+    else:
+        largest = view.exists
+        wanted = [
+            m.uid
+            for m in changes.changed
+            if (msn := view.msn(m.uid)) is not None and cmd.seqset.contains(msn, largest)
+        ]
+    if cmd.vanished:
+        top = max(largest, max(changes.expunged, default=0))
+        gone = [u for u in changes.expunged if cmd.seqset.contains(u, top)]
+        if gone:
+            await s.send(untagged(b"VANISHED (EARLIER) " + compress(gone)))
+    return [u for u in wanted if view.msn(u) is not None]
 
 
 async def _fetch_chunk(
@@ -59,7 +90,7 @@ async def _fetch_chunk(
         # The sync path (FLAGS of many messages) reads no message metadata at all.
         current = await s.store.fetch_flags(view.mailbox_id, uids)
         out = [
-            _line(view, m.uid, [_simple(view, item, m.uid, m.flags, None) for item in simple])
+            _line(view, m.uid, [_simple(view, item, m, m.flags) for item in simple])
             for m in current
         ]
         await s.send(b"".join(out))
@@ -68,7 +99,7 @@ async def _fetch_chunk(
     marks_seen = not view.readonly and any(
         (isinstance(i, c.FetchBody) and not i.peek) or i in ("RFC822", "RFC822.TEXT") for i in items
     )
-    new_flags: dict[int, frozenset[str]] = {}
+    new_flags: dict[int, MessageFlags] = {}
     if marks_seen:
         unseen = [m.uid for m in metas if SEEN not in m.flags]
         if unseen:
@@ -76,17 +107,23 @@ async def _fetch_chunk(
                 view.mailbox_id, unseen, FlagMode.ADD, frozenset({SEEN})
             )
             for changed in result.changed:
-                new_flags[changed.uid] = changed.flags
+                new_flags[changed.uid] = changed
                 view.note_reported(changed.uid, changed.modseq)
             if result.changed:
                 s.publish(view.mailbox_id, result.changed[0].modseq)
     lines = []
     for meta in metas:
-        flags = new_flags.get(meta.uid, meta.flags)
+        seen = new_flags.get(meta.uid)
+        flags = meta.flags if seen is None else seen.flags
         data = await s.store.read_blob(meta.blob_id) if _needs_bytes(items) else b""
         rendered = [_item(view, item, meta, flags, data) for item in items]
-        if meta.uid in new_flags and "FLAGS" not in items:
-            rendered.append(b"FLAGS " + view.flags(flags, meta.uid).encode())
+        if seen is not None:
+            # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:
+            # with its new MODSEQ once CONDSTORE is on.
+            if "FLAGS" not in items:
+                rendered.append(b"FLAGS " + view.flags(flags, meta.uid).encode())
+            if s.condstore and "MODSEQ" not in items:
+                rendered.append(b"MODSEQ (%d)" % seen.modseq)
         lines.append(_line(view, meta.uid, rendered))
     await s.send(b"".join(lines))
 
@@ -100,13 +137,15 @@ def _needs_bytes(items: tuple[c.FetchItem, ...]) -> bool:
 
 
 def _simple(
-    view: SelectedMailbox, item: str, uid: int, flags: frozenset[str], meta: MessageMeta | None
+    view: SelectedMailbox, item: str, meta: MessageFlags | MessageMeta, flags: frozenset[str]
 ) -> bytes:
     if item == "UID":
-        return b"UID %d" % uid
+        return b"UID %d" % meta.uid
     if item == "FLAGS":
-        return b"FLAGS " + view.flags(flags, uid).encode()
-    assert meta is not None
+        return b"FLAGS " + view.flags(flags, meta.uid).encode()
+    if item == "MODSEQ":
+        return b"MODSEQ (%d)" % meta.modseq
+    assert isinstance(meta, MessageMeta)
     if item == "INTERNALDATE":
         return b"INTERNALDATE " + internaldate(meta.internaldate)
     if item == "RFC822.SIZE":
@@ -131,7 +170,7 @@ def _item(
         if item in _ALIASES:
             content = section_bytes(data, meta, _ALIASES[item].section)
             return item.encode() + b" " + _literal(content or b"")
-        return _simple(view, item, meta.uid, flags, meta)
+        return _simple(view, item, meta, flags)
     return _body(item, meta, data)
 
 

@@ -9,6 +9,7 @@ from roost.errors import ProtocolError
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import SYSTEM_FLAGS, ModSeq
 from roost.proto.imap import commands as c
+from roost.proto.imap.seqset import compress
 from roost.store.api import FlagMode
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         return bad("Message sequence number out of range")
     uids = view.resolve(cmd.seqset, uid=cmd.uid)
     flags = normalise_flags(cmd.flags)
+    if cmd.unchangedsince is not None:
+        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
     result = await s.store.store_flags(
         view.mailbox_id,
         uids,
@@ -56,11 +59,14 @@ async def store(s: Session, cmd: c.Store) -> Reply:
     if result.changed:
         s.publish(view.mailbox_id, result.changed[0].modseq)
     if not cmd.silent:
+        report = s.reporting()
         current = await s.store.fetch_flags(view.mailbox_id, uids)
-        lines = [
-            b"* %d FETCH (UID %d FLAGS %s)\r\n"
-            % (view.msn(m.uid) or 0, m.uid, view.flags(m.flags, m.uid).encode())
-            for m in current
-        ]
-        await s.send(b"".join(lines))
-    return ok(f"{'UID ' if cmd.uid else ''}STORE completed")
+        await s.send(b"".join(view.flag_fetch(m, report) for m in current))
+    verb = f"{'UID ' if cmd.uid else ''}STORE"
+    if result.modified:
+        # RFC 7162 §3.1.3: the messages UNCHANGEDSINCE protected, by UID for UID STORE.
+        numbers = (
+            list(result.modified) if cmd.uid else sorted(view.msn(u) or 0 for u in result.modified)
+        )
+        return ok(f"Conditional {verb} failed", f"MODIFIED {compress(numbers).decode()}")
+    return ok(f"{verb} completed")

@@ -37,8 +37,10 @@ AUTHENTICATED_CAPABILITIES = (
     "BINARY",
     "UTF8=ACCEPT",
     "STATUS=SIZE",
+    "CONDSTORE",
+    "QRESYNC",
 )
-ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT"})
+ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"})
 
 
 def capabilities(s: Session) -> list[str]:
@@ -93,5 +95,12 @@ async def enable(s: Session, cmd: c.Enable) -> Reply:
         elif name == "UTF8=ACCEPT" and not s.utf8:
             s.utf8 = True
             enabled.append("UTF8=ACCEPT")
+        elif name == "CONDSTORE" and not s.condstore:
+            s.condstore = True
+            enabled.append("CONDSTORE")
+        elif name == "QRESYNC" and not s.qresync:
+            # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            s.qresync = s.condstore = True
+            enabled.append("QRESYNC")
     await s.send(untagged(" ".join(["ENABLED", *enabled])))
     return ok("ENABLE completed")

@@ -19,7 +19,7 @@ SPECIAL_USES = frozenset(
     {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"}
 )
 STATUS_ITEMS = frozenset(
-    {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT"}
+    {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ"}
 )
 
 
@@ -98,6 +98,8 @@ async def status(s: Session, cmd: c.Status) -> Reply:
     unknown = set(cmd.items) - STATUS_ITEMS
     if unknown:
         return bad(f"unknown STATUS item {sorted(unknown)[0]}")
+    if "HIGHESTMODSEQ" in cmd.items:
+        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.items))
     return ok("STATUS completed")
@@ -112,6 +114,7 @@ def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes
         "DELETED": st.deleted,
         "SIZE": st.size,
         "RECENT": st.recent,
+        "HIGHESTMODSEQ": st.mailbox.highestmodseq,  # RFC 7162 §3.1.6
     }
     pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)
     name = s.render_mailbox(st.mailbox.name)

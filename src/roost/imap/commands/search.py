@@ -48,16 +48,24 @@ async def search(s: Session, cmd: c.Search) -> Reply:
     uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
     uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
     numbers: list[int] = list(uids) if cmd.uid else [view.msn(u) or 0 for u in uids]
+    modseq = None
+    if _uses_modseq(cmd.key):
+        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        if uids:
+            modseq = max(m.modseq for m in await s.store.fetch_flags(view.mailbox_id, uids))
     returns = cmd.returns
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
     if returns is None:
-        await s.send(untagged(" ".join(["SEARCH", *map(str, numbers)])))
+        line = " ".join(["SEARCH", *map(str, numbers)])
+        if modseq is not None:
+            line += f" (MODSEQ {modseq})"  # RFC 7162 §3.1.5
+        await s.send(untagged(line))
     else:
         if "SAVE" in returns:
             view.saved = _to_save(returns, uids)
         if returns != ("SAVE",):
-            await s.send(_esearch(cmd, returns or ("ALL",), numbers))
+            await s.send(_esearch(cmd, returns or ("ALL",), numbers, modseq))
     return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
 
 
@@ -72,7 +80,13 @@ def _to_save(returns: tuple[str, ...], uids: list[Uid]) -> list[int]:
     return sorted(picked) if picked else list(uids)
 
 
-def _esearch(cmd: c.Search, returns: tuple[str, ...], numbers: list[int]) -> bytes:
+def _uses_modseq(key: c.SearchKey) -> bool:
+    return key.name == "MODSEQ" or any(_uses_modseq(k) for k in key.keys)
+
+
+def _esearch(
+    cmd: c.Search, returns: tuple[str, ...], numbers: list[int], modseq: int | None
+) -> bytes:
     line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + b")"
     if cmd.uid:
         line += b" UID"
@@ -85,6 +99,8 @@ def _esearch(cmd: c.Search, returns: tuple[str, ...], numbers: list[int]) -> byt
             line += b" ALL " + compress(numbers)
     if "COUNT" in returns:
         line += b" COUNT %d" % len(numbers)
+    if modseq is not None:
+        line += b" MODSEQ %d" % modseq  # RFC 7162 §3.1.5 with RFC 4731
     return untagged(line)
 
 
@@ -126,6 +142,8 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         return q.BodyContains(key.text or "")
     if name == "TEXT":
         return q.TextContains(key.text or "")
+    if name == "MODSEQ":
+        return q.ModSeqAtLeast(key.number or 0)
     if name == "LARGER":
         return q.SizeLarger(key.number or 0)
     if name == "SMALLER":

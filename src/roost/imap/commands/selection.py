@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from roost.imap.reply import Reply, no, ok
+from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
-from roost.model import SEEN, SYSTEM_FLAGS, Uid
+from roost.model import SEEN, SYSTEM_FLAGS, ModSeq, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import flag_list, untagged
+from roost.proto.imap.seqset import compress
 from roost.store.api import HasFlag, Not
 
 if TYPE_CHECKING:
@@ -21,6 +22,10 @@ PERMANENT = flag_list((*SYSTEM_FLAGS, "\\*"))
 
 async def select(s: Session, cmd: c.Select) -> Reply:
     assert s.account is not None
+    if cmd.qresync is not None and not s.qresync:
+        return bad("ENABLE QRESYNC first (RFC 7162 §3.2.5)")
+    if cmd.condstore:
+        s.condstore = True
     if s.selected is not None:
         s.deselect()
         # RFC 9051 §6.3.2: tell the client where the old mailbox's responses end.
@@ -51,16 +56,36 @@ async def select(s: Session, cmd: c.Select) -> Reply:
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
     lines.append(untagged(f"OK [UIDVALIDITY {mailbox.uidvalidity}] UIDs valid"))
-    lines.append(untagged(f"OK [UIDNEXT {mailbox.uidnext}] Predicted next UID"))
+    uidnext = max(mailbox.uidnext, uids[-1] + 1 if uids else 1)
+    lines.append(untagged(f"OK [UIDNEXT {uidnext}] Predicted next UID"))
+    # Every mailbox keeps modseqs, so HIGHESTMODSEQ is always known (never NOMODSEQ).
+    lines.append(untagged(f"OK [HIGHESTMODSEQ {modseq}] Highest"))
     if s.rev2:
         name = s.render_mailbox(mailbox.name)
         lines.append(untagged(b'LIST () "/" ' + name))
     await s.send(b"".join(lines))
     s.select(view)
+    if cmd.qresync is not None and cmd.qresync.uidvalidity == mailbox.uidvalidity:
+        await _resync(s, view, cmd.qresync)
     return ok(
         f"{'EXAMINE' if cmd.readonly else 'SELECT'} completed",
         "READ-ONLY" if cmd.readonly else "READ-WRITE",
     )
+
+
+async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
+    """RFC 7162 §3.2.5.1: what changed after the client's modseq, from the change log and
+    the tombstones; the cost follows the number of changes, not the mailbox size."""
+    changes = await s.store.changes_since(view.mailbox_id, ModSeq(since.modseq))
+    known = since.known_uids
+    largest = max(view.uids[-1] if view.uids else 0, max(changes.expunged, default=0))
+    vanished = [u for u in changes.expunged if known is None or known.contains(u, largest)]
+    out = []
+    if vanished:
+        out.append(untagged(b"VANISHED (EARLIER) " + compress(vanished)))
+    report = s.reporting()
+    out += [view.flag_fetch(m, report) for m in changes.changed if m.modseq <= view.modseq]
+    await s.send(b"".join(out))
 
 
 async def close(s: Session, cmd: c.Close) -> Reply:

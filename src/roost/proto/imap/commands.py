@@ -64,10 +64,22 @@ class Enable(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QResync:
+    """SELECT's QRESYNC parameter (RFC 7162 §3.2.5): what the client last saw."""
+
+    uidvalidity: int
+    modseq: int
+    known_uids: SeqSet | None = None
+    # seq-match-data: (sequence numbers, their uids) the client still holds
+    seq_match: tuple[SeqSet, SeqSet] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Select(Command):
     mailbox: str
     readonly: bool  # EXAMINE
     condstore: bool = False
+    qresync: QResync | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +220,7 @@ class Fetch(Command):
     seqset: SeqSet
     items: tuple[FetchItem, ...]
     changedsince: int | None = None
+    vanished: bool = False  # QRESYNC: UID FETCH ... (CHANGEDSINCE n VANISHED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

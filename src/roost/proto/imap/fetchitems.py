@@ -39,6 +39,7 @@ SIMPLE = frozenset(
         "BODY",
         "BODYSTRUCTURE",
         "UID",
+        "MODSEQ",  # RFC 7162 §3.1.4
     }
 )
 _SECTIONED = {
@@ -69,18 +70,34 @@ def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
             cur.pos = start
             items.append(fetch_att(cur))
     changedsince = None
+    vanished = False
     if cur.take(b" "):
 
         def modifier() -> None:
-            nonlocal changedsince
-            cur.expect(b"CHANGEDSINCE", "CHANGEDSINCE")
+            # RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED
+            nonlocal changedsince, vanished
+            if cur.take(b"VANISHED"):
+                vanished = True
+                return
+            cur.expect(b"CHANGEDSINCE", "CHANGEDSINCE or VANISHED")
             cur.sp()
             changedsince = cur.number(MAX_NUMBER64)
 
         cur.parenthesised(modifier)
+        if vanished and (not uid or changedsince is None):
+            raise cur.fail("VANISHED needs UID FETCH with CHANGEDSINCE")
+        if changedsince is not None and "MODSEQ" not in items:
+            items.append("MODSEQ")  # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ
     if uid and "UID" not in items:
         items.insert(0, "UID")  # RFC 9051 §6.4.9: UID FETCH always returns the UID
-    return c.Fetch(tag=tag, uid=uid, seqset=seqset, items=tuple(items), changedsince=changedsince)
+    return c.Fetch(
+        tag=tag,
+        uid=uid,
+        seqset=seqset,
+        items=tuple(items),
+        changedsince=changedsince,
+        vanished=vanished,
+    )
 
 
 def fetch_att(cur: Cursor) -> c.FetchItem:

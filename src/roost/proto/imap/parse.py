@@ -22,6 +22,7 @@ from roost.proto.imap.cursor import (
 )
 from roost.proto.imap.fetchitems import parse_fetch
 from roost.proto.imap.searchkeys import parse_search
+from roost.proto.imap.seqset import SeqSet
 
 # --- the command table --------------------------------------------------------
 
@@ -103,15 +104,49 @@ def _select(readonly: bool) -> Callable[[Cursor, str, bool], c.Command]:
     def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
         cur.sp()
         mailbox = cur.mailbox()
-        params: list[str] = []
+        condstore = False
+        qresync: c.QResync | None = None
+
+        def param() -> None:
+            nonlocal condstore, qresync
+            name = cur.atom("select parameter").upper()
+            if name == "CONDSTORE":
+                condstore = True
+            elif name == "QRESYNC":
+                cur.sp()
+                qresync = _qresync(cur)
+            else:
+                raise cur.fail(f"unsupported SELECT parameter {name[:30]}")
+
         if cur.take(b" "):
-            cur.parenthesised(lambda: params.append(cur.atom("select parameter").upper()))
-        unknown = set(params) - {"CONDSTORE"}
-        if unknown:
-            raise cur.fail(f"unsupported SELECT parameter {sorted(unknown)[0]}")
-        return c.Select(tag=tag, mailbox=mailbox, readonly=readonly, condstore=bool(params))
+            cur.parenthesised(param)
+        return c.Select(
+            tag=tag, mailbox=mailbox, readonly=readonly, condstore=condstore, qresync=qresync
+        )
 
     return rule
+
+
+def _qresync(cur: Cursor) -> c.QResync:
+    """ "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"
+    (RFC 7162 §7)."""
+    cur.expect(b"(")
+    uidvalidity = cur.number(nonzero=True)
+    cur.sp()
+    modseq = cur.number(MAX_NUMBER64, nonzero=True)
+    known: SeqSet | None = None
+    seq_match: tuple[SeqSet, SeqSet] | None = None
+    if cur.take(b" "):
+        if cur.peek() != b"(":
+            known = cur.seqset()
+            cur.take(b" ")
+        if cur.take(b"("):
+            msns = cur.seqset()
+            cur.sp()
+            seq_match = (msns, cur.seqset())
+            cur.expect(b")")
+    cur.expect(b")")
+    return c.QResync(uidvalidity=uidvalidity, modseq=modseq, known_uids=known, seq_match=seq_match)
 
 
 def _mailbox_command(cls: type[c.Delete | c.Subscribe | c.Unsubscribe]) -> Callable[..., c.Command]:

@@ -30,6 +30,7 @@ WITH_ARGUMENT = (
         "UID",
         "NOT",
         "OR",
+        "MODSEQ",
     }
 )
 RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
@@ -92,6 +93,15 @@ def search_key(cur: Cursor, depth: int) -> c.SearchKey:
         return c.SearchKey(name=name, seqset=cur.seqset())
     if name == "NOT":
         return c.SearchKey(name=name, keys=(search_key(cur, depth + 1),))
+    if name == "MODSEQ":
+        # RFC 7162 §3.1.5: MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer;
+        # the entry (a per-flag modseq) is accepted and ignored: one modseq per message.
+        if cur.peek() == b'"':
+            cur.string("entry name")
+            cur.sp()
+            cur.atom("entry type")
+            cur.sp()
+        return c.SearchKey(name=name, number=cur.number(MAX_NUMBER64))
     if name == "OR":
         left = search_key(cur, depth + 1)
         cur.sp()
