@@ -75,26 +75,34 @@ def start_server(
         stderr=subprocess.PIPE,
     )
     server = Server(process, data_dir, env, imap, imaps)
-    wait_for_listeners(server, 2)
+    try:
+        wait_for_listeners(server, 2)
+    except BaseException:
+        stop_server(server)
+        raise
     return server
 
 
 def wait_for_listeners(server: Server, count: int, timeout: float = 30.0) -> None:
-    """`roost serve` logs one line per listener once it accepts connections."""
+    """`roost serve` logs one line per listener once it accepts connections.
+
+    Reads the raw pipe (os.read): a buffered readline could swallow the second line into
+    its buffer, where select() no longer sees it.
+    """
     assert server.process.stderr is not None
+    fd = server.process.stderr.fileno()
     deadline = time.monotonic() + timeout
-    seen, log = 0, b""
-    while seen < count:
+    log = b""
+    while log.count(b"listening on") < count:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or server.process.poll() is not None:
-            if server.process.poll() is not None:
-                log += server.process.stderr.read()
+        if remaining <= 0:
             raise RuntimeError(f"roost serve did not start:\n{log.decode(errors='replace')}")
-        ready, _, _ = select.select([server.process.stderr], [], [], remaining)
+        ready, _, _ = select.select([fd], [], [], remaining)
         if ready:
-            line = server.process.stderr.readline()
-            log += line
-            seen += b"listening on" in line
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError(f"roost serve exited:\n{log.decode(errors='replace')}")
+            log += chunk
 
 
 def stop_server(server: Server) -> None:
