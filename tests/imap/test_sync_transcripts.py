@@ -43,6 +43,7 @@ def test_condstore_fetch_store_search_status(run: Run) -> None:
         C1: c SELECT INBOX (CONDSTORE)
         S1: ...
         S1: * OK [HIGHESTMODSEQ 2] Highest
+        S1: * OK [MAILBOXID (...)] Ok
         S1: c OK [READ-WRITE] SELECT completed
         C1: d FETCH 1:* (UID MODSEQ)
         S1: * 1 FETCH (UID 1 MODSEQ (2))
@@ -183,6 +184,7 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S3: * OK [UIDVALIDITY {v}] UIDs valid
             S3: * OK [UIDNEXT 7] Predicted next UID
             S3: * OK [HIGHESTMODSEQ 6] Highest
+            S3: * OK [MAILBOXID (...)] Ok
             S3: * VANISHED (EARLIER) 3,5
             S3: * 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (3))
             S3: * 4 FETCH (UID 6 FLAGS (\\Recent) MODSEQ (6))
@@ -211,8 +213,36 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S2: * OK [UIDVALIDITY {v}] UIDs valid
             S2: * OK [UIDNEXT 7] Predicted next UID
             S2: * OK [HIGHESTMODSEQ 6] Highest
+            S2: * OK [MAILBOXID (...)] Ok
             S2: l OK [READ-ONLY] EXAMINE completed
             """
         )
 
     scene(tmp_path, body)
+
+
+def test_preview_savedate_and_object_ids(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {lunch}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c FETCH 1 (PREVIEW SAVEDATE EMAILID THREADID)
+        S1: re:\\* 1 FETCH \\(PREVIEW "See you at noon\\." SAVEDATE "[ \\d]\\d-\\w{3}-\\d{4} \\d\\d:\\d\\d:\\d\\d \\+0000" EMAILID \\(M[0-9a-f]+\\) THREADID \\(T[0-9a-f]+\\)\\)
+        S1: c OK FETCH completed
+        C1: d FETCH 1 (PREVIEW (LAZY))
+        S1: * 1 FETCH (PREVIEW "See you at noon.")
+        S1: d OK FETCH completed
+        C1: e UID COPY 1 Archive
+        S1: e OK [COPYUID ... 1 1] UID COPY completed
+        C1: f SEARCH SAVEDATESUPPORTED SAVEDSINCE 1-Jan-2020 NOT SAVEDBEFORE 1-Jan-2020
+        S1: * SEARCH 1
+        S1: f OK SEARCH completed
+        C1: g STATUS INBOX (MAILBOXID)
+        S1: re:\\* STATUS "INBOX" \\(MAILBOXID \\(F\\d+\\)\\)
+        S1: g OK STATUS completed
+        """,
+        login=(1,),
+    )

@@ -173,6 +173,7 @@ def test_enable_imap4rev2_changes_select_and_search(run: Run) -> None:
         S1: re:\\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
         S1: * OK [UIDNEXT 2] Predicted next UID
         S1: * OK [HIGHESTMODSEQ ...] Highest
+        S1: * OK [MAILBOXID (...)] Ok
         S1: * LIST () "/" "INBOX"
         S1: d OK [READ-WRITE] SELECT completed
         C1: e FETCH 1 FLAGS
@@ -218,6 +219,7 @@ def test_select_and_examine_responses(run: Run) -> None:
         S1: re:\\* OK \\[UIDVALIDITY \\d+\\] UIDs valid
         S1: * OK [UIDNEXT 3] Predicted next UID
         S1: * OK [HIGHESTMODSEQ ...] Highest
+        S1: * OK [MAILBOXID (...)] Ok
         S1: b OK [READ-WRITE] SELECT completed
         C1: c EXAMINE INBOX
         S1: * OK [CLOSED] Previous mailbox closed
@@ -229,6 +231,7 @@ def test_select_and_examine_responses(run: Run) -> None:
         S1: * OK [UIDVALIDITY ...] UIDs valid
         S1: * OK [UIDNEXT 3] Predicted next UID
         S1: * OK [HIGHESTMODSEQ ...] Highest
+        S1: * OK [MAILBOXID (...)] Ok
         S1: c OK [READ-ONLY] EXAMINE completed
         C1: d STORE 1 +FLAGS (\\Flagged)
         S1: d NO [READ-ONLY] Mailbox is read-only
@@ -688,13 +691,13 @@ def test_create_delete_rename(run: Run) -> None:
     run(
         """
         C1: a CREATE Work/Projects
-        S1: a OK CREATE completed
+        S1: a OK [MAILBOXID (...)] CREATE completed
         C1: b CREATE Work
         S1: b NO [ALREADYEXISTS] ...
         C1: c CREATE inbox
         S1: c NO [ALREADYEXISTS] ...
         C1: d CREATE Things (USE (\\Drafts))
-        S1: d OK CREATE completed
+        S1: d OK [MAILBOXID (...)] CREATE completed
         C1: e CREATE Odd (USE (\\Nonsense))
         S1: e NO [USEATTR] ...
         C1: f RENAME Work Play
@@ -753,7 +756,7 @@ def test_subscribe_and_lsub(run: Run) -> None:
     run(
         """
         C1: a CREATE Work
-        S1: a OK CREATE completed
+        S1: a OK [MAILBOXID (...)] CREATE completed
         C1: b SUBSCRIBE Work
         S1: b OK SUBSCRIBE completed
         C1: c UNSUBSCRIBE Junk
@@ -784,7 +787,7 @@ def test_list_variants(run: Run) -> None:
         S1: * LIST (\\Noselect) "/" ""
         S1: a OK LIST completed
         C1: b CREATE Work/Projects
-        S1: b OK CREATE completed
+        S1: b OK [MAILBOXID (...)] CREATE completed
         C1: c LIST "" %
         S1: * LIST (\\HasNoChildren) "/" "INBOX"
         S1: * LIST (\\HasNoChildren \\Archive) "/" "Archive"
@@ -1098,7 +1101,7 @@ def test_mailbox_names_in_modified_utf7_and_in_utf8(run: Run) -> None:
     run(
         """
         C1: a CREATE &AOk-t&AOk-
-        S1: a OK CREATE completed
+        S1: a OK [MAILBOXID (...)] CREATE completed
         C1: b CREATE &Jjo
         S1: b BAD unterminated modified BASE64 in mailbox name
         C1: c LIST "" &AOk-*

@@ -16,7 +16,7 @@ from roost.proto import mime
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import internaldate, untagged
 from roost.proto.imap.seqset import compress
-from roost.proto.imap.strings import render_astring
+from roost.proto.imap.strings import render_astring, render_nstring
 from roost.store.api import FlagMode, MessageFlags, MessageMeta
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ async def _fetch_chunk(
         # The sync path (FLAGS of many messages) reads no message metadata at all.
         current = await s.store.fetch_flags(view.mailbox_id, uids)
         out = [
-            _line(view, m.uid, [_simple(view, item, m, m.flags) for item in simple])
+            _line(view, m.uid, [_simple(view, item, m, m.flags, s.utf8) for item in simple])
             for m in current
         ]
         await s.send(b"".join(out))
@@ -116,7 +116,7 @@ async def _fetch_chunk(
         seen = new_flags.get(meta.uid)
         flags = meta.flags if seen is None else seen.flags
         data = await s.store.read_blob(meta.blob_id) if _needs_bytes(items) else b""
-        rendered = [_item(view, item, meta, flags, data) for item in items]
+        rendered = [_item(view, item, meta, flags, data, s.utf8) for item in items]
         if seen is not None:
             # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:
             # with its new MODSEQ once CONDSTORE is on.
@@ -137,7 +137,11 @@ def _needs_bytes(items: tuple[c.FetchItem, ...]) -> bool:
 
 
 def _simple(
-    view: SelectedMailbox, item: str, meta: MessageFlags | MessageMeta, flags: frozenset[str]
+    view: SelectedMailbox,
+    item: str,
+    meta: MessageFlags | MessageMeta,
+    flags: frozenset[str],
+    utf8: bool,
 ) -> bytes:
     if item == "UID":
         return b"UID %d" % meta.uid
@@ -156,6 +160,14 @@ def _simple(
         return b"BODYSTRUCTURE " + meta.bodystructure
     if item == "BODY":
         return b"BODY " + meta.body
+    if item == "PREVIEW":
+        return b"PREVIEW " + render_nstring(meta.preview or None, utf8=utf8)
+    if item == "SAVEDATE":
+        return b"SAVEDATE " + internaldate(meta.savedate)
+    if item == "EMAILID":
+        return b"EMAILID (%s)" % meta.email_id.encode()
+    if item == "THREADID":
+        return b"THREADID (%s)" % meta.thread_id.encode()
     raise AssertionError(item)
 
 
@@ -165,12 +177,13 @@ def _item(
     meta: MessageMeta,
     flags: frozenset[str],
     data: bytes,
+    utf8: bool,
 ) -> bytes:
     if isinstance(item, str):
         if item in _ALIASES:
             content = section_bytes(data, meta, _ALIASES[item].section)
             return item.encode() + b" " + _literal(content or b"")
-        return _simple(view, item, meta, flags)
+        return _simple(view, item, meta, flags, utf8)
     return _body(item, meta, data)
 
 

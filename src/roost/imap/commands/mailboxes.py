@@ -19,8 +19,23 @@ SPECIAL_USES = frozenset(
     {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"}
 )
 STATUS_ITEMS = frozenset(
-    {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ"}
+    {
+        "MESSAGES",
+        "UIDNEXT",
+        "UIDVALIDITY",
+        "UNSEEN",
+        "DELETED",
+        "SIZE",
+        "RECENT",
+        "HIGHESTMODSEQ",
+        "MAILBOXID",
+    }
 )
+
+
+def mailbox_id(mailbox: Mailbox) -> str:
+    """RFC 8474 MAILBOXID: stable across renames, never reused (ids only grow)."""
+    return f"F{mailbox.id}"
 
 
 def _check_name(name: str) -> None:
@@ -42,9 +57,9 @@ async def create(s: Session, cmd: c.Create) -> Reply:
     uses = {"\\" + u[1:].capitalize() for u in uses}
     if not uses <= SPECIAL_USES or len(uses) > 1:
         return no("Unsupported special-use attribute", "USEATTR")
-    await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
+    created = await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
     s.publish(None, await _account_modseq(s))
-    return ok("CREATE completed")
+    return ok("CREATE completed", f"MAILBOXID ({mailbox_id(created)})")
 
 
 async def delete(s: Session, cmd: c.Delete) -> Reply:
@@ -116,6 +131,7 @@ def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes
         "RECENT": st.recent,
         "HIGHESTMODSEQ": st.mailbox.highestmodseq,  # RFC 7162 §3.1.6
     }
+    values["MAILBOXID"] = f"({mailbox_id(st.mailbox)})"
     pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)
     name = s.render_mailbox(st.mailbox.name)
     return untagged(b"STATUS " + name + f" ({pairs})".encode())

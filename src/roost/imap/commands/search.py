@@ -35,6 +35,10 @@ _DATE_KEYS = {
     "SENTBEFORE": q.DateField.SENT,
     "SENTON": q.DateField.SENT,
     "SENTSINCE": q.DateField.SENT,
+    # RFC 8514 SAVEDATE: when the message arrived in this mailbox
+    "SAVEDBEFORE": q.DateField.SAVED,
+    "SAVEDON": q.DateField.SAVED,
+    "SAVEDSINCE": q.DateField.SAVED,
 }
 
 
@@ -148,7 +152,7 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         return q.SizeLarger(key.number or 0)
     if name == "SMALLER":
         return q.SizeSmaller(key.number or 0)
-    return q.All()  # ALL
+    return q.All()  # ALL, and SAVEDATESUPPORTED: every mailbox keeps save dates
 
 
 def _date_query(name: str, field: q.DateField, day: date) -> q.Query:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
 from roost.model import SEEN, SYSTEM_FLAGS, ModSeq, Uid
@@ -60,6 +61,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     lines.append(untagged(f"OK [UIDNEXT {uidnext}] Predicted next UID"))
     # Every mailbox keeps modseqs, so HIGHESTMODSEQ is always known (never NOMODSEQ).
     lines.append(untagged(f"OK [HIGHESTMODSEQ {modseq}] Highest"))
+    lines.append(untagged(f"OK [MAILBOXID ({mailbox_id(mailbox)})] Ok"))
     if s.rev2:
         name = s.render_mailbox(mailbox.name)
         lines.append(untagged(b'LIST () "/" ' + name))

@@ -40,6 +40,10 @@ SIMPLE = frozenset(
         "BODYSTRUCTURE",
         "UID",
         "MODSEQ",  # RFC 7162 §3.1.4
+        "PREVIEW",  # RFC 8970
+        "SAVEDATE",  # RFC 8514
+        "EMAILID",  # RFC 8474
+        "THREADID",
     }
 )
 _SECTIONED = {
@@ -103,6 +107,11 @@ def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
 def fetch_att(cur: Cursor) -> c.FetchItem:
     name = cur.match(_NAME, "fetch data item").decode().upper()
     if cur.peek() != b"[":
+        if name == "PREVIEW" and cur.take(b" ("):
+            # RFC 8970 §3.1: PREVIEW (LAZY); the preview is computed at delivery, so LAZY
+            # never has to wait and the item is the same.
+            cur.expect(b"LAZY", "LAZY")
+            cur.expect(b")")
         if name in SIMPLE:
             return name
         raise cur.fail(f"unknown fetch data item {name[:30]}")
