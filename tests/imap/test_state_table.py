@@ -45,6 +45,7 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.Status: (b"STATUS INBOX (MESSAGES UIDNEXT SIZE)",),
     c.Append: (b"APPEND INBOX (\\Seen) {10+}\r\nSubject: x", b"APPEND INBOX {0+}\r\n"),
     c.Idle: (b"IDLE",),
+    c.Compress: (b"COMPRESS X-NONE",),  # DEFLATE itself needs a socket: tests/e2e
     c.Check: (b"CHECK",),
     c.Close: (b"CLOSE",),
     c.Unselect: (b"UNSELECT",),

@@ -74,8 +74,13 @@ class FakeConnection:
     async def write(self, data: bytes) -> None:
         self.output += data
 
+    compressing = False
+
     async def start_tls(self) -> None:
         raise AssertionError("transcripts run without TLS")
+
+    def start_compression(self, buffered: bytes) -> bytes:
+        raise AssertionError("transcripts run without COMPRESS")
 
 
 @dataclass

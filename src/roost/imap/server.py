@@ -16,8 +16,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from roost.config import Config
+from roost.errors import ProtocolError
 from roost.imap.session import Session
 from roost.notify.api import Notifier
+from roost.proto.deflate import Deflate
+from roost.proto.imap.responses import untagged_status
 from roost.store.api import Store
 
 log = logging.getLogger("roost.imap")
@@ -41,10 +44,36 @@ class StreamConnection:
         self.tls = tls
         self.secure = secure
         self.loopback = _is_loopback(writer.get_extra_info("peername"))
+        self.deflate: Deflate | None = None
+
+    @property
+    def compressing(self) -> bool:
+        return self.deflate is not None
+
+    async def read(self) -> bytes:
+        """The client's next bytes (inflated once COMPRESS is on); b"" at end of stream."""
+        if self.deflate is None:
+            return await self.reader.read(READ_SIZE)
+        while not self.deflate.pending:
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                return b""
+            out = self.deflate.decompress(data)
+            if out:
+                return out
+        return self.deflate.more()
 
     async def write(self, data: bytes) -> None:
+        if self.deflate is not None:
+            data = self.deflate.compress(data)
         self.writer.write(data)
         await self.writer.drain()
+
+    def start_compression(self, buffered: bytes) -> bytes:
+        """COMPRESS DEFLATE: from now on both directions are deflated. `buffered` is what the
+        client already sent after the command (compressed); returns it inflated."""
+        self.deflate = Deflate()
+        return self.deflate.decompress(buffered) if buffered else b""
 
     async def start_tls(self) -> None:
         assert self.tls is not None
@@ -111,26 +140,29 @@ class ImapServer:
         try:
             await session.greet()
             while not session.closed:
-                data = await self._next_input(session, reader)
+                data = await self._next_input(session, conn)
                 if not data:
                     break
                 await session.feed(data)
         except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
+        except ProtocolError as exc:  # undecodable compressed input: nothing to resync to
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await session.send(untagged_status("BYE", exc.text))
         finally:
             session.close()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _next_input(self, session: Session, reader: asyncio.StreamReader) -> bytes:
+    async def _next_input(self, session: Session, conn: StreamConnection) -> bytes:
         if session.idling is None or session.listener is None:
             async with asyncio.timeout(AUTOLOGOUT):
-                return await reader.read(READ_SIZE)
-        return await self._idle(session, session.listener, reader)
+                return await conn.read()
+        return await self._idle(session, session.listener, conn)
 
-    async def _idle(self, session: Session, listener: Any, reader: asyncio.StreamReader) -> bytes:
-        read = asyncio.ensure_future(reader.read(READ_SIZE))
+    async def _idle(self, session: Session, listener: Any, conn: StreamConnection) -> bytes:
+        read = asyncio.ensure_future(conn.read())
         try:
             while True:
                 hinted = asyncio.ensure_future(listener.wait())

@@ -61,8 +61,12 @@ class Connection(Protocol):
     secure: bool  # TLS is active
     loopback: bool  # the peer is on this machine
 
+    @property
+    def compressing(self) -> bool: ...
+
     async def write(self, data: bytes) -> None: ...
     async def start_tls(self) -> None: ...
+    def start_compression(self, buffered: bytes) -> bytes: ...
 
 
 Handler = Callable[[Any, Any], Awaitable[Reply]]
@@ -93,6 +97,7 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.Status: _AUTH,
     c.Append: _AUTH,
     c.Idle: _AUTH,
+    c.Compress: _AUTH,
     c.Check: _SELECTED,
     c.Close: _SELECTED,
     c.Unselect: _SELECTED,

@@ -7,6 +7,7 @@ from typing import Any
 from roost.imap.commands import (
     append,
     auth,
+    compress,
     copy,
     fetch,
     flags,
@@ -42,6 +43,7 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Status: mailboxes.status,
     c.Append: append.append,
     c.Idle: idle.idle,
+    c.Compress: compress.compress,
     c.Search: search.search,
     c.Fetch: fetch.fetch,
     c.Store: flags.store,

@@ -121,7 +121,7 @@ async def status(s: Session, cmd: c.Status) -> Reply:
 
 
 def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
-    values = {
+    values: dict[str, int | str] = {
         "MESSAGES": st.messages,
         "UIDNEXT": st.mailbox.uidnext,
         "UIDVALIDITY": st.mailbox.uidvalidity,

@@ -148,6 +148,11 @@ class Idle(Command):
     pass
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compress(Command):
+    mechanism: str  # upper-case; RFC 4978 defines DEFLATE
+
+
 # --- selected ----------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check(Command):

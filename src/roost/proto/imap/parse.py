@@ -255,6 +255,11 @@ def _append(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))
 
 
+def _compress(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    return c.Compress(tag=tag, mechanism=cur.atom("compression mechanism").upper())
+
+
 def _expunge(cur: Cursor, tag: str, uid: bool) -> c.Command:
     if uid:
         cur.sp()
@@ -327,6 +332,7 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"STATUS": _status,
     b"APPEND": _append,
     b"IDLE": _no_args(c.Idle),
+    b"COMPRESS": _compress,
     b"CHECK": _no_args(c.Check),
     b"CLOSE": _no_args(c.Close),
     b"UNSELECT": _no_args(c.Unselect),

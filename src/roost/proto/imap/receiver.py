@@ -89,6 +89,12 @@ class Receiver:
         """The next line is a continuation (IDLE's DONE, a SASL response), not a command."""
         self._raw_line = True
 
+    def take_buffered(self) -> bytes:
+        """COMPRESS: what the client sent after the command is compressed; hand it back."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     def discard_buffered(self) -> None:
         """STARTTLS: nothing sent before the handshake may be taken as a command."""
         self._buffer.clear()
