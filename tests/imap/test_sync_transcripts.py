@@ -179,7 +179,7 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S3: * FLAGS ...
             S3: * OK [PERMANENTFLAGS ...] Flags permitted
             S3: * 4 EXISTS
-            S3: * 1 RECENT
+            S3: * 0 RECENT
             S3: * OK [UNSEEN 1] First unseen
             S3: * OK [UIDVALIDITY {v}] UIDs valid
             S3: * OK [UIDNEXT 7] Predicted next UID
@@ -187,11 +187,11 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S3: * OK [MAILBOXID (...)] Ok
             S3: * VANISHED (EARLIER) 3,5
             S3: * 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (3))
-            S3: * 4 FETCH (UID 6 FLAGS (\\Recent) MODSEQ (6))
+            S3: * 4 FETCH (UID 6 FLAGS () MODSEQ (6))
             S3: h OK [READ-WRITE] SELECT completed
             C3: i UID FETCH 1:* (FLAGS) (CHANGEDSINCE 3 VANISHED)
             S3: * VANISHED (EARLIER) 3,5
-            S3: * 4 FETCH (UID 6 FLAGS (\\Recent) MODSEQ (6))
+            S3: * 4 FETCH (UID 6 FLAGS () MODSEQ (6))
             S3: i OK UID FETCH completed
             C3: j UID FETCH 1:4 (FLAGS) (CHANGEDSINCE 3 VANISHED)
             S3: * VANISHED (EARLIER) 3
@@ -245,4 +245,38 @@ def test_preview_savedate_and_object_ids(run: Run) -> None:
         S1: g OK STATUS completed
         """,
         login=(1,),
+    )
+
+
+def test_recent_goes_to_one_session_only(run: Run) -> None:
+    # RFC 3501 §2.3.2: \Recent means "this session is the first to be told about it".
+    run(
+        """
+        C1: a SELECT INBOX
+        S1: ...
+        S1: a OK [READ-WRITE] SELECT completed
+        C2: b SELECT INBOX
+        S2: ...
+        S2: b OK [READ-WRITE] SELECT completed
+        C3: c APPEND INBOX {lunch}
+        S3: c OK [APPENDUID ... 1] APPEND completed
+        C1: d NOOP
+        S1: * 1 EXISTS
+        S1: * 1 RECENT
+        S1: d OK NOOP completed
+        C2: e NOOP
+        S2: * 1 EXISTS
+        S2: * 0 RECENT
+        S2: e OK NOOP completed
+        C1: f FETCH 1 FLAGS
+        S1: * 1 FETCH (FLAGS (\\Recent))
+        S1: f OK FETCH completed
+        C2: g SEARCH RECENT
+        S2: * SEARCH
+        S2: g OK SEARCH completed
+        C1: h SEARCH NEW
+        S1: * SEARCH 1
+        S1: h OK SEARCH completed
+        """,
+        login=(1, 2, 3),
     )

@@ -38,7 +38,9 @@ class SelectedMailbox:
     __slots__ = (
         "_pending_expunge",
         "_reported",
-        "first_recent",
+        "_recent_extra",
+        "_recent_from",
+        "_recent_until",
         "mailbox_id",
         "modseq",
         "readonly",
@@ -62,7 +64,12 @@ class SelectedMailbox:
         self.uids = array("I", uids)
         self.modseq = modseq
         self.readonly = readonly
-        self.first_recent = first_recent  # IMAP4rev1 \Recent: uids from here on
+        # IMAP4rev1 \Recent (RFC 3501 §2.3.2): only the first session to see a message
+        # calls it recent. At SELECT this session claimed [first_recent, end of the view);
+        # later arrivals it claimed are in _recent_extra.
+        self._recent_from = first_recent
+        self._recent_until = (self.uids[-1] + 1) if self.uids else first_recent
+        self._recent_extra: set[int] = set()
         self._pending_expunge: set[int] = set()
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
@@ -124,7 +131,7 @@ class SelectedMailbox:
             self.uids.extend(new)
             out.append(b"* %d EXISTS\r\n" % len(self.uids))
             if report.recent:
-                recent = sum(1 for u in self.uids if u >= self.first_recent)
+                recent = self.recent_count()
                 out.append(b"* %d RECENT\r\n" % recent)
         for m in changes.changed:
             if m.uid > last or self._reported.get(m.uid) == m.modseq:
@@ -162,10 +169,31 @@ class SelectedMailbox:
             line += b" MODSEQ (%d)" % m.modseq  # RFC 7162 §3.1.2.1
         return line + b")\r\n"
 
+    def new_uids(self, changes: Changes) -> list[int]:
+        last = self.uids[-1] if self.uids else 0
+        return [m.uid for m in changes.changed if m.uid > last]
+
+    def claim_recent(self, uids: Iterable[int]) -> None:
+        self._recent_extra.update(uids)
+
+    def is_recent(self, uid: int) -> bool:
+        return self._recent_from <= uid < self._recent_until or uid in self._recent_extra
+
+    def recent_count(self) -> int:
+        start = bisect_left(self.uids, self._recent_from)
+        stop = bisect_left(self.uids, self._recent_until)
+        return max(0, stop - start) + sum(1 for u in self._recent_extra if self.msn(u))
+
+    def recent_ranges(self) -> list[tuple[int, int]]:
+        ranges = [(u, u) for u in sorted(self._recent_extra)]
+        if self._recent_from < self._recent_until:
+            ranges.append((self._recent_from, self._recent_until - 1))
+        return ranges
+
     def flags(self, flags: frozenset[str], uid: int) -> str:
         return self._flags(flags, uid)
 
     def _flags(self, flags: frozenset[str], uid: int) -> str:
-        if uid >= self.first_recent:
+        if self.is_recent(uid):
             return flag_list((*flags, "\\Recent"))
         return flag_list(flags)

@@ -235,7 +235,13 @@ class Session:
         if view is None:
             return
         changes = await self.store.changes_since(view.mailbox_id, view.modseq)
-        lines = view.apply(changes, allow_expunge=allow_expunge, report=self.reporting())
+        report = self.reporting()
+        new = view.new_uids(changes)
+        if new and report.recent and not view.readonly:
+            # IMAP4rev1: the new messages are recent to us unless a session claimed them.
+            first = await self.store.claim_recent(view.mailbox_id)
+            view.claim_recent(u for u in new if u >= first)
+        lines = view.apply(changes, allow_expunge=allow_expunge, report=report)
         if lines:
             await self.send(b"".join(lines))
 

@@ -128,7 +128,7 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         assert key.text is not None
         flag = q.HasFlag(key.text)
         return flag if name == "KEYWORD" else q.Not(flag)
-    recent = q.UidIn(((view.first_recent, 2**32 - 1),))
+    recent = q.UidIn(tuple(view.recent_ranges()))
     if name == "RECENT":
         return recent
     if name == "NEW":

@@ -50,7 +50,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         untagged(f"{view.exists} EXISTS"),
     ]
     if not s.rev2:
-        recent = sum(1 for u in uids if u >= first_recent)
+        recent = view.recent_count()
         lines.append(untagged(f"{recent} RECENT"))
         unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)))
         if unseen:
