@@ -21,8 +21,8 @@ serve: venv
 # Debian tools the end-to-end tests drive (mbsync from isync); installed when missing.
 system-deps:
 	@command -v mbsync >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq isync >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync >/dev/null; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq isync swaks >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync swaks >/dev/null; fi; }
 
 lint: test-venv
 	$(BIN)/ruff check src tests
@@ -38,3 +38,17 @@ test: test-venv system-deps lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# Benchmarks, Roost and Dovecot side by side (not part of `make test`; see BENCHMARKS.md).
+# BENCH_SCALE=small cuts corpora and connection counts by 10; BENCH_ARGS passes more options.
+.PHONY: bench bench-deps
+BENCH_SCALE ?= full
+
+# Debian's Dovecot (imapd + lmtpd), the server Roost is measured against; installed when missing.
+bench-deps:
+	@command -v dovecot >/dev/null 2>&1 && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/lmtp || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; fi; }
+
+bench: venv bench-deps
+	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --output BENCHMARKS.md $(BENCH_ARGS)

@@ -1,17 +1,49 @@
 """Ingest once: everything FETCH and SEARCH will ask of a message, computed at arrival.
 
 `analyse` is pure (bytes in, ParsedMessage out); storing the blob and allocating
-UID/MODSEQ happen in the store.
+UID/MODSEQ happen in the store. `deliver` is the one path by which mail arriving from
+outside a mailbox session (SMTP, LMTP, submission's Sent copy) lands in a mailbox:
+analyse once, append, then publish the hint that wakes idling sessions.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from roost.model import ParsedMessage
+from roost.model import AccountId, MailboxId, ParsedMessage
+from roost.notify.api import Hint, Notifier
 from roost.proto import mime
 from roost.proto.imap.bodystructure import render_bodystructure, render_envelope
+from roost.store.api import AppendResult, NewMessage, Store
+
+# Parsing a big message takes long enough to stall other connections: do it off the loop.
+PARSE_INLINE_LIMIT = 256 * 1024
+
+
+async def deliver(
+    store: Store,
+    notifier: Notifier,
+    account: AccountId,
+    mailbox: MailboxId,
+    data: bytes,
+    flags: frozenset[str] = frozenset(),
+    *,
+    parsed: ParsedMessage | None = None,
+) -> AppendResult:
+    """Appends one message (analysed here unless `parsed` is given); returns once it is
+    durable, after publishing the Hint."""
+    if parsed is None:
+        parsed = analyse(data) if len(data) <= PARSE_INLINE_LIMIT else await analyse_async(data)
+    result = await store.append(mailbox, [NewMessage(data=data, parsed=parsed, flags=flags)])
+    # After the commit: a session woken by the hint must find the message.
+    notifier.publish(Hint(account, mailbox, result.modseq))
+    return result
+
+
+async def analyse_async(data: bytes) -> ParsedMessage:
+    return await asyncio.to_thread(analyse, data)
 
 
 def analyse(data: bytes) -> ParsedMessage:

@@ -53,8 +53,15 @@ class Server:
 
 
 def start_server(
-    data_dir: Path, *, config: Path | None = None, ports: tuple[int, int] | None = None
+    data_dir: Path,
+    *,
+    config: Path | None = None,
+    ports: tuple[int, int] | None = None,
+    extra_env: dict[str, str] | None = None,
+    listeners: int = 2,
 ) -> Server:
+    """`roost serve` on free ports; extra_env (e.g. ROOST_SMTP_PORT) is applied last, and
+    `listeners` is how many "listening on" lines to wait for."""
     env = dict(os.environ)
     imap, imaps = ports or (free_port(), free_port())
     env.update(
@@ -67,6 +74,7 @@ def start_server(
             for name in ("POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "LMTP", "HTTP")
         },
     )
+    env.update(extra_env or {})
     options = ["--config", str(config)] if config is not None else []
     process = subprocess.Popen(
         [sys.executable, "-m", "roost", *options, "serve"],
@@ -76,7 +84,7 @@ def start_server(
     )
     server = Server(process, data_dir, env, imap, imaps)
     try:
-        wait_for_listeners(server, 2)
+        wait_for_listeners(server, listeners)
     except BaseException:
         stop_server(server)
         raise

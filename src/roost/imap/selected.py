@@ -37,10 +37,10 @@ class Reporting:
 class SelectedMailbox:
     __slots__ = (
         "_pending_expunge",
-        "_reported",
         "_recent_extra",
         "_recent_from",
         "_recent_until",
+        "_reported",
         "mailbox_id",
         "modseq",
         "readonly",

@@ -156,6 +156,20 @@ class Changes:
     expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueEntry:
+    """One recipient of a message in the outbound queue."""
+
+    id: int
+    blob_id: BlobId
+    mail_from: str  # "" is the null reverse-path <>
+    recipient: str
+    created: datetime
+    next_attempt: datetime
+    attempts: int
+    last_error: str
+
+
 class MailboxChangeKind(enum.Enum):
     CREATED = "created"
     RENAMED = "renamed"
@@ -398,4 +412,33 @@ class Store(Protocol):
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         """What changed after modseq. A modseq of 0 returns every message."""
+        ...
+
+    async def find_by_message_id(
+        self, mailbox: MailboxId, message_id: str, since: datetime
+    ) -> list[tuple[Uid, BlobId]]:
+        """(uid, blob) of the messages in mailbox with this Message-ID (as analysed, with
+        its angle brackets) that arrived there at or after `since`, ascending by uid."""
+        ...
+
+    # --- the outbound queue (one entry per recipient; see roost.store.outbound)
+    async def enqueue(self, data: bytes, mail_from: str, recipients: Sequence[str]) -> list[int]:
+        """Queues data for each recipient, due now; returns the entry ids. Durable on
+        return, like append."""
+        ...
+
+    async def queue_entries(self, due: datetime | None = None) -> list[QueueEntry]:
+        """Every entry by id, or (with due) those due at or before it, soonest first."""
+        ...
+
+    async def queue_retry_later(self, entry: int, when: datetime, error: str) -> None:
+        """Counts a failed attempt and sets the next one."""
+        ...
+
+    async def queue_remove(self, entries: Sequence[int]) -> int:
+        """Removes entries (delivered, given up or deleted); returns how many existed."""
+        ...
+
+    async def queue_flush(self) -> int:
+        """Makes every entry due now; returns how many."""
         ...

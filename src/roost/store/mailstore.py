@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
-from roost.store import accounts, changes, mailboxes
+from roost.store import accounts, changes, mailboxes, message_ids, outbound
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.api import (
     Account,
@@ -47,6 +48,7 @@ from roost.store.api import (
     MessageMeta,
     NewMessage,
     Query,
+    QueueEntry,
     Store,
 )
 from roost.store.blobs import BlobStore
@@ -212,6 +214,40 @@ class MailStore:
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
 
+    async def find_by_message_id(
+        self, mailbox: MailboxId, message_id: str, since: datetime
+    ) -> list[tuple[Uid, BlobId]]:
+        work = partial(
+            message_ids.by_message_id, mailbox=mailbox, message_id=message_id, since=since
+        )
+        return await self._read(work)
+
+    # --- the outbound queue
+
+    async def enqueue(self, data: bytes, mail_from: str, recipients: Sequence[str]) -> list[int]:
+        blobs: list[BlobId] = []
+
+        def write_blob() -> None:
+            # Durable before the transaction that references it begins, as for append.
+            blobs.append(self._blobs.write(data))
+
+        def work(tx: Tx) -> list[int]:
+            return outbound.enqueue(tx, blobs[0], mail_from, recipients, now_utc())
+
+        return await self._engine.run(work, write=True, before=write_blob)
+
+    async def queue_entries(self, due: datetime | None = None) -> list[QueueEntry]:
+        return await self._read(partial(outbound.entries, due=due))
+
+    async def queue_retry_later(self, entry: int, when: datetime, error: str) -> None:
+        await self._write(partial(outbound.retry_later, entry=entry, when=when, error=error))
+
+    async def queue_remove(self, entries: Sequence[int]) -> int:
+        return await self._write(partial(outbound.remove, ids=list(entries)))
+
+    async def queue_flush(self) -> int:
+        return await self._write(partial(outbound.flush, now=now_utc()))
+
     # --- maintenance (not part of the Store protocol: admin and CLI use)
 
     async def collect_blobs(self, grace_seconds: float = 3600.0) -> int:
@@ -220,7 +256,9 @@ class MailStore:
         def collect(tx: Tx) -> int:
             # On the engine's thread, so no append of this process can interleave; the
             # grace period covers writers in other processes.
-            return self._blobs.collect(msgs.referenced_blobs(tx), grace_seconds=grace_seconds)
+            # Queued mail references blobs too (roost.store.outbound).
+            referenced = msgs.referenced_blobs(tx) | outbound.referenced_blobs(tx)
+            return self._blobs.collect(referenced, grace_seconds=grace_seconds)
 
         return await self._read(collect)
 
