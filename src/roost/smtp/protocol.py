@@ -1,0 +1,114 @@
+"""aiosmtpd's protocol classes, adjusted where Roost's policy needs the connection.
+
+aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
+.submission) decide. These subclasses add only what a handler cannot:
+
+- Enhanced status codes (RFC 2034/3463) on every 2xx/4xx/5xx reply, also aiosmtpd's own
+  ("503 Error: need RCPT command" becomes "503 5.5.1 Error: ..."), since ENHANCEDSTATUSCODES
+  is advertised. The EHLO/LHLO reply and the greeting carry none (RFC 2034 §3).
+- When AUTH is allowed: over TLS (STARTTLS or implicit TLS from the first byte) or, if the
+  configuration allows it, from loopback. aiosmtpd only knows STARTTLS, so the decision
+  is made per connection here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Any, AnyStr
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP
+
+__all__ = ["RoostLMTP", "RoostSMTP", "is_loopback"]
+
+_HAS_ENHANCED = re.compile(r"[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
+_REPLY = re.compile(r"([245]\d\d)([ -])(.*)", re.DOTALL)
+# RFC 3463 codes for the replies aiosmtpd writes itself.
+_DEFAULT_ENHANCED = {
+    "221": "2.0.0",
+    "250": "2.0.0",
+    "421": "4.4.2",
+    "451": "4.3.0",
+    "454": "4.7.0",
+    "500": "5.5.2",
+    "501": "5.5.4",
+    "502": "5.5.1",
+    "503": "5.5.1",
+    "504": "5.5.4",
+    "530": "5.7.0",
+    "550": "5.0.0",
+    "552": "5.3.4",
+    "553": "5.1.3",
+    "554": "5.0.0",
+    "555": "5.5.4",
+}
+
+
+def with_enhanced_code(reply: str) -> str:
+    """The reply with an RFC 3463 code after its basic code, unless it has one."""
+    match = _REPLY.fullmatch(reply)
+    if match is None or reply.startswith("220") or _HAS_ENHANCED.match(reply):
+        return reply
+    code, separator, text = match.groups()
+    enhanced = _DEFAULT_ENHANCED.get(code, f"{code[0]}.0.0")
+    return f"{code}{separator}{enhanced} {text}"
+
+
+def is_loopback(peer: Any) -> bool:
+    try:
+        return ipaddress.ip_address(peer[0]).is_loopback
+    except (TypeError, ValueError, IndexError):
+        return isinstance(peer, str | bytes)  # a Unix socket is this machine too
+
+
+# For mypy, the mixin is an SMTP, so that its super() calls check; at run time it is a
+# plain mixin placed before SMTP or LMTP in the method resolution order.
+if TYPE_CHECKING:
+    _Base = SMTP
+else:
+    _Base = object
+
+
+class _RoostConnection(_Base):
+    """Mixed into SMTP and LMTP; `plaintext_auth_on_loopback` is set by the factory."""
+
+    plaintext_auth_on_loopback: bool = False
+    _in_hello: bool = False  # the EHLO/LHLO reply carries no enhanced codes
+
+    def is_secure(self) -> bool:
+        transport = self.transport
+        return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and not self._in_hello:
+            await super().push(with_enhanced_code(status))
+        else:
+            await super().push(status)
+
+
+class RoostSMTP(_RoostConnection, SMTP):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._original_transport is None:  # the TCP connection, not the STARTTLS upgrade
+            secure = transport.get_extra_info("ssl_object") is not None
+            loopback = is_loopback(transport.get_extra_info("peername"))
+            # aiosmtpd reads this flag (beside its own STARTTLS state) in EHLO and AUTH.
+            self._auth_require_tls = not (secure or (loopback and self.plaintext_auth_on_loopback))
+        super().connection_made(transport)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._in_hello = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._in_hello = False
+
+
+class RoostLMTP(_RoostConnection, LMTP):
+    async def smtp_LHLO(self, arg: str) -> None:
+        self._in_hello = True
+        try:
+            await super().smtp_LHLO(arg)
+        finally:
+            self._in_hello = False

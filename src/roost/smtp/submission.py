@@ -1,0 +1,208 @@
+"""Message submission (RFC 6409; port 587 with STARTTLS, 465 with implicit TLS, RFC 8314).
+
+Theory of operation
+-------------------
+Only an authenticated account may submit (aiosmtpd's auth_required answers 530 before
+MAIL). AUTH PLAIN and LOGIN are offered over TLS, or from loopback when the configuration
+allows it (roost.smtp.protocol decides per connection). The account may only send as
+itself: the envelope sender (at MAIL) and every From: address (at DATA) must be its
+address, else 553/550 5.7.1 saying so.
+
+An accepted message is, in this order, each step durable before the next:
+1. queued for the remote recipients, with a Received: field and without Bcc: (RFC 6409
+   §8.1 lets the MSA remove it; the recipients must not see it);
+2. delivered to the local recipients' INBOX (a failure there goes to the queue too);
+3. stored \\Seen in the sender's Sent mailbox, Bcc: kept, unless the client already
+   APPENDed the same message (roost.smtp.sent).
+Then 250. A failure in step 3 is logged, not reported: the mail itself is on its way.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
+
+from roost.auth.accounts import authenticate
+from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
+from roost.smtp.message import header_addresses, without_bcc
+from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
+from roost.smtp.sent import save_sent_copy
+from roost.store.api import Account
+
+__all__ = ["SubmissionPolicy"]
+
+log = logging.getLogger("roost.smtp")
+
+AUTH_OK = "235 2.7.0 Authentication successful"
+AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
+
+
+class SubmissionPolicy(Policy):
+    offers_auth = True
+    protocol = "ESMTP"
+
+    # --- AUTH (RFC 4954): PLAIN (RFC 4616) and LOGIN
+
+    async def handle_AUTH(
+        self, server: SMTP, session: Session, envelope: Envelope, args: list[str]
+    ) -> str | None:
+        mechanism = args[0].upper()
+        initial = args[1] if len(args) > 1 else None
+        if mechanism == "PLAIN":
+            credentials = await _plain(server, initial)
+        elif mechanism == "LOGIN":
+            credentials = await _login(server, initial)
+        else:
+            return "504 5.5.4 Unrecognized authentication type"
+        if isinstance(credentials, str) or credentials is None:
+            return credentials  # a refusal, or None: aiosmtpd already answered
+        account = await authenticate(self.store, *credentials)
+        if account is None:
+            return AUTH_FAILED
+        session.authenticated = True
+        session.auth_data = account  # type: ignore[assignment]  # aiosmtpd: "free-form"
+        return AUTH_OK
+
+    # --- the envelope
+
+    async def check_sender(self, session: Session, sender: str) -> str | None:
+        account = _account(session)
+        if sender != account.address:
+            shown = f"<{sender}>" if sender else "The null sender <>"
+            return (
+                f"553 5.7.1 {shown} is not yours: you are logged in as {account.address} "
+                "and may send only as that address"
+            )
+        return None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        match await classify(self.store, address):
+            case Local(account):
+                envelope.rcpt_tos.append(account.address)
+            case Remote(normalised):
+                envelope.rcpt_tos.append(normalised)
+            case Unknown(normalised):
+                return f"550 5.1.1 <{normalised}>: no such user here"
+            case Malformed():
+                return "553 5.1.3 Malformed recipient address"
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Recipient OK"
+
+    # --- the message
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data, refusal = self.check_data(envelope)
+        if refusal is not None:
+            return refusal
+        account = _account(session)
+        refusal = self.check_from(account, data)
+        if refusal is not None:
+            return refusal
+        queue_id = new_queue_id()
+        trace = self.received(server, session, self.protocol, queue_id, None)
+        relayed = trace + without_bcc(data)
+        await self.relay(envelope, relayed)
+        try:
+            await save_sent_copy(
+                self.store,
+                self.services.notifier,
+                account,
+                data,
+                self.config.sent_dedup_window,
+            )
+        except Exception:
+            log.exception("%s: could not store the Sent copy of %s", account.address, queue_id)
+        return f"250 2.0.0 OK, queued as {queue_id}"
+
+    def check_from(self, account: Account, data: bytes) -> str | None:
+        senders = header_addresses(data, "from")
+        if not senders:
+            return f"550 5.7.1 The message has no From: address; use {account.address}"
+        for sender in senders:
+            if parse_path(sender) != account.address:
+                return (
+                    f"550 5.7.1 From: <{sender}> is not yours: you are logged in as "
+                    f"{account.address} and may send only as that address"
+                )
+        return None
+
+    async def relay(self, envelope: Envelope, data: bytes) -> None:
+        """Queues the remote recipients, then delivers to the local ones."""
+        sender = sender_of(envelope)
+        local: list[tuple[str, Local]] = []
+        remote: list[str] = []
+        for address in envelope.rcpt_tos:
+            recipient = await classify(self.store, address)
+            if isinstance(recipient, Local):
+                local.append((address, recipient))
+            else:
+                remote.append(address)  # or no longer local: the queue bounces it
+        retry = remote
+        if retry:
+            await self.store.enqueue(data, sender, retry)
+        failed = []
+        for address, recipient in local:
+            reply = await deliver_to_inbox(
+                self.store, self.services.notifier, recipient.account, data
+            )
+            if not reply.startswith("2"):
+                failed.append(address)
+        if failed:
+            await self.store.enqueue(data, sender, failed)
+        if retry or failed:
+            self.services.wake_queue()
+
+
+def _account(session: Session) -> Account:
+    account: object = session.auth_data
+    assert isinstance(account, Account), "auth_required lets no one past MAIL without AUTH"
+    return account
+
+
+async def _plain(server: SMTP, initial: str | None) -> tuple[str, str] | str | None:
+    """RFC 4616: authzid NUL authcid NUL passwd; an authzid must name the authcid."""
+    response = await _response(server, initial, "")
+    if response is None or isinstance(response, str):
+        return response
+    parts = response.split(b"\0")
+    if len(parts) != 3:
+        return "501 5.5.2 Malformed PLAIN credentials"
+    try:
+        authzid, user, password = (part.decode("utf-8") for part in parts)
+    except UnicodeDecodeError:
+        return "501 5.5.2 Credentials must be UTF-8"
+    if authzid and authzid.lower() != user.lower():
+        return "535 5.7.8 Acting as another user is not allowed"
+    return user, password
+
+
+async def _login(server: SMTP, initial: str | None) -> tuple[str, str] | str | None:
+    user = await _response(server, initial, "Username:")
+    if user is None or isinstance(user, str):
+        return user
+    password = await _response(server, None, "Password:")
+    if password is None or isinstance(password, str):
+        return password
+    try:
+        return user.decode("utf-8"), password.decode("utf-8")
+    except UnicodeDecodeError:
+        return "501 5.5.2 Credentials must be UTF-8"
+
+
+async def _response(server: SMTP, initial: str | None, challenge: str) -> bytes | str | None:
+    """The client's decoded SASL response: the initial one (RFC 4954 §4; "=" is empty)
+    or the answer to a 334 challenge. A str is a refusal; None: aiosmtpd answered."""
+    if initial is None:
+        answer = await server.challenge_auth(challenge)
+        return None if answer is MISSING else bytes(answer)
+    if initial == "=":
+        return b""
+    try:
+        return base64.b64decode(initial, validate=True)
+    except (binascii.Error, ValueError):
+        return "501 5.5.2 Cannot decode base64"
