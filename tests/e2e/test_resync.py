@@ -105,7 +105,9 @@ def test_idle_device_hears_exactly_the_changes(server: Server, user: str) -> Non
     a.ok("STORE 1 +FLAGS (\\Seen)")
     assert re.fullmatch(rb"\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)\r\n", b.read_line())
     a.ok("UID STORE 3 +FLAGS (\\Deleted)")
-    assert re.fullmatch(rb"\* 3 FETCH \(UID 3 FLAGS \(\\Deleted\) MODSEQ \(\d+\)\)\r\n", b.read_line())
+    assert re.fullmatch(
+        rb"\* 3 FETCH \(UID 3 FLAGS \(\\Deleted\) MODSEQ \(\d+\)\)\r\n", b.read_line()
+    )
     a.ok("EXPUNGE")
     assert b.read_line() == b"* VANISHED 3\r\n"
     append(a, "INBOX", "m4")
