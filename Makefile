@@ -25,8 +25,8 @@ system-deps:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync swaks >/dev/null; fi; }
 
 lint: test-venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: test-venv
 	$(BIN)/mypy

@@ -1,0 +1,307 @@
+"""`python -m bench compare`: both servers, one corpus, every scenario, one table.
+
+Theory of operation
+-------------------
+1. Start Dovecot and Roost, each in its own directory under the work directory, and add the
+   same users with the same password (and the same Argon2id parameters) to both.
+2. Load the corpora into both through the same path: IMAP APPEND (MULTIAPPEND batches of
+   50, with the INTERNALDATE of each message), from one seeded generator whose output is
+   sent to both servers, so both hold byte-identical mailboxes. Neither server gets a
+   private shortcut (no maildir files written behind Dovecot's back).
+3. Run every scenario `repeats` times against each server, alternating which server goes
+   first, and keep the median of each figure.
+4. Where Roost misses a target, optionally run that scenario once more against Roost under
+   cProfile and keep the top of the profile for the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import pstats
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+from bench.corpus import Corpus
+from bench.imapclient import ImapClient
+from bench.scenarios import SCENARIOS
+from bench.scenarios.base import Context, Figure, Scale, median
+from bench.scenarios.devices import DEVICES_PER_ACCOUNT, counts
+from bench.servers import (
+    PASSWORD,
+    DovecotServer,
+    RoostServer,
+    Server,
+    inotify_instances,
+    raise_fd_limit,
+)
+
+DOMAIN = "bench.test"
+BATCH = 50
+
+
+@dataclass
+class Plan:
+    scale: Scale
+    repeats: int
+    seed: int
+    duration: float
+    scenarios: list[str]
+    workdir: Path | None
+    profile_misses: bool = True
+    drop_caches: bool = True
+
+
+@dataclass
+class Results:
+    """Per server name: figure key -> samples; plus the last Figure seen for each key."""
+
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    scenario_of: dict[str, str] = field(default_factory=dict)  # figure key -> scenario
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # server -> key -> note
+    errors: dict[str, list[str]] = field(default_factory=dict)  # server -> failures
+    profiles: dict[str, str] = field(default_factory=dict)  # scenario -> top of profile
+    load_seconds: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    run_notes: set[str] = field(default_factory=set)  # from Context.notes
+
+    def add(self, server: str, scenario: str, figures: list[Figure]) -> None:
+        for f in figures:
+            self.figures.setdefault(f.key, f)
+            self.scenario_of[f.key] = scenario
+            if f.value is None or math.isnan(f.value):
+                self.notes.setdefault(server, {})[f.key] = f.note or "not measured"
+            else:
+                self.samples.setdefault(server, {}).setdefault(f.key, []).append(f.value)
+
+    def value(self, server: str, key: str) -> float | None:
+        values = self.samples.get(server, {}).get(key)
+        return median(values) if values else None
+
+
+# --- the users and their mailboxes -------------------------------------------------------
+def users(scale: Scale) -> dict[str, str]:
+    accounts = math.ceil(max(counts_for(scale)) / DEVICES_PER_ACCOUNT)
+    roles = ["big", "push", "idle", "ingest", "lmtp", *(f"mix{i}" for i in range(accounts))]
+    return {role: f"{role}@{DOMAIN}" for role in roles}
+
+
+def counts_for(scale: Scale) -> list[int]:
+    return counts(Context("", 0, "", scale, {}, {}))
+
+
+def label(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 and n >= 1000 else str(n)
+
+
+def big_mailboxes(scale: Scale) -> dict[str, tuple[str, int]]:
+    """Size label -> (mailbox name, message count) in the "big" account."""
+    sizes = [scale.n(10_000), scale.n(100_000)]
+    return {label(n): (f"Sync-{label(n)}", n) for n in sizes}
+
+
+def loads(plan: Plan, roles: dict[str, str]) -> list[tuple[str, str, Corpus]]:
+    """(role, mailbox, corpus) for what the chosen scenarios need loaded before they run."""
+    scale, seed, wanted = plan.scale, plan.seed, set(plan.scenarios)
+    out: list[tuple[str, str, Corpus]] = []
+    if wanted & {"sync", "search", "resync"}:
+        for i, (name, n) in enumerate(big_mailboxes(scale).values()):
+            out.append(("big", name, Corpus(seed + i, n)))
+    if "devices" in wanted:
+        for i, role in enumerate(r for r in roles if r.startswith("mix")):
+            out.append((role, "INBOX", Corpus(seed + 100 + i, scale.n(1000, minimum=100))))
+    if "memory" in wanted:
+        out.append(("idle", "INBOX", Corpus(seed + 200, 100)))
+    return out
+
+
+# --- loading -----------------------------------------------------------------------------
+async def load(servers: list[Server], address: str, mailbox: str, corpus: Corpus) -> None:
+    """Appends the corpus to `mailbox` on every server; skips servers that already hold it."""
+    clients: list[ImapClient] = []
+    for server in servers:
+        client = await ImapClient.login(server.host, server.port, address, PASSWORD)
+        if mailbox != "INBOX":
+            await client.command(f'CREATE "{mailbox}"', check=False)
+        status = await client.command(f'STATUS "{mailbox}" (MESSAGES)')
+        have = int(status.untagged[0].rsplit(b"MESSAGES", 1)[1].strip(b" )"))
+        if have == 0:
+            clients.append(client)
+        elif have != len(corpus):
+            raise RuntimeError(
+                f"{server.name} {address} {mailbox}: {have} messages, not {len(corpus)}"
+            )
+        else:
+            await client.logout()
+    if not clients:
+        return
+    queues: list[asyncio.Queue[tuple[str, list[bytes]] | None]] = [
+        asyncio.Queue(maxsize=4) for _ in clients
+    ]
+
+    async def produce() -> None:
+        for start in range(0, len(corpus), BATCH):
+            indexes = range(start, min(start + BATCH, len(corpus)))
+            text = f'APPEND "{mailbox}"' + "".join(
+                f" {corpus.internaldate(i)} {{}}" for i in indexes
+            )
+            literals = [corpus.message(i) for i in indexes]
+            for queue in queues:
+                await queue.put((text, literals))
+        for queue in queues:
+            await queue.put(None)
+
+    async def consume(
+        client: ImapClient, queue: asyncio.Queue[tuple[str, list[bytes]] | None]
+    ) -> None:
+        while (item := await queue.get()) is not None:
+            await client.command(*item)
+        await client.logout()
+
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(produce())
+        for client, queue in zip(clients, queues, strict=True):
+            tg.create_task(consume(client, queue))
+
+
+async def prepare(
+    servers: list[Server], plan: Plan, roles: dict[str, str], results: Results
+) -> None:
+    for server in servers:
+        server.add_users(list(roles.values()))
+    for role, mailbox, corpus in loads(plan, roles):
+        start = time.perf_counter()
+        print(f"loading {len(corpus)} messages into {role} {mailbox} ...", flush=True)
+        await load(servers, roles[role], mailbox, corpus)
+        results.load_seconds[f"{role}/{mailbox}"] = time.perf_counter() - start
+
+
+# --- running -----------------------------------------------------------------------------
+def context(server: Server, plan: Plan, roles: dict[str, str]) -> Context:
+    return Context(
+        host=server.host,
+        port=server.port,
+        password=PASSWORD,
+        scale=plan.scale,
+        users=roles,
+        mailboxes={size: name for size, (name, _) in big_mailboxes(plan.scale).items()},
+        seed=plan.seed,
+        duration=plan.duration,
+        server=server,
+        lmtp_port=server.lmtp_port,
+        drop_caches=plan.drop_caches,
+    )
+
+
+async def run_scenarios(
+    servers: list[Server], plan: Plan, roles: dict[str, str], results: Results
+) -> None:
+    for name in plan.scenarios:
+        scenario = SCENARIOS[name]
+        repeats = min(plan.repeats, scenario.repeats or plan.repeats)
+        for rep in range(repeats):
+            order = servers if rep % 2 == 0 else servers[::-1]
+            for server in order:
+                print(f"{name} #{rep + 1}/{repeats} on {server.name} ...", flush=True)
+                start = time.perf_counter()
+                ctx = context(server, plan, roles)
+                try:
+                    figures = await scenario.run(ctx, rep)
+                except Exception as exc:  # one failure must not lose the rest of the run
+                    traceback.print_exc()
+                    results.errors.setdefault(server.name, []).append(f"{name}: {exc!r}")
+                    ensure_running(server)
+                    continue
+                results.add(server.name, name, figures)
+                results.run_notes.update(f"{server.name}: {note}" for note in ctx.notes)
+                print(f"  {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def ensure_running(server: Server) -> None:
+    if server.process is None or server.process.poll() is not None:
+        server.stop()
+        server.start()
+
+
+async def profile_misses(
+    roost: RoostServer, missed: set[str], plan: Plan, roles: dict[str, str], results: Results
+) -> None:
+    """Runs each scenario with a missed target once more, Roost under cProfile."""
+    for name in sorted(missed):
+        if name == "memory":  # a memory miss is not a CPU profile question
+            continue
+        out = roost.workdir / f"profile-{name}.prof"
+        print(f"profiling Roost on {name} ...", flush=True)
+        roost.restart(profile=out)
+        try:
+            await SCENARIOS[name].run(context(roost, plan, roles), 99)
+        except Exception as exc:
+            results.profiles[name] = f"(the profiled run failed: {exc!r})"
+        roost.stop()
+        roost.profile, roost.profile_restarts = None, 0
+        roost.start()
+        files = sorted(roost.workdir.glob(f"profile-{name}.prof*"))
+        if files:
+            results.profiles.setdefault(name, top_of_profile(files))
+
+
+# Waiting, not working: the event loop's poll and the executor threads' queue and locks.
+_IDLE = r"^(?!.*(epoll|SimpleQueue|_thread\.lock|threading\.py|builtins\.exec)).*$"
+
+
+def top_of_profile(paths: list[Path], lines: int = 25) -> str:
+    buffer = StringIO()
+    stats = pstats.Stats(*map(str, paths), stream=buffer)
+    stats.strip_dirs().sort_stats("tottime").print_stats(_IDLE, lines)
+    text = buffer.getvalue()
+    return text[text.find("   ncalls") :] if "   ncalls" in text else text
+
+
+@contextmanager
+def workdir(path: Path | None) -> Iterator[Path]:
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="roost-bench-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def compare(plan: Plan) -> Results:
+    from bench import report
+
+    results = Results()
+    results.environment["fd_limit"] = str(raise_fd_limit())
+    with workdir(plan.workdir) as base, inotify_instances(20_000) as inotify_before:
+        base.chmod(0o755)  # Dovecot's mail processes run as `nobody` when we are root
+        results.environment["inotify_before"] = str(inotify_before)
+        dovecot, roost = DovecotServer(base / "dovecot"), RoostServer(base / "roost")
+        servers: list[Server] = [dovecot, roost]
+        try:
+            for server in servers:
+                server.workdir.mkdir(parents=True, exist_ok=True)
+                server.workdir.chmod(0o755)
+                server.start()
+            roles = users(plan.scale)
+            await prepare(servers, plan, roles, results)
+            await run_scenarios(servers, plan, roles, results)
+            if plan.profile_misses:
+                await profile_misses(roost, report.missed_scenarios(results), plan, roles, results)
+            results.environment["dovecot_conf"] = dovecot.conf.read_text()
+            results.environment["dovecot_command"] = " ".join(dovecot.command())
+            results.environment["roost_command"] = " ".join(roost.command())
+        finally:
+            for server in servers:
+                server.stop()
+    return results

@@ -1,0 +1,24 @@
+"""One module per figure of the issue; `SCENARIOS` in the order `compare` runs them.
+
+Read-only scenarios come before those that change the big mailboxes (resync sets flags),
+and the memory scenario, which restarts the server, comes last.
+"""
+
+from __future__ import annotations
+
+from bench.scenarios import devices, ingest, lmtp, memory, push, resync, search, sync
+from bench.scenarios.base import Scenario
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        sync.SCENARIO,
+        search.SCENARIO,
+        resync.SCENARIO,
+        devices.SCENARIO,
+        push.SCENARIO,
+        ingest.SCENARIO,
+        lmtp.SCENARIO,
+        memory.SCENARIO,
+    )
+}
