@@ -33,7 +33,7 @@ class Deflated:
 
 def test_compressed_session(server: Server, user: str) -> None:
     with socket.create_connection((server.host, server.imap_port), timeout=10) as sock:
-        f = sock.makefile("rb")
+        f = sock.makefile("rb", buffering=0)  # unbuffered: compressed bytes must stay in the socket
         f.readline()
         sock.sendall(f'a LOGIN {user} "{PASSWORD}"\r\n'.encode())
         caps = f.readline()
