@@ -200,6 +200,32 @@ def test_bad_domain(roost: Roost) -> None:
     assert "not a domain name" in result.err
 
 
+# ----- alias ---------------------------------------------------------------------------
+
+
+def test_alias_add_list_delete(roost: Roost, data_dir: Path) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    result = roost("alias", "add", "Sales@Shop.TEST", "alice@example.org")
+    assert (result.status, result.out) == (0, "sales@shop.test -> alice@example.org\n")
+    assert "shop.test" in roost("domain", "list").out.splitlines()
+    assert roost("alias", "list").out == "sales@shop.test -> alice@example.org\n"
+    assert login(data_dir, "sales@shop.test", "secret") is None  # an alias never logs in
+    assert roost("alias", "delete", "sales@shop.test").status == 0
+    assert roost("alias", "list").out == ""
+
+
+def test_alias_refusals(roost: Roost) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    unknown = roost("alias", "add", "info@example.org", "nobody@example.org")
+    assert unknown.status == 1 and "no such account" in unknown.err
+    taken = roost("alias", "add", "alice@example.org", "alice@example.org")
+    assert taken.status == 1 and "is an account" in taken.err
+    missing = roost("alias", "delete", "info@example.org")
+    assert missing.status == 1 and "no such alias" in missing.err
+    bad = roost("alias", "add", "not-an-address", "alice@example.org")
+    assert bad.status == 1
+
+
 # ----- usage and configuration -----------------------------------------------------------
 
 

@@ -114,3 +114,16 @@ def test_replies_carry_enhanced_status_codes(roost: Harness) -> None:
     assert "503 5.5.1 Error: need RCPT command" in lines
     assert "250 2.1.0 Sender OK" in lines
     assert any(line.startswith("500 5.5.2 ") for line in lines)
+
+
+def test_mail_for_an_alias_reaches_its_account(roost: Harness) -> None:
+    roost.call(roost.store.add_alias("info@shop.test", "alice@example.org"))
+    with roost.smtp_client(roost.smtp) as client:
+        refused = client.sendmail("carol@remote.test", ["info@shop.test"], MESSAGE)
+        assert refused == {}
+        client.ehlo()
+        client.mail("carol@remote.test")
+        code, _ = client.rcpt("other@shop.test")  # the alias made shop.test local
+    assert code == 550
+    [(_, data)] = roost.messages("alice@example.org")
+    assert data.endswith(MESSAGE)

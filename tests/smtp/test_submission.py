@@ -95,7 +95,7 @@ def test_envelope_sender_must_be_the_account(roost: Harness) -> None:
     assert code == 553
     assert text.decode() == (
         "5.7.1 <bob@example.org> is not yours: you are logged in as alice@example.org "
-        "and may send only as that address"
+        "and may send only as that address or its aliases"
     )
 
 
@@ -167,3 +167,18 @@ def test_the_smuggling_check_applies_to_submission_too(roost: Harness) -> None:
         code, text = client.getreply()
     assert (code, text[:5]) == (550, b"5.6.0")
     assert roost.messages("bob@example.org") == []
+
+
+def test_an_alias_may_be_the_sender(roost: Harness) -> None:
+    roost.call(roost.store.add_alias("sales@shop.test", "alice@example.org"))
+    as_alias = MESSAGE.replace(b"From: Alice <alice@example.org>", b"From: Sales <sales@shop.test>")
+    with roost.submit_client("alice@example.org") as client:
+        assert client.sendmail("sales@shop.test", ["bob@example.org"], as_alias) == {}
+    [(_, delivered)] = roost.messages("bob@example.org")
+    assert b"From: Sales <sales@shop.test>" in delivered
+    [(_, sent)] = roost.messages("alice@example.org", "Sent")
+    assert sent == as_alias
+    # Bob may not use Alice's alias.
+    with roost.submit_client("bob@example.org") as client:
+        code, _ = client.mail("sales@shop.test")
+    assert code == 553

@@ -195,6 +195,46 @@ async def test_accounts_find_list_password_delete(store: Store) -> None:
 
 
 @contract
+async def test_aliases_deliver_and_send_as_their_account(store: Store) -> None:
+    bob = await store.create_account("bob@example.org", "h")
+    alice = await store.create_account("alice@example.org", "h")
+    alias = await store.add_alias("Sales@Shop.TEST", "bob@example.org")
+    assert (alias.address, alias.account) == ("Sales@shop.test", "bob@example.org")
+    assert await store.is_local_domain("shop.test")
+    assert await store.find_recipient("sales@SHOP.test") == bob
+    assert await store.find_recipient("bob@example.org") == bob
+    assert await store.find_recipient("nobody@shop.test") is None
+    assert await store.find_account("sales@shop.test") is None  # an alias never logs in
+    assert await store.owns_address(bob.id, "sales@shop.test")
+    assert await store.owns_address(bob.id, "bob@example.org")
+    assert not await store.owns_address(alice.id, "sales@shop.test")
+    assert not await store.owns_address(alice.id, "bob@example.org")
+    assert await store.list_aliases() == [alias]
+
+
+@contract
+async def test_alias_refusals_and_removal(store: Store) -> None:
+    await store.create_account("bob@example.org", "h")
+    await store.create_account("alice@example.org", "h")
+    await store.add_alias("info@example.org", "bob@example.org")
+    await refused(
+        MailErrorKind.ALREADY_EXISTS, store.add_alias("info@example.org", "alice@example.org")
+    )
+    await refused(
+        MailErrorKind.ALREADY_EXISTS, store.add_alias("alice@example.org", "bob@example.org")
+    )
+    await refused(MailErrorKind.ALREADY_EXISTS, store.create_account("INFO@example.org", "h"))
+    await refused(MailErrorKind.NONEXISTENT, store.add_alias("x@example.org", "carol@example.org"))
+    await refused(MailErrorKind.NONEXISTENT, store.delete_alias("nope@example.org"))
+    await store.delete_alias("Info@example.org")
+    assert await store.find_recipient("info@example.org") is None
+    await store.add_alias("info@example.org", "bob@example.org")
+    await store.delete_account("bob@example.org")  # takes its aliases along
+    assert await store.list_aliases() == []
+    assert await store.find_recipient("info@example.org") is None
+
+
+@contract
 async def test_address_needs_a_domain(store: Store) -> None:
     await refused(MailErrorKind.CANNOT, store.create_account("bob", "hash"))
 

@@ -5,7 +5,7 @@
     roost [--config FILE] domain add|list [DOMAIN]
     roost [--config FILE] queue list|flush|delete [ID...]
 
-Each group lives in its own module (serve, users, domains, queue) and registers its
+Each group lives in its own module (serve, users, domains, aliases, queue) and registers its
 subcommands on the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`;
 it gets every dependency from the Context, which `main` builds once: the frozen Config, the standard
 streams, a way to open the store and a way to run the server. This module and roost.app are
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import domains, queue, serve, users
+    from roost.cli import aliases, domains, queue, serve, users
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(groups)
     users.register(groups)
     domains.register(groups)
+    aliases.register(groups)
     queue.register(groups)
     return parser
 

@@ -151,7 +151,11 @@ def demo_banner(config: Config, password: str | None) -> str:
         lines.append(f"  IMAP      port {config.ports.imap}, STARTTLS")
     if config.ports.imaps:
         lines.append(f"  IMAPS     port {config.ports.imaps}, SSL/TLS")
-    lines.append(f"  user      {DEMO_ADDRESS}")
+    if config.ports.submission:
+        lines.append(f"  SMTP      port {config.ports.submission}, STARTTLS (sending)")
+    if config.ports.submissions:
+        lines.append(f"  SMTPS     port {config.ports.submissions}, SSL/TLS (sending)")
+    lines.append(f"  user      {DEMO_ADDRESS}   (the same for receiving and sending)")
     password_file = config.data_dir / DEMO_PASSWORD_FILE
     if password is None:
         lines.append(f"  password  changed since; {password_file} no longer holds it")

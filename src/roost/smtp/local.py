@@ -48,7 +48,7 @@ async def classify(store: Store, address: str) -> Recipient:
         normalised = normalise_address(address)
     except ValueError:
         return Malformed(address)
-    account = await store.find_account(normalised)
+    account = await store.find_recipient(normalised)
     if account is not None:
         return Local(account)
     if await store.is_local_domain(normalised.rpartition("@")[2]):

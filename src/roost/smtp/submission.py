@@ -70,11 +70,11 @@ class SubmissionPolicy(Policy):
 
     async def check_sender(self, session: Session, sender: str) -> str | None:
         account = _account(session)
-        if sender != account.address:
+        if not sender or not await self.store.owns_address(account.id, sender):
             shown = f"<{sender}>" if sender else "The null sender <>"
             return (
                 f"553 5.7.1 {shown} is not yours: you are logged in as {account.address} "
-                "and may send only as that address"
+                "and may send only as that address or its aliases"
             )
         return None
 
@@ -100,7 +100,7 @@ class SubmissionPolicy(Policy):
         if refusal is not None:
             return refusal
         account = _account(session)
-        refusal = self.check_from(account, data)
+        refusal = await self.check_from(account, data)
         if refusal is not None:
             return refusal
         queue_id = new_queue_id()
@@ -119,15 +119,16 @@ class SubmissionPolicy(Policy):
             log.exception("%s: could not store the Sent copy of %s", account.address, queue_id)
         return f"250 2.0.0 OK, queued as {queue_id}"
 
-    def check_from(self, account: Account, data: bytes) -> str | None:
+    async def check_from(self, account: Account, data: bytes) -> str | None:
         senders = header_addresses(data, "from")
         if not senders:
             return f"550 5.7.1 The message has no From: address; use {account.address}"
         for sender in senders:
-            if parse_path(sender) != account.address:
+            address = parse_path(sender)
+            if not address or not await self.store.owns_address(account.id, address):
                 return (
                     f"550 5.7.1 From: <{sender}> is not yours: you are logged in as "
-                    f"{account.address} and may send only as that address"
+                    f"{account.address} and may send only as that address or its aliases"
                 )
         return None
 

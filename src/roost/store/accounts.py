@@ -68,6 +68,8 @@ def create_account(tx: Tx, address: str, password_hash: str) -> Account:
     address = normalise_address(address)
     if find_account(tx, address) is not None:
         raise MailError(MailErrorKind.ALREADY_EXISTS, "address taken")
+    if tx.one("SELECT 1 FROM aliases WHERE address = ?", (address,)) is not None:
+        raise MailError(MailErrorKind.ALREADY_EXISTS, "address taken by an alias")
     add_domain(tx, address.rpartition("@")[2])
     row = tx.one(
         "INSERT INTO accounts (address, password_hash) VALUES (?, ?) RETURNING id",
@@ -89,6 +91,6 @@ def delete_account(tx: Tx, address: str) -> None:
     owned = "SELECT id FROM mailboxes WHERE account_id = ?"
     for table in ("messages", "tombstones"):
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id IN ({owned})", (account.id,))
-    for table in ("mailboxes", "subscriptions", "mailbox_changes"):
+    for table in ("mailboxes", "subscriptions", "mailbox_changes", "aliases"):
         tx.execute(f"DELETE FROM {table} WHERE account_id = ?", (account.id,))
     tx.execute("DELETE FROM accounts WHERE id = ?", (account.id,))

@@ -54,6 +54,12 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Alias:
+    address: str  # the alias, lower-cased domain
+    account: str  # the address of the account it delivers to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mailbox:
     """A mailbox as it is now. Counters are exact at the moment of the read."""
 
@@ -314,7 +320,23 @@ class Store(Protocol):
     async def list_accounts(self) -> list[Account]: ...
     async def set_password(self, address: str, password_hash: str) -> None: ...
     async def delete_account(self, address: str) -> None:
-        """Removes the account, its mailboxes and messages (blobs collected later)."""
+        """Removes the account, its aliases, mailboxes and messages (blobs collected later)."""
+        ...
+
+    # --- aliases: more addresses of an account, for delivery and for sending
+    async def add_alias(self, alias: str, address: str) -> Alias:
+        """NONEXISTENT if address is no account; ALREADY_EXISTS if alias is taken (as an
+        account or an alias). Makes the alias's domain local."""
+        ...
+
+    async def delete_alias(self, alias: str) -> None: ...
+    async def list_aliases(self) -> list[Alias]: ...
+    async def find_recipient(self, address: str) -> Account | None:
+        """The account that receives mail for address: by its own address or an alias."""
+        ...
+
+    async def owns_address(self, account: AccountId, address: str) -> bool:
+        """Whether the account may send as address (its own or one of its aliases)."""
         ...
 
     # --- mailboxes

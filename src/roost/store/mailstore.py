@@ -32,10 +32,11 @@ from functools import partial
 from typing import TypeVar
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
-from roost.store import accounts, changes, mailboxes, message_ids, outbound
+from roost.store import accounts, aliases, changes, mailboxes, message_ids, outbound
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.api import (
     Account,
+    Alias,
     AppendResult,
     Changes,
     CopyResult,
@@ -109,6 +110,23 @@ class MailStore:
 
     async def delete_account(self, address: str) -> None:
         await self._write(partial(accounts.delete_account, address=address))
+
+    # --- aliases
+
+    async def add_alias(self, alias: str, address: str) -> Alias:
+        return await self._write(partial(aliases.add_alias, alias=alias, address=address))
+
+    async def delete_alias(self, alias: str) -> None:
+        await self._write(partial(aliases.delete_alias, alias=alias))
+
+    async def list_aliases(self) -> list[Alias]:
+        return await self._read(aliases.list_aliases)
+
+    async def find_recipient(self, address: str) -> Account | None:
+        return await self._read(partial(aliases.find_recipient, address=address))
+
+    async def owns_address(self, account: AccountId, address: str) -> bool:
+        return await self._read(partial(aliases.owns_address, account=account, address=address))
 
     # --- mailboxes
 
