@@ -7,6 +7,7 @@ import random
 import re
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,13 @@ def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
         stop = threading.Event()
         writer = threading.Thread(target=append_until_killed, args=(server, user, acked, stop))
         writer.start()
-        threading.Event().wait(rng.uniform(0.3, 1.2))
+        # Kill at a random moment once this round has appended a few (login alone can take
+        # a second on a loaded machine), so every round kills mid-stream.
+        before = len(acked)
+        deadline = time.monotonic() + 60
+        while len(acked) < before + 4 and writer.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        threading.Event().wait(rng.uniform(0.0, 0.5))
         server.process.send_signal(signal.SIGKILL)  # no goodbye, no flush
         server.process.wait()
         stop.set()
