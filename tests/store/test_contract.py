@@ -810,6 +810,14 @@ def test_search(open_store: OpenStore, query: Query, expected: list[int]) -> Non
 
 
 @contract
+async def test_search_limit_keeps_the_lowest_uids(store: Store) -> None:
+    inbox, uids = await search_fixture(store)
+    assert await store.search(inbox.id, Not(HasFlag("\\Seen")), limit=1) == [uids[1]]
+    assert await store.search(inbox.id, All(), limit=2) == uids[:2]
+    assert await store.search(inbox.id, HasFlag("\\Answered"), limit=1) == []
+
+
+@contract
 async def test_search_modseq(store: Store) -> None:
     inbox, uids = await search_fixture(store)
     result = await store.store_flags(inbox.id, [uids[1]], FlagMode.ADD, frozenset({"\\Seen"}))
@@ -878,6 +886,25 @@ def test_collect_blobs_spares_referenced(open_store: OpenStore) -> None:
         assert await store.collect_blobs(grace_seconds=0) == 1
         assert await store.read_blob(metas[0].blob_id) == make("Keep").data
         await refused(MailErrorKind.NONEXISTENT, store.read_blob(metas[1].blob_id))
+
+    contract(body)(open_store)
+
+
+def test_a_copy_keeps_its_text_after_the_original_and_collection(open_store: OpenStore) -> None:
+    async def body(store: Store) -> None:
+        assert isinstance(store, MailStore)
+        account, inbox = await account_inbox(store)
+        sent = await store.find_mailbox(account.id, "Sent")
+        uids = await append(store, inbox, make("Keep", "zebrafish here"), make("Drop", "okapi"))
+        await store.copy(inbox.id, uids[:1], sent.id)
+        await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({"\\Deleted"}))
+        await store.expunge(inbox.id)
+        await store.collect_blobs(grace_seconds=0)
+        assert await store.search(sent.id, TextContains("zebrafish")) == [Uid(1)]
+        assert await store.search(sent.id, HeaderContains("subject", "keep")) == [Uid(1)]
+        # The same message appended again after its text was collected is searchable.
+        again = await append(store, inbox, make("Drop", "okapi"))
+        assert await store.search(inbox.id, BodyContains("okapi")) == again
 
     contract(body)(open_store)
 

@@ -428,8 +428,10 @@ class Store(Protocol):
         uids, in uid order. Flags are kept (RFC 9051 §6.4.7)."""
         ...
 
-    async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:
-        """Uids of the messages matching query, ascending."""
+    async def search(
+        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+    ) -> list[Uid]:
+        """Uids of the messages matching query, ascending; only the first `limit` if given."""
         ...
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:

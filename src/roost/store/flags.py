@@ -8,12 +8,13 @@ its keywords as given, space-separated; keywords compare case-insensitively (RFC
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from roost.model import DELETED, SEEN, SYSTEM_FLAGS, ModSeq, Uid
+from roost.model import DELETED, SEEN, SYSTEM_FLAGS
 from roost.store.api import FlagMode, MessageFlags
 from roost.store.engine import Row
 
-__all__ = ["BIT_DELETED", "BIT_SEEN", "FLAG_COLUMNS", "Flags", "message_flags"]
+__all__ = ["BIT_DELETED", "BIT_SEEN", "FLAG_COLUMNS", "Flags", "message_flags", "stored_flags"]
 
 _SYSTEM_BITS = {flag.casefold(): 1 << i for i, flag in enumerate(SYSTEM_FLAGS)}
 BIT_SEEN = _SYSTEM_BITS[SEEN.casefold()]
@@ -75,7 +76,13 @@ class Flags:
 FLAG_COLUMNS = "uid, modseq, system_flags, keywords"
 
 
+@lru_cache(maxsize=1024)
+def stored_flags(bits: int, keywords: str) -> frozenset[str]:
+    """The flag set of stored columns. Cached: a mailbox has few distinct combinations, and
+    decoding them per row dominated FETCH of many messages."""
+    return Flags.load(bits, keywords).as_set()
+
+
 def message_flags(row: Row) -> MessageFlags:
     """(uid, modseq, system_flags, keywords, ...) -> MessageFlags."""
-    flags = Flags.load(row[2], row[3]).as_set()
-    return MessageFlags(uid=Uid(row[0]), modseq=ModSeq(row[1]), flags=flags)
+    return MessageFlags(uid=row[0], modseq=row[1], flags=stored_flags(row[2], row[3]))

@@ -6,7 +6,8 @@ also keeps its UTC offset because IMAP returns it as given.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 __all__ = ["from_micros", "now_utc", "to_micros", "utc_offset"]
 
@@ -21,8 +22,12 @@ def to_micros(when: datetime) -> int:
 
 
 def from_micros(micros: int, offset_seconds: int = 0) -> datetime:
-    zone = UTC if offset_seconds == 0 else timezone(timedelta(seconds=offset_seconds))
-    return (_EPOCH + micros * _MICROSECOND).astimezone(zone)
+    return (_EPOCH + timedelta(microseconds=micros)).astimezone(_zone(offset_seconds))
+
+
+@lru_cache(maxsize=256)
+def _zone(offset_seconds: int) -> tzinfo:
+    return UTC if offset_seconds == 0 else timezone(timedelta(seconds=offset_seconds))
 
 
 def utc_offset(when: datetime) -> int:

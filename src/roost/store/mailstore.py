@@ -226,8 +226,10 @@ class MailStore:
         work = partial(msgs.copy, source=source, uids=uids, dest=dest, move=move, now=now_utc())
         return await self._write(work)
 
-    async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:
-        return await self._read(partial(msgs.search, mailbox=mailbox, query=query))
+    async def search(
+        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+    ) -> list[Uid]:
+        return await self._read(partial(msgs.search, mailbox=mailbox, query=query, limit=limit))
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
@@ -275,10 +277,11 @@ class MailStore:
             # On the engine's thread, so no append of this process can interleave; the
             # grace period covers writers in other processes.
             # Queued mail references blobs too (roost.store.outbound).
+            msgs.forget_texts(tx)
             referenced = msgs.referenced_blobs(tx) | outbound.referenced_blobs(tx)
             return self._blobs.collect(referenced, grace_seconds=grace_seconds)
 
-        return await self._read(collect)
+        return await self._write(collect)
 
 
 def _conforms(store: MailStore) -> Store:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
@@ -26,7 +27,7 @@ from roost.store.api import (
 )
 from roost.store.changes import advance, remove_messages
 from roost.store.engine import Row, Tx
-from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags
+from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags, stored_flags
 from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
 from roost.store.lookup import get_mailbox
 from roost.store.query import compile_query, select_uids
@@ -39,6 +40,7 @@ __all__ = [
     "expunge",
     "fetch_flags",
     "fetch_meta",
+    "forget_texts",
     "list_uids",
     "referenced_blobs",
     "search",
@@ -51,12 +53,16 @@ __all__ = [
 # and uid/modseq/savedate/email_id/thread_id, which the destination decides.
 _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
-    "envelope, bodystructure, body, parts, preview, headers_text, body_text, sent_date, "
-    "sent_date_tz, message_id"
+    "envelope, bodystructure, body, parts, preview, sent_date, sent_date_tz, message_id"
 )
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
-    f"{_CARRIED}) VALUES ({', '.join(['?'] * 23)})"
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 21)})"
+)
+# Copies share their blob's text: the first message of a blob writes it.
+_INSERT_TEXT = (
+    "INSERT INTO blob_texts (blob_id, headers_text, body_text) VALUES (?, ?, ?) "
+    "ON CONFLICT (blob_id) DO NOTHING"
 )
 _META = (
     "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
@@ -66,13 +72,13 @@ _META = (
 
 def _meta(row: Row) -> MessageMeta:
     return MessageMeta(
-        uid=Uid(row[0]),
-        modseq=ModSeq(row[1]),
-        flags=Flags.load(row[2], row[3]).as_set(),
+        uid=row[0],
+        modseq=row[1],
+        flags=stored_flags(row[2], row[3]),
         internaldate=from_micros(row[4], row[5]),
         savedate=from_micros(row[6]),
         size=row[7],
-        blob_id=BlobId(row[8]),
+        blob_id=row[8],
         email_id=row[9],
         thread_id=row[10],
         header_size=row[11],
@@ -111,6 +117,11 @@ def append(
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
+    texts = [
+        (blob, message.parsed.headers_text, message.parsed.body_text)
+        for message, blob in zip(messages, blobs, strict=True)
+    ]
+    tx.executemany(_INSERT_TEXT, texts)
     uids = tuple(Uid(first + i) for i in range(len(messages)))
     return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
 
@@ -129,7 +140,6 @@ def _new_row(
         flags.bits, flags.dump(), to_micros(internaldate), utc_offset(internaldate),
         len(message.data), blob, parsed.header_size, parsed.envelope,
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
-        parsed.headers_text, parsed.body_text,
         None if parsed.sent_date is None else to_micros(parsed.sent_date),
         0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
         parsed.message_id,
@@ -141,7 +151,7 @@ def _new_row(
 
 def list_uids(tx: Tx, mailbox: MailboxId) -> list[Uid]:
     rows = tx.all("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox,))
-    return [Uid(row[0]) for row in rows]
+    return _uid_column(rows)
 
 
 def uids(tx: Tx, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
@@ -167,18 +177,31 @@ def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageM
     return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
 
 
-def search(tx: Tx, mailbox: MailboxId, query: Query) -> list[Uid]:
+def search(tx: Tx, mailbox: MailboxId, query: Query, limit: int | None = None) -> list[Uid]:
     get_mailbox(tx, mailbox)
     where, params = compile_query(query)
     rows = tx.all(
-        f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid",
-        (mailbox, *params),
+        f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?",
+        (mailbox, *params, -1 if limit is None else limit),
     )
-    return [Uid(row[0]) for row in rows]
+    return _uid_column(rows)
+
+
+def _uid_column(rows: list[Row]) -> list[Uid]:
+    # Uid is a NewType: skipping its call per row matters for 100,000-row mailboxes.
+    return cast(list[Uid], [row[0] for row in rows])
 
 
 def referenced_blobs(tx: Tx) -> set[str]:
     return {row[0] for row in tx.all("SELECT DISTINCT blob_id FROM messages")}
+
+
+def forget_texts(tx: Tx) -> int:
+    """Deletes the search text of blobs no message references; returns how many."""
+    return tx.execute(
+        "DELETE FROM blob_texts WHERE NOT EXISTS "
+        "(SELECT 1 FROM messages m WHERE m.blob_id = blob_texts.blob_id)"
+    )
 
 
 # ----- flags and expunge --------------------------------------------------------------

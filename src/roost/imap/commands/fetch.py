@@ -112,10 +112,11 @@ async def _fetch_chunk(
             if result.changed:
                 s.publish(view.mailbox_id, result.changed[0].modseq)
     lines = []
+    needs_bytes = _needs_bytes(items)
     for meta in metas:
         seen = new_flags.get(meta.uid)
         flags = meta.flags if seen is None else seen.flags
-        data = await s.store.read_blob(meta.blob_id) if _needs_bytes(items) else b""
+        data = await s.store.read_blob(meta.blob_id) if needs_bytes else b""
         rendered = [_item(view, item, meta, flags, data, s.utf8) for item in items]
         if seen is not None:
             # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:

@@ -52,7 +52,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     if not s.rev2:
         recent = view.recent_count()
         lines.append(untagged(f"{recent} RECENT"))
-        unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)))
+        unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)), limit=1)
         if unseen:
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
