@@ -385,8 +385,9 @@ class Store(Protocol):
         """Adds all or none (MULTIAPPEND is atomic). One modseq for the whole batch."""
         ...
 
-    async def uids(self, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
-        """Every uid in the mailbox, ascending, and the highestmodseq they reflect."""
+    async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:
+        """Every uid in the mailbox, ascending (the caller's own copy, an array of them), and
+        the highestmodseq they reflect. Cost follows the changes since the last call."""
         ...
 
     async def claim_recent(self, mailbox: MailboxId) -> Uid:

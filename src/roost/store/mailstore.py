@@ -29,7 +29,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
 from roost.store import accounts, aliases, changes, mailboxes, message_ids, outbound
@@ -57,6 +57,7 @@ from roost.store.engine import Engine, Row, Tx
 from roost.store.instants import now_utc
 from roost.store.lookup import get_mailbox, require_mailbox
 from roost.store.query import SQL_FUNCTIONS
+from roost.store.uidcache import UidCache
 
 __all__ = ["SQL_FUNCTIONS", "Engine", "MailStore", "Row", "Tx"]
 
@@ -66,11 +67,12 @@ T = TypeVar("T")
 class MailStore:
     """The Store protocol over an Engine and a BlobStore."""
 
-    __slots__ = ("_blobs", "_engine")
+    __slots__ = ("_blobs", "_engine", "_uids")
 
     def __init__(self, engine: Engine, blobs: BlobStore) -> None:
         self._engine = engine
         self._blobs = blobs
+        self._uids = UidCache()
 
     async def _read(self, work: Callable[[Tx], T]) -> T:
         return await self._engine.run(work)
@@ -183,8 +185,9 @@ class MailStore:
         work = partial(msgs.append, mailbox_id=mailbox, messages=messages, blobs=blobs)
         return await self._engine.run(work, write=True, before=write_blobs)
 
-    async def uids(self, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
-        return await self._read(partial(msgs.uids, mailbox=mailbox))
+    async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:
+        uids, highest = await self._read(partial(self._uids.uids, mailbox=mailbox))
+        return cast(Sequence[Uid], uids), highest
 
     async def claim_recent(self, mailbox: MailboxId) -> Uid:
         return await self._write(partial(msgs.claim_recent, mailbox=mailbox))

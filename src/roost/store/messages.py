@@ -46,7 +46,6 @@ __all__ = [
     "search",
     "store_flags",
     "thread_id",
-    "uids",
 ]
 
 # The columns a message carries from one mailbox to another (COPY/MOVE), after mailbox_id
@@ -152,11 +151,6 @@ def _new_row(
 def list_uids(tx: Tx, mailbox: MailboxId) -> list[Uid]:
     rows = tx.all("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox,))
     return _uid_column(rows)
-
-
-def uids(tx: Tx, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
-    highest = get_mailbox(tx, mailbox).highestmodseq
-    return list_uids(tx, mailbox), highest
 
 
 def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
