@@ -54,6 +54,17 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """An account's limits (None: unlimited) and what it uses now, exact at the read.
+    Storage is in octets: the sum of RFC822.SIZE over every message of the account."""
+
+    storage_limit: int | None
+    message_limit: int | None
+    storage_used: int
+    messages_used: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mailbox:
     """A mailbox as it is now. Counters are exact at the moment of the read."""
 
@@ -75,6 +86,7 @@ class MailboxStatus:
     deleted: int  # messages with \Deleted
     size: int  # sum of message sizes (STATUS=SIZE)
     recent: int  # uids >= first_recent_uid (IMAP4rev1 \Recent)
+    deleted_size: int = 0  # sum of the sizes of messages with \Deleted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,6 +327,16 @@ class Store(Protocol):
     async def set_password(self, address: str, password_hash: str) -> None: ...
     async def delete_account(self, address: str) -> None:
         """Removes the account, its mailboxes and messages (blobs collected later)."""
+        ...
+
+    async def get_quota(self, account: AccountId) -> Quota: ...
+    async def set_quota(
+        self, account: AccountId, storage_limit: int | None, message_limit: int | None
+    ) -> None:
+        """Sets both limits (None: unlimited). Mail already stored stays; an account over
+        its new limit may only shrink. append, copy and move refuse mail that would take
+        the account past a limit with OVER_QUOTA, inside their transaction, storing nothing
+        (a MOVE within one account never grows it)."""
         ...
 
     # --- mailboxes
