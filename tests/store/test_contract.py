@@ -734,6 +734,24 @@ async def test_append_over_storage_quota_stores_nothing(store: Store) -> None:
 
 
 @contract
+async def test_concurrent_appends_cannot_both_take_the_last_room(store: Store) -> None:
+    """The check and the insert are one transaction: of several appends racing for room
+    for one more message, exactly one wins."""
+    account, inbox = await account_inbox(store)
+    await store.set_quota(account.id, None, 3)
+    await append(store, inbox, make(), make())
+    results = await asyncio.gather(
+        *(store.append(inbox.id, [make(str(i))]) for i in range(4)), return_exceptions=True
+    )
+    refusals = [r for r in results if isinstance(r, MailError)]
+    assert len(refusals) == 3 and {r.kind for r in refusals} == {MailErrorKind.OVER_QUOTA}
+    assert await usage(store, account) == (
+        sum(m.size for m in await store.fetch_meta(inbox.id, (await store.uids(inbox.id))[0])),
+        3,
+    )
+
+
+@contract
 async def test_message_quota_refuses_copy_but_not_move(store: Store) -> None:
     account, inbox = await account_inbox(store)
     archive = await store.create_mailbox(account.id, "Keep")
