@@ -20,8 +20,9 @@ import pytest
 
 from roost.auth.accounts import authenticate
 from roost.cli import main
+from roost.cli.quota import parse_size
 from roost.config import ENV_OVERRIDES, Config
-from roost.store.api import Account
+from roost.store.api import Account, Quota
 from roost.store.sqlite import SqliteStore
 
 
@@ -178,6 +179,65 @@ def test_delete_unknown_user(roost: Roost) -> None:
 def test_list_with_no_users(roost: Roost) -> None:
     result = roost("user", "list")
     assert (result.status, result.out) == (0, "")
+
+
+def quota_of(data_dir: Path, address: str) -> Quota:
+    async def run() -> Quota:
+        store = await SqliteStore.open(data_dir)
+        try:
+            account = await store.find_account(address)
+            assert account is not None
+            return await store.get_quota(account.id)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def test_user_quota_set_show_and_clear(roost: Roost, data_dir: Path) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    shown = roost("user", "quota", "alice@example.org")
+    assert shown.status == 0
+    assert shown.out.splitlines() == [
+        "alice@example.org",
+        "  storage: 0 bytes used, no limit",
+        "  messages: 0 used, no limit",
+    ]
+    result = roost("user", "quota", "Alice@Example.org", "--storage", "500M", "--messages", "100")
+    assert result.status == 0
+    assert "storage: 0 bytes used of 500M (524288000 bytes)" in result.out
+    assert "messages: 0 used of 100" in result.out
+    quota = quota_of(data_dir, "alice@example.org")
+    assert (quota.storage_limit, quota.message_limit) == (500 * 1024**2, 100)
+    # An option left out keeps its limit; none removes one.
+    assert roost("user", "quota", "alice@example.org", "--storage", "none").status == 0
+    quota = quota_of(data_dir, "alice@example.org")
+    assert (quota.storage_limit, quota.message_limit) == (None, 100)
+    assert roost("user", "quota", "alice@example.org", "--storage", "2GiB").status == 0
+    assert quota_of(data_dir, "alice@example.org").storage_limit == 2 * 1024**3
+
+
+@pytest.mark.parametrize(
+    ("text", "octets"),
+    [("1048576", 1048576), ("10k", 10240), ("500M", 500 * 1024**2), ("2 GB", 2 * 1024**3),
+     ("1T", 1024**4), ("none", None), ("Unlimited", None)],
+)  # fmt: skip
+def test_quota_sizes(text: str, octets: int | None) -> None:
+    assert parse_size(text) == octets
+
+
+@pytest.mark.parametrize("text", ["0", "0M", "-5", "5X", "M", "1.5G", ""])
+def test_bad_quota_sizes_are_usage_errors(roost: Roost, text: str) -> None:
+    roost("user", "add", "alice@example.org", stdin="secret\n")
+    result = roost("user", "quota", "alice@example.org", "--storage", text)
+    assert result.status == 2 and "Traceback" not in result.err
+
+
+def test_quota_of_an_unknown_user(roost: Roost) -> None:
+    result = roost("user", "quota", "nobody@example.org", "--messages", "5")
+    assert result.status == 1
+    assert "no account nobody@example.org" in result.err
+    assert roost("user", "quota", "nobody@example.org", "--messages", "many").status == 2
 
 
 # ----- domain --------------------------------------------------------------------------

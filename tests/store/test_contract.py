@@ -47,6 +47,7 @@ from roost.store.api import (
     Not,
     Or,
     Query,
+    Quota,
     SizeLarger,
     SizeSmaller,
     Store,
@@ -703,6 +704,151 @@ async def test_copy_to_missing_mailbox(store: Store) -> None:
     assert list((await store.uids(inbox.id))[0]) == uids
 
 
+# ----- quotas -----------------------------------------------------------------------------
+
+
+async def usage(store: Store, account: Account) -> tuple[int, int]:
+    quota = await store.get_quota(account.id)
+    return quota.storage_used, quota.messages_used
+
+
+async def everything(store: Store, account: Account) -> dict[str, list[Uid]]:
+    return {m.name: (await store.uids(m.id))[0] for m in await store.list_mailboxes(account.id)}
+
+
+@contract
+async def test_quota_usage_follows_every_change(store: Store) -> None:
+    """Usage equals the sum of sizes and the count of messages after append, copy, move,
+    expunge, rename of INBOX and mailbox deletion, and is per account."""
+    account, inbox = await account_inbox(store)
+    other, other_inbox = await account_inbox(store, "carol@example.org")
+    one = make("A", "x" * 100)
+    size = one.parsed.size
+    assert await store.get_quota(account.id) == Quota(
+        storage_limit=None, message_limit=None, storage_used=0, messages_used=0
+    )
+    uids = await append(store, inbox, one, one, one)
+    assert await usage(store, account) == (3 * size, 3)
+    archive = await store.create_mailbox(account.id, "Keep")
+    await store.copy(inbox.id, uids[:2], archive.id)
+    assert await usage(store, account) == (5 * size, 5)
+    await store.copy(inbox.id, uids[2:], archive.id, move=True)
+    assert await usage(store, account) == (5 * size, 5)
+    await store.store_flags(inbox.id, uids[:1], FlagMode.ADD, frozenset({"\\Deleted"}))
+    await store.expunge(inbox.id)
+    assert await usage(store, account) == (4 * size, 4)
+    await store.rename_mailbox(account.id, "INBOX", "Old")
+    assert await usage(store, account) == (4 * size, 4)
+    await store.delete_mailbox(account.id, "Keep")
+    assert await usage(store, account) == (size, 1)
+    assert await usage(store, other) == (0, 0)
+    await append(store, other_inbox, make())
+    assert await usage(store, account) == (size, 1)
+
+
+@contract
+async def test_quota_limits_set_and_cleared(store: Store) -> None:
+    account, _ = await account_inbox(store)
+    await store.set_quota(account.id, 5000, 10)
+    quota = await store.get_quota(account.id)
+    assert (quota.storage_limit, quota.message_limit) == (5000, 10)
+    await store.set_quota(account.id, None, None)
+    quota = await store.get_quota(account.id)
+    assert (quota.storage_limit, quota.message_limit) == (None, None)
+    await refused(MailErrorKind.NONEXISTENT, store.set_quota(MISSING_ACCOUNT, 1, 1))
+    await refused(MailErrorKind.NONEXISTENT, store.get_quota(MISSING_ACCOUNT))
+    await refused(MailErrorKind.CANNOT, store.set_quota(account.id, -1, None))
+
+
+@contract
+async def test_append_over_storage_quota_stores_nothing(store: Store) -> None:
+    """A MULTIAPPEND that does not fit as a whole is refused as a whole, at the limit."""
+    account, inbox = await account_inbox(store)
+    message = make("A", "x" * 200)
+    size = message.parsed.size
+    await store.set_quota(account.id, 3 * size, None)
+    await append(store, inbox, message)
+    inbox = await store.get_mailbox(inbox.id)
+    await refused(MailErrorKind.OVER_QUOTA, store.append(inbox.id, [message] * 3))
+    assert await store.get_mailbox(inbox.id) == inbox  # no uid, no modseq taken
+    assert await usage(store, account) == (size, 1)
+    await append(store, inbox, message, message)  # exactly at the limit
+    assert await usage(store, account) == (3 * size, 3)
+    await refused(MailErrorKind.OVER_QUOTA, store.append(inbox.id, [make("B", "")]))
+    assert len((await store.uids(inbox.id))[0]) == 3
+
+
+@contract
+async def test_concurrent_appends_cannot_both_take_the_last_room(store: Store) -> None:
+    """The check and the insert are one transaction: of several appends racing for room
+    for one more message, exactly one wins."""
+    account, inbox = await account_inbox(store)
+    await store.set_quota(account.id, None, 3)
+    await append(store, inbox, make(), make())
+    results = await asyncio.gather(
+        *(store.append(inbox.id, [make(str(i))]) for i in range(4)), return_exceptions=True
+    )
+    refusals = [r for r in results if isinstance(r, MailError)]
+    assert len(refusals) == 3 and {r.kind for r in refusals} == {MailErrorKind.OVER_QUOTA}
+    assert await usage(store, account) == (
+        sum(m.size for m in await store.fetch_meta(inbox.id, (await store.uids(inbox.id))[0])),
+        3,
+    )
+
+
+@contract
+async def test_message_quota_refuses_copy_but_not_move(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    archive = await store.create_mailbox(account.id, "Keep")
+    uids = await append(store, inbox, make("A"), make("B"), make("C"))
+    await store.set_quota(account.id, None, 4)
+    before = await everything(store, account)
+    await refused(MailErrorKind.OVER_QUOTA, store.copy(inbox.id, uids[:2], archive.id))
+    assert await everything(store, account) == before
+    assert await store.get_mailbox(archive.id) == archive
+    # At the limit a MOVE within the account still works: it adds nothing.
+    await store.copy(inbox.id, uids[:1], archive.id)
+    moved = await store.copy(inbox.id, uids[1:], archive.id, move=True)
+    assert moved.dest_uids == (2, 3) and (await usage(store, account))[1] == 4
+    await store.rename_mailbox(account.id, "INBOX", "Old")  # a move too
+    await refused(MailErrorKind.OVER_QUOTA, store.append(inbox.id, [make("D")]))
+
+
+@contract
+async def test_lowered_limit_still_allows_shrinking(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make("A"), make("B"))
+    trash = await store.find_mailbox(account.id, "Trash")
+    await store.set_quota(account.id, 1, 1)  # below what is stored
+    await store.copy(inbox.id, uids[:1], trash.id, move=True)
+    await store.store_flags(trash.id, [Uid(1)], FlagMode.ADD, frozenset({"\\Deleted"}))
+    assert await store.expunge(trash.id) == [Uid(1)]
+    assert (await usage(store, account))[1] == 1
+    await refused(MailErrorKind.OVER_QUOTA, store.copy(inbox.id, uids[1:], trash.id))
+
+
+def test_quota_usage_survives_reopen_and_migration(open_store: OpenStore) -> None:
+    """Usage is stored, not recomputed per process; it is right after a reopen."""
+
+    async def main() -> None:
+        store = await open_store()
+        try:
+            account, inbox = await account_inbox(store)
+            await store.set_quota(account.id, 10**6, 100)
+            await append(store, inbox, make(), make())
+            expected = await store.get_quota(account.id)
+        finally:
+            await store.close()
+        store = await open_store()
+        try:
+            assert await store.get_quota(account.id) == expected
+            assert expected.messages_used == 2
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
 @contract
 async def test_uids_and_fetch_flags(store: Store) -> None:
     _, inbox = await account_inbox(store)
@@ -733,6 +879,7 @@ async def test_claim_recent_and_status(store: Store) -> None:
     status = await store.status(inbox.id)
     assert (status.messages, status.unseen, status.deleted, status.recent) == (3, 2, 1, 3)
     assert status.size == sum(m.size for m in await store.fetch_meta(inbox.id, uids))
+    assert status.deleted_size == (await store.fetch_meta(inbox.id, uids[2:]))[0].size
     assert status.mailbox == await store.get_mailbox(inbox.id)
     assert await store.claim_recent(inbox.id) == 1
     assert await store.claim_recent(inbox.id) == 4  # the first caller took them all
@@ -915,6 +1062,40 @@ def test_a_copy_keeps_its_text_after_the_original_and_collection(open_store: Ope
 
 
 # ----- the SQLite engine ----------------------------------------------------------------
+
+
+def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> None:
+    """Migration 3 fills the usage totals from the messages already there."""
+
+    async def fill() -> tuple[int, int]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            account, inbox = await account_inbox(store)
+            await append(store, inbox, make("A", "x" * 300), make("B"))
+            return await usage(store, account)
+        finally:
+            await store.close()
+
+    async def reopened() -> tuple[int, int]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            account = await store.find_account("bob@example.org")
+            assert account is not None
+            return await usage(store, account)
+        finally:
+            await store.close()
+
+    expected = asyncio.run(fill())
+    conn = sqlite3.connect(tmp_path / DATABASE)
+    # Back to schema 4 (before quotas, migration 5): no triggers, no quota columns.
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
+    for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
+        conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    assert asyncio.run(reopened()) == expected and expected[1] == 2
 
 
 def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:

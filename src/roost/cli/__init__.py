@@ -2,6 +2,7 @@
 
     roost [--config FILE] serve [--demo]
     roost [--config FILE] user add|list|passwd|delete [ADDRESS]
+    roost [--config FILE] user quota ADDRESS [--storage SIZE] [--messages N]
     roost [--config FILE] domain add|list [DOMAIN]
     roost [--config FILE] queue list|flush|delete [ID...]
 

@@ -1,4 +1,4 @@
-"""`roost user add|list|passwd|delete`: accounts, over the store interface.
+"""`roost user add|list|passwd|delete|quota`: accounts, over the store interface.
 
 A new password comes from stdin when stdin is not a terminal (its first line, so scripts can
 `echo secret | roost user add alice@example.org`), else from two hidden prompts that must
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from roost.auth.accounts import normalise_address
 from roost.auth.passwords import hash_password
-from roost.cli import CommandError
+from roost.cli import CommandError, quota
 from roost.store.api import Account, Store
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     delete = commands.add_parser("delete", help="delete an account and all its mail")
     delete.add_argument("address", metavar="ADDRESS")
     delete.set_defaults(command=delete_user)
+
+    quota.register(commands)  # `roost user quota` (roost.cli.quota)
 
 
 def add_user(ctx: Context, args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ import logging
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from roost.auth.accounts import authenticate
+from roost.errors import MailError
 from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
 from roost.smtp.message import header_addresses, without_bcc
 from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
@@ -115,6 +116,9 @@ class SubmissionPolicy(Policy):
                 data,
                 self.config.sent_dedup_window,
             )
+        except MailError as exc:
+            # Over quota, say: the mail is on its way all the same; only the copy is lost.
+            log.warning("%s: no Sent copy of %s: %s", account.address, queue_id, exc.text)
         except Exception:
             log.exception("%s: could not store the Sent copy of %s", account.address, queue_id)
         return f"250 2.0.0 OK, queued as {queue_id}"

@@ -60,6 +60,17 @@ class Alias:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """An account's limits (None: unlimited) and what it uses now, exact at the read.
+    Storage is in octets: the sum of RFC822.SIZE over every message of the account."""
+
+    storage_limit: int | None
+    message_limit: int | None
+    storage_used: int
+    messages_used: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mailbox:
     """A mailbox as it is now. Counters are exact at the moment of the read."""
 
@@ -81,6 +92,7 @@ class MailboxStatus:
     deleted: int  # messages with \Deleted
     size: int  # sum of message sizes (STATUS=SIZE)
     recent: int  # uids >= first_recent_uid (IMAP4rev1 \Recent)
+    deleted_size: int = 0  # sum of the sizes of messages with \Deleted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,6 +349,16 @@ class Store(Protocol):
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         """Whether the account may send as address (its own or one of its aliases)."""
+        ...
+
+    async def get_quota(self, account: AccountId) -> Quota: ...
+    async def set_quota(
+        self, account: AccountId, storage_limit: int | None, message_limit: int | None
+    ) -> None:
+        """Sets both limits (None: unlimited). Mail already stored stays; an account over
+        its new limit may only shrink. append, copy and move refuse mail that would take
+        the account past a limit with OVER_QUOTA, inside their transaction, storing nothing
+        (a MOVE within one account never grows it)."""
         ...
 
     # --- mailboxes

@@ -176,12 +176,13 @@ def status(tx: Tx, mailbox_id: MailboxId) -> MailboxStatus:
         "COALESCE(SUM(CASE WHEN system_flags & ? = 0 THEN 1 ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN system_flags & ? != 0 THEN 1 ELSE 0 END), 0), "
         "COALESCE(SUM(size), 0), "
-        "COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) "
+        "COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN system_flags & ? != 0 THEN size ELSE 0 END), 0) "
         "FROM messages WHERE mailbox_id = ?",
-        (BIT_SEEN, BIT_DELETED, recent[0], mailbox_id),
+        (BIT_SEEN, BIT_DELETED, recent[0], BIT_DELETED, mailbox_id),
     )
     assert row is not None
-    messages, unseen, deleted, size, recent_count = row
+    messages, unseen, deleted, size, recent_count, deleted_size = row
     return MailboxStatus(
         mailbox=mailbox,
         messages=messages,
@@ -189,4 +190,5 @@ def status(tx: Tx, mailbox_id: MailboxId) -> MailboxStatus:
         deleted=deleted,
         size=size,
         recent=recent_count,
+        deleted_size=deleted_size,
     )

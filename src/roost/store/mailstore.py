@@ -18,6 +18,7 @@ boundary), one module per concept:
     accounts.py   domains and accounts
     mailboxes.py  create, delete, rename, subscribe, status
     messages.py   append, fetch, store flags, expunge, copy/move, search
+    quota.py      per-account limits, checked where mail is added
 
 Mail that is added is first written as a blob and fsync'd, in `Engine.run(before=...)` on
 the engine's thread just before its transaction begins: the commit is the acknowledgement.
@@ -32,7 +33,7 @@ from functools import partial
 from typing import TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
-from roost.store import accounts, aliases, changes, mailboxes, message_ids, outbound
+from roost.store import accounts, aliases, changes, mailboxes, message_ids, outbound, quota
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.api import (
     Account,
@@ -50,6 +51,7 @@ from roost.store.api import (
     NewMessage,
     Query,
     QueueEntry,
+    Quota,
     Store,
 )
 from roost.store.blobs import BlobStore
@@ -129,6 +131,22 @@ class MailStore:
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         return await self._read(partial(aliases.owns_address, account=account, address=address))
+
+    # --- quotas
+
+    async def get_quota(self, account: AccountId) -> Quota:
+        return await self._read(partial(quota.get_quota, account=account))
+
+    async def set_quota(
+        self, account: AccountId, storage_limit: int | None, message_limit: int | None
+    ) -> None:
+        work = partial(
+            quota.set_quota,
+            account=account,
+            storage_limit=storage_limit,
+            message_limit=message_limit,
+        )
+        await self._write(work)
 
     # --- mailboxes
 

@@ -31,6 +31,7 @@ from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags, s
 from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
 from roost.store.lookup import get_mailbox
 from roost.store.query import compile_query, select_uids
+from roost.store.quota import charge
 
 __all__ = [
     "append",
@@ -54,6 +55,7 @@ _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
     "envelope, bodystructure, body, parts, preview, sent_date, sent_date_tz, message_id"
 )
+_SIZE = 5  # the size column in a (uid, *_CARRIED) row
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
     f"{_CARRIED}) VALUES ({', '.join(['?'] * 21)})"
@@ -109,6 +111,8 @@ def append(
     mailbox = get_mailbox(tx, mailbox_id)
     if not messages:
         return AppendResult(uidvalidity=mailbox.uidvalidity, uids=(), modseq=mailbox.highestmodseq)
+    # RFC 3502: MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing.
+    charge(tx, mailbox.account_id, sum(len(m.data) for m in messages), len(messages))
     first, modseq = advance(tx, mailbox_id, len(messages))
     when = now_utc()
     rows = [
@@ -267,7 +271,7 @@ def expunge(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid] | None) -> list[Uid]
 def copy(
     tx: Tx, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool, now: datetime
 ) -> CopyResult:
-    get_mailbox(tx, source)
+    origin = get_mailbox(tx, source)
     target = get_mailbox(tx, dest)
     rows = select_uids(tx, f"uid, {_CARRIED}", source, uids)
     if not rows:
@@ -278,6 +282,9 @@ def copy(
             dest_modseq=target.highestmodseq,
             source_modseq=None,
         )
+    if not (move and origin.account_id == target.account_id):
+        # A MOVE within one account changes its usage by nothing, so it is never refused.
+        charge(tx, target.account_id, sum(row[_SIZE] for row in rows), len(rows))
     first, dest_modseq = _insert_copies(tx, target, rows, now)
     source_uids = tuple(Uid(row[0]) for row in rows)
     source_modseq: ModSeq | None = None

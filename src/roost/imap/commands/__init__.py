@@ -14,6 +14,7 @@ from roost.imap.commands import (
     general,
     idle,
     mailboxes,
+    quota,
     search,
     selection,
 )
@@ -48,4 +49,7 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Fetch: fetch.fetch,
     c.Store: flags.store,
     c.Copy: copy.copy,
+    c.GetQuota: quota.getquota,
+    c.GetQuotaRoot: quota.getquotaroot,
+    c.SetQuota: quota.setquota,
 }

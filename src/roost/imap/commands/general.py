@@ -42,6 +42,9 @@ AUTHENTICATED_CAPABILITIES = (
     "PREVIEW",
     "SAVEDATE",
     "COMPRESS=DEFLATE",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "QUOTA=RES-MESSAGE",
 )
 ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"})
 
@@ -50,7 +53,9 @@ def capabilities(s: Session) -> list[str]:
     from roost.imap.session import State
 
     if s.state is not State.NOT_AUTHENTICATED:
-        return list(AUTHENTICATED_CAPABILITIES)
+        # RFC 7889 §3.1: APPENDLIMIT=n holds for every mailbox; the receiver refuses a
+        # longer literal with [TOOBIG] before reading it.
+        return [*AUTHENTICATED_CAPABILITIES, f"APPENDLIMIT={s.config.max_message_size}"]
     caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"]
     if not s.conn.secure and s.tls_available:
         caps.append("STARTTLS")

@@ -1,5 +1,6 @@
 """Mailbox commands: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (LIST-EXTENDED,
-LIST-STATUS, SPECIAL-USE), LSUB, NAMESPACE, STATUS (RFC 9051 §6.3; RFC 5258, 5819, 6154)."""
+LIST-STATUS, SPECIAL-USE), LSUB, NAMESPACE, STATUS (RFC 9051 §6.3; RFC 5258, 5819, 6154;
+STATUS APPENDLIMIT from RFC 7889 and DELETED-STORAGE from RFC 9208)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ STATUS_ITEMS = frozenset(
         "RECENT",
         "HIGHESTMODSEQ",
         "MAILBOXID",
+        "APPENDLIMIT",
+        "DELETED-STORAGE",
     }
 )
 
@@ -130,6 +133,10 @@ def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes
         "SIZE": st.size,
         "RECENT": st.recent,
         "HIGHESTMODSEQ": st.mailbox.highestmodseq,  # RFC 7162 §3.1.6
+        # RFC 7889 §3.2: the same limit as the APPENDLIMIT=n capability.
+        "APPENDLIMIT": s.config.max_message_size,
+        # RFC 9208 §4.2: what EXPUNGE would free, in the STORAGE unit of 1024 octets.
+        "DELETED-STORAGE": -(-st.deleted_size // 1024),
     }
     values["MAILBOXID"] = f"({mailbox_id(st.mailbox)})"
     pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)

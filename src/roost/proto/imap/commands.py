@@ -143,6 +143,23 @@ class Append(Command):
     messages: tuple[AppendMessage, ...]  # MULTIAPPEND (RFC 3502): one or more
 
 
+# --- QUOTA (RFC 9208 §4) -------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetQuota(Command):
+    root: str  # a quota root name, as sent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetQuotaRoot(Command):
+    mailbox: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetQuota(Command):
+    root: str
+    limits: tuple[tuple[str, int], ...]  # (resource name upper-case, limit); may be empty
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Idle(Command):
     pass

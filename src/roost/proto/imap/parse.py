@@ -255,6 +255,35 @@ def _append(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))
 
 
+def _getquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """ "GETQUOTA" SP quota-root-name (RFC 9208 §7; quota-root-name = astring)."""
+    cur.sp()
+    return c.GetQuota(tag=tag, root=cur.astring("quota root"))
+
+
+def _getquotaroot(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    return c.GetQuotaRoot(tag=tag, mailbox=cur.mailbox())
+
+
+def _setquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """ "SETQUOTA" SP quota-root-name SP setquota-list, where setquota-list =
+    "(" [setquota-resource *(SP setquota-resource)] ")" and setquota-resource =
+    resource-name SP resource-limit (an atom and a number64; RFC 9208 §7)."""
+    cur.sp()
+    root = cur.astring("quota root")
+    cur.sp()
+    limits: list[tuple[str, int]] = []
+
+    def resource() -> None:
+        name = cur.atom("resource name").upper()
+        cur.sp()
+        limits.append((name, cur.number(MAX_NUMBER64)))
+
+    cur.parenthesised(resource)
+    return c.SetQuota(tag=tag, root=root, limits=tuple(limits))
+
+
 def _compress(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
     return c.Compress(tag=tag, mechanism=cur.atom("compression mechanism").upper())
@@ -333,6 +362,9 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"APPEND": _append,
     b"IDLE": _no_args(c.Idle),
     b"COMPRESS": _compress,
+    b"GETQUOTA": _getquota,
+    b"GETQUOTAROOT": _getquotaroot,
+    b"SETQUOTA": _setquota,
     b"CHECK": _no_args(c.Check),
     b"CLOSE": _no_args(c.Close),
     b"UNSELECT": _no_args(c.Unselect),

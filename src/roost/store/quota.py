@@ -1,0 +1,63 @@
+"""Quotas: per-account limits on storage and message count (DESIGN.md "Quotas").
+
+Usage is a pair of running totals on the account row that triggers keep equal to the sum
+of the account's message sizes and their number (migrations/0003_quota.sql), so reading
+it costs one row. `charge` is called by every unit of work that adds mail (append, copy,
+move) inside its transaction, before it writes a row: a refusal raises OVER_QUOTA and the
+transaction rolls back with nothing written, whatever the batch size. Only growth is
+checked: a MOVE within one account changes nothing and always succeeds, and an account
+already over a lowered limit may still delete, move and rename.
+"""
+
+from __future__ import annotations
+
+from roost.errors import MailError, MailErrorKind
+from roost.model import AccountId
+from roost.store.api import Quota
+from roost.store.engine import Tx
+
+__all__ = ["charge", "get_quota", "set_quota"]
+
+
+def get_quota(tx: Tx, account: AccountId) -> Quota:
+    row = tx.one(
+        "SELECT storage_limit, message_limit, storage_used, messages_used "
+        "FROM accounts WHERE id = ?",
+        (account,),
+    )
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
+    return Quota(
+        storage_limit=row[0], message_limit=row[1], storage_used=row[2], messages_used=row[3]
+    )
+
+
+def set_quota(
+    tx: Tx, account: AccountId, storage_limit: int | None, message_limit: int | None
+) -> None:
+    for value in (storage_limit, message_limit):
+        if value is not None and value < 0:
+            raise MailError(MailErrorKind.CANNOT, "a limit cannot be negative")
+    changed = tx.execute(
+        "UPDATE accounts SET storage_limit = ?, message_limit = ? WHERE id = ?",
+        (storage_limit, message_limit, account),
+    )
+    if changed == 0:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
+
+
+def charge(tx: Tx, account: AccountId, octets: int, messages: int) -> None:
+    """Refuses (OVER_QUOTA) adding `octets` and `messages` to the account if that would
+    take it past a limit. Net changes of zero or less are never refused."""
+    if octets <= 0 and messages <= 0:
+        return
+    quota = get_quota(tx, account)
+    # RFC 9208 §4.1: an operation that would exceed a limit fails as a whole.
+    if octets > 0 and _exceeds(quota.storage_used + octets, quota.storage_limit):
+        raise MailError(MailErrorKind.OVER_QUOTA, "storage quota exceeded")
+    if messages > 0 and _exceeds(quota.messages_used + messages, quota.message_limit):
+        raise MailError(MailErrorKind.OVER_QUOTA, "message quota exceeded")
+
+
+def _exceeds(usage: int, limit: int | None) -> bool:
+    return limit is not None and usage > limit
