@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from roost.errors import MailError, MailErrorKind
-from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, SortFields, Uid
 from roost.store.api import (
     AppendResult,
     CopyResult,
@@ -52,11 +52,12 @@ __all__ = [
 _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
     "envelope, bodystructure, body, parts, preview, headers_text, body_text, sent_date, "
-    "sent_date_tz, message_id"
+    "sent_date_tz, message_id, sort_subject, subject_reply, sort_from, sort_to, sort_cc, "
+    "sort_display_from, sort_display_to, thread_refs"
 )
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
-    f"{_CARRIED}) VALUES ({', '.join(['?'] * 23)})"
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 31)})"
 )
 _META = (
     "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
@@ -132,7 +133,14 @@ def _new_row(
         parsed.headers_text, parsed.body_text,
         None if parsed.sent_date is None else to_micros(parsed.sent_date),
         0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
-        parsed.message_id,
+        parsed.message_id, *_sort_columns(parsed.sort),
+    )  # fmt: skip
+
+
+def _sort_columns(sort: SortFields) -> tuple[object, ...]:
+    return (
+        sort.subject, int(sort.reply), sort.from_, sort.to, sort.cc, sort.display_from,
+        sort.display_to, " ".join(sort.references),
     )  # fmt: skip
 
 
