@@ -186,3 +186,25 @@ def test_partial_page_is_the_slice_the_rfc_describes(
         if low <= (len(results) - p + 1 if negative else p) <= high
     ]
     assert page == wanted
+
+
+_SORT_KEYS = sorted("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.sampled_from(_SORT_KEYS)), min_size=1, max_size=6),
+    st.booleans(),
+    st.sampled_from(["UTF-8", "US-ASCII"]),
+)
+def test_sort_criteria_round_trip(
+    criteria: list[tuple[bool, str]], uid: bool, charset: str
+) -> None:
+    text = " ".join(("REVERSE " if reverse else "") + key for reverse, key in criteria)
+    line = f"a {'UID ' if uid else ''}SORT ({text}) {charset} ALL\r\n".encode()
+    assert parse_one(line) == c.Sort(
+        tag="a",
+        uid=uid,
+        criteria=tuple(crit(key, reverse) for reverse, key in criteria),
+        charset=charset,
+        key=ALL,
+    )
