@@ -336,3 +336,25 @@ def test_copies_keep_their_sort_and_thread_keys(run: Run) -> None:
         S1: e OK THREAD completed
         """
     )
+
+
+def test_sort_with_modseq_and_in_imap4rev2(run: Run) -> None:
+    # RFC 7162 §3.1.5: a MODSEQ criterion adds the highest modseq found; IMAP4rev2 changes
+    # SEARCH's answer to ESEARCH but not SORT's (RFC 5256 §4)
+    run(
+        FILLED
+        + """
+        C1: a SORT (DATE) UTF-8 MODSEQ 1
+        S1: re:\\* SORT 3 1 4 2 \\(MODSEQ \\d+\\)
+        S1: a OK SORT completed
+        C1: b SORT RETURN (COUNT) (DATE) UTF-8 MODSEQ 1
+        S1: re:\\* ESEARCH \\(TAG "b"\\) COUNT 4 MODSEQ \\d+
+        S1: b OK SORT completed
+        C1: c ENABLE IMAP4rev2
+        S1: * ENABLED IMAP4rev2
+        S1: c OK ENABLE completed
+        C1: d SORT (SIZE) UTF-8 ALL
+        S1: * SORT 2 3 1 4
+        S1: d OK SORT completed
+        """
+    )
