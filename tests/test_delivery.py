@@ -95,3 +95,26 @@ def test_analyse_never_raises(data: bytes) -> None:
 def test_any_date_header_is_aware_or_none(value: str) -> None:
     parsed = analyse(("Date: " + value + "\r\n\r\n").encode("utf-8", "replace"))
     assert parsed.sent_date is None or parsed.sent_date.tzinfo is not None
+
+
+def test_analyse_derives_sort_and_thread_keys() -> None:
+    data = (
+        b"From: =?utf-8?q?=C3=89mile?= <emile@example.com>\r\n"
+        b"To: Team: bob@example.org, carol@example.org;\r\n"
+        b"Cc: dave@example.org\r\n"
+        b"Subject: Re: [list] =?utf-8?q?R=C3=A9union?= (fwd)\r\n"
+        b"In-Reply-To: <parent@example.com>\r\n"
+        b"References: <root@example.com>\r\n <parent@example.com>\r\n"
+        b"\r\n"
+        b"hi\r\n"
+    )
+    sort = analyse(data).sort
+    assert sort.subject == "RéUNION"  # base subject, i;ascii-casemap folded
+    assert sort.reply
+    assert (sort.from_, sort.to, sort.cc) == ("EMILE", "BOB", "DAVE")
+    assert sort.display_from == "ÉMILE"  # decoded; only ASCII letters fold
+    assert sort.display_to == "BOB@EXAMPLE.ORG"
+    assert sort.references == ("root@example.com", "parent@example.com")
+    bare = analyse(b"In-Reply-To: <a@x> <b@x>\r\n\r\n").sort
+    assert (bare.subject, bare.reply, bare.from_, bare.display_to) == ("", False, "", "")
+    assert bare.references == ("a@x",)

@@ -12,9 +12,9 @@ import asyncio
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from roost.model import AccountId, MailboxId, ParsedMessage
+from roost.model import AccountId, MailboxId, ParsedMessage, SortFields
 from roost.notify.api import Hint, Notifier
-from roost.proto import mime
+from roost.proto import mime, sortkeys
 from roost.proto.imap.bodystructure import render_bodystructure, render_envelope
 from roost.store.api import AppendResult, NewMessage, Store
 
@@ -63,6 +63,26 @@ def analyse(data: bytes) -> ParsedMessage:
         body_text=mime.body_text(data, root),
         sent_date=sent_date(envelope.date),
         message_id=message_id or None,
+        sort=sort_fields(envelope),
+    )
+
+
+def sort_fields(envelope: mime.Envelope) -> SortFields:
+    """SORT and THREAD keys (RFC 5256, RFC 5957), decoded and folded once here."""
+    subject, reply = sortkeys.base_subject(mime.decode_words(envelope.subject or ""))
+
+    def display(addresses: tuple[mime.Address, ...]) -> str:
+        return sortkeys.fold(sortkeys.display_key(addresses, mime.decode_words))
+
+    return SortFields(
+        subject=sortkeys.fold(subject),
+        reply=reply,
+        from_=sortkeys.fold(sortkeys.mailbox_key(envelope.from_)),
+        to=sortkeys.fold(sortkeys.mailbox_key(envelope.to)),
+        cc=sortkeys.fold(sortkeys.mailbox_key(envelope.cc)),
+        display_from=display(envelope.from_),
+        display_to=display(envelope.to),
+        references=sortkeys.thread_parents(envelope.references, envelope.in_reply_to),
     )
 
 

@@ -38,6 +38,21 @@ DEFAULT_MAILBOXES = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SortFields:
+    """What SORT and THREAD compare (RFC 5256, RFC 5957), derived at delivery. Text keys
+    are folded for the i;ascii-casemap collation, so they compare with < and ORDER BY."""
+
+    subject: str = ""  # base subject (RFC 5256 §2.1)
+    reply: bool = False  # the subject marked a reply or forward
+    from_: str = ""  # addr-mailbox of the first From address
+    to: str = ""
+    cc: str = ""
+    display_from: str = ""  # RFC 5957 display-name, else addr-spec
+    display_to: str = ""
+    references: tuple[str, ...] = ()  # thread parents (msg-ids), oldest first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ParsedMessage:
     """What delivery computes once per message so FETCH and SEARCH never re-parse it.
 
@@ -55,3 +70,4 @@ class ParsedMessage:
     body_text: str  # decoded text of the text/* parts, for SEARCH BODY/TEXT
     sent_date: datetime | None  # the Date: header, for SENTBEFORE/SENTON/SENTSINCE
     message_id: str | None
+    sort: SortFields = SortFields()

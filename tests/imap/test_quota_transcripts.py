@@ -125,7 +125,7 @@ def test_appendlimit_and_deleted_storage_in_status_and_list_status(tmp_path: Pat
         tmp_path,
         f"""
         C1: a CAPABILITY
-        S1: * CAPABILITY ... QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT={LIMIT}
+        S1: * CAPABILITY ... APPENDLIMIT={LIMIT}
         S1: a OK CAPABILITY completed
         C1: b STATUS INBOX (MESSAGES APPENDLIMIT)
         S1: * STATUS "INBOX" (MESSAGES 0 APPENDLIMIT {LIMIT})

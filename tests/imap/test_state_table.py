@@ -51,6 +51,11 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.Unselect: (b"UNSELECT",),
     c.Expunge: (b"EXPUNGE", b"UID EXPUNGE 1:*"),
     c.Search: (b"SEARCH ALL", b"UID SEARCH RETURN (SAVE MIN) UNSEEN", b"SEARCH $"),
+    c.Sort: (
+        b"SORT (REVERSE DATE) UTF-8 ALL",
+        b"UID SORT RETURN (PARTIAL -1:-5) (SUBJECT) UTF-8 ALL",
+    ),
+    c.Thread: (b"THREAD REFERENCES UTF-8 ALL", b"UID THREAD ORDEREDSUBJECT US-ASCII YOUNGER 60"),
     c.Fetch: (b"FETCH 1 (FLAGS BODY[] BINARY[1] ENVELOPE)", b"UID FETCH 1:* BODYSTRUCTURE"),
     c.Store: (b"STORE 1 +FLAGS (\\Deleted)", b"UID STORE 1:* FLAGS.SILENT ()"),
     c.Copy: (b"COPY 1 Trash", b"UID MOVE 1:* Archive"),

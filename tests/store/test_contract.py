@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from roost.model import (
     MailboxId,
     ModSeq,
     ParsedMessage,
+    SortFields,
     Uid,
 )
 from roost.store.api import (
@@ -33,6 +35,7 @@ from roost.store.api import (
     All,
     And,
     AppendResult,
+    ArrivedAfter,
     BodyContains,
     DateBefore,
     DateField,
@@ -50,8 +53,11 @@ from roost.store.api import (
     Quota,
     SizeLarger,
     SizeSmaller,
+    SortField,
+    SortKey,
     Store,
     TextContains,
+    ThreadInfo,
     UidIn,
 )
 from roost.store.blobs import BlobStore, blob_id_of
@@ -977,6 +983,76 @@ async def test_search_modseq(store: Store) -> None:
     await refused(MailErrorKind.NONEXISTENT, store.search(MISSING_MAILBOX, All()))
 
 
+# ----- sort and thread ------------------------------------------------------------------
+
+
+def keyed(subject: str, sent: datetime | None, size: int, sort: SortFields) -> NewMessage:
+    message = make(subject, "x" * size, sent=sent, internaldate=T2024 + timedelta(days=size))
+    return replace(message, parsed=replace(message.parsed, sort=sort))
+
+
+T2024 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@contract
+async def test_sort_orders_by_stored_keys_with_uid_ties(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(
+        store,
+        inbox,
+        keyed("a", T2024 + timedelta(days=3), 30, SortFields(subject="B", from_="Z")),
+        keyed("b", None, 10, SortFields(subject="A", from_="Z")),  # sent: its arrival
+        keyed("c", T2024 + timedelta(days=2), 20, SortFields(subject="B", from_="A")),
+    )
+    one, two, three = uids
+
+    async def order(*keys: SortKey, query: Query | None = None) -> list[Uid]:
+        return await store.sort(inbox.id, query or All(), keys)
+
+    assert await order(SortKey(SortField.SUBJECT)) == [two, one, three]
+    assert await order(SortKey(SortField.FROM)) == [three, one, two]
+    assert await order(SortKey(SortField.FROM), SortKey(SortField.SIZE)) == [three, two, one]
+    assert await order(SortKey(SortField.SIZE, reverse=True)) == [one, three, two]
+    assert await order(SortKey(SortField.ARRIVAL)) == [two, three, one]
+    assert await order(SortKey(SortField.DATE)) == [three, one, two]
+    assert await order(SortKey(SortField.DISPLAYTO)) == uids  # all "": uid order
+    assert await order(SortKey(SortField.SUBJECT), query=UidIn(((one, two),))) == [two, one]
+    await refused(MailErrorKind.NONEXISTENT, store.sort(MISSING_MAILBOX, All(), []))
+
+
+@contract
+async def test_thread_info_and_copies_keep_the_keys(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    sort = SortFields(subject="LUNCH", reply=True, references=("a@x", "b@x"))
+    [uid] = await append(store, inbox, keyed("Lunch", None, 5, sort))
+    [info] = await store.thread_info(inbox.id, All())
+    assert info == ThreadInfo(
+        uid=uid,
+        sent=T2024 + timedelta(days=5),
+        subject="LUNCH",
+        reply=True,
+        message_id="Lunch@example.org",
+        references=("a@x", "b@x"),
+    )
+    archive = await store.find_mailbox(account.id, "Archive")
+    await store.copy(inbox.id, [uid], archive.id)
+    [copied] = await store.thread_info(archive.id, All())
+    assert replace(copied, uid=uid) == info
+    assert await store.thread_info(inbox.id, Not(All())) == []
+
+
+@contract
+async def test_arrived_after_compares_instants(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    zone = timezone(timedelta(hours=-8))
+    early = make(internaldate=datetime(2024, 1, 1, 12, tzinfo=zone))  # 20:00 UTC
+    late = make(internaldate=datetime(2024, 1, 1, 21, tzinfo=UTC))
+    uids = await append(store, inbox, early, late)
+    cut = datetime(2024, 1, 1, 20, 30, tzinfo=UTC)
+    assert await store.search(inbox.id, ArrivedAfter(cut)) == uids[1:]
+    assert await store.search(inbox.id, Not(ArrivedAfter(cut))) == uids[:1]
+
+
 # ----- persistence ----------------------------------------------------------------------
 
 
@@ -1087,12 +1163,12 @@ def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> 
 
     expected = asyncio.run(fill())
     conn = sqlite3.connect(tmp_path / DATABASE)
-    # Back to schema 4 (before quotas, migration 5): no triggers, no quota columns.
+    # Back to schema 5 (before quotas, migration 6): no triggers, no quota columns.
     for trigger in ("insert", "delete", "update"):
         conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
     for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
         conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 4")
+    conn.execute("PRAGMA user_version = 5")
     conn.commit()
     conn.close()
     assert asyncio.run(reopened()) == expected and expected[1] == 2

@@ -106,6 +106,8 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.Unselect: _SELECTED,
     c.Expunge: _SELECTED,
     c.Search: _SELECTED,
+    c.Sort: _SELECTED,
+    c.Thread: _SELECTED,
     c.Fetch: _SELECTED,
     c.Store: _SELECTED,
     c.Copy: _SELECTED,
@@ -114,8 +116,9 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
 
 def _may_expunge(command: c.Command) -> bool:
     # RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH by sequence
-    # number (the UID forms are fine, and so is everything else).
-    if isinstance(command, c.Fetch | c.Store | c.Search):
+    # number (the UID forms are fine, and so is everything else); SORT and THREAD answer
+    # with sequence numbers too (RFC 5256).
+    if isinstance(command, c.Fetch | c.Store | c.Search | c.Sort | c.Thread):
         return command.uid
     return True
 

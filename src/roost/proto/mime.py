@@ -28,6 +28,7 @@ from roost.proto.mime_text import (
     PREVIEW_LENGTH,
     body_text,
     decode_body,
+    decode_words,
     decoded_headers,
     preview,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Token",
     "body_text",
     "decode_body",
+    "decode_words",
     "decoded_headers",
     "deserialize_parts",
     "find_section",

@@ -122,6 +122,7 @@ _WANTED = frozenset(
         "bcc",
         "in-reply-to",
         "message-id",
+        "references",  # RFC 5256 §3 REFERENCES threading
     }
 )
 

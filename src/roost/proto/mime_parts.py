@@ -60,6 +60,7 @@ class Envelope:
     bcc: tuple[Address, ...] = ()
     in_reply_to: str | None = None
     message_id: str | None = None
+    references: str | None = None  # not part of ENVELOPE: for threading (RFC 5256)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +122,7 @@ def _envelope(values: dict[str, str]) -> Envelope:
         bcc=parse_addresses(values.get("bcc")),
         in_reply_to=nonempty(values.get("in-reply-to")),
         message_id=nonempty(values.get("message-id")),
+        references=nonempty(values.get("references")),
     )
 
 

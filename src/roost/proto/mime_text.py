@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from roost.proto.mime_headers import field_name, field_spans, field_value
 from roost.proto.mime_parts import Part
 
-__all__ = ["PREVIEW_LENGTH", "body_text", "decode_body", "decoded_headers", "preview"]
+__all__ = [
+    "PREVIEW_LENGTH",
+    "body_text",
+    "decode_body",
+    "decode_words",
+    "decoded_headers",
+    "preview",
+]
 
 PREVIEW_LENGTH = 256  # RFC 8970 §3.1: at most 256 characters
 _PREVIEW_SOURCE = 64 * 1024  # raw octets read for a preview: plenty for 256 characters
@@ -60,7 +67,7 @@ def _decode_charset(raw: bytes, charset: str | None) -> str:
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 
 
-def _decode_words(value: str) -> str:
+def decode_words(value: str) -> str:
     """Decode the RFC 2047 encoded-words in a header value; anything else stays."""
     out: list[str] = []
     run: list[tuple[str, bytes]] = []  # adjacent words, joined before charset decoding
@@ -91,7 +98,7 @@ def decoded_headers(header: bytes) -> str:
     lines = []
     for field, colon, end in field_spans(header, 0, len(header)):
         if colon >= 0:
-            value = _decode_words(field_value(header, colon, end))
+            value = decode_words(field_value(header, colon, end))
             lines.append(f"{field_name(header, field, colon)}: {value}\n")
     return "".join(lines)
 

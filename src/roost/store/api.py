@@ -265,6 +265,13 @@ class DateOnOrAfter:
 
 
 @dataclass(frozen=True, slots=True)
+class ArrivedAfter:
+    """INTERNALDATE later than an instant (time zones do not matter: RFC 5032 WITHIN)."""
+
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SizeLarger:
     size: int
 
@@ -303,6 +310,7 @@ Query = (
     | TextContains
     | DateBefore
     | DateOnOrAfter
+    | ArrivedAfter
     | SizeLarger
     | SizeSmaller
     | ModSeqAtLeast
@@ -310,6 +318,42 @@ Query = (
     | And
     | Or
 )
+
+
+# ----- sort and thread -----------------------------------------------------------------
+
+
+class SortField(enum.Enum):
+    """What messages can be ordered by (RFC 5256 §3, RFC 5957): text keys compare in the
+    i;ascii-casemap collation; DATE is the sent date, else the arrival (RFC 5256 §2.2)."""
+
+    ARRIVAL = "arrival"
+    CC = "cc"
+    DATE = "date"
+    FROM = "from"
+    SIZE = "size"
+    SUBJECT = "subject"
+    TO = "to"
+    DISPLAYFROM = "displayfrom"
+    DISPLAYTO = "displayto"
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: SortField
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadInfo:
+    """One message as threading sees it (roost.model.SortFields, stored at delivery)."""
+
+    uid: Uid
+    sent: datetime  # the sent date, else the arrival (RFC 5256 §2.2)
+    subject: str  # base subject, folded
+    reply: bool
+    message_id: str | None  # without angle brackets
+    references: tuple[str, ...]
 
 
 class Store(Protocol):
@@ -455,6 +499,14 @@ class Store(Protocol):
         self, mailbox: MailboxId, query: Query, *, limit: int | None = None
     ) -> list[Uid]:
         """Uids of the messages matching query, ascending; only the first `limit` if given."""
+        ...
+
+    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
+        """The uids matching query, ordered by keys, ties in uid order (RFC 5256 §3)."""
+        ...
+
+    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
+        """What threading needs of the messages matching query, in uid order."""
         ...
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:

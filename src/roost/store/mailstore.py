@@ -33,7 +33,16 @@ from functools import partial
 from typing import TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
-from roost.store import accounts, aliases, changes, mailboxes, message_ids, outbound, quota
+from roost.store import (
+    accounts,
+    aliases,
+    changes,
+    mailboxes,
+    message_ids,
+    outbound,
+    quota,
+    sorting,
+)
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.api import (
     Account,
@@ -52,7 +61,9 @@ from roost.store.api import (
     Query,
     QueueEntry,
     Quota,
+    SortKey,
     Store,
+    ThreadInfo,
 )
 from roost.store.blobs import BlobStore
 from roost.store.engine import Engine, Row, Tx
@@ -251,6 +262,12 @@ class MailStore:
         self, mailbox: MailboxId, query: Query, *, limit: int | None = None
     ) -> list[Uid]:
         return await self._read(partial(msgs.search, mailbox=mailbox, query=query, limit=limit))
+
+    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
+        return await self._read(partial(sorting.sort, mailbox=mailbox, query=query, keys=keys))
+
+    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
+        return await self._read(partial(sorting.thread_info, mailbox=mailbox, query=query))
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))

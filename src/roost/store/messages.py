@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import cast
 
 from roost.errors import MailError, MailErrorKind
-from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, SortFields, Uid
 from roost.store.api import (
     AppendResult,
     CopyResult,
@@ -53,12 +53,14 @@ __all__ = [
 # and uid/modseq/savedate/email_id/thread_id, which the destination decides.
 _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
-    "envelope, bodystructure, body, parts, preview, sent_date, sent_date_tz, message_id"
+    "envelope, bodystructure, body, parts, preview, sent_date, sent_date_tz, message_id, "
+    "sort_subject, subject_reply, sort_from, sort_to, sort_cc, sort_display_from, "
+    "sort_display_to, thread_refs"
 )
 _SIZE = 5  # the size column in a (uid, *_CARRIED) row
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
-    f"{_CARRIED}) VALUES ({', '.join(['?'] * 21)})"
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 29)})"
 )
 # Copies share their blob's text: the first message of a blob writes it.
 _INSERT_TEXT = (
@@ -145,7 +147,14 @@ def _new_row(
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
         None if parsed.sent_date is None else to_micros(parsed.sent_date),
         0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
-        parsed.message_id,
+        parsed.message_id, *_sort_columns(parsed.sort),
+    )  # fmt: skip
+
+
+def _sort_columns(sort: SortFields) -> tuple[object, ...]:
+    return (
+        sort.subject, int(sort.reply), sort.from_, sort.to, sort.cc, sort.display_from,
+        sort.display_to, " ".join(sort.references),
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from roost.model import MailboxId, Uid
 from roost.store.api import (
     All,
     And,
+    ArrivedAfter,
     BodyContains,
     DateBefore,
     DateField,
@@ -114,6 +115,8 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             return f"{_DATE_COLUMNS[field]} < ?", [to_micros(when)]
         case DateOnOrAfter(field=field, when=when):
             return f"{_DATE_COLUMNS[field]} >= ?", [to_micros(when)]
+        case ArrivedAfter(when=when):
+            return "internaldate > ?", [to_micros(when)]
         case SizeLarger(size=size):
             return "size > ?", [size]
         case SizeSmaller(size=size):

@@ -17,6 +17,7 @@ from roost.imap.commands import (
     quota,
     search,
     selection,
+    sort,
 )
 from roost.proto.imap import commands as c
 
@@ -46,6 +47,8 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Idle: idle.idle,
     c.Compress: compress.compress,
     c.Search: search.search,
+    c.Sort: sort.sort,
+    c.Thread: sort.thread,
     c.Fetch: fetch.fetch,
     c.Store: flags.store,
     c.Copy: copy.copy,

@@ -15,6 +15,7 @@ from roost.model import SEEN, ModSeq, Uid
 from roost.proto import mime
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import internaldate, untagged
+from roost.proto.imap.searchkeys import partial_page
 from roost.proto.imap.seqset import compress
 from roost.proto.imap.strings import render_astring, render_nstring
 from roost.store.api import FlagMode, MessageFlags, MessageMeta
@@ -51,6 +52,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
         uids = view.resolve(cmd.seqset, uid=cmd.uid)
     else:
         uids = await _changed_since(s, view, cmd)
+    if cmd.partial is not None:
+        # RFC 9394 §3.3: only the messages at these positions of the set (after
+        # CHANGEDSINCE, which picks the set), counted in UID order
+        uids = partial_page(sorted(uids), cmd.partial)
     try:
         for start in range(0, len(uids), CHUNK):
             await _fetch_chunk(s, view, cmd.items, uids[start : start + CHUNK])

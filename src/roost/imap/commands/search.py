@@ -1,9 +1,11 @@
-"""SEARCH and UID SEARCH with ESEARCH return options and SEARCHRES (RFC 9051 §6.4.4,
-RFC 4731, RFC 5182). SEARCH keys become the store's protocol-neutral query; sequence
-numbers are resolved to UIDs here, against this device's view."""
+"""SEARCH and UID SEARCH with ESEARCH return options, SEARCHRES and PARTIAL (RFC 9051
+§6.4.4, RFC 4731, RFC 5182, RFC 9394), and the WITHIN keys (RFC 5032). SEARCH keys
+become the store's protocol-neutral query; sequence numbers are resolved to UIDs here,
+against this device's view. SORT and THREAD (sort.py) reuse all of it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,7 @@ from roost.imap.reply import Reply, no, ok
 from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
+from roost.proto.imap.searchkeys import partial_page
 from roost.proto.imap.seqset import compress, runs
 from roost.proto.imap.strings import render_string
 from roost.store import api as q
@@ -49,62 +52,100 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         if cmd.returns is not None and "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE leaves "$" empty
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
-    uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
-    uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
-    numbers: list[int] = list(uids) if cmd.uid else [view.msn(u) or 0 for u in uids]
-    modseq = None
-    if _uses_modseq(cmd.key):
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
-        if uids:
-            modseq = max(m.modseq for m in await s.store.fetch_flags(view.mailbox_id, uids))
+    uids = visible(view, await s.store.search(view.mailbox_id, to_query(view, cmd.key)))
+    modseq = await result_modseq(s, cmd.key, uids)
     returns = cmd.returns
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
     if returns is None:
-        line = " ".join(["SEARCH", *map(str, numbers)])
-        if modseq is not None:
-            line += f" (MODSEQ {modseq})"  # RFC 7162 §3.1.5
-        await s.send(untagged(line))
+        await s.send(plain_result("SEARCH", numbers(view, uids, cmd.uid), modseq))
     else:
         if "SAVE" in returns:
-            view.saved = _to_save(returns, uids)
+            view.saved = _to_save(returns, uids, cmd.partial)
         if returns != ("SAVE",):
-            await s.send(_esearch(cmd, returns or ("ALL",), numbers, modseq))
+            result = Result(numbers=numbers(view, uids, cmd.uid), modseq=modseq)
+            await s.send(esearch(cmd, returns or ("ALL",), result))
     return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
 
 
-def _to_save(returns: tuple[str, ...], uids: list[Uid]) -> list[int]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """What SEARCH or SORT found, in result order (mailbox order for SEARCH)."""
+
+    numbers: list[int]  # UIDs or sequence numbers, as the command asked
+    modseq: int | None = None  # RFC 7162 §3.1.5, when the criteria used MODSEQ
+
+
+def visible(view: SelectedMailbox, uids: list[Uid]) -> list[Uid]:
+    return [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
+
+
+def numbers(view: SelectedMailbox, uids: list[Uid], uid: bool) -> list[int]:
+    return list(uids) if uid else [view.msn(u) or 0 for u in uids]
+
+
+async def result_modseq(s: Session, key: c.SearchKey, uids: list[Uid]) -> int | None:
+    """RFC 7162 §3.1.5: with a MODSEQ criterion the highest modseq of what was found."""
+    if not _uses_modseq(key):
+        return None
+    s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+    view = s.selected
+    if not uids or view is None:
+        return None
+    return max(m.modseq for m in await s.store.fetch_flags(view.mailbox_id, uids))
+
+
+def plain_result(name: str, found: list[int], modseq: int | None) -> bytes:
+    """The SEARCH (RFC 9051 §7.3.4) or SORT (RFC 5256 §4) response."""
+    line = " ".join([name, *map(str, found)])
+    if modseq is not None:
+        line += f" (MODSEQ {modseq})"  # RFC 7162 §3.1.5
+    return untagged(line)
+
+
+def _to_save(
+    returns: tuple[str, ...], uids: list[Uid], partial: tuple[int, int] | None
+) -> list[int]:
     """RFC 5182 §2.1: SAVE beside MIN and/or MAX (and neither ALL nor COUNT) saves only the
-    minimum and/or maximum message; otherwise "$" is every message found."""
+    minimum and/or maximum message; otherwise "$" is every message found. RFC 9394 §3.2:
+    with PARTIAL (and no COUNT), the messages PARTIAL returns, plus MIN and MAX."""
     if not uids or "ALL" in returns or "COUNT" in returns:
         return list(uids)
-    picked = {uids[0]} if "MIN" in returns else set()
+    picked = set(partial_page(uids, partial)) if partial is not None else set()
+    if "MIN" in returns:
+        picked.add(uids[0])
     if "MAX" in returns:
         picked.add(uids[-1])
-    return sorted(picked) if picked else list(uids)
+    return sorted(picked) if picked or partial is not None else list(uids)
 
 
 def _uses_modseq(key: c.SearchKey) -> bool:
     return key.name == "MODSEQ" or any(_uses_modseq(k) for k in key.keys)
 
 
-def _esearch(
-    cmd: c.Search, returns: tuple[str, ...], numbers: list[int], modseq: int | None
-) -> bytes:
+def esearch(cmd: c.Search | c.Sort, returns: tuple[str, ...], result: Result) -> bytes:
+    """The ESEARCH response (RFC 4731 §3.1) for SEARCH and, with ESORT (RFC 5267 §3.2),
+    for SORT: MIN and MAX are the first and last in result order, ALL keeps that order."""
+    found = result.numbers
     line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + b")"
     if cmd.uid:
         line += b" UID"
-    if numbers:
+    if found:
         if "MIN" in returns:
-            line += b" MIN %d" % numbers[0]
+            line += b" MIN %d" % found[0]
         if "MAX" in returns:
-            line += b" MAX %d" % numbers[-1]
+            line += b" MAX %d" % found[-1]
         if "ALL" in returns:
-            line += b" ALL " + compress(numbers)
+            line += b" ALL " + compress(found)
+    if cmd.partial is not None:
+        # RFC 9394 §3.1: the range as requested, then what is in it, or NIL
+        page = partial_page(found, cmd.partial)
+        first, last = cmd.partial
+        line += b" PARTIAL (%d:%d %s)" % (first, last, compress(page) if page else b"NIL")
     if "COUNT" in returns:
-        line += b" COUNT %d" % len(numbers)
-    if modseq is not None:
-        line += b" MODSEQ %d" % modseq  # RFC 7162 §3.1.5 with RFC 4731
+        line += b" COUNT %d" % len(found)
+    if result.modseq is not None:
+        line += b" MODSEQ %d" % result.modseq  # RFC 7162 §3.1.5 with RFC 4731
     return untagged(line)
 
 
@@ -148,6 +189,10 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         return q.TextContains(key.text or "")
     if name == "MODSEQ":
         return q.ModSeqAtLeast(key.number or 0)
+    if name in ("YOUNGER", "OLDER"):
+        # RFC 5032: seconds before now, against the INTERNALDATE instant
+        younger = q.ArrivedAfter(datetime.now(UTC) - timedelta(seconds=key.number or 0))
+        return younger if name == "YOUNGER" else q.Not(younger)
     if name == "LARGER":
         return q.SizeLarger(key.number or 0)
     if name == "SMALLER":

@@ -211,6 +211,33 @@ class Search(Command):
     charset: str | None
     key: SearchKey  # an AND of the top-level keys
     returns: tuple[str, ...] | None = None  # ESEARCH RETURN (...) options; None: plain SEARCH
+    partial: tuple[int, int] | None = None  # RFC 9394 PARTIAL range as sent (-1: the last)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SortCriterion:
+    key: str  # ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sort(Command):
+    """SORT and UID SORT (RFC 5256), with ESORT return options (RFC 5267)."""
+
+    uid: bool
+    criteria: tuple[SortCriterion, ...]
+    charset: str  # upper-case; mandatory in SORT
+    key: SearchKey
+    returns: tuple[str, ...] | None = None  # None: the SORT response
+    partial: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thread(Command):
+    uid: bool
+    algorithm: str  # ORDEREDSUBJECT or REFERENCES
+    charset: str
+    key: SearchKey
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -243,6 +270,7 @@ class Fetch(Command):
     items: tuple[FetchItem, ...]
     changedsince: int | None = None
     vanished: bool = False  # QRESYNC: UID FETCH ... (CHANGEDSINCE n VANISHED)
+    partial: tuple[int, int] | None = None  # RFC 9394 §3.3: UID FETCH ... (PARTIAL m:n)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ import re
 
 from roost.proto.imap import commands as c
 from roost.proto.imap.cursor import MAX_NUMBER64, Cursor
+from roost.proto.imap.searchkeys import partial_range
 
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _PART = re.compile(rb"[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*")
@@ -75,15 +76,21 @@ def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
             items.append(fetch_att(cur))
     changedsince = None
     vanished = False
+    partial = None
     if cur.take(b" "):
 
         def modifier() -> None:
-            # RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED
-            nonlocal changedsince, vanished
+            # RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED; RFC 9394 §3.3 PARTIAL
+            nonlocal changedsince, vanished, partial
             if cur.take(b"VANISHED"):
                 vanished = True
                 return
-            cur.expect(b"CHANGEDSINCE", "CHANGEDSINCE or VANISHED")
+            if cur.take(b"PARTIAL "):
+                if not uid:
+                    raise cur.fail("PARTIAL is a UID FETCH modifier (RFC 9394 §3.3)")
+                partial = partial_range(cur)
+                return
+            cur.expect(b"CHANGEDSINCE", "CHANGEDSINCE, VANISHED or PARTIAL")
             cur.sp()
             changedsince = cur.number(MAX_NUMBER64)
 
@@ -101,6 +108,7 @@ def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
         items=tuple(items),
         changedsince=changedsince,
         vanished=vanished,
+        partial=partial,
     )
 
 

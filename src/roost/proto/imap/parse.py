@@ -21,7 +21,7 @@ from roost.proto.imap.cursor import (
     date_time,
 )
 from roost.proto.imap.fetchitems import parse_fetch
-from roost.proto.imap.searchkeys import parse_search
+from roost.proto.imap.searchkeys import parse_search, parse_sort, parse_thread
 from roost.proto.imap.seqset import SeqSet
 
 # --- the command table --------------------------------------------------------
@@ -370,9 +370,11 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"UNSELECT": _no_args(c.Unselect),
     b"EXPUNGE": _expunge,
     b"SEARCH": parse_search,
+    b"SORT": parse_sort,
+    b"THREAD": parse_thread,
     b"FETCH": parse_fetch,
     b"STORE": _store,
     b"COPY": _copy(move=False),
     b"MOVE": _copy(move=True),
 }
-_UID_COMMANDS = {b"FETCH", b"SEARCH", b"STORE", b"COPY", b"MOVE", b"EXPUNGE"}
+_UID_COMMANDS = {b"FETCH", b"SEARCH", b"SORT", b"THREAD", b"STORE", b"COPY", b"MOVE", b"EXPUNGE"}

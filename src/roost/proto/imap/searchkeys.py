@@ -1,13 +1,30 @@
-"""SEARCH (RFC 9051 §6.4.4) and its ESEARCH return options (RFC 4731).
+"""SEARCH (RFC 9051 §6.4.4), SORT and THREAD (RFC 5256), their ESEARCH return options
+(RFC 4731, RFC 5267 ESORT, RFC 9394 PARTIAL) and the WITHIN keys (RFC 5032).
 
     search          = "SEARCH" [search-return-opts] SP search-program
     search-program  = ["CHARSET" SP charset SP] search-key *(SP search-key)
     search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
+    sort            = ["UID" SP] "SORT" [sort-return-opts] SP sort-criteria SP
+                      search-criteria
+    sort-criteria   = "(" sort-criterion *(SP sort-criterion) ")"
+    sort-criterion  = ["REVERSE" SP] sort-key
+    sort-key        = "ARRIVAL" / "CC" / "DATE" / "FROM" / "SIZE" / "SUBJECT" / "TO" /
+                      "DISPLAYFROM" / "DISPLAYTO"                     ; RFC 5957
+    thread          = ["UID" SP] "THREAD" SP thread-alg SP search-criteria
+    search-criteria = charset 1*(SP search-key)
+    search-key      =/ ( "OLDER" / "YOUNGER" ) SP nz-number           ; RFC 5032
+    modifier-partial = "PARTIAL" SP partial-range                     ; RFC 9394 §4
+    partial-range   = partial-range-first / partial-range-last
+    partial-range-first = nz-number ":" nz-number
+    partial-range-last  = MINUS nz-number ":" MINUS nz-number
 
 Keys become `SearchKey(name, ...)` trees; several top-level keys are an implicit AND.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
 
 from roost.proto.imap import commands as c
 from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, search_date
@@ -21,10 +38,12 @@ DATE_ARGUMENT = frozenset(
     "BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE SAVEDBEFORE SAVEDON SAVEDSINCE".split()
 )
 NUMBER_ARGUMENT = frozenset({"LARGER", "SMALLER"})
+INTERVAL_ARGUMENT = frozenset({"OLDER", "YOUNGER"})  # RFC 5032: seconds, nz-number
 WITH_ARGUMENT = (
     STRING_ARGUMENT
     | DATE_ARGUMENT
     | NUMBER_ARGUMENT
+    | INTERVAL_ARGUMENT
     | {
         "HEADER",
         "KEYWORD",
@@ -35,30 +54,114 @@ WITH_ARGUMENT = (
         "MODSEQ",
     }
 )
-RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
+RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
+SORT_RETURN_OPTIONS = RETURN_OPTIONS - {"SAVE"}  # RFC 5267 §3.2
+SORT_KEYS = frozenset("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
+THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
 MAX_DEPTH = 64
+
+Returns = tuple[tuple[str, ...] | None, tuple[int, int] | None]
 
 
 def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
-    returns: tuple[str, ...] | None = None
-    if cur.take(b"RETURN "):
-        options: list[str] = []
-        cur.parenthesised(lambda: options.append(cur.atom("return option").upper()))
-        unknown = set(options) - RETURN_OPTIONS
-        if unknown:
-            raise cur.fail(f"unknown SEARCH return option {sorted(unknown)[0]}")
-        returns = tuple(options)
-        cur.sp()
+    returns, partial = return_options(cur, RETURN_OPTIONS, "SEARCH")
     charset = None
     if cur.take(b"CHARSET "):
         charset = cur.astring("charset").upper()
         cur.sp()
+    key = _keys(cur)
+    return c.Search(tag=tag, uid=uid, charset=charset, key=key, returns=returns, partial=partial)
+
+
+def parse_sort(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    returns, partial = return_options(cur, SORT_RETURN_OPTIONS, "SORT")
+    criteria: list[c.SortCriterion] = []
+
+    def criterion() -> None:
+        reverse = cur.take(b"REVERSE ")
+        name = cur.atom("sort key").upper()
+        if name not in SORT_KEYS:
+            raise cur.fail(f"unknown sort key {name[:30]}")
+        criteria.append(c.SortCriterion(key=name, reverse=reverse))
+
+    cur.parenthesised(criterion)
+    if not criteria:
+        raise cur.fail("SORT needs at least one sort key")
+    cur.sp()
+    charset, key = _criteria(cur, "SORT")
+    return c.Sort(
+        tag=tag,
+        uid=uid,
+        criteria=tuple(criteria),
+        charset=charset,
+        key=key,
+        returns=returns,
+        partial=partial,
+    )
+
+
+def parse_thread(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    cur.sp()
+    algorithm = cur.atom("threading algorithm").upper()
+    if algorithm not in THREAD_ALGORITHMS:
+        raise cur.fail(f"unsupported threading algorithm {algorithm[:30]}")
+    cur.sp()
+    charset, key = _criteria(cur, "THREAD")
+    return c.Thread(tag=tag, uid=uid, algorithm=algorithm, charset=charset, key=key)
+
+
+def _criteria(cur: Cursor, command: str) -> tuple[str, c.SearchKey]:
+    """search-criteria = charset 1*(SP search-key): the charset is not optional here."""
+    charset = cur.astring("charset").upper()
+    if not cur.take(b" "):
+        raise cur.fail(f"{command} needs a charset, then search keys")
+    return charset, _keys(cur)
+
+
+def _keys(cur: Cursor) -> c.SearchKey:
     keys = [search_key(cur, 0)]
     while cur.take(b" "):
         keys.append(search_key(cur, 0))
-    key = keys[0] if len(keys) == 1 else c.SearchKey(name="AND", keys=tuple(keys))
-    return c.Search(tag=tag, uid=uid, charset=charset, key=key, returns=returns)
+    return keys[0] if len(keys) == 1 else c.SearchKey(name="AND", keys=tuple(keys))
+
+
+def return_options(cur: Cursor, allowed: frozenset[str], command: str) -> Returns:
+    """[ "RETURN" SP "(" [option *(SP option)] ")" SP ]: the options (None without
+    RETURN) and the PARTIAL range."""
+    if not cur.take(b"RETURN "):
+        return None, None
+    options: list[str] = []
+    partial: list[tuple[int, int]] = []
+
+    def option() -> None:
+        name = cur.atom("return option").upper()
+        if name not in allowed:
+            raise cur.fail(f"unknown {command} return option {name[:30]}")
+        if name == "PARTIAL":
+            cur.sp()
+            partial.append(partial_range(cur))
+        options.append(name)
+
+    cur.parenthesised(option)
+    # RFC 9394 §3.1: one PARTIAL, one ALL, or neither
+    if options.count("PARTIAL") + options.count("ALL") > 1:
+        raise cur.fail("at most one of PARTIAL and ALL")
+    cur.sp()
+    return tuple(options), partial[0] if partial else None
+
+
+def partial_range(cur: Cursor) -> tuple[int, int]:
+    """RFC 9394 §4 partial-range as (first, last) as sent, negative counting from the end
+    (-1 is the last result); 500:400 means 400:500."""
+    negative = cur.take(b"-")
+    first = cur.number(nonzero=True)
+    cur.expect(b":")
+    if negative:
+        cur.expect(b"-", "a negative range end")
+    last = cur.number(nonzero=True)
+    return (-first, -last) if negative else (first, last)
 
 
 def search_key(cur: Cursor, depth: int) -> c.SearchKey:
@@ -85,6 +188,8 @@ def search_key(cur: Cursor, depth: int) -> c.SearchKey:
         return c.SearchKey(name=name, day=search_date(cur))
     if name in NUMBER_ARGUMENT:
         return c.SearchKey(name=name, number=cur.number(MAX_NUMBER64))
+    if name in INTERVAL_ARGUMENT:
+        return c.SearchKey(name=name, number=cur.number(nonzero=True))
     if name == "HEADER":
         field = cur.astring("header field name")
         cur.sp()
@@ -109,3 +214,17 @@ def search_key(cur: Cursor, depth: int) -> c.SearchKey:
         cur.sp()
         return c.SearchKey(name=name, keys=(left, search_key(cur, depth + 1)))
     raise cur.fail(f"unknown search key {name[:30]}")
+
+
+T = TypeVar("T")
+
+
+def partial_page(results: Sequence[T], partial: tuple[int, int]) -> list[T]:
+    """The results a partial-range names, in their order (RFC 9394 §3.1): 1 is the first
+    result, -1 the last; positions past either end select nothing."""
+    low, high = sorted(partial)
+    count = len(results)
+    if low < 0:  # -5:-1: the last five
+        low, high = count + low + 1, count + high + 1
+    start, stop = max(low, 1) - 1, min(high, count)
+    return list(results[start:stop]) if start < stop else []
