@@ -1163,12 +1163,12 @@ def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> 
 
     expected = asyncio.run(fill())
     conn = sqlite3.connect(tmp_path / DATABASE)
-    # Back to schema 5 (before quotas, migration 6): no triggers, no quota columns.
+    # Back to schema 6 (before quotas, migration 7): no triggers, no quota columns.
     for trigger in ("insert", "delete", "update"):
         conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
     for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
         conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 5")
+    conn.execute("PRAGMA user_version = 6")
     conn.commit()
     conn.close()
     assert asyncio.run(reopened()) == expected and expected[1] == 2

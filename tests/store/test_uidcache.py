@@ -1,13 +1,16 @@
-"""The store's UID arrays stay exact whoever changes the mailbox (store/uidcache.py).
+"""What the store keeps instead of scanning stays exact whoever changes the mailbox: the
+UID arrays (store/uidcache.py) and the STATUS counters (migration 6's triggers).
 
 Two stores open on one data directory stand for the server and another process (the CLI,
 a second node): the first keeps its UID arrays between calls, the second changes the
-mailbox behind its back, and the first's answer must equal a fresh read every time.
+mailbox behind its back, and the first's answers must equal a fresh read, and its
+counters a scan of the rows, every time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 
 from roost.model import MailboxId, Uid
 from roost.store.api import FlagMode, Store
-from roost.store.sqlite import SqliteStore
+from roost.store.sqlite import DATABASE, SqliteStore
 from tests.store.test_contract import make
 
 # (operation, which store does it, argument)
@@ -45,6 +48,17 @@ async def apply(store: Store, op: str, pick: int, inbox: MailboxId, other: Mailb
         await store.copy(inbox, chosen, other, move=True)
 
 
+def scan(data_dir: Path, box: MailboxId) -> tuple[int, ...]:
+    with sqlite3.connect(data_dir / DATABASE) as conn:
+        row = conn.execute(
+            "SELECT COUNT(*), SUM(system_flags & 1 = 0), SUM(system_flags & 8 != 0), "
+            "TOTAL(size), TOTAL(CASE WHEN system_flags & 8 THEN size END) "
+            "FROM messages WHERE mailbox_id = ?",
+            (box,),
+        ).fetchone()
+    return tuple(int(value or 0) for value in row)
+
+
 async def run(data_dir: Path, ops: list[Op]) -> None:
     server, other = await SqliteStore.open(data_dir), await SqliteStore.open(data_dir)
     try:
@@ -64,6 +78,15 @@ async def run(data_dir: Path, ops: list[Op]) -> None:
                     await fresh.close()
                 assert (list(cached), modseq) == (list(expected), expected_modseq)
                 assert all(isinstance(u, int) for u in cached)
+                status = await server.status(box)
+                counted = (
+                    status.messages,
+                    status.unseen,
+                    status.deleted,
+                    status.size,
+                    status.deleted_size,
+                )
+                assert counted == scan(data_dir, box)
     finally:
         await server.close()
         await other.close()

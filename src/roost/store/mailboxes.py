@@ -14,7 +14,6 @@ from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, ModSeq, UidVali
 from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
 from roost.store.changes import bump_account, log_mailbox_change
 from roost.store.engine import Tx
-from roost.store.flags import BIT_DELETED, BIT_SEEN
 from roost.store.instants import now_utc
 from roost.store.lookup import (
     MAILBOX_SELECT,
@@ -168,21 +167,18 @@ def set_subscribed(tx: Tx, account: AccountId, name: str, subscribed: bool) -> N
 
 
 def status(tx: Tx, mailbox_id: MailboxId) -> MailboxStatus:
+    """From the counters triggers keep on the mailbox row (migration 6); RECENT counts the
+    index range of UIDs at or above first_recent_uid."""
     mailbox = get_mailbox(tx, mailbox_id)
-    recent = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox_id,))
-    assert recent is not None
     row = tx.one(
-        "SELECT COUNT(*), "
-        "COALESCE(SUM(CASE WHEN system_flags & ? = 0 THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN system_flags & ? != 0 THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(size), 0), "
-        "COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN system_flags & ? != 0 THEN size ELSE 0 END), 0) "
-        "FROM messages WHERE mailbox_id = ?",
-        (BIT_SEEN, BIT_DELETED, recent[0], BIT_DELETED, mailbox_id),
+        "SELECT message_count, unseen_count, deleted_count, size_total, deleted_size, "
+        "(SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id "
+        "AND m.uid >= b.first_recent_uid) "
+        "FROM mailboxes b WHERE b.id = ?",
+        (mailbox_id,),
     )
     assert row is not None
-    messages, unseen, deleted, size, recent_count, deleted_size = row
+    messages, unseen, deleted, size, deleted_size, recent_count = row
     return MailboxStatus(
         mailbox=mailbox,
         messages=messages,
