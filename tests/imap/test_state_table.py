@@ -54,6 +54,7 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.Fetch: (b"FETCH 1 (FLAGS BODY[] BINARY[1] ENVELOPE)", b"UID FETCH 1:* BODYSTRUCTURE"),
     c.Store: (b"STORE 1 +FLAGS (\\Deleted)", b"UID STORE 1:* FLAGS.SILENT ()"),
     c.Copy: (b"COPY 1 Trash", b"UID MOVE 1:* Archive"),
+    c.Replace: (b"REPLACE 1 Drafts {3+}\r\nabc", b"UID REPLACE * INBOX (\\Draft) {0+}\r\n"),
 }
 STATES = (State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED)
 PAIRS = [(cls, line) for cls, lines in SAMPLES.items() for line in lines]

@@ -106,6 +106,7 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.Fetch: _SELECTED,
     c.Store: _SELECTED,
     c.Copy: _SELECTED,
+    c.Replace: _SELECTED,  # RFC 8508 §3.5
 }
 
 

@@ -123,6 +123,14 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceResult:
+    """REPLACE: where the new message went, and the modseq of the old one's expunge."""
+
+    appended: AppendResult
+    source_modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CopyResult:
     """COPY/MOVE: source uids and the uids they got in the destination, in the same order."""
 
@@ -404,6 +412,13 @@ class Store(Protocol):
     ) -> CopyResult:
         """Copies (or moves: copy + expunge in one transaction) the existing messages among
         uids, in uid order. Flags are kept (RFC 9051 §6.4.7)."""
+        ...
+
+    async def replace(
+        self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
+    ) -> ReplaceResult:
+        """Appends message to dest and removes uid from source in one transaction; raises
+        MailError(NONEXISTENT) and changes nothing if uid is gone (RFC 8508)."""
         ...
 
     async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:

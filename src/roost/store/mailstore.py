@@ -49,6 +49,7 @@ from roost.store.api import (
     NewMessage,
     Query,
     QueueEntry,
+    ReplaceResult,
     Store,
 )
 from roost.store.blobs import BlobStore
@@ -207,6 +208,20 @@ class MailStore:
     ) -> CopyResult:
         work = partial(msgs.copy, source=source, uids=uids, dest=dest, move=move, now=now_utc())
         return await self._write(work)
+
+    async def replace(
+        self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
+    ) -> ReplaceResult:
+        blobs: list[BlobId] = []
+
+        def write_blob() -> None:
+            # Durable before the transaction that references it begins, as for append.
+            blobs.append(self._blobs.write(message.data))
+
+        def work(tx: Tx) -> ReplaceResult:
+            return msgs.replace(tx, source, uid, dest, message, blobs[0])
+
+        return await self._engine.run(work, write=True, before=write_blob)
 
     async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:
         return await self._read(partial(msgs.search, mailbox=mailbox, query=query))

@@ -23,6 +23,7 @@ from roost.store.api import (
     MessageMeta,
     NewMessage,
     Query,
+    ReplaceResult,
 )
 from roost.store.changes import advance, remove_messages
 from roost.store.engine import Row, Tx
@@ -41,6 +42,7 @@ __all__ = [
     "fetch_meta",
     "list_uids",
     "referenced_blobs",
+    "replace",
     "search",
     "store_flags",
     "thread_id",
@@ -134,6 +136,26 @@ def _new_row(
         0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
         parsed.message_id,
     )  # fmt: skip
+
+
+def replace(
+    tx: Tx,
+    source: MailboxId,
+    uid: Uid,
+    dest: MailboxId,
+    message: NewMessage,
+    blob: BlobId,
+) -> ReplaceResult:
+    """Appends `message` to dest and expunges `uid` from source in one transaction
+    (RFC 8508 §3.4: the old message goes only if the new one is in)."""
+    get_mailbox(tx, source)
+    if not select_uids(tx, "uid", source, [uid]):
+        raise MailError(MailErrorKind.NONEXISTENT, "the message to replace is gone")
+    added = append(tx, dest, [message], [blob])
+    # One modseq per mailbox per call, also when replacing within one mailbox.
+    source_modseq = added.modseq if source == dest else advance(tx, source, 0)[1]
+    remove_messages(tx, source, [uid], source_modseq)
+    return ReplaceResult(appended=added, source_modseq=source_modseq)
 
 
 # ----- reading ------------------------------------------------------------------------
