@@ -270,6 +270,20 @@ class ModSeqAtLeast:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailIs:
+    """The message with this EMAILID (RFC 8474 §5.1)."""
+
+    email_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadIs:
+    """The messages with this THREADID (RFC 8474 §5.2)."""
+
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     query: Query
 
@@ -296,6 +310,8 @@ Query = (
     | SizeLarger
     | SizeSmaller
     | ModSeqAtLeast
+    | EmailIs
+    | ThreadIs
     | Not
     | And
     | Or

@@ -148,6 +148,10 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         return q.TextContains(key.text or "")
     if name == "MODSEQ":
         return q.ModSeqAtLeast(key.number or 0)
+    if name == "EMAILID":  # RFC 8474 §6
+        return q.EmailIs(key.text or "")
+    if name == "THREADID":
+        return q.ThreadIs(key.text or "")
     if name == "LARGER":
         return q.SizeLarger(key.number or 0)
     if name == "SMALLER":
