@@ -152,6 +152,8 @@ class FlagResult:
     changed: tuple[MessageFlags, ...]  # messages whose flags changed, with their new modseq
     # CONDSTORE: uids not changed because their modseq was above unchangedsince
     modified: tuple[Uid, ...] = ()
+    # the modseq each message of `changed` had before this call, in the same order
+    previous: tuple[ModSeq, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -223,20 +223,22 @@ def store_flags(
     tx.executemany(
         "UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? "
         "WHERE mailbox_id = ? AND uid = ?",
-        [(new.bits, new.dump(), modseq, mailbox, uid) for uid, new in updates],
+        [(new.bits, new.dump(), modseq, mailbox, uid) for uid, new, _ in updates],
     )
     changed = tuple(
-        MessageFlags(uid=uid, modseq=modseq, flags=new.as_set()) for uid, new in updates
+        MessageFlags(uid=uid, modseq=modseq, flags=new.as_set()) for uid, new, _ in updates
     )
-    return FlagResult(changed=changed, modified=modified)
+    previous = tuple(old for _, _, old in updates)
+    return FlagResult(changed=changed, modified=modified, previous=previous)
 
 
 def _flag_updates(
     rows: Iterable[Row], mode: FlagMode, wanted: Flags, unchangedsince: ModSeq | None
-) -> tuple[list[tuple[Uid, Flags]], tuple[Uid, ...]]:
-    """(the new flags of each message they change, the uids UNCHANGEDSINCE excludes)."""
+) -> tuple[list[tuple[Uid, Flags, ModSeq]], tuple[Uid, ...]]:
+    """(uid, new flags, old modseq) of each message the call changes, and the uids
+    UNCHANGEDSINCE excludes."""
     modified: list[Uid] = []
-    updates: list[tuple[Uid, Flags]] = []
+    updates: list[tuple[Uid, Flags, ModSeq]] = []
     for uid, modseq, bits, keywords in rows:
         if unchangedsince is not None and modseq > unchangedsince:
             # RFC 7162 §3.1.3: changed since the client looked; report, do not touch.
@@ -245,7 +247,7 @@ def _flag_updates(
         old = Flags.load(bits, keywords)
         new = old.apply(mode, wanted)
         if not new.same(old):
-            updates.append((Uid(uid), new))
+            updates.append((Uid(uid), new, ModSeq(modseq)))
     return updates, tuple(modified)
 
 
