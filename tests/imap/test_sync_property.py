@@ -32,6 +32,7 @@ _HIGHEST = re.compile(r"\[HIGHESTMODSEQ (\d+)\]")
 class Device:
     client: Client
     qresync: bool
+    names: dict[str, str]  # a mailbox (as the device knows it: MAILBOXID) -> its name now
     view: DeviceView = field(default_factory=DeviceView)
     mailbox: str | None = None
     idling: bool = False
@@ -57,10 +58,12 @@ class Device:
         assert lines and lines[-1].startswith(tag + " "), lines
         return lines[-1], lines[:-1]
 
-    async def command(self, data: bytes, *, expect: str = "OK") -> list[str]:
+    async def command(self, data: bytes, *, may_be_gone: bool = False) -> list[str]:
         status, untagged = await self.send(data)
         self.view.feed(untagged)
-        assert status.split()[1] == expect, (data, status)
+        # REPLACE of a message another device expunged, unheard: NO, and nothing changes.
+        gone = may_be_gone and " NO [NONEXISTENT] " in status
+        assert status.split()[1] == "OK" or gone, (data, status)
         await self.fill()
         return untagged
 
@@ -114,16 +117,17 @@ class Device:
         if self.mailbox is not None:
             self.caches[self.mailbox] = (*self.selected_at, self.view.snapshot())
         cached = self.caches.get(mailbox) if self.qresync else None
+        name = self.names[mailbox]
         if cached is None:
             self.view.start_select()
-            status, untagged = await self.send(f"SELECT {mailbox}".encode())
+            status, untagged = await self.send(f"SELECT {name}".encode())
             self.view.feed(untagged)
         else:
             validity, modseq, known = cached
             self.view.start_resync(known)
             uids = compress(sorted(known)).decode() if known else ""
             args = f"{validity} {modseq}" + (f" {uids}" if uids else "")
-            status, untagged = await self.send(f"SELECT {mailbox} (QRESYNC ({args}))".encode())
+            status, untagged = await self.send(f"SELECT {name} (QRESYNC ({args}))".encode())
             self.view.feed(untagged)
             self.view.finish_resync()
         assert " OK " in status, status
@@ -155,7 +159,10 @@ def _message(n: int) -> bytes:
 Op = tuple[str, int, int, str, bool]
 OPS = st.tuples(
     st.sampled_from(
-        ["append", "append", "store", "store", "expunge", "move", "noop", "idle", "switch"]
+        [
+            *("append", "append", "store", "store", "expunge", "move", "noop", "idle"),
+            *("switch", "rename", "replace"),
+        ]
     ),
     st.integers(0, 2),
     st.integers(0, 60),
@@ -173,7 +180,12 @@ async def run_op(device: Device, op: Op, n: int) -> None:
         await device.done()
     if name == "append":
         flags = f"({flag}) " if b else ""
-        await device.command(f"APPEND {MAILBOXES[k % 2]} {flags}".encode() + _message(n))
+        target = device.names[MAILBOXES[k % 2]]
+        await device.command(f"APPEND {target} {flags}".encode() + _message(n))
+    elif name == "rename":
+        # Devices follow a rename by MAILBOXID (RFC 8474): the name map is shared.
+        await device.command(f"RENAME {device.names['Work']} Work{n}".encode())
+        device.names["Work"] = f"Work{n}"
     elif name == "switch":
         await device.select(MAILBOXES[k % 2])
     else:
@@ -199,12 +211,16 @@ async def _selected_op(device: Device, op: Op) -> None:
         await device.command(f"{prefix}STORE {ref} +FLAGS.SILENT (\\Deleted)".encode())
         await device.command(b"EXPUNGE" if b else b"UID EXPUNGE %d" % uid)
     elif name == "move":
-        other = MAILBOXES[1 - MAILBOXES.index(device.mailbox or "INBOX")]
+        other = device.names[MAILBOXES[1 - MAILBOXES.index(device.mailbox or "INBOX")]]
         await device.command(f"{prefix}MOVE {ref} {other}".encode())
+    elif name == "replace":
+        target = device.names[MAILBOXES[k % 2]]
+        data = f"{prefix}REPLACE {ref} {target} ({flag}) ".encode() + _message(k)
+        await device.command(data, may_be_gone=True)
 
 
-async def server_state(scene: Scene, mailbox: str) -> dict[int, frozenset[str]]:
-    box = await scene.store.find_mailbox(scene.account.id, mailbox)
+async def server_state(scene: Scene, name: str) -> dict[int, frozenset[str]]:
+    box = await scene.store.find_mailbox(scene.account.id, name)
     uids, _ = await scene.store.uids(box.id)
     return {f.uid: f.flags for f in await scene.store.fetch_flags(box.id, [Uid(u) for u in uids])}
 
@@ -212,12 +228,13 @@ async def server_state(scene: Scene, mailbox: str) -> dict[int, frozenset[str]]:
 async def converge(data_dir: Path, ops: list[Op]) -> None:
     async with Scene(data_dir) as scene:
         await scene.store.create_mailbox(scene.account.id, "Work")
+        names = {mailbox: mailbox for mailbox in MAILBOXES}
         devices = []
         for i in range(3):
             client = await scene.client(i + 1)
             # Logged in without LOGIN: Argon2 costs half a second by design, per login.
             client.session.logged_in(scene.account)
-            devices.append(Device(client, qresync=i < 2))
+            devices.append(Device(client, qresync=i < 2, names=names))
         for device in devices:
             if device.qresync:
                 await device.command(b"ENABLE QRESYNC")
@@ -232,7 +249,7 @@ async def converge(data_dir: Path, ops: list[Op]) -> None:
                 for mailbox in (*MAILBOXES, device.mailbox or "INBOX"):
                     await device.select(mailbox)
                     await device.command(b"NOOP")
-                    assert device.view.snapshot() == await server_state(scene, mailbox)
+                    assert device.view.snapshot() == await server_state(scene, names[mailbox])
         except (AssertionError, ViewError) as exc:
             logs = "\n\n".join(
                 f"device {i + 1}:\n" + "\n".join(d.log) for i, d in enumerate(devices)
