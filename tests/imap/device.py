@@ -24,6 +24,7 @@ _EXISTS = re.compile(r"\* (\d+) EXISTS")
 _EXPUNGE = re.compile(r"\* (\d+) EXPUNGE")
 _VANISHED = re.compile(r"\* VANISHED (\(EARLIER\) )?([\d:,]+)")
 _FETCH = re.compile(r"\* (\d+) FETCH \((.*)\)")
+_UIDFETCH = re.compile(r"\* (\d+) UIDFETCH \((.*)\)")  # RFC 9586 §3.3
 _UID = re.compile(r"(?:^| )UID (\d+)")
 _FLAGS = re.compile(r"(?:^| )FLAGS \(([^)]*)\)")
 
@@ -83,6 +84,8 @@ class DeviceView:
             self._vanished(parse_uid_set(m.group(2)), earlier=m.group(1) is not None)
         elif m := _FETCH.fullmatch(line):
             self._fetch(int(m.group(1)), m.group(2))
+        elif m := _UIDFETCH.fullmatch(line):
+            self._uidfetch(int(m.group(1)), m.group(2))
 
     def _exists(self, count: int) -> None:
         if self.resyncing:
@@ -108,10 +111,17 @@ class DeviceView:
                 self.flags.pop(uid, None)
             return
         for uid in uids:
-            if uid not in self.flags or uid not in self.uids:
+            if uid in self.flags and uid in self.uids:
+                self.uids.remove(uid)
+                del self.flags[uid]
+            elif None in self.uids and uid > max((u for u in self.uids if u), default=0):
+                # One of the messages an EXISTS announced and the device has not fetched
+                # yet: they are all alike to it, so any one of them goes.
+                self.uids.reverse()
+                self.uids.remove(None)
+                self.uids.reverse()
+            else:
                 raise ViewError(f"VANISHED {uid}: a UID the device does not know")
-            self.uids.remove(uid)
-            del self.flags[uid]
 
     def _fetch(self, msn: int, items: str) -> None:
         uid_m, flags_m = _UID.search(items), _FLAGS.search(items)
@@ -138,6 +148,23 @@ class DeviceView:
             self.flags[uid] = _flag_set(flags_m.group(1))
         elif uid not in self.flags:
             raise ViewError(f"first FETCH of {uid} without FLAGS")
+
+    def _uidfetch(self, uid: int, items: str) -> None:
+        flags_m = _FLAGS.search(items)
+        uid_m = _UID.search(items)
+        if uid_m is not None and int(uid_m.group(1)) != uid:
+            raise ViewError(f"UIDFETCH {uid} with UID {uid_m.group(1)}")
+        if not self.resyncing and uid not in self.flags:
+            # New to the device: the first message an EXISTS announced (UIDs ascend).
+            first = self.first_unknown()
+            known = [u for u in self.uids if u is not None]
+            if first is None or (known and known[-1] >= uid):
+                raise ViewError(f"UIDFETCH {uid}: not a message the device expects")
+            self.uids[first - 1] = uid
+        if flags_m is not None:
+            self.flags[uid] = _flag_set(flags_m.group(1))
+        elif uid not in self.flags:
+            raise ViewError(f"first UIDFETCH of {uid} without FLAGS")
 
     # --- what the device believes ----------------------------------------------------
     def first_unknown(self) -> int | None:

@@ -1,7 +1,9 @@
 """Every device converges (DESIGN.md promise 2), as a property: a random sequence of appends,
-flag changes, expunges and moves from three devices — some idling, some not, two with
-QRESYNC, one plain IMAP4rev1 — after which each device's picture of each mailbox, built only
-from the responses it received (tests/imap/device.py), equals the store's.
+flag changes, expunges, moves, renames and replaces from three devices — some idling, some
+not; one with QRESYNC, one with QRESYNC and UIDONLY, one plain IMAP4rev1 — after which each
+device's picture of each mailbox, built only from the responses it received
+(tests/imap/device.py), equals the store's; a device that comes back to a mailbox it left
+resynchronises with QRESYNC from what it cached.
 
 Runs at the session level through the real codec and store (transcript.Scene), no sockets."""
 
@@ -33,6 +35,7 @@ class Device:
     client: Client
     qresync: bool
     names: dict[str, str]  # a mailbox (as the device knows it: MAILBOXID) -> its name now
+    uidonly: bool = False  # ENABLE UIDONLY: UIDs only, both ways (RFC 9586)
     view: DeviceView = field(default_factory=DeviceView)
     mailbox: str | None = None
     idling: bool = False
@@ -70,7 +73,12 @@ class Device:
     async def fill(self) -> None:
         """Fetch the messages an EXISTS announced, as a client does before anything else."""
         while (first := self.view.first_unknown()) is not None:
-            _, untagged = await self.send(b"FETCH %d:* (UID FLAGS)" % first)
+            if self.uidonly:
+                known = [u for u in self.view.uids if u is not None]
+                data = b"UID FETCH %d:* (FLAGS)" % ((known[-1] if known else 0) + 1)
+            else:
+                data = b"FETCH %d:* (UID FLAGS)" % first
+            _, untagged = await self.send(data)
             self.view.feed(untagged)
 
     # --- IDLE ------------------------------------------------------------------------------
@@ -199,7 +207,7 @@ async def _selected_op(device: Device, op: Op) -> None:
         await device.command(b"NOOP")
         return
     msn, uid = picked
-    prefix, ref = ("UID ", uid) if k % 2 else ("", msn)
+    prefix, ref = ("UID ", uid) if k % 2 or device.uidonly else ("", msn)
     if name == "store":
         mode = ("+", "-", "")[k % 3]
         if b:  # .SILENT: the client sets the flags itself
@@ -234,9 +242,11 @@ async def converge(data_dir: Path, ops: list[Op]) -> None:
             client = await scene.client(i + 1)
             # Logged in without LOGIN: Argon2 costs half a second by design, per login.
             client.session.logged_in(scene.account)
-            devices.append(Device(client, qresync=i < 2, names=names))
+            devices.append(Device(client, qresync=i < 2, names=names, uidonly=i == 1))
         for device in devices:
-            if device.qresync:
+            if device.uidonly:
+                await device.command(b"ENABLE QRESYNC UIDONLY")
+            elif device.qresync:
                 await device.command(b"ENABLE QRESYNC")
             await device.select("INBOX")
         try:
