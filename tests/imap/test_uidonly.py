@@ -115,6 +115,24 @@ def test_changes_arrive_as_uidfetch_vanished_and_exists(run: Run) -> None:
     )
 
 
+def test_qresync_seq_match_data_is_refused(run: Run) -> None:
+    # RFC 7162 §3.2.5 seq-match-data pairs sequence numbers with UIDs: not after UIDONLY.
+    run(
+        SETUP
+        + """
+        C1: a ENABLE QRESYNC
+        S1: * ENABLED QRESYNC
+        S1: a OK ENABLE completed
+        C1: b SELECT INBOX (QRESYNC (1 1 1:3 (1:2 1:2)))
+        S1: b BAD [UIDREQUIRED] Use UIDs: UIDONLY is enabled
+        C1: c SELECT INBOX (QRESYNC (1 1 1:3))
+        S1: ...
+        S1: c OK [READ-WRITE] SELECT completed
+        """,
+        login=(1,),
+    )
+
+
 def test_uidonly_is_advertised_and_plain_sessions_keep_numbers(run: Run) -> None:
     run(
         """
