@@ -62,6 +62,7 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.GetQuota: (b'GETQUOTA ""',),
     c.GetQuotaRoot: (b"GETQUOTAROOT INBOX",),
     c.SetQuota: (b'SETQUOTA "" (STORAGE 512)', b'SETQUOTA "" ()'),
+    c.Replace: (b"REPLACE 1 Drafts {3+}\r\nabc", b"UID REPLACE * INBOX (\\Draft) {0+}\r\n"),
 }
 STATES = (State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED)
 PAIRS = [(cls, line) for cls, lines in SAMPLES.items() for line in lines]

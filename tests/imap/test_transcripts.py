@@ -962,6 +962,7 @@ def test_no_expunge_during_fetch_store_search_by_sequence_number(run: Run) -> No
     # (Connection 2 speaks IMAP4rev2, connection 1 IMAP4rev1.)
     # RFC 9051 §7.5.1: an EXPUNGE would shift the numbers the client is using, so it waits
     # for a command that may carry it (NOOP here); the UID forms may carry it at once.
+    # Connection 2's .SILENT STORE still tells it the \\Answered it had not heard of.
     run(
         FILLED
         + """
@@ -994,6 +995,7 @@ def test_no_expunge_during_fetch_store_search_by_sequence_number(run: Run) -> No
         S1: * 2 FETCH (UID 3)
         S1: h OK FETCH completed
         C2: i UID STORE 2 +FLAGS.SILENT (\\Deleted)
+        S2: * 1 FETCH (UID 2 FLAGS (\\Answered \\Deleted))
         S2: i OK UID STORE completed
         C2: j UID EXPUNGE 2
         S2: * 1 EXPUNGE

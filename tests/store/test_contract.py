@@ -703,6 +703,44 @@ async def test_move_within_one_mailbox(store: Store) -> None:
 
 
 @contract
+async def test_replace_appends_and_expunges_in_one_transaction(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    drafts = await store.create_mailbox(account.id, "Notes")
+    uids = await append(store, inbox, make("v1"), make("other"))
+    mark_inbox, mark_drafts = await highest(store, inbox), await highest(store, drafts)
+    result = await store.replace(inbox.id, uids[0], drafts.id, make("v2", flags=["\\Draft"]))
+    assert result.appended.uids == (1,) and result.appended.uidvalidity == drafts.uidvalidity
+    assert result.appended.modseq == await highest(store, drafts) > mark_drafts
+    assert result.source_modseq == await highest(store, inbox) > mark_inbox
+    assert list((await store.uids(inbox.id))[0]) == [uids[1]]
+    assert (await store.changes_since(inbox.id, mark_inbox)).expunged == (uids[0],)
+    assert await flags_of(store, drafts) == {1: {"\\Draft"}}
+
+
+@contract
+async def test_replace_within_one_mailbox_takes_one_modseq(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make("v1"))
+    result = await store.replace(inbox.id, uids[0], inbox.id, make("v2"))
+    assert result.appended.uids == (uids[0] + 1,)
+    assert result.source_modseq == result.appended.modseq
+    assert await uid_list(store, inbox.id) == (list(result.appended.uids), result.source_modseq)
+
+
+@contract
+async def test_replace_fails_whole(store: Store) -> None:
+    # RFC 8508 §3.4: if the new message cannot be added, the old one stays untouched.
+    account, inbox = await account_inbox(store)
+    uids = await append(store, inbox, make("v1"))
+    mark = await highest(store, inbox)
+    await refused(
+        MailErrorKind.NONEXISTENT, store.replace(inbox.id, uids[0], MISSING_MAILBOX, make())
+    )
+    await refused(MailErrorKind.NONEXISTENT, store.replace(inbox.id, Uid(99), inbox.id, make()))
+    assert await uid_list(store, inbox.id) == (uids, mark)
+
+
+@contract
 async def test_copy_to_missing_mailbox(store: Store) -> None:
     _, inbox = await account_inbox(store)
     uids = await append(store, inbox, make())
@@ -719,7 +757,9 @@ async def usage(store: Store, account: Account) -> tuple[int, int]:
 
 
 async def everything(store: Store, account: Account) -> dict[str, list[Uid]]:
-    return {m.name: (await store.uids(m.id))[0] for m in await store.list_mailboxes(account.id)}
+    return {
+        m.name: list((await store.uids(m.id))[0]) for m in await store.list_mailboxes(account.id)
+    }
 
 
 @contract

@@ -45,6 +45,7 @@ class SelectedMailbox:
         "modseq",
         "readonly",
         "saved",
+        "uidonly",
         "uids",
         "uidvalidity",
     )
@@ -73,6 +74,7 @@ class SelectedMailbox:
         self._pending_expunge: set[int] = set()
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
+        self.uidonly = False  # RFC 9586: messages are named by UID alone (UIDFETCH)
 
     @property
     def exists(self) -> int:
@@ -164,10 +166,17 @@ class SelectedMailbox:
         msn = self.msn(m.uid)
         if msn is None:
             return b""
-        line = b"* %d FETCH (UID %d FLAGS %s" % (msn, m.uid, self._flags(m.flags, m.uid).encode())
+        line = self.fetch_head(m.uid) + b"FLAGS %s" % self._flags(m.flags, m.uid).encode()
         if report.modseq:
             line += b" MODSEQ (%d)" % m.modseq  # RFC 7162 §3.1.2.1
         return line + b")\r\n"
+
+    def fetch_head(self, uid: int) -> bytes:
+        """`* n FETCH (UID u ` — or, after ENABLE UIDONLY, `* u UIDFETCH (` (RFC 9586 §3.3:
+        the UID stands in for the sequence number, which is never sent)."""
+        if self.uidonly:
+            return b"* %d UIDFETCH (" % uid
+        return b"* %d FETCH (UID %d " % (self.msn(uid) or 0, uid)
 
     def new_uids(self, changes: Changes) -> list[int]:
         last = self.uids[-1] if self.uids else 0

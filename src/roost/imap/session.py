@@ -111,6 +111,7 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.Fetch: _SELECTED,
     c.Store: _SELECTED,
     c.Copy: _SELECTED,
+    c.Replace: _SELECTED,  # RFC 8508 §3.5
 }
 
 
@@ -149,6 +150,7 @@ class Session:
         self.utf8 = False  # ENABLE UTF8=ACCEPT (implied by IMAP4rev2)
         self.condstore = False  # RFC 7162 §3.1: any CONDSTORE-enabling command turns it on
         self.qresync = False  # ENABLE QRESYNC (implies CONDSTORE)
+        self.uidonly = False  # ENABLE UIDONLY (RFC 9586): no sequence numbers either way
         self.idling: str | None = None  # the tag of the IDLE in progress
         self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
         self.closed = False
@@ -212,6 +214,9 @@ class Session:
         allowed = ALLOWED[type(command)]
         if self.state not in allowed:
             reply = bad(_state_error(self.state, allowed))
+        elif self.uidonly and uses_sequence_numbers(command):
+            # RFC 9586 §3.1: after ENABLE UIDONLY, sequence numbers are an error.
+            reply = bad("Use UIDs: UIDONLY is enabled", "UIDREQUIRED")
         else:
             reply = await self._guard(HANDLERS[type(command)](self, command))
         if reply is not ANSWERED:
@@ -257,7 +262,9 @@ class Session:
 
     # --- helpers for handlers --------------------------------------------------------
     def reporting(self) -> Reporting:
-        return Reporting(recent=not self.rev2, modseq=self.condstore, vanished=self.qresync)
+        # RFC 9586 §3.2: after ENABLE UIDONLY expunges are VANISHED, as with QRESYNC.
+        vanished = self.qresync or self.uidonly
+        return Reporting(recent=not self.rev2, modseq=self.condstore, vanished=vanished)
 
     def decode_mailbox(self, name: str) -> str:
         """A mailbox name as the client sent it -> the store's UTF-8 name."""
@@ -287,6 +294,7 @@ class Session:
         )
 
     def select(self, view: SelectedMailbox) -> None:
+        view.uidonly = self.uidonly
         self.selected = view
         self.state = State.SELECTED
 
@@ -304,6 +312,25 @@ class Session:
             self.listener.close()
             self.listener = None
         self.closed = True
+
+
+def uses_sequence_numbers(command: c.Command) -> bool:
+    """Whether a command names messages by sequence number (RFC 9586 §3.1): the non-UID
+    forms, a sequence-set search key, and QRESYNC's seq-match-data."""
+    if isinstance(command, c.Fetch | c.Store | c.Copy | c.Replace):
+        return not command.uid
+    if isinstance(command, c.Search):
+        return not command.uid or _has_sequence_key(command.key)
+    if isinstance(command, c.Select):
+        return command.qresync is not None and command.qresync.seq_match is not None
+    return False
+
+
+def _has_sequence_key(key: c.SearchKey) -> bool:
+    # "$" (SEARCHRES) holds UIDs, so only a literal sequence set counts.
+    if key.name == "SEQ":
+        return key.seqset is None or not key.seqset.saved
+    return any(_has_sequence_key(k) for k in key.keys)
 
 
 def _state_error(state: State, allowed: frozenset[State]) -> str:

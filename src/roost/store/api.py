@@ -141,6 +141,14 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceResult:
+    """REPLACE: where the new message went, and the modseq of the old one's expunge."""
+
+    appended: AppendResult
+    source_modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CopyResult:
     """COPY/MOVE: source uids and the uids they got in the destination, in the same order."""
 
@@ -162,6 +170,8 @@ class FlagResult:
     changed: tuple[MessageFlags, ...]  # messages whose flags changed, with their new modseq
     # CONDSTORE: uids not changed because their modseq was above unchangedsince
     modified: tuple[Uid, ...] = ()
+    # the modseq each message of `changed` had before this call, in the same order
+    previous: tuple[ModSeq, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +297,20 @@ class ModSeqAtLeast:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailIs:
+    """The message with this EMAILID (RFC 8474 §5.1)."""
+
+    email_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadIs:
+    """The messages with this THREADID (RFC 8474 §5.2)."""
+
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     query: Query
 
@@ -314,6 +338,8 @@ Query = (
     | SizeLarger
     | SizeSmaller
     | ModSeqAtLeast
+    | EmailIs
+    | ThreadIs
     | Not
     | And
     | Or
@@ -493,6 +519,13 @@ class Store(Protocol):
     ) -> CopyResult:
         """Copies (or moves: copy + expunge in one transaction) the existing messages among
         uids, in uid order. Flags are kept (RFC 9051 §6.4.7)."""
+        ...
+
+    async def replace(
+        self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
+    ) -> ReplaceResult:
+        """Appends message to dest and removes uid from source in one transaction; raises
+        MailError(NONEXISTENT) and changes nothing if uid is gone (RFC 8508)."""
         ...
 
     async def search(

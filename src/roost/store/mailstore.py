@@ -61,6 +61,7 @@ from roost.store.api import (
     Query,
     QueueEntry,
     Quota,
+    ReplaceResult,
     SortKey,
     Store,
     ThreadInfo,
@@ -257,6 +258,20 @@ class MailStore:
     ) -> CopyResult:
         work = partial(msgs.copy, source=source, uids=uids, dest=dest, move=move, now=now_utc())
         return await self._write(work)
+
+    async def replace(
+        self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
+    ) -> ReplaceResult:
+        blobs: list[BlobId] = []
+
+        def write_blob() -> None:
+            # Durable before the transaction that references it begins, as for append.
+            blobs.append(self._blobs.write(message.data))
+
+        def work(tx: Tx) -> ReplaceResult:
+            return msgs.replace(tx, source, uid, dest, message, blobs[0])
+
+        return await self._engine.run(work, write=True, before=write_blob)
 
     async def search(
         self, mailbox: MailboxId, query: Query, *, limit: int | None = None

@@ -24,6 +24,7 @@ from roost.store.api import (
     MessageMeta,
     NewMessage,
     Query,
+    ReplaceResult,
 )
 from roost.store.changes import advance, remove_messages
 from roost.store.engine import Row, Tx
@@ -44,6 +45,7 @@ __all__ = [
     "forget_texts",
     "list_uids",
     "referenced_blobs",
+    "replace",
     "search",
     "store_flags",
     "thread_id",
@@ -158,6 +160,26 @@ def _sort_columns(sort: SortFields) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+def replace(
+    tx: Tx,
+    source: MailboxId,
+    uid: Uid,
+    dest: MailboxId,
+    message: NewMessage,
+    blob: BlobId,
+) -> ReplaceResult:
+    """Appends `message` to dest and expunges `uid` from source in one transaction
+    (RFC 8508 §3.4: the old message goes only if the new one is in)."""
+    get_mailbox(tx, source)
+    if not select_uids(tx, "uid", source, [uid]):
+        raise MailError(MailErrorKind.NONEXISTENT, "the message to replace is gone")
+    added = append(tx, dest, [message], [blob])
+    # One modseq per mailbox per call, also when replacing within one mailbox.
+    source_modseq = added.modseq if source == dest else advance(tx, source, 0)[1]
+    remove_messages(tx, source, [uid], source_modseq)
+    return ReplaceResult(appended=added, source_modseq=source_modseq)
+
+
 # ----- reading ------------------------------------------------------------------------
 
 
@@ -231,20 +253,22 @@ def store_flags(
     tx.executemany(
         "UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? "
         "WHERE mailbox_id = ? AND uid = ?",
-        [(new.bits, new.dump(), modseq, mailbox, uid) for uid, new in updates],
+        [(new.bits, new.dump(), modseq, mailbox, uid) for uid, new, _ in updates],
     )
     changed = tuple(
-        MessageFlags(uid=uid, modseq=modseq, flags=new.as_set()) for uid, new in updates
+        MessageFlags(uid=uid, modseq=modseq, flags=new.as_set()) for uid, new, _ in updates
     )
-    return FlagResult(changed=changed, modified=modified)
+    previous = tuple(old for _, _, old in updates)
+    return FlagResult(changed=changed, modified=modified, previous=previous)
 
 
 def _flag_updates(
     rows: Iterable[Row], mode: FlagMode, wanted: Flags, unchangedsince: ModSeq | None
-) -> tuple[list[tuple[Uid, Flags]], tuple[Uid, ...]]:
-    """(the new flags of each message they change, the uids UNCHANGEDSINCE excludes)."""
+) -> tuple[list[tuple[Uid, Flags, ModSeq]], tuple[Uid, ...]]:
+    """(uid, new flags, old modseq) of each message the call changes, and the uids
+    UNCHANGEDSINCE excludes."""
     modified: list[Uid] = []
-    updates: list[tuple[Uid, Flags]] = []
+    updates: list[tuple[Uid, Flags, ModSeq]] = []
     for uid, modseq, bits, keywords in rows:
         if unchangedsince is not None and modseq > unchangedsince:
             # RFC 7162 §3.1.3: changed since the client looked; report, do not touch.
@@ -253,7 +277,7 @@ def _flag_updates(
         old = Flags.load(bits, keywords)
         new = old.apply(mode, wanted)
         if not new.same(old):
-            updates.append((Uid(uid), new))
+            updates.append((Uid(uid), new, ModSeq(modseq)))
     return updates, tuple(modified)
 
 

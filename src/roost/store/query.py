@@ -19,6 +19,7 @@ from roost.store.api import (
     DateBefore,
     DateField,
     DateOnOrAfter,
+    EmailIs,
     HasFlag,
     HeaderContains,
     ModSeqAtLeast,
@@ -28,6 +29,7 @@ from roost.store.api import (
     SizeLarger,
     SizeSmaller,
     TextContains,
+    ThreadIs,
     UidIn,
 )
 from roost.store.engine import Row, Tx
@@ -123,6 +125,10 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             return "size < ?", [size]
         case ModSeqAtLeast(modseq=modseq):
             return "modseq >= ?", [modseq]
+        case EmailIs(email_id=email):
+            return "email_id = ?", [email]
+        case ThreadIs(thread_id=thread):
+            return "thread_id = ?", [thread]
         case Not(query=inner):
             sql, params = compile_query(inner)
             return f"NOT ({sql})", params

@@ -44,6 +44,7 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Namespace: mailboxes.namespace,
     c.Status: mailboxes.status,
     c.Append: append.append,
+    c.Replace: append.replace,
     c.Idle: idle.idle,
     c.Compress: compress.compress,
     c.Search: search.search,

@@ -1,4 +1,5 @@
-"""APPEND with MULTIAPPEND and APPENDUID (RFC 9051 §6.3.12, RFC 3502, RFC 4315)."""
+"""APPEND with MULTIAPPEND and APPENDUID (RFC 9051 §6.3.12, RFC 3502, RFC 4315), and REPLACE
+(RFC 8508), which is an APPEND plus the expunge of the message it replaces."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import TYPE_CHECKING
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
 from roost.imap.commands.flags import normalise_flags
-from roost.imap.reply import Reply, no, ok
-from roost.model import ParsedMessage
+from roost.imap.reply import Reply, bad, no, ok
+from roost.model import ParsedMessage, Uid
 from roost.proto.imap import commands as c
+from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
-from roost.store.api import NewMessage
+from roost.store.api import Mailbox, NewMessage
 
 if TYPE_CHECKING:
+    from roost.imap.selected import SelectedMailbox
     from roost.imap.session import Session
 
 # Parsing a big message takes long enough to stall other connections: do it off the loop.
@@ -22,27 +25,73 @@ _PARSE_INLINE_LIMIT = 256 * 1024
 
 
 async def append(s: Session, cmd: c.Append) -> Reply:
-    assert s.account is not None
-    try:
-        mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
-    except MailError as exc:
-        if exc.kind is MailErrorKind.NONEXISTENT:
-            return no("No such mailbox", "TRYCREATE")
-        raise
-    messages = []
-    for message in cmd.messages:
-        messages.append(
-            NewMessage(
-                data=message.data,
-                parsed=await _analyse(message.data),
-                flags=normalise_flags(message.flags),
-                internaldate=message.internaldate,
-            )
-        )
+    mailbox = await _destination(s, cmd.mailbox)
+    if mailbox is None:
+        return no("No such mailbox", "TRYCREATE")
+    messages = [await _new_message(message) for message in cmd.messages]
     result = await s.store.append(mailbox.id, messages)
     s.publish(mailbox.id, result.modseq)
     return ok(
         "APPEND completed", f"APPENDUID {result.uidvalidity} {compress(result.uids).decode()}"
+    )
+
+
+async def replace(s: Session, cmd: c.Replace) -> Reply:
+    view = s.selected
+    assert view is not None
+    verb = "UID REPLACE" if cmd.uid else "REPLACE"
+    if view.readonly:
+        return no("Mailbox is read-only", "READ-ONLY")
+    old = _target(view, cmd)
+    if old is None:
+        if not cmd.uid:
+            return bad("Message sequence number out of range")
+        return no("No message with that UID", "NONEXISTENT")
+    mailbox = await _destination(s, cmd.mailbox)
+    if mailbox is None:
+        # RFC 8508 §3.4: the append failed, so the old message stays as it was.
+        return no("No such mailbox", "TRYCREATE")
+    result = await s.store.replace(
+        view.mailbox_id, old, mailbox.id, await _new_message(cmd.message)
+    )
+    appended = result.appended
+    s.publish(mailbox.id, appended.modseq)
+    if mailbox.id != view.mailbox_id:
+        s.publish(view.mailbox_id, result.source_modseq)
+    # RFC 8508 §3.4 (example): APPENDUID in an untagged OK, then EXISTS/EXPUNGE (from the
+    # sync before the tagged reply), then the tagged OK.
+    code = f"APPENDUID {appended.uidvalidity} {compress(appended.uids).decode()}"
+    await s.send(untagged_status("OK", "Replacement message ready", code))
+    return ok(f"{verb} completed")
+
+
+def _target(view: SelectedMailbox, cmd: c.Replace) -> Uid | None:
+    """The UID of the message REPLACE names, if it is in the view."""
+    if not view.exists:
+        return None
+    if cmd.number is None:  # "*": the last message
+        return view.uid(view.exists)
+    if cmd.uid:
+        return Uid(cmd.number) if view.msn(cmd.number) is not None else None
+    return view.uid(cmd.number) if cmd.number <= view.exists else None
+
+
+async def _destination(s: Session, name: str) -> Mailbox | None:
+    assert s.account is not None
+    try:
+        return await s.store.find_mailbox(s.account.id, s.decode_mailbox(name))
+    except MailError as exc:
+        if exc.kind is MailErrorKind.NONEXISTENT:
+            return None
+        raise
+
+
+async def _new_message(message: c.AppendMessage) -> NewMessage:
+    return NewMessage(
+        data=message.data,
+        parsed=await _analyse(message.data),
+        flags=normalise_flags(message.flags),
+        internaldate=message.internaldate,
     )
 
 

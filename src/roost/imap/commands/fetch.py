@@ -135,6 +135,9 @@ async def _fetch_chunk(
 
 
 def _line(view: SelectedMailbox, uid: int, rendered: list[bytes]) -> bytes:
+    if view.uidonly:
+        # RFC 9586 §3.3: UIDFETCH names the message by its UID instead of its number.
+        return b"* %d UIDFETCH (" % uid + b" ".join(rendered) + b")\r\n"
     return b"* %d FETCH (" % (view.msn(uid) or 0) + b" ".join(rendered) + b")\r\n"
 
 

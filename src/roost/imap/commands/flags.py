@@ -54,8 +54,14 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         flags,
         None if cmd.unchangedsince is None else ModSeq(cmd.unchangedsince),
     )
-    for changed in result.changed:
-        view.note_reported(changed.uid, changed.modseq)
+    for changed, previous in zip(result.changed, result.previous, strict=True):
+        # Not heard again at the next sync: the flags this STORE answers with, or with
+        # .SILENT the flags the client computed itself — but only from a state it knew. A
+        # change another device made that this client has not heard of yet must still be
+        # reported, or the client would never learn it (found by tests/imap/
+        # test_sync_property.py).
+        if not cmd.silent or previous <= view.modseq:
+            view.note_reported(changed.uid, changed.modseq)
     if result.changed:
         s.publish(view.mailbox_id, result.changed[0].modseq)
     if not cmd.silent:

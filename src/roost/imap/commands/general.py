@@ -52,8 +52,11 @@ AUTHENTICATED_CAPABILITIES = (
     "ESORT",
     "WITHIN",
     "PARTIAL",
+    "REPLACE",
+    "OBJECTID",
+    "UIDONLY",
 )
-ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC"})
+ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC", "UIDONLY"})
 
 
 def capabilities(s: Session) -> list[str]:
@@ -117,5 +120,10 @@ async def enable(s: Session, cmd: c.Enable) -> Reply:
             # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
             s.qresync = s.condstore = True
             enabled.append("QRESYNC")
+        elif name == "UIDONLY" and not s.uidonly:
+            s.uidonly = True
+            if s.selected is not None:
+                s.selected.uidonly = True
+            enabled.append("UIDONLY")
     await s.send(untagged(" ".join(["ENABLED", *enabled])))
     return ok("ENABLE completed")

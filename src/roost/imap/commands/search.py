@@ -193,6 +193,10 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         # RFC 5032: seconds before now, against the INTERNALDATE instant
         younger = q.ArrivedAfter(datetime.now(UTC) - timedelta(seconds=key.number or 0))
         return younger if name == "YOUNGER" else q.Not(younger)
+    if name == "EMAILID":  # RFC 8474 §6
+        return q.EmailIs(key.text or "")
+    if name == "THREADID":
+        return q.ThreadIs(key.text or "")
     if name == "LARGER":
         return q.SizeLarger(key.number or 0)
     if name == "SMALLER":

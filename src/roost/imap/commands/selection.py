@@ -53,7 +53,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         recent = view.recent_count()
         lines.append(untagged(f"{recent} RECENT"))
         unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)), limit=1)
-        if unseen:
+        if unseen and not s.uidonly:  # RFC 9586 §3.4: UNSEEN carries a sequence number
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
     lines.append(untagged(f"OK [UIDVALIDITY {mailbox.uidvalidity}] UIDs valid"))

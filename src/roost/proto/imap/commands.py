@@ -161,6 +161,16 @@ class SetQuota(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Replace(Command):
+    """REPLACE / UID REPLACE (RFC 8508): append `message` to `mailbox`, expunge the old."""
+
+    uid: bool
+    number: int | None  # a sequence number or UID; None is "*", the last message
+    mailbox: str
+    message: AppendMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Idle(Command):
     pass
 

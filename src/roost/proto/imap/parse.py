@@ -238,18 +238,7 @@ def _append(cur: Cursor, tag: str, uid: bool) -> c.Command:
     mailbox = cur.mailbox()
     messages: list[c.AppendMessage] = []
     while cur.take(b" "):
-        flags: tuple[str, ...] = ()
-        when = None
-        if cur.peek() == b"(":
-            flags = cur.flag_list()
-            cur.sp()
-        if cur.peek() == b'"':
-            when = date_time(cur)
-            cur.sp()
-        lit = cur.literal()
-        if lit is None:
-            raise cur.fail("APPEND needs the message as a literal")
-        messages.append(c.AppendMessage(flags=flags, internaldate=when, data=lit.data))
+        messages.append(_append_message(cur))
     if not messages:
         raise cur.fail("APPEND needs a message")
     return c.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))
@@ -282,6 +271,33 @@ def _setquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
 
     cur.parenthesised(resource)
     return c.SetQuota(tag=tag, root=root, limits=tuple(limits))
+
+
+def _append_message(cur: Cursor) -> c.AppendMessage:
+    # append-message = append-opts SP append-data (RFC 4466 §2.1.1), after its SP
+    flags: tuple[str, ...] = ()
+    when = None
+    if cur.peek() == b"(":
+        flags = cur.flag_list()
+        cur.sp()
+    if cur.peek() == b'"':
+        when = date_time(cur)
+        cur.sp()
+    lit = cur.literal()
+    if lit is None:
+        raise cur.fail("the message must be a literal")
+    return c.AppendMessage(flags=flags, internaldate=when, data=lit.data)
+
+
+def _replace(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    # replace = "REPLACE" SP seq-number SP mailbox append-message (RFC 8508 §6)
+    cur.sp()
+    number = None if cur.take(b"*") else cur.number(nonzero=True)
+    cur.sp()
+    mailbox = cur.mailbox()
+    cur.sp()
+    message = _append_message(cur)
+    return c.Replace(tag=tag, uid=uid, number=number, mailbox=mailbox, message=message)
 
 
 def _compress(cur: Cursor, tag: str, uid: bool) -> c.Command:
@@ -376,5 +392,16 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"STORE": _store,
     b"COPY": _copy(move=False),
     b"MOVE": _copy(move=True),
+    b"REPLACE": _replace,
 }
-_UID_COMMANDS = {b"FETCH", b"SEARCH", b"SORT", b"THREAD", b"STORE", b"COPY", b"MOVE", b"EXPUNGE"}
+_UID_COMMANDS = {
+    b"FETCH",
+    b"SEARCH",
+    b"SORT",
+    b"THREAD",
+    b"STORE",
+    b"COPY",
+    b"MOVE",
+    b"EXPUNGE",
+    b"REPLACE",
+}

@@ -23,6 +23,7 @@ Keys become `SearchKey(name, ...)` trees; several top-level keys are an implicit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -52,8 +53,11 @@ WITH_ARGUMENT = (
         "NOT",
         "OR",
         "MODSEQ",
+        "EMAILID",
+        "THREADID",
     }
 )
+OBJECTID = re.compile(rb"[A-Za-z0-9_-]{1,255}(?![^ )\r\n])")
 RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
 SORT_RETURN_OPTIONS = RETURN_OPTIONS - {"SAVE"}  # RFC 5267 §3.2
 SORT_KEYS = frozenset("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
@@ -209,6 +213,9 @@ def search_key(cur: Cursor, depth: int) -> c.SearchKey:
             cur.atom("entry type")
             cur.sp()
         return c.SearchKey(name=name, number=cur.number(MAX_NUMBER64))
+    if name in ("EMAILID", "THREADID"):
+        # RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-")
+        return c.SearchKey(name=name, text=cur.match(OBJECTID, "object id").decode("ascii"))
     if name == "OR":
         left = search_key(cur, depth + 1)
         cur.sp()
