@@ -54,6 +54,11 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.Fetch: (b"FETCH 1 (FLAGS BODY[] BINARY[1] ENVELOPE)", b"UID FETCH 1:* BODYSTRUCTURE"),
     c.Store: (b"STORE 1 +FLAGS (\\Deleted)", b"UID STORE 1:* FLAGS.SILENT ()"),
     c.Copy: (b"COPY 1 Trash", b"UID MOVE 1:* Archive"),
+    c.Notify: (
+        b"NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge)) (PERSONAL NONE)",
+        b"NOTIFY NONE",
+    ),
+    c.Esearch: (b"ESEARCH IN (PERSONAL) RETURN (COUNT) UNSEEN", b"ESEARCH IN (SELECTED) $"),
 }
 STATES = (State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED)
 PAIRS = [(cls, line) for cls, lines in SAMPLES.items() for line in lines]

@@ -14,6 +14,7 @@ from roost.imap.commands import (
     general,
     idle,
     mailboxes,
+    notify,
     search,
     selection,
 )
@@ -45,6 +46,8 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Idle: idle.idle,
     c.Compress: compress.compress,
     c.Search: search.search,
+    c.Esearch: search.esearch,
+    c.Notify: notify.notify,
     c.Fetch: fetch.fetch,
     c.Store: flags.store,
     c.Copy: copy.copy,

@@ -1,19 +1,22 @@
 """SEARCH and UID SEARCH with ESEARCH return options and SEARCHRES (RFC 9051 §6.4.4,
-RFC 4731, RFC 5182). SEARCH keys become the store's protocol-neutral query; sequence
-numbers are resolved to UIDs here, against this device's view."""
+RFC 4731, RFC 5182), and the ESEARCH command over several mailboxes (RFC 7377
+MULTISEARCH). SEARCH keys become the store's protocol-neutral query; sequence numbers are
+resolved to UIDs here, against this device's view."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from roost.imap.reply import Reply, no, ok
-from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, Uid
+from roost.imap.reply import Reply, bad, no, ok
+from roost.imap.scopes import scope
+from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, MailboxId, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.seqset import compress, runs
 from roost.proto.imap.strings import render_string
 from roost.store import api as q
+from roost.store.api import Mailbox
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
@@ -52,11 +55,7 @@ async def search(s: Session, cmd: c.Search) -> Reply:
     uids = await s.store.search(view.mailbox_id, to_query(view, cmd.key))
     uids = [u for u in uids if view.msn(u) is not None]  # not yet announced: not visible
     numbers: list[int] = list(uids) if cmd.uid else [view.msn(u) or 0 for u in uids]
-    modseq = None
-    if _uses_modseq(cmd.key):
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
-        if uids:
-            modseq = max(m.modseq for m in await s.store.fetch_flags(view.mailbox_id, uids))
+    modseq = await _highest_modseq(s, view.mailbox_id, cmd.key, uids)
     returns = cmd.returns
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
@@ -69,8 +68,81 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         if "SAVE" in returns:
             view.saved = _to_save(returns, uids)
         if returns != ("SAVE",):
-            await s.send(_esearch(cmd, returns or ("ALL",), numbers, modseq))
+            correlator = b"TAG " + render_string(cmd.tag.encode())
+            await s.send(_esearch(correlator, cmd.uid, returns or ("ALL",), numbers, modseq))
     return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
+
+
+async def esearch(s: Session, cmd: c.Esearch) -> Reply:
+    """RFC 7377: the search in each mailbox the sources name, answered with UIDs, one
+    ESEARCH response per mailbox with matches. Only the logged-in account's mailboxes are
+    ever candidates: they come from list_mailboxes(account), never from a name alone."""
+    assert s.account is not None
+    view = s.selected
+    if cmd.charset is not None and cmd.charset not in CHARSETS:
+        return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
+    sources = cmd.sources or (c.MailboxFilter(kind="SELECTED"),)
+    if view is None and any(f.kind == "SELECTED" for f in sources):
+        return bad("No mailbox selected")
+    targets = await _targets(s, sources)
+    returns = cmd.returns or ("ALL",)
+    selected = view.mailbox_id if view is not None else None
+    if "SAVE" in returns and [m.id for m in targets] != [selected]:
+        return bad("SAVE needs the selected mailbox as the only source (RFC 7377 §2)")
+    if _names_messages(cmd.key) and any(m.id != selected for m in targets):
+        return no("Sequence numbers and $ name messages of the selected mailbox only")
+    for mailbox in targets:
+        if view is not None and mailbox.id == selected:
+            uids = await s.store.search(mailbox.id, to_query(view, cmd.key))
+            uids = [u for u in uids if view.msn(u) is not None]
+            if "SAVE" in returns:
+                view.saved = _to_save(returns, uids)
+        else:
+            query = to_query(None, cmd.key, largest=mailbox.uidnext - 1)
+            uids = await s.store.search(mailbox.id, query)
+        modseq = await _highest_modseq(s, mailbox.id, cmd.key, uids)
+        if returns == ("SAVE",) or not (uids or "COUNT" in returns):
+            continue
+        correlator = b"TAG %s MAILBOX %s UIDVALIDITY %d" % (
+            render_string(cmd.tag.encode()),
+            s.render_mailbox(mailbox.name),
+            mailbox.uidvalidity,
+        )
+        await s.send(_esearch(correlator, True, returns, list(uids), modseq))
+    return ok("ESEARCH completed")
+
+
+async def _targets(s: Session, sources: tuple[c.MailboxFilter, ...]) -> list[Mailbox]:
+    """The account's mailboxes any source names, INBOX first, then by name."""
+    assert s.account is not None
+    scopes = [scope(f, s.decode_mailbox) for f in sources]
+    mailboxes = await s.store.list_mailboxes(s.account.id)
+    view = s.selected
+    selected = next((m.name for m in mailboxes if view and m.id == view.mailbox_id), None)
+    return [
+        m
+        for m in sorted(mailboxes, key=lambda m: (m.name != "INBOX", m.name))
+        if any(sc.matches(m.name, subscribed=m.subscribed, selected=selected) for sc in scopes)
+    ]
+
+
+def _names_messages(key: c.SearchKey) -> bool:
+    """Sequence numbers or "$": meaningful only against the selected mailbox's view."""
+    if key.name == "SEQ" or (key.seqset is not None and key.seqset.saved):
+        return True
+    return any(_names_messages(k) for k in key.keys)
+
+
+async def _highest_modseq(
+    s: Session, mailbox: MailboxId, key: c.SearchKey, uids: list[Uid]
+) -> int | None:
+    """RFC 7162 §3.1.5: a search with MODSEQ reports the highest modseq it found."""
+    if not _uses_modseq(key):
+        return None
+    s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+    if not uids:
+        return None
+    return max(m.modseq for m in await s.store.fetch_flags(mailbox, uids))
 
 
 def _to_save(returns: tuple[str, ...], uids: list[Uid]) -> list[int]:
@@ -89,10 +161,10 @@ def _uses_modseq(key: c.SearchKey) -> bool:
 
 
 def _esearch(
-    cmd: c.Search, returns: tuple[str, ...], numbers: list[int], modseq: int | None
+    correlator: bytes, uid: bool, returns: tuple[str, ...], numbers: list[int], modseq: int | None
 ) -> bytes:
-    line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + b")"
-    if cmd.uid:
+    line = b"ESEARCH (" + correlator + b")"
+    if uid:
         line += b" UID"
     if numbers:
         if "MIN" in returns:
@@ -108,16 +180,20 @@ def _esearch(
     return untagged(line)
 
 
-def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
+def to_query(view: SelectedMailbox | None, key: c.SearchKey, *, largest: int = 0) -> q.Query:
+    """The store query for key: against the selected mailbox's view, or (view None, for
+    ESEARCH in other mailboxes) with UIDs as given, "*" being `largest` (UIDNEXT - 1)."""
     name = key.name
-    if name == "AND":
-        return q.And(tuple(to_query(view, k) for k in key.keys))
-    if name == "OR":
-        return q.Or(tuple(to_query(view, k) for k in key.keys))
+    if name in ("AND", "OR"):
+        parts = tuple(to_query(view, k, largest=largest) for k in key.keys)
+        return q.And(parts) if name == "AND" else q.Or(parts)
     if name == "NOT":
-        return q.Not(to_query(view, key.keys[0]))
+        return q.Not(to_query(view, key.keys[0], largest=largest))
     if name in ("SEQ", "UID"):
         assert key.seqset is not None
+        if view is None:
+            assert name == "UID" and not key.seqset.saved  # checked by esearch
+            return q.UidIn(tuple(key.seqset.resolve(largest)))
         uids = view.resolve(key.seqset, uid=name == "UID")
         return q.UidIn(tuple(runs(uids)))
     if name in _FLAG_KEYS:
@@ -128,7 +204,8 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         assert key.text is not None
         flag = q.HasFlag(key.text)
         return flag if name == "KEYWORD" else q.Not(flag)
-    recent = q.UidIn(tuple(view.recent_ranges()))
+    # IMAP4rev1 \Recent belongs to a session's selected mailbox: elsewhere nothing is.
+    recent = q.UidIn(tuple(view.recent_ranges()) if view is not None else ())
     if name == "RECENT":
         return recent
     if name == "NEW":

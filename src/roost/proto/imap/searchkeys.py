@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from roost.proto.imap import commands as c
 from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, search_date
+from roost.proto.imap.notify import mailbox_filter
 
 NO_ARGUMENT = frozenset(
     "ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT "
@@ -41,15 +42,46 @@ MAX_DEPTH = 64
 
 def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
-    returns: tuple[str, ...] | None = None
-    if cur.take(b"RETURN "):
-        options: list[str] = []
-        cur.parenthesised(lambda: options.append(cur.atom("return option").upper()))
-        unknown = set(options) - RETURN_OPTIONS
-        if unknown:
-            raise cur.fail(f"unknown SEARCH return option {sorted(unknown)[0]}")
-        returns = tuple(options)
+    returns = _return_options(cur)
+    charset, key = _search_program(cur)
+    return c.Search(tag=tag, uid=uid, charset=charset, key=key, returns=returns)
+
+
+def parse_esearch(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """RFC 7377 §4:
+    esearch = "ESEARCH" [SP esearch-source-opts] [SP search-return-opts] SP search-program
+    esearch-source-opts = "IN" SP "(" source-mbox [SP "(" scope-options ")"] ")"
+    source-mbox = filter-mailboxes *(SP filter-mailboxes)  ; no selected-delayed
+    No scope option is defined, so none is accepted."""
+    cur.sp()
+    sources: list[c.MailboxFilter] = []
+    if cur.take(b"IN ("):
+        sources.append(mailbox_filter(cur, esearch=True))
+        while cur.take(b" "):
+            sources.append(mailbox_filter(cur, esearch=True))
+        cur.expect(b")")
         cur.sp()
+    returns = _return_options(cur)
+    charset, key = _search_program(cur)
+    return c.Esearch(
+        tag=tag, sources=tuple(sources), charset=charset, key=key, returns=returns or ()
+    )
+
+
+def _return_options(cur: Cursor) -> tuple[str, ...] | None:
+    """search-return-opts (RFC 4731 §3), and the space after it; None when absent."""
+    if not cur.take(b"RETURN "):
+        return None
+    options: list[str] = []
+    cur.parenthesised(lambda: options.append(cur.atom("return option").upper()))
+    unknown = set(options) - RETURN_OPTIONS
+    if unknown:
+        raise cur.fail(f"unknown SEARCH return option {sorted(unknown)[0]}")
+    cur.sp()
+    return tuple(options)
+
+
+def _search_program(cur: Cursor) -> tuple[str | None, c.SearchKey]:
     charset = None
     if cur.take(b"CHARSET "):
         charset = cur.astring("charset").upper()
@@ -58,7 +90,7 @@ def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
     while cur.take(b" "):
         keys.append(search_key(cur, 0))
     key = keys[0] if len(keys) == 1 else c.SearchKey(name="AND", keys=tuple(keys))
-    return c.Search(tag=tag, uid=uid, charset=charset, key=key, returns=returns)
+    return charset, key
 
 
 def search_key(cur: Cursor, depth: int) -> c.SearchKey:
