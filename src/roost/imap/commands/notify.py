@@ -120,7 +120,7 @@ async def notify(s: Session, cmd: c.Notify) -> Reply:
     if cmd.status:
         # RFC 5465 §3.1: STATUS of every mailbox with message events, before the OK.
         selected = s.selected.mailbox_id if s.selected is not None else None
-        for mailbox in mailboxes:
+        for mailbox in sorted(mailboxes, key=lambda m: (m.name != "INBOX", m.name)):
             if mailbox.id != selected and state.watches_messages(mailbox, None):
                 await s.send(await _status(s, mailbox.id))
     return ok("NOTIFY completed")
