@@ -4,13 +4,15 @@ at once during IDLE (P1: the notifier woke it) or before its next tagged reply."
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from pathlib import Path
 
 import pytest
 
-from tests.imap.test_transcripts import MESSAGES, Run
-from tests.imap.transcript import transcript
+from roost.smtp.sent import save_sent_copy
+from tests.imap.test_transcripts import LUNCH, MESSAGES, Run
+from tests.imap.transcript import Scene, crlf, transcript
 
 ALL_EVENTS = "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"
 
@@ -206,5 +208,71 @@ def test_unsupported_events_are_badevent_and_bad_syntax_is_bad(run: Run) -> None
         S1: e BAD NOTIFY fetch attributes may not set \\Seen: use BODY.PEEK
         C3: f NOTIFY NONE
         S3: f BAD Log in first
+        """
+    )
+
+
+def test_mail_delivered_outside_imap_creates_sent_and_is_reported(tmp_path: Path) -> None:
+    # A submitted message re-creates a deleted Sent (roost.smtp.sent); the new mailbox and
+    # its message reach a NOTIFY session through the notifier like any IMAP change.
+    async def main() -> None:
+        async with Scene(tmp_path) as scene:
+            await scene.login(1)
+            await scene.run(
+                f"""
+                C1: a NOTIFY SET (PERSONAL ({ALL_EVENTS}))
+                S1: a OK NOTIFY completed
+                C1: b DELETE Sent
+                S1: * LIST (\\NonExistent) "/" "Sent"
+                S1: b OK DELETE completed
+                """
+            )
+            data = crlf(LUNCH)
+            assert await save_sent_copy(scene.store, scene.notifier, scene.account, data, 0)
+            await scene.run(
+                """
+                C1: c NOOP
+                S1: * LIST () "/" "Sent"
+                S1: * STATUS "Sent" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ... UNSEEN 0)
+                S1: c OK NOOP completed
+                """
+            )
+
+    asyncio.run(main())
+
+
+def test_subscribed_filter_follows_subscriptions_made_after_notify_set(run: Run) -> None:
+    run(
+        """
+        C1: a NOTIFY SET (SUBSCRIBED (MessageNew MessageExpunge SubscriptionChange))
+        S1: a OK NOTIFY completed
+        C2: b CREATE Later
+        S2: b OK ...
+        C2: c APPEND Later {lunch}
+        S2: c OK ...
+        C1: d NOOP
+        S1: d OK NOOP completed
+        C2: e SUBSCRIBE Later
+        S2: e OK SUBSCRIBE completed
+        C1: f NOOP
+        S1: * LIST (\\Subscribed) "/" "Later"
+        S1: f OK NOOP completed
+        C2: g APPEND Later {report}
+        S2: g OK ...
+        C1: h NOOP
+        S1: * STATUS "Later" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY ... UNSEEN 2)
+        S1: h OK NOOP completed
+        C2: i APPEND Later {report}
+        S2: i OK ...
+        C1: j NOOP
+        S1: * STATUS "Later" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ... UNSEEN 3)
+        S1: j OK NOOP completed
+        C2: k UNSUBSCRIBE Later
+        S2: k OK UNSUBSCRIBE completed
+        C2: l APPEND Later {report}
+        S2: l OK ...
+        C1: m NOOP
+        S1: * LIST () "/" "Later"
+        S1: m OK NOOP completed
         """
     )

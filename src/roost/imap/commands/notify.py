@@ -2,9 +2,9 @@
 
 Theory of operation
 -------------------
-NOTIFY SET resolves its event groups into `Watch`es and remembers, per mailbox of the
-account, the (HIGHESTMODSEQ, UIDNEXT) last reported — two integers a mailbox — and the
-account's mailbox-change modseq. The session already hears every hint of its account. When
+NOTIFY SET resolves its event groups into `Watch`es and remembers, per mailbox watched for
+message events, the (HIGHESTMODSEQ, UIDNEXT) last reported — two integers a mailbox — and
+the account's mailbox-change modseq. The session already hears every hint of its account. When
 hints arrive (at once during IDLE, otherwise after each command) `report` pulls from the
 store only what changed: the account's mailbox changes since its modseq become LIST
 responses (§5.4 MailboxName, §5.5 SubscriptionChange), and each hinted mailbox other than
@@ -115,8 +115,11 @@ async def notify(s: Session, cmd: c.Notify) -> Reply:
         watches.append(Watch(scope(group.filter, s.decode_mailbox), events, fetch))
     modseq = await account_modseq(s)
     mailboxes = await s.store.list_mailboxes(s.account.id)
-    baselines = {m.id: (m.highestmodseq, m.uidnext) for m in mailboxes}
-    s.notify = state = Notifications(tuple(watches), modseq, baselines)
+    s.notify = state = Notifications(tuple(watches), modseq, {})
+    # Baselines only for the mailboxes watched for message events: what the client knows.
+    for m in mailboxes:
+        if state.watches_messages(m, None):
+            state.baselines[m.id] = (m.highestmodseq, m.uidnext)
     if cmd.status:
         # RFC 5465 §3.1: STATUS of every mailbox with message events, before the OK.
         selected = s.selected.mailbox_id if s.selected is not None else None
@@ -129,9 +132,11 @@ async def notify(s: Session, cmd: c.Notify) -> Reply:
 async def report(s: Session, hinted: set[MailboxId | None]) -> None:
     """Sends what the watches ask for about the changes since the last report."""
     state = s.notify
-    if state is None:
+    if state is None or not hinted:
         return
-    lines = await _mailbox_changes(s, state)
+    # A mailbox-level hint (None) sends us to the account's mailbox change log; the log,
+    # not the hint, says what changed, so coalesced hints lose nothing.
+    lines = await _mailbox_changes(s, state) if None in hinted else []
     selected = s.selected.mailbox_id if s.selected is not None else None
     for mailbox_id in sorted(m for m in hinted if m is not None and m != selected):
         line = await _message_changes(s, state, mailbox_id)
@@ -151,18 +156,22 @@ async def _status(s: Session, mailbox: MailboxId) -> bytes:
 
 
 async def _message_changes(s: Session, state: Notifications, mailbox_id: MailboxId) -> bytes:
-    modseq, uidnext = state.baselines.get(mailbox_id, (ModSeq(0), Uid(1)))
     try:
         mailbox = await s.store.get_mailbox(mailbox_id)
     except MailError:
         state.baselines.pop(mailbox_id, None)  # deleted since: its LIST said so
         return b""
-    if mailbox.highestmodseq <= modseq:
+    if not state.watches_messages(mailbox, None):
+        state.baselines.pop(mailbox_id, None)
         return b""
-    watch = state.watch_for(mailbox.name, subscribed=mailbox.subscribed, selected=None)
-    wanted = watch.events & MESSAGE_EVENTS if watch is not None else frozenset()
-    if not wanted:
-        state.baselines[mailbox_id] = (mailbox.highestmodseq, mailbox.uidnext)
+    base = state.baselines.get(mailbox_id)
+    state.baselines[mailbox_id] = (mailbox.highestmodseq, mailbox.uidnext)
+    if base is None:
+        # Newly watched (created, subscribed or renamed into a watch since NOTIFY SET):
+        # its state is news. Every message watch has MessageNew (RFC 5465 §5).
+        return await _status(s, mailbox_id)
+    modseq, uidnext = base
+    if mailbox.highestmodseq <= modseq:
         return b""
     changes = await s.store.changes_since(mailbox_id, modseq)
     state.baselines[mailbox_id] = (changes.highestmodseq, changes.uidnext)
@@ -173,7 +182,9 @@ async def _message_changes(s: Session, state: Notifications, mailbox_id: Mailbox
         happened.add("MessageExpunge")
     if any(m.uid < uidnext for m in changes.changed):
         happened.add("FlagChange")
-    return await _status(s, mailbox_id) if happened & wanted else b""
+    watch = state.watch_for(mailbox.name, subscribed=mailbox.subscribed, selected=None)
+    assert watch is not None
+    return await _status(s, mailbox_id) if happened & watch.events else b""
 
 
 async def _mailbox_changes(s: Session, state: Notifications) -> list[bytes]:
@@ -207,11 +218,7 @@ async def _mailbox_changes(s: Session, state: Notifications) -> list[bytes]:
 
 
 def _track(state: Notifications, change: MailboxChange) -> None:
-    if change.mailbox_id is None:
-        return
-    if change.kind is MailboxChangeKind.CREATED:
-        state.baselines[change.mailbox_id] = (ModSeq(0), Uid(1))
-    elif change.kind is MailboxChangeKind.DELETED:
+    if change.mailbox_id is not None and change.kind is MailboxChangeKind.DELETED:
         state.baselines.pop(change.mailbox_id, None)
 
 
