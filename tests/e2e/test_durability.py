@@ -25,7 +25,11 @@ def message(n: int) -> bytes:
 
 
 def append_until_killed(
-    server: Server, user: str, acked: dict[int, bytes], stop: threading.Event
+    server: Server,
+    user: str,
+    acked: dict[int, bytes],
+    stop: threading.Event,
+    appending: threading.Event,
 ) -> None:
     try:
         client = imaplib.IMAP4(server.host, server.imap_port, timeout=10)
@@ -41,6 +45,7 @@ def append_until_killed(
             match = re.search(rb"APPENDUID \d+ (\d+)", resp[0] or b"")
             if typ == "OK" and match:
                 acked[int(match.group(1))] = data
+                appending.set()
     except (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error, EOFError):
         pass  # the server died under us: what was acknowledged before counts
     finally:
@@ -54,9 +59,13 @@ def test_acknowledged_appends_survive_kill_9(tmp_path: Path) -> None:
     user = server.add_user()
     acked: dict[int, bytes] = {}
     for _round in range(3):
-        stop = threading.Event()
-        writer = threading.Thread(target=append_until_killed, args=(server, user, acked, stop))
+        stop, appending = threading.Event(), threading.Event()
+        args = (server, user, acked, stop, appending)
+        writer = threading.Thread(target=append_until_killed, args=args)
         writer.start()
+        # The kill falls at a random moment of the appends, not of the (Argon2) login,
+        # which on a loaded machine can take most of the window.
+        appending.wait(60)
         threading.Event().wait(rng.uniform(0.3, 1.2))
         server.process.send_signal(signal.SIGKILL)  # no goodbye, no flush
         server.process.wait()
