@@ -276,3 +276,24 @@ def test_subscribed_filter_follows_subscriptions_made_after_notify_set(run: Run)
         S1: m OK NOOP completed
         """
     )
+
+
+def test_renaming_inbox_reports_both_mailboxes(run: Run) -> None:
+    run(
+        """
+        C1: a NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName))
+        S1: a OK NOTIFY completed
+        C2: b APPEND INBOX {lunch} {report}
+        S2: b OK ...
+        C1: c NOOP
+        S1: * STATUS "INBOX" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY ... UNSEEN 2)
+        S1: c OK NOOP completed
+        C2: d RENAME INBOX Old
+        S2: d OK RENAME completed
+        C1: e NOOP
+        S1: * LIST () "/" "Old"
+        S1: * STATUS "INBOX" (MESSAGES 0 UIDNEXT 3 UIDVALIDITY ... UNSEEN 0)
+        S1: * STATUS "Old" (MESSAGES 2 UIDNEXT 3 UIDVALIDITY ... UNSEEN 2)
+        S1: e OK NOOP completed
+        """
+    )

@@ -83,6 +83,11 @@ async def rename(s: Session, cmd: c.Rename) -> Reply:
         return no("INBOX already exists", "ALREADYEXISTS")
     await s.store.rename_mailbox(s.account.id, old, new)
     s.publish(None, await account_modseq(s))
+    if old == "INBOX":
+        # RFC 9051 §6.3.6: INBOX's messages moved into a new mailbox; both changed.
+        for name in ("INBOX", new):
+            mailbox = await s.store.find_mailbox(s.account.id, name)
+            s.publish(mailbox.id, mailbox.highestmodseq)
     return ok("RENAME completed")
 
 
