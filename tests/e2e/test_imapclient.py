@@ -77,10 +77,19 @@ def test_idle_device_hears_another_devices_append(server: Server, user: str) -> 
     assert done.wait(10)
     assert (1, b"EXISTS") in responses
     laptop.select_folder("INBOX")
-    laptop.add_flags([1], [b"\\Flagged"])
     phone.idle()
-    responses = phone.idle_check(timeout=10)
-    phone.idle_done()
+    # The change happens after IDLE began: a FETCH sent right behind "+ idling" could sit
+    # in imaplib's read buffer, where idle_check's select() never sees it (flaked in CI).
+    flagged = threading.Event()
+
+    def flag_later() -> None:
+        laptop.add_flags([1], [b"\\Flagged"])
+        flagged.set()
+
+    threading.Thread(target=flag_later).start()
+    responses = phone.idle_check(timeout=30)
+    responses += phone.idle_done()[1]
+    assert flagged.wait(30)
     fetches = [r for r in responses if len(r) > 2 and r[1] == b"FETCH"]
     assert fetches and b"\\Flagged" in repr(fetches[0][2]).encode(), responses
     phone.logout()

@@ -63,6 +63,11 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.GetQuotaRoot: (b"GETQUOTAROOT INBOX",),
     c.SetQuota: (b'SETQUOTA "" (STORAGE 512)', b'SETQUOTA "" ()'),
     c.Replace: (b"REPLACE 1 Drafts {3+}\r\nabc", b"UID REPLACE * INBOX (\\Draft) {0+}\r\n"),
+    c.Notify: (
+        b"NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge)) (PERSONAL NONE)",
+        b"NOTIFY NONE",
+    ),
+    c.Esearch: (b"ESEARCH IN (PERSONAL) RETURN (COUNT) UNSEEN", b"ESEARCH IN (SELECTED) $"),
 }
 STATES = (State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED)
 PAIRS = [(cls, line) for cls, lines in SAMPLES.items() for line in lines]

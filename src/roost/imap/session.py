@@ -8,7 +8,9 @@ through `HANDLERS` to one function in roost.imap.commands, and answered with the
 `Reply` the handler returns. Before that reply the session reports what other devices
 changed in the selected mailbox (a pull from the store's change log; RFC 9051 §7.5.1 decides
 whether expunges may be included). During IDLE the server calls `push` whenever the
-notifier hints at a change, and `keepalive` on a timer.
+notifier hints at a change, and `keepalive` on a timer. After NOTIFY SET (RFC 5465) the
+hints also name other mailboxes of the account to report on, at once during IDLE and
+before each tagged reply otherwise (roost.imap.commands.notify).
 
 Errors are mapped once here: ProtocolError -> BAD, MailError -> NO [CODE], anything else
 is a bug -> logged with its traceback, NO [SERVERBUG] with a fixed text.
@@ -26,7 +28,9 @@ from roost.errors import MailError, ProtocolError
 from roost.imap.codes import code_for
 from roost.imap.commands import HANDLERS
 from roost.imap.commands.auth import finish_authenticate
+from roost.imap.commands.fetch import fetch_new
 from roost.imap.commands.general import capabilities
+from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
 from roost.model import MailboxId, ModSeq
@@ -101,6 +105,8 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.GetQuota: _AUTH,
     c.GetQuotaRoot: _AUTH,
     c.SetQuota: _AUTH,
+    c.Notify: _AUTH,
+    c.Esearch: _AUTH,  # RFC 7377 §2: IN (selected) is checked by the handler
     c.Check: _SELECTED,
     c.Close: _SELECTED,
     c.Unselect: _SELECTED,
@@ -146,6 +152,7 @@ class Session:
         self.account: Account | None = None
         self.selected: SelectedMailbox | None = None
         self.listener: Listener | None = None
+        self.notify: Notifications | None = None  # NOTIFY SET (RFC 5465)
         self.rev2 = False  # ENABLE IMAP4rev2
         self.utf8 = False  # ENABLE UTF8=ACCEPT (implied by IMAP4rev2)
         self.condstore = False  # RFC 7162 §3.1: any CONDSTORE-enabling command turns it on
@@ -170,9 +177,10 @@ class Session:
 
     async def push(self) -> None:
         """Notifier woke us during IDLE: report what changed, at once."""
-        if self.listener is not None:
-            self.listener.drain()
+        hinted = self.listener.drain() if self.listener is not None else set()
         await self.sync(allow_expunge=True)
+        if self.notify is not None:
+            await report(self, hinted)
 
     async def keepalive(self) -> None:
         await self.send(untagged("OK Still here"))
@@ -238,6 +246,9 @@ class Session:
     async def _finish(self, tag: str, reply: Reply, *, allow_expunge: bool = True) -> None:
         if self.selected is not None and reply.status != "BAD":
             await self.sync(allow_expunge=allow_expunge)
+        if self.state is not State.LOGOUT:
+            # RFC 5465 §3: NOTIFY events may go out whenever untagged responses may.
+            await self.report_notifications()
         await self.send(tagged(tag, reply.status, reply.text, reply.code))
 
     # --- selected-mailbox sync -----------------------------------------------------
@@ -255,6 +266,15 @@ class Session:
         lines = view.apply(changes, allow_expunge=allow_expunge, report=report)
         if lines:
             await self.send(b"".join(lines))
+        if new and self.notify is not None and self.notify.new_message_fetch:
+            # RFC 5465 §5.1: MessageNew (fetch-att ...) for the selected mailbox.
+            await fetch_new(self, view, self.notify.new_message_fetch, new)
+
+    async def report_notifications(self) -> None:
+        """NOTIFY: what changed in the account's other mailboxes (hints since the last
+        report); a session without NOTIFY leaves its hints for the IDLE loop."""
+        if self.notify is not None and self.listener is not None:
+            await report(self, self.listener.drain())
 
     def publish(self, mailbox: MailboxId | None, modseq: ModSeq) -> None:
         assert self.account is not None

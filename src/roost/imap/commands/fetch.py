@@ -64,6 +64,18 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
 
 
+async def fetch_new(
+    s: Session, view: SelectedMailbox, items: tuple[c.FetchItem, ...], uids: list[int]
+) -> None:
+    """NOTIFY MessageNew fetch attributes (RFC 5465 §5.1) for messages just announced."""
+    wanted = [Uid(u) for u in uids]
+    for start in range(0, len(wanted), CHUNK):
+        try:
+            await _fetch_chunk(s, view, items, wanted[start : start + CHUNK])
+        except UnknownTransferEncoding:
+            continue  # the client can still FETCH it and hear why
+
+
 async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> list[Uid]:
     """RFC 7162 §3.1.4.1 CHANGEDSINCE (and §3.2.6 VANISHED): from the change log, so the
     cost follows the number of changes, not the size of the set or the mailbox."""

@@ -18,4 +18,5 @@ async def idle(s: Session, cmd: c.Idle) -> Reply:
     s.receiver.expect_raw_line()
     await s.send(continuation("idling"))
     await s.sync(allow_expunge=True)  # whatever happened before IDLE, at once
+    await s.report_notifications()
     return ANSWERED

@@ -61,7 +61,7 @@ async def create(s: Session, cmd: c.Create) -> Reply:
     if not uses <= SPECIAL_USES or len(uses) > 1:
         return no("Unsupported special-use attribute", "USEATTR")
     created = await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
-    s.publish(None, await _account_modseq(s))
+    s.publish(None, await account_modseq(s))
     return ok("CREATE completed", f"MAILBOXID ({mailbox_id(created)})")
 
 
@@ -74,7 +74,7 @@ async def delete(s: Session, cmd: c.Delete) -> Reply:
     await s.store.delete_mailbox(s.account.id, name)
     if s.selected is not None and s.selected.mailbox_id == mailbox.id:
         s.deselect()
-    s.publish(None, await _account_modseq(s))
+    s.publish(None, await account_modseq(s))
     return ok("DELETE completed")
 
 
@@ -85,7 +85,12 @@ async def rename(s: Session, cmd: c.Rename) -> Reply:
     if new == "INBOX":
         return no("INBOX already exists", "ALREADYEXISTS")
     await s.store.rename_mailbox(s.account.id, old, new)
-    s.publish(None, await _account_modseq(s))
+    s.publish(None, await account_modseq(s))
+    if old == "INBOX":
+        # RFC 9051 §6.3.6: INBOX's messages moved into a new mailbox; both changed.
+        for name in ("INBOX", new):
+            mailbox = await s.store.find_mailbox(s.account.id, name)
+            s.publish(mailbox.id, mailbox.highestmodseq)
     return ok("RENAME completed")
 
 
@@ -96,11 +101,12 @@ async def subscribe(s: Session, cmd: c.Subscribe | c.Unsubscribe) -> Reply:
     if on:
         await s.store.find_mailbox(s.account.id, name)  # RFC 9051 §6.3.7: must exist
     await s.store.set_subscribed(s.account.id, name, on)
-    s.publish(None, await _account_modseq(s))
+    s.publish(None, await account_modseq(s))
     return ok(f"{'SUBSCRIBE' if on else 'UNSUBSCRIBE'} completed")
 
 
-async def _account_modseq(s: Session) -> ModSeq:
+async def account_modseq(s: Session) -> ModSeq:
+    """The account's mailbox-change modseq now (what a mailbox-level hint carries)."""
     assert s.account is not None
     modseq, _ = await s.store.mailbox_changes_since(s.account.id, ModSeq(2**62))
     return modseq
@@ -119,11 +125,11 @@ async def status(s: Session, cmd: c.Status) -> Reply:
     if "HIGHESTMODSEQ" in cmd.items:
         s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
-    await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.items))
+    await s.send(status_line(s, await s.store.status(mailbox.id), cmd.items))
     return ok("STATUS completed")
 
 
-def _status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
+def status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
     values: dict[str, int | str] = {
         "MESSAGES": st.messages,
         "UIDNEXT": st.mailbox.uidnext,
@@ -189,7 +195,7 @@ async def list_(s: Session, cmd: c.List) -> Reply:
         line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
         if cmd.status_items and mailbox is not None:
-            await s.send(_status_line(s, await s.store.status(mailbox.id), cmd.status_items))
+            await s.send(status_line(s, await s.store.status(mailbox.id), cmd.status_items))
     return ok(f"{verb} completed")
 
 

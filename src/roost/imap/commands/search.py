@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from roost.imap.reply import Reply, no, ok
-from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, Uid
+from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, MailboxId, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.searchkeys import partial_page
@@ -61,7 +61,7 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         await s.send(plain_result("SEARCH", numbers(view, uids, cmd.uid), modseq))
     else:
         if "SAVE" in returns:
-            view.saved = _to_save(returns, uids, cmd.partial)
+            view.saved = save_result(returns, uids, cmd.partial)
         if returns != ("SAVE",):
             result = Result(numbers=numbers(view, uids, cmd.uid), modseq=modseq)
             await s.send(esearch(cmd, returns or ("ALL",), result))
@@ -84,15 +84,19 @@ def numbers(view: SelectedMailbox, uids: list[Uid], uid: bool) -> list[int]:
     return list(uids) if uid else [view.msn(u) or 0 for u in uids]
 
 
-async def result_modseq(s: Session, key: c.SearchKey, uids: list[Uid]) -> int | None:
-    """RFC 7162 §3.1.5: with a MODSEQ criterion the highest modseq of what was found."""
+async def result_modseq(
+    s: Session, key: c.SearchKey, uids: list[Uid], mailbox: MailboxId | None = None
+) -> int | None:
+    """RFC 7162 §3.1.5: with a MODSEQ criterion the highest modseq of what was found (in
+    the selected mailbox unless another is named)."""
     if not _uses_modseq(key):
         return None
     s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
-    view = s.selected
-    if not uids or view is None:
+    if mailbox is None and s.selected is not None:
+        mailbox = s.selected.mailbox_id
+    if not uids or mailbox is None:
         return None
-    return max(m.modseq for m in await s.store.fetch_flags(view.mailbox_id, uids))
+    return max(m.modseq for m in await s.store.fetch_flags(mailbox, uids))
 
 
 def plain_result(name: str, found: list[int], modseq: int | None) -> bytes:
@@ -103,7 +107,7 @@ def plain_result(name: str, found: list[int], modseq: int | None) -> bytes:
     return untagged(line)
 
 
-def _to_save(
+def save_result(
     returns: tuple[str, ...], uids: list[Uid], partial: tuple[int, int] | None
 ) -> list[int]:
     """RFC 5182 §2.1: SAVE beside MIN and/or MAX (and neither ALL nor COUNT) saves only the
@@ -123,12 +127,20 @@ def _uses_modseq(key: c.SearchKey) -> bool:
     return key.name == "MODSEQ" or any(_uses_modseq(k) for k in key.keys)
 
 
-def esearch(cmd: c.Search | c.Sort, returns: tuple[str, ...], result: Result) -> bytes:
+def esearch(
+    cmd: c.Search | c.Sort | c.Esearch,
+    returns: tuple[str, ...],
+    result: Result,
+    *,
+    mailbox: bytes = b"",
+) -> bytes:
     """The ESEARCH response (RFC 4731 §3.1) for SEARCH and, with ESORT (RFC 5267 §3.2),
-    for SORT: MIN and MAX are the first and last in result order, ALL keeps that order."""
+    for SORT: MIN and MAX are the first and last in result order, ALL keeps that order.
+    For the ESEARCH command (RFC 7377 §2) `mailbox` is the correlator's MAILBOX and
+    UIDVALIDITY, and results are always UIDs."""
     found = result.numbers
-    line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + b")"
-    if cmd.uid:
+    line = b"ESEARCH (TAG " + render_string(cmd.tag.encode()) + mailbox + b")"
+    if isinstance(cmd, c.Esearch) or cmd.uid:
         line += b" UID"
     if found:
         if "MIN" in returns:
@@ -137,7 +149,7 @@ def esearch(cmd: c.Search | c.Sort, returns: tuple[str, ...], result: Result) ->
             line += b" MAX %d" % found[-1]
         if "ALL" in returns:
             line += b" ALL " + compress(found)
-    if cmd.partial is not None:
+    if not isinstance(cmd, c.Esearch) and cmd.partial is not None:
         # RFC 9394 §3.1: the range as requested, then what is in it, or NIL
         page = partial_page(found, cmd.partial)
         first, last = cmd.partial
@@ -149,16 +161,20 @@ def esearch(cmd: c.Search | c.Sort, returns: tuple[str, ...], result: Result) ->
     return untagged(line)
 
 
-def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
+def to_query(view: SelectedMailbox | None, key: c.SearchKey, *, largest: int = 0) -> q.Query:
+    """The store query for key: against the selected mailbox's view, or (view None, for
+    ESEARCH in other mailboxes) with UIDs as given, "*" being `largest` (UIDNEXT - 1)."""
     name = key.name
-    if name == "AND":
-        return q.And(tuple(to_query(view, k) for k in key.keys))
-    if name == "OR":
-        return q.Or(tuple(to_query(view, k) for k in key.keys))
+    if name in ("AND", "OR"):
+        parts = tuple(to_query(view, k, largest=largest) for k in key.keys)
+        return q.And(parts) if name == "AND" else q.Or(parts)
     if name == "NOT":
-        return q.Not(to_query(view, key.keys[0]))
+        return q.Not(to_query(view, key.keys[0], largest=largest))
     if name in ("SEQ", "UID"):
         assert key.seqset is not None
+        if view is None:
+            assert name == "UID" and not key.seqset.saved  # checked by multisearch
+            return q.UidIn(tuple(key.seqset.resolve(largest)))
         uids = view.resolve(key.seqset, uid=name == "UID")
         return q.UidIn(tuple(runs(uids)))
     if name in _FLAG_KEYS:
@@ -169,7 +185,8 @@ def to_query(view: SelectedMailbox, key: c.SearchKey) -> q.Query:
         assert key.text is not None
         flag = q.HasFlag(key.text)
         return flag if name == "KEYWORD" else q.Not(flag)
-    recent = q.UidIn(tuple(view.recent_ranges()))
+    # IMAP4rev1 \Recent belongs to a session's selected mailbox: elsewhere nothing is.
+    recent = q.UidIn(tuple(view.recent_ranges()) if view is not None else ())
     if name == "RECENT":
         return recent
     if name == "NEW":

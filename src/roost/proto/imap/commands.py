@@ -299,3 +299,43 @@ class Copy(Command):
     seqset: SeqSet
     mailbox: str
     move: bool = False
+
+
+# --- NOTIFY (RFC 5465) and MULTISEARCH (RFC 7377) ------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxFilter:
+    """RFC 5465 §6 filter-mailboxes, with RFC 7377's subtree-one: which mailboxes.
+
+    `kind` is upper-case: SELECTED, SELECTED-DELAYED, INBOXES, PERSONAL, SUBSCRIBED,
+    SUBTREE, SUBTREE-ONE or MAILBOXES; the last three name their mailboxes (as sent)."""
+
+    kind: str
+    mailboxes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyEvent:
+    name: str  # the RFC 5465 spelling for known events ("MessageNew"), as sent otherwise
+    fetch: tuple[FetchItem, ...] = ()  # MessageNew (fetch-att ...), SELECTED filters only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyGroup:
+    filter: MailboxFilter
+    events: tuple[NotifyEvent, ...]  # (): NONE, nothing for these mailboxes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify(Command):
+    groups: tuple[NotifyGroup, ...] | None  # None: NOTIFY NONE
+    status: bool = False  # NOTIFY SET STATUS: report the watched mailboxes at once
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Esearch(Command):
+    """RFC 7377 ESEARCH: SEARCH over several mailboxes; results are always UIDs."""
+
+    sources: tuple[MailboxFilter, ...]  # (): no IN, the selected mailbox
+    charset: str | None
+    key: SearchKey
+    returns: tuple[str, ...] = ()  # (): ALL

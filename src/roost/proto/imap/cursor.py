@@ -223,3 +223,15 @@ def _month(cur: Cursor, name: str) -> int:
         return MONTHS.index(name.upper()) + 1
     except ValueError:
         raise cur.fail(f"invalid month {name!r}") from None
+
+
+def partial_range(cur: Cursor) -> tuple[int, int]:
+    """RFC 9394 §4 partial-range as (first, last) as sent, negative counting from the end
+    (-1 is the last result); 500:400 means 400:500."""
+    negative = cur.take(b"-")
+    first = cur.number(nonzero=True)
+    cur.expect(b":")
+    if negative:
+        cur.expect(b"-", "a negative range end")
+    last = cur.number(nonzero=True)
+    return (-first, -last) if negative else (first, last)

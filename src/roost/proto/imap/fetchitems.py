@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 
 from roost.proto.imap import commands as c
-from roost.proto.imap.cursor import MAX_NUMBER64, Cursor
-from roost.proto.imap.searchkeys import partial_range
+from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, partial_range
 
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _PART = re.compile(rb"[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*")

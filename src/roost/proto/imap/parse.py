@@ -21,7 +21,8 @@ from roost.proto.imap.cursor import (
     date_time,
 )
 from roost.proto.imap.fetchitems import parse_fetch
-from roost.proto.imap.searchkeys import parse_search, parse_sort, parse_thread
+from roost.proto.imap.notify import parse_notify
+from roost.proto.imap.searchkeys import parse_esearch, parse_search, parse_sort, parse_thread
 from roost.proto.imap.seqset import SeqSet
 
 # --- the command table --------------------------------------------------------
@@ -388,6 +389,8 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"SEARCH": parse_search,
     b"SORT": parse_sort,
     b"THREAD": parse_thread,
+    b"ESEARCH": parse_esearch,
+    b"NOTIFY": parse_notify,
     b"FETCH": parse_fetch,
     b"STORE": _store,
     b"COPY": _copy(move=False),

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from roost.proto.imap import commands as c
-from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, search_date
+from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, partial_range, search_date
+from roost.proto.imap.notify import mailbox_filter
 
 NO_ARGUMENT = frozenset(
     "ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT "
@@ -76,6 +77,32 @@ def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
         cur.sp()
     key = _keys(cur)
     return c.Search(tag=tag, uid=uid, charset=charset, key=key, returns=returns, partial=partial)
+
+
+def parse_esearch(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """RFC 7377 §4:
+    esearch = "ESEARCH" [SP esearch-source-opts] [SP search-return-opts] SP search-program
+    esearch-source-opts = "IN" SP "(" source-mbox [SP "(" scope-options ")"] ")"
+    source-mbox = filter-mailboxes *(SP filter-mailboxes)  ; no selected-delayed
+    No scope option is defined, so none is accepted; nor is PARTIAL, which RFC 9394
+    defines for SEARCH and SORT only."""
+    cur.sp()
+    sources: list[c.MailboxFilter] = []
+    if cur.take(b"IN ("):
+        sources.append(mailbox_filter(cur, esearch=True))
+        while cur.take(b" "):
+            sources.append(mailbox_filter(cur, esearch=True))
+        cur.expect(b")")
+        cur.sp()
+    returns, _ = return_options(cur, RETURN_OPTIONS - {"PARTIAL"}, "ESEARCH")
+    charset = None
+    if cur.take(b"CHARSET "):
+        charset = cur.astring("charset").upper()
+        cur.sp()
+    key = _keys(cur)
+    return c.Esearch(
+        tag=tag, sources=tuple(sources), charset=charset, key=key, returns=returns or ()
+    )
 
 
 def parse_sort(cur: Cursor, tag: str, uid: bool) -> c.Command:
@@ -154,18 +181,6 @@ def return_options(cur: Cursor, allowed: frozenset[str], command: str) -> Return
         raise cur.fail("at most one of PARTIAL and ALL")
     cur.sp()
     return tuple(options), partial[0] if partial else None
-
-
-def partial_range(cur: Cursor) -> tuple[int, int]:
-    """RFC 9394 §4 partial-range as (first, last) as sent, negative counting from the end
-    (-1 is the last result); 500:400 means 400:500."""
-    negative = cur.take(b"-")
-    first = cur.number(nonzero=True)
-    cur.expect(b":")
-    if negative:
-        cur.expect(b"-", "a negative range end")
-    last = cur.number(nonzero=True)
-    return (-first, -last) if negative else (first, last)
 
 
 def search_key(cur: Cursor, depth: int) -> c.SearchKey:
