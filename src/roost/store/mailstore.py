@@ -180,7 +180,13 @@ class MailStore:
             # Durable before the transaction that references them begins (DESIGN.md).
             blobs.extend(self._blobs.write(message.data) for message in messages)
 
-        work = partial(msgs.append, mailbox_id=mailbox, messages=messages, blobs=blobs)
+        work = partial(
+            msgs.append,
+            mailbox_id=mailbox,
+            messages=messages,
+            blobs=blobs,
+            index=self._engine.text_index,
+        )
         return await self._engine.run(work, write=True, before=write_blobs)
 
     async def uids(self, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
@@ -227,7 +233,8 @@ class MailStore:
         return await self._write(work)
 
     async def search(self, mailbox: MailboxId, query: Query) -> list[Uid]:
-        return await self._read(partial(msgs.search, mailbox=mailbox, query=query))
+        index = self._engine.text_index
+        return await self._read(partial(msgs.search, mailbox=mailbox, query=query, index=index))
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
@@ -269,7 +276,9 @@ class MailStore:
     # --- maintenance (not part of the Store protocol: admin and CLI use)
 
     async def collect_blobs(self, grace_seconds: float = 3600.0) -> int:
-        """Deletes unreferenced blobs older than grace_seconds; returns how many."""
+        """Deletes unreferenced blobs older than grace_seconds; returns how many. Drops
+        their search documents first (a blob delivered again is indexed again)."""
+        await self._write(self._engine.text_index.prune)
 
         def collect(tx: Tx) -> int:
             # On the engine's thread, so no append of this process can interleave; the

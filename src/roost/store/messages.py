@@ -25,11 +25,11 @@ from roost.store.api import (
     Query,
 )
 from roost.store.changes import advance, remove_messages
-from roost.store.engine import Row, Tx
+from roost.store.engine import Row, TextIndex, Tx
 from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags
 from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
 from roost.store.lookup import get_mailbox
-from roost.store.query import compile_query, select_uids
+from roost.store.query import compile_search, select_uids
 
 __all__ = [
     "append",
@@ -99,7 +99,11 @@ def thread_id(email: str) -> str:
 
 
 def append(
-    tx: Tx, mailbox_id: MailboxId, messages: Sequence[NewMessage], blobs: Sequence[BlobId]
+    tx: Tx,
+    mailbox_id: MailboxId,
+    messages: Sequence[NewMessage],
+    blobs: Sequence[BlobId],
+    index: TextIndex,
 ) -> AppendResult:
     mailbox = get_mailbox(tx, mailbox_id)
     if not messages:
@@ -111,6 +115,8 @@ def append(
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
+    for message, blob in zip(messages, blobs, strict=True):
+        index.add(tx, blob, message.parsed.headers_text, message.parsed.body_text)
     uids = tuple(Uid(first + i) for i in range(len(messages)))
     return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
 
@@ -167,14 +173,11 @@ def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageM
     return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
 
 
-def search(tx: Tx, mailbox: MailboxId, query: Query) -> list[Uid]:
+def search(tx: Tx, mailbox: MailboxId, query: Query, index: TextIndex | None) -> list[Uid]:
+    """index None: every text predicate scans (the reference the index must agree with)."""
     get_mailbox(tx, mailbox)
-    where, params = compile_query(query)
-    rows = tx.all(
-        f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid",
-        (mailbox, *params),
-    )
-    return [Uid(row[0]) for row in rows]
+    sql, params = compile_search(query, mailbox, index)
+    return [Uid(row[0]) for row in tx.all(sql, params)]
 
 
 def referenced_blobs(tx: Tx) -> set[str]:

@@ -1,9 +1,22 @@
-"""Search: the Query tree of api.py as one SQL WHERE clause, and UID ranges as SQL.
+"""Search: the Query tree of api.py as one SQL statement, and UID ranges as SQL.
 
-The Query tree compiles to one WHERE clause. Text predicates call SQL functions that do
-case-insensitive substring matching row by row: correct but a scan of the mailbox; the
-FTS5 index that makes them cost what they match comes with the benchmark issue. Every
-engine registers the functions of SQL_FUNCTIONS under their names.
+Theory of operation
+-------------------
+The Query tree compiles to one WHERE clause. The exact meaning of a text predicate
+(case-insensitive substring, RFC 9051 §6.4.4) is an SQL function of SQL_FUNCTIONS, which
+every engine registers under its name; called on every row it would scan the mailbox in
+Python, so the engine's TextIndex (roost.store.engine) narrows first and the function only
+confirms the candidates:
+
+* one positive text conjunct of the query (the one with the longest needle) drives the
+  statement: the rows come from the index's hits joined to messages (`driven_by`), so
+  `SEARCH TEXT x UNSEEN` costs what x matches, not what the mailbox holds;
+* any other text predicate (under OR or NOT, or a second conjunct) becomes
+  `CASE WHEN blob_id IN (candidates) THEN exact ELSE false END`: the candidates are
+  computed once per statement, and the exact function runs on candidates only.
+
+A needle the index cannot narrow (shorter than a trigram) keeps the plain scan, so the
+result is always what the exact predicates say.
 """
 
 from __future__ import annotations
@@ -29,13 +42,14 @@ from roost.store.api import (
     TextContains,
     UidIn,
 )
-from roost.store.engine import Row, Tx
+from roost.store.engine import Row, TextColumn, TextIndex, Tx
 from roost.store.flags import Flags
 from roost.store.instants import to_micros
 
 __all__ = [
     "SQL_FUNCTIONS",
     "compile_query",
+    "compile_search",
     "has_keyword",
     "header_contains",
     "select_uids",
@@ -86,8 +100,45 @@ _DATE_COLUMNS = {
 }
 
 
-def compile_query(query: Query) -> tuple[str, list[object]]:
-    """A WHERE clause (never NULL-valued) and its parameters."""
+def compile_search(
+    query: Query, mailbox: MailboxId, index: TextIndex | None
+) -> tuple[str, list[object]]:
+    """The SELECT of the uids (ascending) of mailbox's messages that match query."""
+    driver = _driver(query, index) if index is not None else None
+    where, params = compile_query(query, index, driver[0] if driver else None)
+    order = f"mailbox_id = ? AND ({where}) ORDER BY uid"
+    if driver is None or index is None:
+        return f"SELECT uid FROM messages WHERE {order}", [mailbox, *params]
+    _, candidates, candidate_params = driver
+    sql = f"SELECT uid FROM {index.driven_by(candidates)} WHERE {order}"
+    return sql, [*candidate_params, mailbox, *params]
+
+
+def compile_query(
+    query: Query, index: TextIndex | None = None, driver: Query | None = None
+) -> tuple[str, list[object]]:
+    """A WHERE clause (never NULL-valued) and its parameters. Text predicates other than
+    driver (already narrowed by the FROM clause) are narrowed through index if given."""
+    match query:
+        case HeaderContains() | BodyContains() | TextContains():
+            return _text(query, index, driver)
+        case Not(query=inner):
+            sql, params = compile_query(inner, index, driver)
+            return f"NOT ({sql})", params
+        case And(queries=queries):
+            return _join(queries, " AND ", "1 = 1", index, driver)
+        case Or(queries=queries):
+            return _join(queries, " OR ", "1 = 0", index, driver)
+        case _:
+            return _plain(query)
+
+
+_Plain = (
+    All | UidIn | HasFlag | DateBefore | DateOnOrAfter | SizeLarger | SizeSmaller | ModSeqAtLeast
+)
+
+
+def _plain(query: _Plain) -> tuple[str, list[object]]:
     match query:
         case All():
             return "1 = 1", []
@@ -98,13 +149,6 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             if parsed.bits:
                 return "(system_flags & ?) != 0", [parsed.bits]
             return "roost_has_keyword(keywords, ?)", [flag]
-        case HeaderContains(name=name, text=text):
-            return "roost_header_contains(headers_text, ?, ?)", [name, text]
-        case BodyContains(text=text):
-            return "roost_contains(body_text, ?)", [text]
-        case TextContains(text=text):
-            sql = "(roost_contains(headers_text, ?) OR roost_contains(body_text, ?))"
-            return sql, [text, text]
         case DateBefore(field=field, when=when):
             return f"{_DATE_COLUMNS[field]} < ?", [to_micros(when)]
         case DateOnOrAfter(field=field, when=when):
@@ -115,21 +159,89 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             return "size < ?", [size]
         case ModSeqAtLeast(modseq=modseq):
             return "modseq >= ?", [modseq]
-        case Not(query=inner):
-            sql, params = compile_query(inner)
-            return f"NOT ({sql})", params
-        case And(queries=queries):
-            return _join(queries, " AND ", "1 = 1")
-        case Or(queries=queries):
-            return _join(queries, " OR ", "1 = 0")
 
 
-def _join(queries: tuple[Query, ...], op: str, empty: str) -> tuple[str, list[object]]:
+def _exact(query: HeaderContains | BodyContains | TextContains) -> tuple[str, list[object]]:
+    match query:
+        case HeaderContains(name=name, text=text):
+            return "roost_header_contains(headers_text, ?, ?)", [name, text]
+        case BodyContains(text=text):
+            return "roost_contains(body_text, ?)", [text]
+        case TextContains(text=text):
+            sql = "(roost_contains(headers_text, ?) OR roost_contains(body_text, ?))"
+            return sql, [text, text]
+
+
+def _text(
+    query: HeaderContains | BodyContains | TextContains,
+    index: TextIndex | None,
+    driver: Query | None,
+) -> tuple[str, list[object]]:
+    exact, params = _exact(query)
+    narrowed = None if index is None or query is driver else _candidates(query, index)
+    if narrowed is None:
+        return exact, params
+    candidates, candidate_params = narrowed
+    # CASE, not AND: SQL does not promise to evaluate AND left to right, and the exact
+    # function must run on candidates only.
+    sql = f"CASE WHEN blob_id IN ({candidates}) THEN {exact} ELSE 1 = 0 END"
+    return sql, [*candidate_params, *params]
+
+
+def _candidates(query: Query, index: TextIndex) -> tuple[str, list[object]] | None:
+    match query:
+        case TextContains(text=text):
+            return index.candidates(text, None)
+        case BodyContains(text=text):
+            return index.candidates(text, TextColumn.BODY)
+        case HeaderContains(name=name, text=text):
+            # HEADER name "" matches every message with the field: its name is in the
+            # header text ("name: value" lines), so it narrows too.
+            return index.candidates(text or name, TextColumn.HEADERS)
+        case _:
+            return None
+
+
+def _driver(query: Query, index: TextIndex) -> tuple[Query, str, list[object]] | None:
+    """The positive text conjunct with the longest needle the index narrows, if any."""
+    best: tuple[Query, str, list[object]] | None = None
+    length = 0
+    for conjunct in _conjuncts(query):
+        narrowed = _candidates(conjunct, index)
+        needle = _needle(conjunct)
+        if narrowed is not None and len(needle) > length:
+            best, length = (conjunct, *narrowed), len(needle)
+    return best
+
+
+def _conjuncts(query: Query) -> list[Query]:
+    if isinstance(query, And):
+        return [leaf for inner in query.queries for leaf in _conjuncts(inner)]
+    return [query]
+
+
+def _needle(query: Query) -> str:
+    match query:
+        case HeaderContains(name=name, text=text):
+            return text or name
+        case BodyContains(text=text) | TextContains(text=text):
+            return text
+        case _:
+            return ""
+
+
+def _join(
+    queries: tuple[Query, ...],
+    op: str,
+    empty: str,
+    index: TextIndex | None,
+    driver: Query | None,
+) -> tuple[str, list[object]]:
     if not queries:
         return empty, []
     parts, params = [], []
     for query in queries:
-        sql, more = compile_query(query)
+        sql, more = compile_query(query, index, driver)
         parts.append(f"({sql})")
         params.extend(more)
     return op.join(parts), params
