@@ -106,11 +106,11 @@ def compile_search(
     """The SELECT of the uids (ascending) of mailbox's messages that match query."""
     driver = _driver(query, index) if index is not None else None
     where, params = compile_query(query, index, driver[0] if driver else None)
-    order = f"mailbox_id = ? AND ({where}) ORDER BY uid"
+    rest = f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid"
     if driver is None or index is None:
-        return f"SELECT uid FROM messages WHERE {order}", [mailbox, *params]
+        return f"SELECT uid FROM messages {rest}", [mailbox, *params]
     _, candidates, candidate_params = driver
-    sql = f"SELECT uid FROM {index.driven_by(candidates)} WHERE {order}"
+    sql = f"SELECT uid FROM {index.driven_by(candidates)} {rest}"
     return sql, [*candidate_params, mailbox, *params]
 
 
