@@ -16,6 +16,7 @@ import tempfile
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,7 +41,7 @@ from roost.store.api import (
 )
 from roost.store.fts import Fts5TextIndex
 from roost.store.mailstore import MailStore
-from roost.store.query import compile_search
+from roost.store.query import SQL_FUNCTIONS, compile_search
 from roost.store.sqlite import DATABASE, SqliteEngine, SqliteStore, connect
 from tests.store.test_contract import (
     OpenStore,
@@ -261,11 +262,52 @@ def test_sqlite_search_starts_from_the_index_hits(tmp_path: Path) -> None:
             assert plan[0].startswith("SCAN search_text VIRTUAL TABLE"), plan
             assert any("messages USING INDEX messages_blob (blob_id=?)" in p for p in plan), plan
             assert not any("mailbox_id=?" in p for p in plan), plan
+        either = Or((TextContains("zebrafish"), BodyContains("stripes")))
+        sql, params = compile_search(And((either, Not(HasFlag("\\Seen")))), MailboxId(1), index)
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        assert "COMPOUND QUERY" in plan and "SCAN hits" in plan, plan
+        assert any("messages USING INDEX messages_blob (blob_id=?)" in p for p in plan), plan
         sql, params = compile_search(Not(TextContains("zebrafish")), MailboxId(1), index)
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
         assert any(p.startswith("LIST SUBQUERY") for p in plan), plan
     finally:
         conn.close()
+
+
+def test_sqlite_exact_predicates_run_on_candidates_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    for name, (arity, function) in list(SQL_FUNCTIONS.items()):
+
+        def counted(*args: object, name: str = name, function: Any = function) -> bool:
+            calls.append(name)
+            return bool(function(*args))
+
+        monkeypatch.setitem(SQL_FUNCTIONS, name, (arity, counted))
+
+    async def main() -> None:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            messages = [make(f"Note {n}", "nothing to see") for n in range(40)]
+            messages[7] = make("Zebrafish", "stripes")
+            messages[30] = make("Other", "a zebrafish again")
+            await append(store, inbox, *messages)
+            for query, expected in (
+                (TextContains("zebrafish"), [8, 31]),
+                (Not(TextContains("zebrafish")), [n for n in range(1, 41) if n not in (8, 31)]),
+                (Or((TextContains("ZEBRAFISH"), HasFlag("\\Seen"))), [8, 31]),
+                (And((HeaderContains("subject", "note"), BodyContains("again"))), []),
+            ):
+                calls.clear()
+                assert await store.search(inbox.id, query) == expected
+                # At most two candidates, two functions each (and they do run).
+                assert 1 <= len(calls) <= 4, (query, calls)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
 
 
 # ----- property: the index agrees with the scan -----------------------------------------

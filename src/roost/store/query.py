@@ -8,12 +8,14 @@ every engine registers under its name; called on every row it would scan the mai
 Python, so the engine's TextIndex (roost.store.engine) narrows first and the function only
 confirms the candidates:
 
-* one positive text conjunct of the query (the one with the longest needle) drives the
-  statement: the rows come from the index's hits joined to messages (`driven_by`), so
-  `SEARCH TEXT x UNSEEN` costs what x matches, not what the mailbox holds;
-* any other text predicate (under OR or NOT, or a second conjunct) becomes
-  `CASE WHEN blob_id IN (candidates) THEN exact ELSE false END`: the candidates are
-  computed once per statement, and the exact function runs on candidates only.
+* when the index can name a superset of the matching blobs (a text key; an AND with one
+  among its conjuncts, the one with the longest needle; an OR of such, as a UNION), the
+  statement starts from those candidates joined to messages (`driven_by`) and the exact
+  predicates decide among them, so `SEARCH TEXT x UNSEEN` costs what x matches, not what
+  the mailbox holds;
+* otherwise (NOT TEXT x, OR TEXT x UNSEEN) the mailbox is scanned in SQL, and each text
+  predicate becomes `CASE WHEN blob_id IN (candidates) THEN exact ELSE false END`: the
+  candidates are computed once per statement, the exact function runs on them only.
 
 A needle the index cannot narrow (shorter than a trigram) keeps the plain scan, so the
 result is always what the exact predicates say.
@@ -104,31 +106,37 @@ def compile_search(
     query: Query, mailbox: MailboxId, index: TextIndex | None
 ) -> tuple[str, list[object]]:
     """The SELECT of the uids (ascending) of mailbox's messages that match query."""
-    driver = _driver(query, index) if index is not None else None
-    where, params = compile_query(query, index, driver[0] if driver else None)
-    rest = f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid"
+    driver = _candidates(query, index) if index is not None else None
     if driver is None or index is None:
-        return f"SELECT uid FROM messages {rest}", [mailbox, *params]
-    _, candidates, candidate_params = driver
-    sql = f"SELECT uid FROM {index.driven_by(candidates)} {rest}"
+        where, params = compile_query(query, index)
+        return f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid", [
+            mailbox,
+            *params,
+        ]
+    # The rows come from the candidates, a superset of the matches: the exact predicates
+    # alone decide among them.
+    candidates, candidate_params, _ = driver
+    where, params = compile_query(query)
+    sql = (
+        f"SELECT uid FROM {index.driven_by(candidates)} "
+        f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid"
+    )
     return sql, [*candidate_params, mailbox, *params]
 
 
-def compile_query(
-    query: Query, index: TextIndex | None = None, driver: Query | None = None
-) -> tuple[str, list[object]]:
-    """A WHERE clause (never NULL-valued) and its parameters. Text predicates other than
-    driver (already narrowed by the FROM clause) are narrowed through index if given."""
+def compile_query(query: Query, index: TextIndex | None = None) -> tuple[str, list[object]]:
+    """A WHERE clause (never NULL-valued) and its parameters; text predicates scan, or
+    probe the candidates of index first if given."""
     match query:
         case HeaderContains() | BodyContains() | TextContains():
-            return _text(query, index, driver)
+            return _text(query, index)
         case Not(query=inner):
-            sql, params = compile_query(inner, index, driver)
+            sql, params = compile_query(inner, index)
             return f"NOT ({sql})", params
         case And(queries=queries):
-            return _join(queries, " AND ", "1 = 1", index, driver)
+            return _join(queries, " AND ", "1 = 1", index)
         case Or(queries=queries):
-            return _join(queries, " OR ", "1 = 0", index, driver)
+            return _join(queries, " OR ", "1 = 0", index)
         case _:
             return _plain(query)
 
@@ -173,75 +181,63 @@ def _exact(query: HeaderContains | BodyContains | TextContains) -> tuple[str, li
 
 
 def _text(
-    query: HeaderContains | BodyContains | TextContains,
-    index: TextIndex | None,
-    driver: Query | None,
+    query: HeaderContains | BodyContains | TextContains, index: TextIndex | None
 ) -> tuple[str, list[object]]:
     exact, params = _exact(query)
-    narrowed = None if index is None or query is driver else _candidates(query, index)
+    narrowed = None if index is None else _candidates(query, index)
     if narrowed is None:
         return exact, params
-    candidates, candidate_params = narrowed
+    candidates, candidate_params, _ = narrowed
     # CASE, not AND: SQL does not promise to evaluate AND left to right, and the exact
     # function must run on candidates only.
     sql = f"CASE WHEN blob_id IN ({candidates}) THEN {exact} ELSE 1 = 0 END"
     return sql, [*candidate_params, *params]
 
 
-def _candidates(query: Query, index: TextIndex) -> tuple[str, list[object]] | None:
+# (a SELECT of blob ids, its parameters, the length of its shortest needle: the longer,
+# the fewer candidates, as a rule)
+_Candidates = tuple[str, list[object], int]
+
+
+def _candidates(query: Query, index: TextIndex) -> _Candidates | None:
+    """A superset of the blobs of the messages that match query, if the index can tell."""
     match query:
         case TextContains(text=text):
-            return index.candidates(text, None)
+            return _weighed(index.candidates(text, None), text)
         case BodyContains(text=text):
-            return index.candidates(text, TextColumn.BODY)
+            return _weighed(index.candidates(text, TextColumn.BODY), text)
         case HeaderContains(name=name, text=text):
             # HEADER name "" matches every message with the field: its name is in the
             # header text ("name: value" lines), so it narrows too.
-            return index.candidates(text or name, TextColumn.HEADERS)
+            return _weighed(index.candidates(text or name, TextColumn.HEADERS), text or name)
+        case And(queries=queries):
+            # Any conjunct's candidates hold the conjunction's; take the narrowest.
+            found = [c for c in (_candidates(q, index) for q in queries) if c is not None]
+            return max(found, key=lambda c: c[2], default=None)
+        case Or(queries=queries) if queries:
+            union = [_candidates(q, index) for q in queries]
+            if any(c is None for c in union):
+                return None  # a disjunct the index cannot narrow: the union is everything
+            parts = [c for c in union if c is not None]
+            params = [p for c in parts for p in c[1]]
+            sql = " UNION ".join(c[0] for c in parts)
+            return sql, params, min(c[2] for c in parts)
         case _:
-            return None
+            return None  # NOT, flags, dates, sizes: the index knows nothing of them
 
 
-def _driver(query: Query, index: TextIndex) -> tuple[Query, str, list[object]] | None:
-    """The positive text conjunct with the longest needle the index narrows, if any."""
-    best: tuple[Query, str, list[object]] | None = None
-    length = 0
-    for conjunct in _conjuncts(query):
-        narrowed = _candidates(conjunct, index)
-        needle = _needle(conjunct)
-        if narrowed is not None and len(needle) > length:
-            best, length = (conjunct, *narrowed), len(needle)
-    return best
-
-
-def _conjuncts(query: Query) -> list[Query]:
-    if isinstance(query, And):
-        return [leaf for inner in query.queries for leaf in _conjuncts(inner)]
-    return [query]
-
-
-def _needle(query: Query) -> str:
-    match query:
-        case HeaderContains(name=name, text=text):
-            return text or name
-        case BodyContains(text=text) | TextContains(text=text):
-            return text
-        case _:
-            return ""
+def _weighed(found: tuple[str, list[object]] | None, needle: str) -> _Candidates | None:
+    return None if found is None else (*found, len(needle))
 
 
 def _join(
-    queries: tuple[Query, ...],
-    op: str,
-    empty: str,
-    index: TextIndex | None,
-    driver: Query | None,
+    queries: tuple[Query, ...], op: str, empty: str, index: TextIndex | None
 ) -> tuple[str, list[object]]:
     if not queries:
         return empty, []
     parts, params = [], []
     for query in queries:
-        sql, more = compile_query(query, index, driver)
+        sql, more = compile_query(query, index)
         parts.append(f"({sql})")
         params.extend(more)
     return op.join(parts), params
