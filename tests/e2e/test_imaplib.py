@@ -210,3 +210,21 @@ def test_one_user_never_sees_another_users_mail(server: Server) -> None:
     assert b.status("Secret", "(MESSAGES)")[0] == "NO"
     a.logout()
     b.logout()
+
+
+def test_search_text_keys_through_the_index(imap: imaplib.IMAP4) -> None:
+    # The FTS5 index narrows and the exact predicates confirm: case-insensitive substrings
+    # with Python's case folding, FTS syntax as plain text, short needles by scanning.
+    imap.append("INBOX", "", None, b"Subject: =?UTF-8?Q?Stra=C3=9Fe?=\r\n\r\nZebrafish stripes\r\n")
+    imap.append("INBOX", r"(\Seen)", None, b'From: a@b.example\r\n\r\nsay "and" * -x\r\n')
+    imap.append("INBOX", "", None, b"Subject: ab\r\n\r\nno\r\n")
+    imap.select("INBOX")
+    assert imap.search(None, "TEXT", "ZEBRAFISH") == ("OK", [b"1"])
+    assert imap.search(None, "SUBJECT", "STRASSE") == ("OK", [b"1"])
+    assert imap.search(None, "BODY", '"\\"and\\" *"') == ("OK", [b"2"])
+    assert imap.search(None, "NOT", "TEXT", "stripes") == ("OK", [b"2 3"])
+    assert imap.search(None, "OR", "BODY", "zebra", "FROM", "b.example") == ("OK", [b"1 2"])
+    assert imap.search(None, "TEXT", "-x", "UNSEEN") == ("OK", [b""])
+    assert imap.search(None, "SUBJECT", "b") == ("OK", [b"3"])
+    imap.literal = "straße".encode()
+    assert imap.search("UTF-8", "SUBJECT") == ("OK", [b"1"])

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -1203,15 +1204,22 @@ def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> 
 
     expected = asyncio.run(fill())
     conn = sqlite3.connect(tmp_path / DATABASE)
-    # Back to schema 6 (before quotas, migration 7): no triggers, no quota columns.
+    # As before quotas: no triggers, no quota columns; then the quota migration once more.
     for trigger in ("insert", "delete", "update"):
         conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
     for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
         conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 6")
+    conn.executescript(migration_script("quota"))
     conn.commit()
     conn.close()
     assert asyncio.run(reopened()) == expected and expected[1] == 2
+
+
+def migration_script(name: str) -> str:
+    """The SQL of migration NNNN_<name>.sql, to run again on a database set back."""
+    folder = resources.files("roost.store").joinpath("migrations")
+    [script] = [f for f in folder.iterdir() if f.name.endswith(f"_{name}.sql")]
+    return script.read_text(encoding="utf-8")
 
 
 def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:

@@ -6,15 +6,19 @@ PostgreSQL adapter implements the same two protocols and registers the same SQL
 functions (roost.store.query.SQL_FUNCTIONS).
 
 The SQL is the dialect SQLite and PostgreSQL share (RETURNING, ON CONFLICT) with "?"
-placeholders, which an engine translates if its driver needs another style.
+placeholders, which an engine translates if its driver needs another style. Full-text
+search is where the dialects part: each engine brings its own `TextIndex` (SQLite FTS5 in
+fts.py; PostgreSQL would bring a trigram index), and roost.store.query asks it only for
+candidates, which the exact SQL functions then confirm.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Engine", "Row", "Tx"]
+__all__ = ["Engine", "Row", "TextColumn", "TextIndex", "Tx"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -32,7 +36,44 @@ class Tx(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
 
 
+class TextColumn(Enum):
+    """Which of a message's search texts (roost.model.ParsedMessage) a needle is sought in."""
+
+    HEADERS = "headers"
+    BODY = "body"
+
+
+class TextIndex(Protocol):
+    """An engine's full-text index of the search texts, one document per blob.
+
+    The index only narrows: `candidates` may return blobs that do not match (the caller
+    confirms each with the exact predicate), never leave out one that does.
+    """
+
+    def add(self, tx: Tx, blob: str, headers_text: str, body_text: str) -> None:
+        """Indexes a blob's texts (in the transaction that inserts its message); a blob
+        indexed before keeps its document, widened if these texts are not in it."""
+        ...
+
+    def prune(self, tx: Tx) -> int:
+        """Drops the documents of blobs no message references; returns how many."""
+        ...
+
+    def candidates(self, needle: str, column: TextColumn | None) -> tuple[str, list[object]] | None:
+        """A SELECT of one column, the blob ids whose text (in column, or in any column
+        if None) may contain needle case-insensitively, and its parameters; None if the
+        index cannot narrow for this needle (then the caller scans)."""
+        ...
+
+    def driven_by(self, candidates: str) -> str:
+        """A FROM clause: the messages whose blob is among candidates (a SELECT returned
+        by `candidates`), found through the index rather than by scanning messages."""
+        ...
+
+
 class Engine(Protocol):
+    text_index: TextIndex
+
     async def run(
         self,
         work: Callable[[Tx], T],

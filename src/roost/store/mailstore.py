@@ -212,7 +212,13 @@ class MailStore:
             # Durable before the transaction that references them begins (DESIGN.md).
             blobs.extend(self._blobs.write(message.data) for message in messages)
 
-        work = partial(msgs.append, mailbox_id=mailbox, messages=messages, blobs=blobs)
+        work = partial(
+            msgs.append,
+            mailbox_id=mailbox,
+            messages=messages,
+            blobs=blobs,
+            index=self._engine.text_index,
+        )
         return await self._engine.run(work, write=True, before=write_blobs)
 
     async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:
@@ -269,14 +275,21 @@ class MailStore:
             blobs.append(self._blobs.write(message.data))
 
         def work(tx: Tx) -> ReplaceResult:
-            return msgs.replace(tx, source, uid, dest, message, blobs[0])
+            return msgs.replace(tx, source, uid, dest, message, blobs[0], self._engine.text_index)
 
         return await self._engine.run(work, write=True, before=write_blob)
 
     async def search(
         self, mailbox: MailboxId, query: Query, *, limit: int | None = None
     ) -> list[Uid]:
-        return await self._read(partial(msgs.search, mailbox=mailbox, query=query, limit=limit))
+        work = partial(
+            msgs.search,
+            mailbox=mailbox,
+            query=query,
+            index=self._engine.text_index,
+            limit=limit,
+        )
+        return await self._read(work)
 
     async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
         return await self._read(partial(sorting.sort, mailbox=mailbox, query=query, keys=keys))
@@ -324,7 +337,9 @@ class MailStore:
     # --- maintenance (not part of the Store protocol: admin and CLI use)
 
     async def collect_blobs(self, grace_seconds: float = 3600.0) -> int:
-        """Deletes unreferenced blobs older than grace_seconds; returns how many."""
+        """Deletes unreferenced blobs older than grace_seconds; returns how many. Drops
+        their search documents first (a blob delivered again is indexed again)."""
+        await self._write(self._engine.text_index.prune)
 
         def collect(tx: Tx) -> int:
             # On the engine's thread, so no append of this process can interleave; the

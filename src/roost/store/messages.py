@@ -27,11 +27,11 @@ from roost.store.api import (
     ReplaceResult,
 )
 from roost.store.changes import advance, remove_messages
-from roost.store.engine import Row, Tx
+from roost.store.engine import Row, TextIndex, Tx
 from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags, stored_flags
 from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
 from roost.store.lookup import get_mailbox
-from roost.store.query import compile_query, select_uids
+from roost.store.query import compile_search, select_uids
 from roost.store.quota import charge
 
 __all__ = [
@@ -110,7 +110,11 @@ def thread_id(email: str) -> str:
 
 
 def append(
-    tx: Tx, mailbox_id: MailboxId, messages: Sequence[NewMessage], blobs: Sequence[BlobId]
+    tx: Tx,
+    mailbox_id: MailboxId,
+    messages: Sequence[NewMessage],
+    blobs: Sequence[BlobId],
+    index: TextIndex,
 ) -> AppendResult:
     mailbox = get_mailbox(tx, mailbox_id)
     if not messages:
@@ -129,6 +133,8 @@ def append(
         for message, blob in zip(messages, blobs, strict=True)
     ]
     tx.executemany(_INSERT_TEXT, texts)
+    for message, blob in zip(messages, blobs, strict=True):
+        index.add(tx, blob, message.parsed.headers_text, message.parsed.body_text)
     uids = tuple(Uid(first + i) for i in range(len(messages)))
     return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
 
@@ -167,13 +173,14 @@ def replace(
     dest: MailboxId,
     message: NewMessage,
     blob: BlobId,
+    index: TextIndex,
 ) -> ReplaceResult:
     """Appends `message` to dest and expunges `uid` from source in one transaction
     (RFC 8508 §3.4: the old message goes only if the new one is in)."""
     get_mailbox(tx, source)
     if not select_uids(tx, "uid", source, [uid]):
         raise MailError(MailErrorKind.NONEXISTENT, "the message to replace is gone")
-    added = append(tx, dest, [message], [blob])
+    added = append(tx, dest, [message], [blob], index)
     # One modseq per mailbox per call, also when replacing within one mailbox.
     source_modseq = added.modseq if source == dest else advance(tx, source, 0)[1]
     remove_messages(tx, source, [uid], source_modseq)
@@ -206,14 +213,13 @@ def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageM
     return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
 
 
-def search(tx: Tx, mailbox: MailboxId, query: Query, limit: int | None = None) -> list[Uid]:
+def search(
+    tx: Tx, mailbox: MailboxId, query: Query, index: TextIndex | None, limit: int | None = None
+) -> list[Uid]:
+    """index None: every text predicate scans (the reference the index must agree with)."""
     get_mailbox(tx, mailbox)
-    where, params = compile_query(query)
-    rows = tx.all(
-        f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?",
-        (mailbox, *params, -1 if limit is None else limit),
-    )
-    return _uid_column(rows)
+    sql, params = compile_search(query, mailbox, index, limit)
+    return _uid_column(tx.all(sql, params))
 
 
 def _uid_column(rows: list[Row]) -> list[Uid]:

@@ -1,9 +1,24 @@
-"""Search: the Query tree of api.py as one SQL WHERE clause, and UID ranges as SQL.
+"""Search: the Query tree of api.py as one SQL statement, and UID ranges as SQL.
 
-The Query tree compiles to one WHERE clause. Text predicates call SQL functions that do
-case-insensitive substring matching row by row: correct but a scan of the mailbox; the
-FTS5 index that makes them cost what they match comes with the benchmark issue. Every
-engine registers the functions of SQL_FUNCTIONS under their names.
+Theory of operation
+-------------------
+The Query tree compiles to one WHERE clause. The exact meaning of a text predicate
+(case-insensitive substring, RFC 9051 §6.4.4) is an SQL function of SQL_FUNCTIONS, which
+every engine registers under its name; called on every row it would scan the mailbox in
+Python, so the engine's TextIndex (roost.store.engine) narrows first and the function only
+confirms the candidates:
+
+* when the index can name a superset of the matching blobs (a text key; an AND with one
+  among its conjuncts, the one with the longest needle; an OR of such, as a UNION), the
+  statement starts from those candidates joined to messages (`driven_by`) and the exact
+  predicates decide among them, so `SEARCH TEXT x UNSEEN` costs what x matches, not what
+  the mailbox holds;
+* otherwise (NOT TEXT x, OR TEXT x UNSEEN) the mailbox is scanned in SQL, and each text
+  predicate becomes `CASE WHEN blob_id IN (candidates) THEN exact ELSE false END`: the
+  candidates are computed once per statement, the exact function runs on them only.
+
+A needle the index cannot narrow (shorter than a trigram) keeps the plain scan, so the
+result is always what the exact predicates say.
 """
 
 from __future__ import annotations
@@ -32,13 +47,14 @@ from roost.store.api import (
     ThreadIs,
     UidIn,
 )
-from roost.store.engine import Row, Tx
+from roost.store.engine import Row, TextColumn, TextIndex, Tx
 from roost.store.flags import Flags
 from roost.store.instants import to_micros
 
 __all__ = [
     "SQL_FUNCTIONS",
     "compile_query",
+    "compile_search",
     "has_keyword",
     "header_contains",
     "select_uids",
@@ -94,8 +110,61 @@ _HEADERS_TEXT = "(SELECT headers_text FROM blob_texts t WHERE t.blob_id = messag
 _BODY_TEXT = "(SELECT body_text FROM blob_texts t WHERE t.blob_id = messages.blob_id)"
 
 
-def compile_query(query: Query) -> tuple[str, list[object]]:
-    """A WHERE clause (never NULL-valued) and its parameters."""
+def compile_search(
+    query: Query, mailbox: MailboxId, index: TextIndex | None, limit: int | None = None
+) -> tuple[str, list[object]]:
+    """The SELECT of the uids (ascending) of mailbox's messages that match query; only the
+    first `limit` if given."""
+    driver = _candidates(query, index) if index is not None else None
+    count = -1 if limit is None else limit
+    if driver is None or index is None:
+        where, params = compile_query(query, index)
+        sql = f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?"
+        return sql, [mailbox, *params, count]
+    # The rows come from the candidates, a superset of the matches: the exact predicates
+    # alone decide among them.
+    candidates, candidate_params, _ = driver
+    where, params = compile_query(query)
+    sql = (
+        f"SELECT uid FROM {index.driven_by(candidates)} "
+        f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?"
+    )
+    return sql, [*candidate_params, mailbox, *params, count]
+
+
+def compile_query(query: Query, index: TextIndex | None = None) -> tuple[str, list[object]]:
+    """A WHERE clause (never NULL-valued) and its parameters; text predicates scan, or
+    probe the candidates of index first if given."""
+    match query:
+        case HeaderContains() | BodyContains() | TextContains():
+            return _text(query, index)
+        case Not(query=inner):
+            sql, params = compile_query(inner, index)
+            return f"NOT ({sql})", params
+        case And(queries=queries):
+            return _join(queries, " AND ", "1 = 1", index)
+        case Or(queries=queries):
+            return _join(queries, " OR ", "1 = 0", index)
+        case _:
+            return _plain(query)
+
+
+_Plain = (
+    All
+    | UidIn
+    | HasFlag
+    | DateBefore
+    | DateOnOrAfter
+    | ArrivedAfter
+    | SizeLarger
+    | SizeSmaller
+    | ModSeqAtLeast
+    | EmailIs
+    | ThreadIs
+)
+
+
+def _plain(query: _Plain) -> tuple[str, list[object]]:
     match query:
         case All():
             return "1 = 1", []
@@ -106,13 +175,6 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             if parsed.bits:
                 return "(system_flags & ?) != 0", [parsed.bits]
             return "roost_has_keyword(keywords, ?)", [flag]
-        case HeaderContains(name=name, text=text):
-            return f"roost_header_contains({_HEADERS_TEXT}, ?, ?)", [name, text]
-        case BodyContains(text=text):
-            return f"roost_contains({_BODY_TEXT}, ?)", [text]
-        case TextContains(text=text):
-            sql = f"(roost_contains({_HEADERS_TEXT}, ?) OR roost_contains({_BODY_TEXT}, ?))"
-            return sql, [text, text]
         case DateBefore(field=field, when=when):
             return f"{_DATE_COLUMNS[field]} < ?", [to_micros(when)]
         case DateOnOrAfter(field=field, when=when):
@@ -129,21 +191,77 @@ def compile_query(query: Query) -> tuple[str, list[object]]:
             return "email_id = ?", [email]
         case ThreadIs(thread_id=thread):
             return "thread_id = ?", [thread]
-        case Not(query=inner):
-            sql, params = compile_query(inner)
-            return f"NOT ({sql})", params
+
+
+def _exact(query: HeaderContains | BodyContains | TextContains) -> tuple[str, list[object]]:
+    match query:
+        case HeaderContains(name=name, text=text):
+            return f"roost_header_contains({_HEADERS_TEXT}, ?, ?)", [name, text]
+        case BodyContains(text=text):
+            return f"roost_contains({_BODY_TEXT}, ?)", [text]
+        case TextContains(text=text):
+            sql = f"(roost_contains({_HEADERS_TEXT}, ?) OR roost_contains({_BODY_TEXT}, ?))"
+            return sql, [text, text]
+
+
+def _text(
+    query: HeaderContains | BodyContains | TextContains, index: TextIndex | None
+) -> tuple[str, list[object]]:
+    exact, params = _exact(query)
+    narrowed = None if index is None else _candidates(query, index)
+    if narrowed is None:
+        return exact, params
+    candidates, candidate_params, _ = narrowed
+    # CASE, not AND: SQL does not promise to evaluate AND left to right, and the exact
+    # function must run on candidates only.
+    sql = f"CASE WHEN blob_id IN ({candidates}) THEN {exact} ELSE 1 = 0 END"
+    return sql, [*candidate_params, *params]
+
+
+# (a SELECT of blob ids, its parameters, the length of its shortest needle: the longer,
+# the fewer candidates, as a rule)
+_Candidates = tuple[str, list[object], int]
+
+
+def _candidates(query: Query, index: TextIndex) -> _Candidates | None:
+    """A superset of the blobs of the messages that match query, if the index can tell."""
+    match query:
+        case TextContains(text=text):
+            return _weighed(index.candidates(text, None), text)
+        case BodyContains(text=text):
+            return _weighed(index.candidates(text, TextColumn.BODY), text)
+        case HeaderContains(name=name, text=text):
+            # HEADER name "" matches every message with the field: its name is in the
+            # header text ("name: value" lines), so it narrows too.
+            return _weighed(index.candidates(text or name, TextColumn.HEADERS), text or name)
         case And(queries=queries):
-            return _join(queries, " AND ", "1 = 1")
-        case Or(queries=queries):
-            return _join(queries, " OR ", "1 = 0")
+            # Any conjunct's candidates hold the conjunction's; take the narrowest.
+            found = [c for c in (_candidates(q, index) for q in queries) if c is not None]
+            return max(found, key=lambda c: c[2], default=None)
+        case Or(queries=queries) if queries:
+            union = [_candidates(q, index) for q in queries]
+            if any(c is None for c in union):
+                return None  # a disjunct the index cannot narrow: the union is everything
+            parts = [c for c in union if c is not None]
+            params = [p for c in parts for p in c[1]]
+            sql = " UNION ".join(c[0] for c in parts)
+            return sql, params, min(c[2] for c in parts)
+        case _:
+            return None  # NOT, flags, dates, sizes: the index knows nothing of them
 
 
-def _join(queries: tuple[Query, ...], op: str, empty: str) -> tuple[str, list[object]]:
+def _weighed(found: tuple[str, list[object]] | None, needle: str) -> _Candidates | None:
+    return None if found is None else (*found, len(needle))
+
+
+def _join(
+    queries: tuple[Query, ...], op: str, empty: str, index: TextIndex | None
+) -> tuple[str, list[object]]:
     if not queries:
         return empty, []
     parts, params = [], []
     for query in queries:
-        sql, more = compile_query(query)
+        sql, more = compile_query(query, index)
         parts.append(f"({sql})")
         params.extend(more)
     return op.join(parts), params

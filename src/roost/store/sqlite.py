@@ -18,7 +18,7 @@ A caller cancelled while its work runs does not cancel the work: it may still co
 That is safe because the change log, not the caller, is what others read.
 
 Migrations are the numbered SQL files in migrations/; PRAGMA user_version records the last
-one applied.
+one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part of search.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from roost.store.blobs import BlobStore
-from roost.store.engine import Row, Tx
+from roost.store.engine import Row, TextIndex, Tx
+from roost.store.fts import FOLD_FUNCTION, Fts5TextIndex, casefold
 from roost.store.mailstore import MailStore
 from roost.store.query import SQL_FUNCTIONS
 
@@ -113,6 +114,7 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         for name, (arity, function) in SQL_FUNCTIONS.items():
             conn.create_function(name, arity, function, deterministic=True)
+        conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
         migrate(conn)
     except BaseException:
         conn.close()
@@ -123,12 +125,13 @@ def connect(path: Path) -> sqlite3.Connection:
 class SqliteEngine:
     """The Engine of roost.store.engine over one SQLite database."""
 
-    __slots__ = ("_conn", "_executor", "_tx")
+    __slots__ = ("_conn", "_executor", "_tx", "text_index")
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._executor = executor
         self._tx = SqliteTx(conn)
+        self.text_index: TextIndex = Fts5TextIndex()
 
     @classmethod
     async def open(cls, path: Path, *, before: Callable[[], object] | None = None) -> SqliteEngine:

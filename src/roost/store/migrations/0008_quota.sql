@@ -1,4 +1,4 @@
--- Roost schema, version 7: quotas (RFC 9208 STORAGE and MESSAGE resources per account).
+-- Roost schema, version 8: quotas (RFC 9208 STORAGE and MESSAGE resources per account).
 --
 -- Limits are per account; NULL is unlimited. Usage is kept as running totals on the
 -- account row, maintained by triggers in the very transaction that inserts or deletes a

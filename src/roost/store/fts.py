@@ -1,0 +1,106 @@
+"""The SQLite TextIndex: an FTS5 table with the trigram tokenizer, one document per blob.
+
+Theory of operation
+-------------------
+IMAP SEARCH matches case-insensitive substrings (RFC 9051 §6.4.4), which is what a trigram
+index answers: a needle of three or more characters is in a text exactly when its trigrams
+follow one another in that text's trigram sequence, so the FTS5 phrase query "needle" finds
+every document holding it. Case-insensitive means Python's str.casefold here (the exact
+predicates of roost.store.query use it), which is not SQLite's simple case folding (ß is
+"ss", İ is "i̇"), so both the documents and the needles are casefolded in Python and the
+tokenizer runs case-sensitive: the index then agrees with the predicates by construction.
+
+Needles shorter than three characters (after casefolding) have no trigram, and a needle
+with a NUL cannot be passed to the FTS5 query parser: for those `candidates` returns None
+and the query falls back to the scan.
+
+A document is keyed by blob (search_docs maps blob ids to FTS rowids), written in the
+transaction that inserts the blob's first message, and dropped by `prune` once no message
+references the blob (MailStore.collect_blobs). The search texts of a blob are computed once
+at delivery, but a message row carries its own copy; should a later delivery of the same
+blob bring different texts (another Roost version's text extraction), the document grows
+to hold both, so it stays a superset of every referencing message's texts.
+"""
+
+from __future__ import annotations
+
+from roost.store.engine import TextColumn, Tx
+
+__all__ = ["FOLD_FUNCTION", "MIN_NEEDLE", "Fts5TextIndex", "casefold"]
+
+# The trigram tokenizer indexes runs of three characters; shorter needles match nothing.
+MIN_NEEDLE = 3
+# Registered on every connection: migration 0004 indexes the existing messages with it.
+FOLD_FUNCTION = "roost_casefold"
+
+_CANDIDATES = (
+    "SELECT search_docs.blob_id AS hit FROM search_text "
+    "JOIN search_docs ON search_docs.id = search_text.rowid WHERE search_text MATCH ?"
+)
+
+
+def casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
+def _phrase(needle: str) -> str:
+    # FTS5 query syntax: inside double quotes everything is literal but '"', written '""'
+    # (so AND, OR, NOT, NEAR, *, -, ^ and ':' in a needle are plain text).
+    return '"' + needle.replace('"', '""') + '"'
+
+
+class Fts5TextIndex:
+    """The TextIndex of roost.store.engine over the search_docs and search_text tables of
+    migration 0004."""
+
+    __slots__ = ()
+
+    def add(self, tx: Tx, blob: str, headers_text: str, body_text: str) -> None:
+        headers, body = headers_text.casefold(), body_text.casefold()
+        row = tx.one("SELECT id FROM search_docs WHERE blob_id = ?", (blob,))
+        if row is None:
+            doc = tx.one("INSERT INTO search_docs (blob_id) VALUES (?) RETURNING id", (blob,))
+            assert doc is not None
+            tx.execute(
+                "INSERT INTO search_text (rowid, headers, body) VALUES (?, ?, ?)",
+                (doc[0], headers, body),
+            )
+            return
+        old = tx.one("SELECT headers, body FROM search_text WHERE rowid = ?", (row[0],))
+        old_headers, old_body = old if old is not None else ("", "")
+        if headers in old_headers and body in old_body:
+            return  # the usual case: the same blob, the same texts
+        tx.execute(
+            "UPDATE search_text SET headers = ?, body = ? WHERE rowid = ?",
+            (_widen(old_headers, headers), _widen(old_body, body), row[0]),
+        )
+
+    def prune(self, tx: Tx) -> int:
+        orphans = (
+            "SELECT id FROM search_docs WHERE NOT EXISTS "
+            "(SELECT 1 FROM messages WHERE messages.blob_id = search_docs.blob_id)"
+        )
+        tx.execute(f"DELETE FROM search_text WHERE rowid IN ({orphans})")
+        return tx.execute(f"DELETE FROM search_docs WHERE id IN ({orphans})")
+
+    def candidates(self, needle: str, column: TextColumn | None) -> tuple[str, list[object]] | None:
+        folded = needle.casefold()
+        if len(folded) < MIN_NEEDLE or "\x00" in folded:
+            return None
+        match = _phrase(folded)
+        if column is not None:
+            match = f"{column.value} : {match}"
+        return _CANDIDATES, [match]
+
+    def driven_by(self, candidates: str) -> str:
+        # CROSS JOIN keeps the candidates as the outer loop and INDEXED BY makes each hit
+        # one lookup in messages_blob: left to itself the planner may pick the mailbox_id
+        # index and scan the mailbox once per hit.
+        return (
+            f"({candidates}) AS hits CROSS JOIN messages INDEXED BY messages_blob "
+            "ON messages.blob_id = hits.hit"
+        )
+
+
+def _widen(old: str, new: str) -> str:
+    return old if new in old else f"{old}\n{new}"
