@@ -2,10 +2,13 @@
 
 Theory of operation
 -------------------
-IMAP SEARCH matches case-insensitive substrings (RFC 9051 §6.4.4), which is what a trigram
-index answers: a needle of three or more characters is in a text exactly when its trigrams
-follow one another in that text's trigram sequence, so the FTS5 phrase query "needle" finds
-every document holding it. Case-insensitive means Python's str.casefold here (the exact
+IMAP SEARCH matches case-insensitive substrings (RFC 9051 §6.4.4), which a trigram index
+narrows: a text holding a needle of three or more characters holds every trigram of it, so
+the documents holding all of them (an AND of single-trigram terms) are a superset of the
+matches, which the exact predicates then confirm. The table keeps no token positions
+(detail=column, which phrase queries would need): that halves the cost of indexing at
+delivery, and the exact check removes the few documents whose trigrams are all there but
+not in a row. Case-insensitive means Python's str.casefold here (the exact
 predicates of roost.store.query use it), which is not SQLite's simple case folding (ß is
 "ss", İ is "i̇"), so both the documents and the needles are casefolded in Python and the
 tokenizer runs case-sensitive: the index then agrees with the predicates by construction.
@@ -30,6 +33,8 @@ __all__ = ["FOLD_FUNCTION", "MIN_NEEDLE", "Fts5TextIndex", "casefold"]
 
 # The trigram tokenizer indexes runs of three characters; shorter needles match nothing.
 MIN_NEEDLE = 3
+# Terms of one candidates query: enough to be selective, few enough to stay cheap.
+MAX_TRIGRAMS = 16
 # Registered on every connection: migration 0004 indexes the existing messages with it.
 FOLD_FUNCTION = "roost_casefold"
 
@@ -47,6 +52,16 @@ def _phrase(needle: str) -> str:
     # FTS5 query syntax: inside double quotes everything is literal but '"', written '""'
     # (so AND, OR, NOT, NEAR, *, -, ^ and ':' in a needle are plain text).
     return '"' + needle.replace('"', '""') + '"'
+
+
+def _all_trigrams(needle: str) -> str:
+    """An FTS5 query for the documents holding every trigram of needle (at most
+    MAX_TRIGRAMS of them, spread over the needle: any of them keep the superset)."""
+    grams = list(dict.fromkeys(needle[i : i + 3] for i in range(len(needle) - 2)))
+    if len(grams) > MAX_TRIGRAMS:
+        step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
+        grams = [grams[round(i * step)] for i in range(MAX_TRIGRAMS)]
+    return "(" + " AND ".join(_phrase(gram) for gram in grams) + ")"
 
 
 class Fts5TextIndex:
@@ -87,7 +102,7 @@ class Fts5TextIndex:
         folded = needle.casefold()
         if len(folded) < MIN_NEEDLE or "\x00" in folded:
             return None
-        match = _phrase(folded)
+        match = _all_trigrams(folded)
         if column is not None:
             match = f"{column.value} : {match}"
         return _CANDIDATES, [match]
