@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from roost.auth.accounts import normalise_address
 from roost.config import Config, ConfigError, load_config
 from roost.errors import MailError
 from roost.store.api import Store
@@ -41,6 +42,14 @@ ServerRunner = Callable[[Config, Callable[[], None]], Coroutine[Any, Any, object
 
 class CommandError(Exception):
     """A refusal reported on stderr as one line, with exit status 1."""
+
+
+def address_argument(text: str) -> str:
+    """A command-line address, normalised; CommandError if it is not one."""
+    try:
+        return normalise_address(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

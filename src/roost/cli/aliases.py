@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from roost.auth.accounts import normalise_address
-from roost.cli import CommandError
+from roost.cli import address_argument
 from roost.store.api import Alias, Store
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def add_alias(ctx: Context, args: argparse.Namespace) -> int:
-    alias, address = _address(args.alias), _address(args.address)
+    alias, address = address_argument(args.alias), address_argument(args.address)
 
     async def add(store: Store) -> Alias:
         return await store.add_alias(alias, address)
@@ -55,7 +54,7 @@ def list_aliases(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def delete_alias(ctx: Context, args: argparse.Namespace) -> int:
-    alias = _address(args.alias)
+    alias = address_argument(args.alias)
 
     async def delete(store: Store) -> None:
         await store.delete_alias(alias)
@@ -63,10 +62,3 @@ def delete_alias(ctx: Context, args: argparse.Namespace) -> int:
     ctx.with_store(delete)
     ctx.say(f"deleted {alias}")
     return 0
-
-
-def _address(text: str) -> str:
-    try:
-        return normalise_address(text)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None

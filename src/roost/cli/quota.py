@@ -14,8 +14,7 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
-from roost.auth.accounts import normalise_address
-from roost.cli import CommandError
+from roost.cli import CommandError, address_argument
 from roost.store.api import Quota, Store
 
 if TYPE_CHECKING:
@@ -77,10 +76,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def user_quota(ctx: Context, args: argparse.Namespace) -> int:
-    try:
-        address = normalise_address(args.address)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    address = address_argument(args.address)
     changes = {name: getattr(args, name) for name in ("storage", "messages") if name in args}
 
     async def apply(store: Store) -> Quota:

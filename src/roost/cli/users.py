@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from roost.auth.accounts import normalise_address
 from roost.auth.passwords import hash_password
-from roost.cli import CommandError, quota
+from roost.cli import CommandError, address_argument, quota
 from roost.store.api import Account, Store
 
 if TYPE_CHECKING:
@@ -113,10 +112,7 @@ def read_new_password(ctx: Context) -> str:
 
 def _address(args: argparse.Namespace) -> str:
     text: str = args.address
-    try:
-        return normalise_address(text)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    return address_argument(text)
 
 
 async def _require_account(store: Store, address: str) -> None:

@@ -325,13 +325,11 @@ class Or:
     queries: tuple[Query, ...]
 
 
-Query = (
+# The predicates SQL answers from the message row, and those over a message's text.
+PlainQuery = (
     All
     | UidIn
     | HasFlag
-    | HeaderContains
-    | BodyContains
-    | TextContains
     | DateBefore
     | DateOnOrAfter
     | ArrivedAfter
@@ -340,10 +338,9 @@ Query = (
     | ModSeqAtLeast
     | EmailIs
     | ThreadIs
-    | Not
-    | And
-    | Or
 )
+TextQuery = HeaderContains | BodyContains | TextContains
+Query = PlainQuery | TextQuery | Not | And | Or
 
 
 # ----- sort and thread -----------------------------------------------------------------

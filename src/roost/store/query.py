@@ -40,10 +40,12 @@ from roost.store.api import (
     ModSeqAtLeast,
     Not,
     Or,
+    PlainQuery,
     Query,
     SizeLarger,
     SizeSmaller,
     TextContains,
+    TextQuery,
     ThreadIs,
     UidIn,
 )
@@ -149,22 +151,7 @@ def compile_query(query: Query, index: TextIndex | None = None) -> tuple[str, li
             return _plain(query)
 
 
-_Plain = (
-    All
-    | UidIn
-    | HasFlag
-    | DateBefore
-    | DateOnOrAfter
-    | ArrivedAfter
-    | SizeLarger
-    | SizeSmaller
-    | ModSeqAtLeast
-    | EmailIs
-    | ThreadIs
-)
-
-
-def _plain(query: _Plain) -> tuple[str, list[object]]:
+def _plain(query: PlainQuery) -> tuple[str, list[object]]:
     match query:
         case All():
             return "1 = 1", []
@@ -193,7 +180,7 @@ def _plain(query: _Plain) -> tuple[str, list[object]]:
             return "thread_id = ?", [thread]
 
 
-def _exact(query: HeaderContains | BodyContains | TextContains) -> tuple[str, list[object]]:
+def _exact(query: TextQuery) -> tuple[str, list[object]]:
     match query:
         case HeaderContains(name=name, text=text):
             return f"roost_header_contains({_HEADERS_TEXT}, ?, ?)", [name, text]
@@ -204,9 +191,7 @@ def _exact(query: HeaderContains | BodyContains | TextContains) -> tuple[str, li
             return sql, [text, text]
 
 
-def _text(
-    query: HeaderContains | BodyContains | TextContains, index: TextIndex | None
-) -> tuple[str, list[object]]:
+def _text(query: TextQuery, index: TextIndex | None) -> tuple[str, list[object]]:
     exact, params = _exact(query)
     narrowed = None if index is None else _candidates(query, index)
     if narrowed is None:
