@@ -1,7 +1,7 @@
 """Nothing acknowledged is lost (DESIGN.md promise 1), tested with SIGKILL.
 
-A child process appends messages in a loop and prints each uid once `append` has returned
-(the acknowledgement). The test kills it at a random moment, reopens the store and checks
+A child process appends messages from several concurrent loops and prints each uid once
+`append` has returned (the acknowledgement). The test kills it at a random moment, reopens the store and checks
 that every acknowledged message is there with its exact bytes, that no committed message
 lost its blob, and that SQLite finds the database intact.
 """
@@ -31,8 +31,10 @@ def payload(i: int) -> bytes:
     return head + (b"line %d of message %d\r\n" % (i, i)) * (i * 37 % 400 + 1)
 
 
+WRITERS = 4
 CHILD = (
     "import asyncio, sys\n"
+    f"WRITERS = {WRITERS}\n"
     "from pathlib import Path\n"
     "from roost.model import MailboxId, ParsedMessage\n"
     "from roost.store.api import NewMessage\n"
@@ -48,14 +50,18 @@ CHILD = (
                 body_text=data[head:].decode(), sent_date=None, message_id=None,
             )
 
-        async def main(data_dir, mailbox):
-            store = await SqliteStore.open(Path(data_dir))
-            i = 0
+        async def appender(store, mailbox, i, step):
             while True:
                 data = payload(i)
                 result = await store.append(mailbox, [NewMessage(data=data, parsed=parsed(data))])
                 print(result.uids[0], i, flush=True)
-                i += 1
+                i += step
+
+        async def main(data_dir, mailbox):
+            # Several appenders at once, so that acknowledgements also come from groups of
+            # writes sharing one commit (roost.store.sqlite, group commit).
+            store = await SqliteStore.open(Path(data_dir))
+            await asyncio.gather(*(appender(store, mailbox, k, WRITERS) for k in range(WRITERS)))
 
         asyncio.run(main(sys.argv[1], MailboxId(int(sys.argv[2]))))
         """

@@ -9,9 +9,11 @@ returns, the blob survives a crash (DESIGN.md: the blob is durable before the tr
 that references it commits). Only complete files ever carry a blob name.
 
 `collect` deletes the blobs nobody references any more. The caller must compute the
-referenced set so that no blob can become referenced while it runs (the SQLite store runs
-both on its single worker thread); the grace period also spares blobs written or re-used
-recently by another process whose transaction has not committed yet.
+referenced set so that no blob can become referenced while it runs: the store writes blobs
+first, then, in the transaction that references them, calls `restore_missing` (which writes
+again any blob a collection removed in between), and runs `collect` in a transaction of
+the same engine thread, so the two cannot interleave. The grace period also spares blobs
+written or re-used recently by another process whose transaction has not committed yet.
 
 Every method blocks (file I/O and fsync): call them from a worker thread, never from the
 event loop.
@@ -25,7 +27,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from roost.errors import MailError, MailErrorKind
@@ -82,6 +84,15 @@ class BlobStore:
             _fsync_dir(self._root)
         self._write_new(shard, final, data)
         return blob
+
+    def write_all(self, datas: Sequence[bytes]) -> list[BlobId]:
+        return [self.write(data) for data in datas]
+
+    def restore_missing(self, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
+        """Writes again each of datas whose blob (its id, from `write`) is gone."""
+        for blob, data in zip(blobs, datas, strict=True):
+            if not self.path(blob).exists():
+                self.write(data)
 
     @staticmethod
     def _write_new(shard: Path, final: Path, data: bytes) -> None:

@@ -74,16 +74,11 @@ class TextIndex(Protocol):
 class Engine(Protocol):
     text_index: TextIndex
 
-    async def run(
-        self,
-        work: Callable[[Tx], T],
-        *,
-        write: bool = False,
-        before: Callable[[], object] | None = None,
-    ) -> T:
-        """Runs before() (outside any transaction), then work(tx) in one transaction that
-        commits if work returns and rolls back if it raises. write=True takes the write
-        lock up front. Both run on the same thread, after every earlier call."""
+    async def run(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
+        """Runs work(tx) in a transaction that commits if work returns and rolls back if it
+        raises; write=True takes the write lock up front. Units run one at a time, in the
+        order they were handed in; an engine may commit several writes in one transaction
+        (group commit), each still all or nothing, and returns only once it committed."""
         ...
 
     async def close(self) -> None: ...

@@ -20,14 +20,18 @@ boundary), one module per concept:
     messages.py   append, fetch, store flags, expunge, copy/move, search
     quota.py      per-account limits, checked where mail is added
 
-Mail that is added is first written as a blob and fsync'd, in `Engine.run(before=...)` on
-the engine's thread just before its transaction begins: the commit is the acknowledgement.
+Mail that is added is written as a blob and fsync'd on a thread of its own (the blobs of
+concurrent deliveries are written side by side, not one after another in the engine's
+queue) while its transaction runs; the transaction waits for the blob before it commits,
+so a committed row never references a blob a crash could lose, and the commit is the
+acknowledgement (`_with_blobs`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import TypeVar, cast
@@ -66,7 +70,7 @@ from roost.store.api import (
     Store,
     ThreadInfo,
 )
-from roost.store.blobs import BlobStore
+from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engine import Engine, Row, Tx
 from roost.store.instants import now_utc
 from roost.store.lookup import get_mailbox, require_mailbox
@@ -77,15 +81,19 @@ __all__ = ["SQL_FUNCTIONS", "Engine", "MailStore", "Row", "Tx"]
 
 T = TypeVar("T")
 
+BLOB_WRITERS = 8
+
 
 class MailStore:
     """The Store protocol over an Engine and a BlobStore."""
 
-    __slots__ = ("_blobs", "_engine", "_uids")
+    __slots__ = ("_blobs", "_engine", "_uids", "_writer")
 
     def __init__(self, engine: Engine, blobs: BlobStore) -> None:
         self._engine = engine
         self._blobs = blobs
+        # Blob writes are mostly waiting for fsync: several at once keep the disk busy.
+        self._writer = ThreadPoolExecutor(max_workers=BLOB_WRITERS, thread_name_prefix="roost-blob")
         self._uids = UidCache()
 
     async def _read(self, work: Callable[[Tx], T]) -> T:
@@ -94,8 +102,29 @@ class MailStore:
     async def _write(self, work: Callable[[Tx], T]) -> T:
         return await self._engine.run(work, write=True)
 
+    async def _with_blobs(self, datas: list[bytes], work: Callable[[Tx, list[BlobId]], T]) -> T:
+        """Runs work(tx, the blob ids of datas) as a write while the blobs are written on a
+        thread of their own; the transaction waits for them before it commits (DESIGN.md:
+        the blob is durable first), so the fsyncs of the blob and of the rows overlap with
+        the work in between."""
+        blobs = [blob_id_of(data) for data in datas]
+        written = self._writer.submit(self._blobs.write_all, datas)
+
+        def unit(tx: Tx) -> T:
+            result = work(tx, blobs)
+            written.result()
+            # collect_blobs runs on the engine's thread too, so a blob it deleted since the
+            # write is written again here, and none can go between here and COMMIT.
+            self._blobs.restore_missing(blobs, datas)
+            return result
+
+        return await self._write(unit)
+
     async def close(self) -> None:
-        await self._engine.close()
+        try:
+            await self._engine.close()
+        finally:
+            self._writer.shutdown(wait=False)
 
     # --- domains and accounts
 
@@ -206,20 +235,11 @@ class MailStore:
 
     async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
         messages = list(messages)
-        blobs: list[BlobId] = []
 
-        def write_blobs() -> None:
-            # Durable before the transaction that references them begins (DESIGN.md).
-            blobs.extend(self._blobs.write(message.data) for message in messages)
+        def work(tx: Tx, blobs: list[BlobId]) -> AppendResult:
+            return msgs.append(tx, mailbox, messages, blobs, self._engine.text_index)
 
-        work = partial(
-            msgs.append,
-            mailbox_id=mailbox,
-            messages=messages,
-            blobs=blobs,
-            index=self._engine.text_index,
-        )
-        return await self._engine.run(work, write=True, before=write_blobs)
+        return await self._with_blobs([message.data for message in messages], work)
 
     async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:
         uids, highest = await self._read(partial(self._uids.uids, mailbox=mailbox))
@@ -268,16 +288,10 @@ class MailStore:
     async def replace(
         self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
     ) -> ReplaceResult:
-        blobs: list[BlobId] = []
-
-        def write_blob() -> None:
-            # Durable before the transaction that references it begins, as for append.
-            blobs.append(self._blobs.write(message.data))
-
-        def work(tx: Tx) -> ReplaceResult:
+        def work(tx: Tx, blobs: list[BlobId]) -> ReplaceResult:
             return msgs.replace(tx, source, uid, dest, message, blobs[0], self._engine.text_index)
 
-        return await self._engine.run(work, write=True, before=write_blob)
+        return await self._with_blobs([message.data], work)
 
     async def search(
         self, mailbox: MailboxId, query: Query, *, limit: int | None = None
@@ -311,16 +325,10 @@ class MailStore:
     # --- the outbound queue
 
     async def enqueue(self, data: bytes, mail_from: str, recipients: Sequence[str]) -> list[int]:
-        blobs: list[BlobId] = []
-
-        def write_blob() -> None:
-            # Durable before the transaction that references it begins, as for append.
-            blobs.append(self._blobs.write(data))
-
-        def work(tx: Tx) -> list[int]:
+        def work(tx: Tx, blobs: list[BlobId]) -> list[int]:
             return outbound.enqueue(tx, blobs[0], mail_from, recipients, now_utc())
 
-        return await self._engine.run(work, write=True, before=write_blob)
+        return await self._with_blobs([data], work)
 
     async def queue_entries(self, due: datetime | None = None) -> list[QueueEntry]:
         return await self._read(partial(outbound.entries, due=due))
@@ -342,8 +350,8 @@ class MailStore:
         await self._write(self._engine.text_index.prune)
 
         def collect(tx: Tx) -> int:
-            # On the engine's thread, so no append of this process can interleave; the
-            # grace period covers writers in other processes.
+            # On the engine's thread, so it cannot run between an append's check that its
+            # blobs exist and its commit; the grace period covers other processes.
             # Queued mail references blobs too (roost.store.outbound).
             msgs.forget_texts(tx)
             referenced = msgs.referenced_blobs(tx) | outbound.referenced_blobs(tx)

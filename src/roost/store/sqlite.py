@@ -4,18 +4,22 @@ Theory of operation
 -------------------
 Every unit of work from roost.store.mailstore runs on a single-thread executor that owns the
 connection, so writes are serialised, SQLite and fsync never block the event loop, and the
-connection is never shared between threads. Each unit runs in its own transaction: BEGIN
-IMMEDIATE for writes (the write lock is taken up front, so a read-then-write never fails
-half-way with SQLITE_BUSY), a deferred BEGIN for reads (a consistent snapshot across
-several statements).
+connection is never shared between threads. Units run in the order they were handed in.
+A read runs in its own deferred transaction (a consistent snapshot across several
+statements). Writes use group commit: the worker takes the write that is next in line
+together with the writes queued right behind it (up to MAX_GROUP) and runs them in one
+BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT, so a unit that raises is rolled
+back alone and the others commit. One COMMIT, and so one fsync of the WAL, then
+acknowledges the whole group: under concurrent load the cost of durability is shared
+instead of paid once per unit, and a lone write pays only a savepoint more.
 
 Durability: WAL journal with synchronous=FULL, so a COMMIT returns only once the WAL is
-fsync'd; the commit is the acknowledgement. Readers in other processes never block the
-writer (WAL); busy_timeout makes a second process wait for the write lock instead of
-failing.
+fsync'd; the commit is the acknowledgement, and no unit's caller hears of its result before
+the COMMIT of its group returns. Readers in other processes never block the writer (WAL);
+busy_timeout makes a second process wait for the write lock instead of failing.
 
-A caller cancelled while its work runs does not cancel the work: it may still commit.
-That is safe because the change log, not the caller, is what others read.
+A caller cancelled while its work waits or runs does not cancel the work: it may still
+commit. That is safe because the change log, not the caller, is what others read.
 
 Migrations are the numbered SQL files in migrations/; PRAGMA user_version records the last
 one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part of search.
@@ -26,11 +30,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from roost.store.blobs import BlobStore
 from roost.store.engine import Row, TextIndex, Tx
@@ -44,6 +49,8 @@ DATABASE = "roost.db"
 BLOBS = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+# Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
+MAX_GROUP = 64
 
 
 class SqliteTx:
@@ -127,15 +134,45 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class _Unit:
+    """A unit of work waiting for the worker thread, and where its outcome goes."""
+
+    __slots__ = ("future", "loop", "work", "write")
+
+    def __init__(
+        self, work: Callable[[Tx], Any], write: bool, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.work = work
+        self.write = write
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(self, result: object, error: BaseException | None) -> None:
+        """Hands the outcome to the caller's loop (called on the worker thread)."""
+        self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: object, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 class SqliteEngine:
     """The Engine of roost.store.engine over one SQLite database."""
 
-    __slots__ = ("_conn", "_executor", "_tx", "text_index")
+    __slots__ = ("_conn", "_executor", "_queue", "_tx", "text_index")
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._executor = executor
         self._tx = SqliteTx(conn)
+        # Appended on the event loop, popped only by the worker thread (deque's append and
+        # popleft are atomic).
+        self._queue: deque[_Unit] = deque()
         self.text_index: TextIndex = Fts5TextIndex()
 
     @classmethod
@@ -155,34 +192,69 @@ class SqliteEngine:
             raise
         return cls(conn, executor)
 
-    async def run(
-        self,
-        work: Callable[[Tx], T],
-        *,
-        write: bool = False,
-        before: Callable[[], object] | None = None,
-    ) -> T:
-        def job() -> T:
-            if before is not None:
-                before()
-            return self._transaction(work, write)
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, job)
-
-    def _transaction(self, work: Callable[[Tx], T], write: bool) -> T:
-        self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = work(self._tx)
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    async def run(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
+        unit = _Unit(work, write, asyncio.get_running_loop())
+        self._queue.append(unit)
+        # One drain per unit; a drain that finds the queue empty had its unit taken into an
+        # earlier group.
+        self._executor.submit(self._drain)
+        result: T = await unit.future
         return result
+
+    def _drain(self) -> None:
+        if not self._queue:
+            return
+        unit = self._queue.popleft()
+        if not unit.write:
+            try:
+                result = self._read(unit.work)
+            except BaseException as exc:
+                unit.settle(None, exc)
+            else:
+                unit.settle(result, None)
+            return
+        group = [unit]
+        while len(group) < MAX_GROUP and self._queue and self._queue[0].write:
+            group.append(self._queue.popleft())
+        for member, (result, error) in zip(group, self._write_group(group), strict=True):
+            member.settle(result, error)
+
+    def _read(self, work: Callable[[Tx], T]) -> T:
+        self._conn.execute("BEGIN")
+        try:
+            return work(self._tx)
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")  # a read has nothing to keep
+
+    def _write_group(self, group: list[_Unit]) -> list[tuple[object, BaseException | None]]:
+        """Runs each unit of group in its own savepoint of one transaction; returns each
+        one's (result, error). If the transaction as a whole fails, every unit gets its error."""
+        conn = self._conn
+        outcomes: list[tuple[object, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for unit in group:
+                conn.execute("SAVEPOINT unit")
+                try:
+                    outcomes.append((unit.work(self._tx), None))
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled the whole transaction back
+                    conn.execute("ROLLBACK TO unit")
+                    outcomes.append((None, exc))
+                conn.execute("RELEASE unit")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(None, exc)] * len(group)
+        return outcomes
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         try:
+            # After every unit handed in before: the executor runs in order.
             await loop.run_in_executor(self._executor, self._conn.close)
         finally:
             # The queue is empty now; the thread ends as soon as it sees the shutdown.

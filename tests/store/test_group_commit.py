@@ -1,0 +1,183 @@
+"""Group commit in the SQLite engine: writes queued together share one transaction, each
+still all or nothing, and in the order they were handed in."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from roost.errors import MailError, MailErrorKind
+from roost.store.engine import Tx
+from roost.store.sqlite import MAX_GROUP, SqliteEngine, connect
+
+
+def synchronously(
+    test: Callable[[Path], Coroutine[object, object, None]],
+) -> Callable[[Path], None]:
+    @functools.wraps(test)
+    def run(tmp_path: Path) -> None:
+        asyncio.run(test(tmp_path))
+
+    return run
+
+
+async def open_engine(path: Path) -> tuple[SqliteEngine, list[str]]:
+    """An engine on a fresh database, with every statement it runs recorded."""
+    executor = ThreadPoolExecutor(max_workers=1)
+    statements: list[str] = []
+
+    def start() -> sqlite3.Connection:
+        conn = connect(path)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    conn = await asyncio.get_running_loop().run_in_executor(executor, start)
+    engine = SqliteEngine(conn, executor)
+    await engine.run(lambda tx: tx.execute("CREATE TABLE t (n INTEGER)"), write=True)
+    statements.clear()
+    return engine, statements
+
+
+def insert(n: int, *, fail: bool = False) -> object:
+    def work(tx: Tx) -> int:
+        tx.execute("INSERT INTO t (n) VALUES (?)", (n,))
+        if fail:
+            raise MailError(MailErrorKind.OVER_QUOTA, f"unit {n} fails")
+        row = tx.one("SELECT count(*) FROM t")
+        assert row is not None
+        return int(row[0])
+
+    return work
+
+
+async def hold_worker(engine: SqliteEngine) -> tuple[threading.Event, asyncio.Future[object]]:
+    """Keeps the engine's thread busy in a read until the returned event is set, so that
+    the writes handed in meanwhile queue up behind it."""
+    started, release = threading.Event(), threading.Event()
+
+    def block(tx: Tx) -> None:
+        started.set()
+        release.wait(10)
+
+    busy = asyncio.ensure_future(engine.run(block))
+    await asyncio.to_thread(started.wait, 10)
+    return release, busy
+
+
+def commits(statements: list[str]) -> int:
+    return sum(1 for s in statements if s == "COMMIT")
+
+
+@synchronously
+async def test_queued_writes_share_one_commit_and_keep_their_order(tmp_path: Path) -> None:
+    engine, statements = await open_engine(tmp_path / "db")
+    release, busy = await hold_worker(engine)
+    writes = [asyncio.ensure_future(engine.run(insert(n), write=True)) for n in range(10)]
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    # Each unit sees the rows of those before it in the group: the order is kept.
+    assert await asyncio.gather(*writes) == list(range(1, 11))
+    assert commits(statements) == 1
+    rows = await engine.run(lambda tx: tx.all("SELECT n FROM t ORDER BY rowid"))
+    assert [r[0] for r in rows] == list(range(10))
+    await engine.close()
+
+
+@synchronously
+async def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path) -> None:
+    engine, _ = await open_engine(tmp_path / "db")
+    release, busy = await hold_worker(engine)
+    writes = [
+        asyncio.ensure_future(engine.run(insert(n, fail=n == 2), write=True)) for n in range(5)
+    ]
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert outcomes[:2] == [1, 2] and outcomes[3:] == [3, 4]
+    assert isinstance(outcomes[2], MailError) and outcomes[2].kind is MailErrorKind.OVER_QUOTA
+    rows = await engine.run(lambda tx: tx.all("SELECT n FROM t ORDER BY n"))
+    assert [r[0] for r in rows] == [0, 1, 3, 4]
+    await engine.close()
+
+
+@synchronously
+async def test_reads_are_not_grouped_with_writes_and_see_what_came_before(
+    tmp_path: Path,
+) -> None:
+    engine, statements = await open_engine(tmp_path / "db")
+    release, busy = await hold_worker(engine)
+    first = asyncio.ensure_future(engine.run(insert(1), write=True))
+    count = asyncio.ensure_future(engine.run(lambda tx: tx.one("SELECT count(*) FROM t")))
+    second = asyncio.ensure_future(engine.run(insert(2), write=True))
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    assert await first == 1
+    assert await count == (1,)
+    assert await second == 2
+    assert commits(statements) == 2
+    await engine.close()
+
+
+@synchronously
+async def test_a_group_is_bounded(tmp_path: Path) -> None:
+    engine, statements = await open_engine(tmp_path / "db")
+    release, busy = await hold_worker(engine)
+    total = MAX_GROUP * 2 + 1
+    writes = [asyncio.ensure_future(engine.run(insert(n), write=True)) for n in range(total)]
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    assert await asyncio.gather(*writes) == list(range(1, total + 1))
+    assert commits(statements) == 3
+    await engine.close()
+
+
+@synchronously
+async def test_a_cancelled_caller_does_not_cancel_its_write(tmp_path: Path) -> None:
+    engine, _ = await open_engine(tmp_path / "db")
+    release, busy = await hold_worker(engine)
+    write = asyncio.ensure_future(engine.run(insert(7), write=True))
+    await asyncio.sleep(0)
+    write.cancel()
+    release.set()
+    await busy
+    with pytest.raises(asyncio.CancelledError):
+        await write
+    rows = await engine.run(lambda tx: tx.all("SELECT n FROM t"))
+    assert rows == [(7,)]
+    await engine.close()
+
+
+@synchronously
+async def test_a_failed_commit_fails_every_unit_of_the_group(tmp_path: Path) -> None:
+    engine, _ = await open_engine(tmp_path / "db")
+    # A deferred foreign key is checked only at COMMIT: the whole group then fails.
+    await engine.run(
+        lambda tx: tx.execute(
+            "CREATE TABLE child (p INTEGER REFERENCES t (n) DEFERRABLE INITIALLY DEFERRED)"
+        ),
+        write=True,
+    )
+    await engine.run(lambda tx: tx.execute("CREATE UNIQUE INDEX t_n ON t (n)"), write=True)
+    release, busy = await hold_worker(engine)
+    good = asyncio.ensure_future(engine.run(insert(1), write=True))
+    dangling = asyncio.ensure_future(
+        engine.run(lambda tx: tx.execute("INSERT INTO child (p) VALUES (99)"), write=True)
+    )
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    outcomes = await asyncio.gather(good, dangling, return_exceptions=True)
+    assert all(isinstance(o, Exception) for o in outcomes)
+    assert await engine.run(lambda tx: tx.all("SELECT n FROM t")) == []
+    await engine.close()
