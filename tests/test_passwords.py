@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import dataclass, field
 
 import pytest
 from argon2 import PasswordHasher
 
-from roost.auth import accounts
+from roost.auth import accounts, passwords
 from roost.auth.accounts import authenticate, normalise_address, normalise_domain
-from roost.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from roost.auth.passwords import (
+    DUMMY_HASH,
+    HASHING_NICENESS,
+    MAX_NICENESS,
+    VerifiedLogins,
+    hash_password,
+    needs_rehash,
+    off_loop,
+    verify_password,
+)
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId
 from roost.store.api import Account
@@ -210,6 +220,16 @@ def test_verification_runs_off_the_event_loop_thread(store: FakeStore, spy: Veri
     assert spy.calls[0][2] != loop_thread
 
 
+def test_hashing_threads_yield_the_cpu_to_the_event_loop() -> None:
+    async def niceness() -> tuple[int, int]:
+        here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        there = await off_loop(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return here, there
+
+    here, there = asyncio.run(niceness())
+    assert there == min(MAX_NICENESS, here + HASHING_NICENESS)
+
+
 def test_old_hash_is_upgraded_on_login(store: FakeStore) -> None:
     old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("pw")
     store.add("bob@example.org", old)
@@ -225,3 +245,41 @@ def test_current_hash_is_left_alone(store: FakeStore) -> None:
     before = store.accounts["alice@example.org"].password_hash
     login(store, "alice@example.org", "secret")
     assert store.accounts["alice@example.org"].password_hash == before
+
+
+def test_a_repeated_login_is_recalled_not_verified_again(store: FakeStore, spy: VerifySpy) -> None:
+    assert login(store, "alice@example.org", "secret") is not None
+    assert login(store, "alice@example.org", "secret") is not None
+    assert len(spy.calls) == 1
+    # A wrong password is never recalled: it pays a whole verification every time.
+    assert login(store, "alice@example.org", "wrong") is None
+    assert login(store, "alice@example.org", "wrong") is None
+    assert len(spy.calls) == 3
+
+
+def test_a_changed_password_is_verified_again(store: FakeStore, spy: VerifySpy) -> None:
+    assert login(store, "alice@example.org", "secret") is not None
+    store.add("alice@example.org", hash_password("new secret"))
+    assert login(store, "alice@example.org", "secret") is None
+    assert login(store, "alice@example.org", "new secret") is not None
+    assert len(spy.calls) == 3
+
+
+def test_verified_logins_expire_and_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(passwords.time, "monotonic", lambda: now[0])
+    memo = VerifiedLogins(ttl=60, limit=2)
+    memo.remember("h1", "p1")
+    assert memo.recall("h1", "p1")
+    assert not memo.recall("h1", "p2") and not memo.recall("h2", "p1")
+    now[0] += 61
+    assert not memo.recall("h1", "p1")
+    for n in range(3):
+        memo.remember(f"h{n}", "p")
+    assert [memo.recall(f"h{n}", "p") for n in range(3)] == [False, True, True]
+
+
+def test_verified_logins_keep_no_password() -> None:
+    memo = VerifiedLogins()
+    memo.remember("$argon2id$hash", "correct horse")
+    assert all(b"correct horse" not in digest for digest in memo._entries)

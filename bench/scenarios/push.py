@@ -33,13 +33,14 @@ async def until_exists(client: ImapClient, above: int) -> int:
 
 async def latency(ctx: Context, rep: int) -> list[float]:
     corpus = Corpus(ctx.seed + 500 + rep, TRIALS)
+    messages = [corpus.message(i) for i in range(TRIALS)]  # made before any clock starts
     writer = await ctx.login("push")
     watcher, tag, exists = await idler(ctx)
     times = []
     try:
         for i in range(TRIALS):
             start = time.perf_counter()
-            appended = await writer.send("APPEND INBOX {}", [corpus.message(i)])
+            appended = await writer.send("APPEND INBOX {}", [messages[i]])
             async with asyncio.timeout(30):
                 exists = await until_exists(watcher, exists)
             times.append(time.perf_counter() - start)
@@ -60,12 +61,11 @@ async def fan_out(ctx: Context, n: int, rep: int) -> list[float]:
 
     idlers = await asyncio.gather(*(open_one() for _ in range(n)))
     writer = await ctx.login("push")
+    message = Corpus(ctx.seed + 900 + rep, 1).message(0)
     try:
         await asyncio.sleep(0.5)  # let every server settle into its idle state
         start = time.perf_counter()
-        appended = await writer.send(
-            "APPEND INBOX {}", [Corpus(ctx.seed + 900 + rep, 1).message(0)]
-        )
+        appended = await writer.send("APPEND INBOX {}", [message])
 
         async def arrival(client: ImapClient, exists: int) -> float:
             async with asyncio.timeout(60):

@@ -181,3 +181,23 @@ async def test_a_failed_commit_fails_every_unit_of_the_group(tmp_path: Path) -> 
     assert all(isinstance(o, Exception) for o in outcomes)
     assert await engine.run(lambda tx: tx.all("SELECT n FROM t")) == []
     await engine.close()
+
+
+@synchronously
+async def test_only_a_group_of_lazy_writes_skips_the_fsync(tmp_path: Path) -> None:
+    engine, statements = await open_engine(tmp_path / "db")
+    await engine.run(insert(1), write=True, durable=False)
+    assert "PRAGMA synchronous = NORMAL" in statements
+    # A durable write queued behind a lazy one makes the whole group durable.
+    statements.clear()
+    release, busy = await hold_worker(engine)
+    lazy = asyncio.ensure_future(engine.run(insert(2), write=True, durable=False))
+    durable = asyncio.ensure_future(engine.run(insert(3), write=True))
+    await asyncio.sleep(0)
+    release.set()
+    await busy
+    assert (await lazy, await durable) == (2, 3)
+    assert "PRAGMA synchronous = NORMAL" not in statements
+    # FULL again afterwards: 2 is FULL.
+    assert await engine.run(lambda tx: tx.one("PRAGMA synchronous")) == (2,)
+    await engine.close()

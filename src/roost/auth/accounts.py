@@ -7,11 +7,17 @@ them as one avoids a whole class of confusing duplicates.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 
-from roost.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from roost.auth.passwords import (
+    DUMMY_HASH,
+    VerifiedLogins,
+    hash_password,
+    needs_rehash,
+    off_loop,
+    verify_password,
+)
 from roost.errors import MailError
 from roost.store.api import Account, Store
 
@@ -27,6 +33,10 @@ _FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"(),:;<>@\[\\\]]')
 # A domain label: letters, digits, hyphens (or non-ASCII, for IDN in U-label form); no
 # hyphen at either end (RFC 1035 §2.3.1, RFC 5890).
 _LABEL = re.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")
+
+
+# A memo of a pure fact (this password matches this hash), so one for the process.
+VERIFIED = VerifiedLogins()
 
 
 def normalise_domain(domain: str) -> str:
@@ -67,9 +77,11 @@ def normalise_address(address: str) -> str:
 async def authenticate(store: Store, address: str, password: str) -> Account | None:
     """The account if `password` is right for `address`, else None.
 
-    The Argon2 verification runs on a worker thread so the event loop keeps serving other
-    connections. An unknown or malformed address is verified against a dummy hash, so it
-    costs the same time as a wrong password and does not reveal which addresses exist.
+    The Argon2 verification runs on the hashing threads (roost.auth.passwords.off_loop) so
+    the event loop keeps serving other connections. An unknown or malformed address is
+    verified against a dummy hash, so it costs the same time as a wrong password and does
+    not reveal which addresses exist. A login that succeeded within the last hour with the
+    same password is recalled instead of verified again (VerifiedLogins).
     A hash made with older parameters is replaced after a successful login.
     """
     try:
@@ -78,12 +90,16 @@ async def authenticate(store: Store, address: str, password: str) -> Account | N
         normalised = None
     account = await store.find_account(normalised) if normalised else None
     stored_hash = account.password_hash if account is not None else DUMMY_HASH
-    matches = await asyncio.to_thread(verify_password, stored_hash, password)
+    matches = VERIFIED.recall(stored_hash, password)
+    if not matches:
+        matches = await off_loop(verify_password, stored_hash, password)
+        if matches:
+            VERIFIED.remember(stored_hash, password)
     if account is None or not matches:
         return None
     if not needs_rehash(account.password_hash):
         return account
-    new_hash = await asyncio.to_thread(hash_password, password)
+    new_hash = await off_loop(hash_password, password)
     try:
         await store.set_password(account.address, new_hash)
     except MailError:

@@ -74,11 +74,13 @@ class TextIndex(Protocol):
 class Engine(Protocol):
     text_index: TextIndex
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
+    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
         raises; write=True takes the write lock up front. Units run one at a time, in the
         order they were handed in; an engine may commit several writes in one transaction
-        (group commit), each still all or nothing, and returns only once it committed."""
+        (group commit), each still all or nothing, and returns only once it committed.
+        durable=False: a write that may be lost to a power cut (not to a crash of the
+        process) until the next durable commit, which then keeps it too."""
         ...
 
     async def close(self) -> None: ...

@@ -199,7 +199,11 @@ def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
     row = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox,))
     if row is None:
         raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
-    tx.execute("UPDATE mailboxes SET first_recent_uid = uidnext WHERE id = ?", (mailbox,))
+    tx.execute(
+        "UPDATE mailboxes SET first_recent_uid = uidnext "
+        "WHERE id = ? AND first_recent_uid <> uidnext",
+        (mailbox,),
+    )
     return Uid(row[0])
 
 

@@ -15,7 +15,9 @@ instead of paid once per unit, and a lone write pays only a savepoint more.
 
 Durability: WAL journal with synchronous=FULL, so a COMMIT returns only once the WAL is
 fsync'd; the commit is the acknowledgement, and no unit's caller hears of its result before
-the COMMIT of its group returns. Readers in other processes never block the writer (WAL);
+the COMMIT of its group returns. A group made only of writes run with durable=False
+commits with synchronous=NORMAL: written to the WAL, not fsync'd, which the next durable
+commit's fsync then covers. Readers in other processes never block the writer (WAL);
 busy_timeout makes a second process wait for the write lock instead of failing.
 
 A caller cancelled while its work waits or runs does not cancel the work: it may still
@@ -49,6 +51,8 @@ DATABASE = "roost.db"
 BLOBS = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+# FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engine: durable writes).
+SYNCHRONOUS = "FULL"
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
 
@@ -115,9 +119,9 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: in WAL mode each COMMIT fsyncs the WAL, so an acknowledged change survives
-        # power loss (NORMAL would only protect against a process crash).
-        conn.execute("PRAGMA synchronous = FULL")
+        # An acknowledged change survives power loss (NORMAL would only protect against a
+        # crash of the process).
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         conn.execute("PRAGMA foreign_keys = ON")
         # FETCH of a big mailbox reads its rows again and again: 64 MiB of page cache (the
         # default is 2 MiB) and reads mapped from the file rather than copied (about 25%
@@ -137,13 +141,14 @@ def connect(path: Path) -> sqlite3.Connection:
 class _Unit:
     """A unit of work waiting for the worker thread, and where its outcome goes."""
 
-    __slots__ = ("future", "loop", "work", "write")
+    __slots__ = ("durable", "future", "loop", "work", "write")
 
     def __init__(
-        self, work: Callable[[Tx], Any], write: bool, loop: asyncio.AbstractEventLoop
+        self, work: Callable[[Tx], Any], write: bool, durable: bool, loop: asyncio.AbstractEventLoop
     ) -> None:
         self.work = work
         self.write = write
+        self.durable = durable
         self.loop = loop
         self.future: asyncio.Future[Any] = loop.create_future()
 
@@ -192,8 +197,8 @@ class SqliteEngine:
             raise
         return cls(conn, executor)
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
-        unit = _Unit(work, write, asyncio.get_running_loop())
+    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+        unit = _Unit(work, write, durable, asyncio.get_running_loop())
         self._queue.append(unit)
         # One drain per unit; a drain that finds the queue empty had its unit taken into an
         # earlier group.
@@ -232,6 +237,11 @@ class SqliteEngine:
         one's (result, error). If the transaction as a whole fails, every unit gets its error."""
         conn = self._conn
         outcomes: list[tuple[object, BaseException | None]] = []
+        lazy = not any(unit.durable for unit in group)
+        if lazy:
+            # The WAL is written but not fsync'd at COMMIT; the next durable commit's fsync
+            # of the same file makes these frames durable too.
+            conn.execute("PRAGMA synchronous = NORMAL")
         try:
             conn.execute("BEGIN IMMEDIATE")
             for unit in group:
@@ -249,6 +259,9 @@ class SqliteEngine:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return [(None, exc)] * len(group)
+        finally:
+            if lazy:
+                conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         return outcomes
 
     async def close(self) -> None:
