@@ -15,7 +15,7 @@ import pytest
 
 from roost.errors import MailError, MailErrorKind
 from roost.store.engine import Tx
-from roost.store.sqlite import MAX_GROUP, SqliteEngine, connect
+from roost.store.sqlite import MAX_GROUP, SqliteEngine, connect, connect_reader
 
 
 def synchronously(
@@ -29,17 +29,17 @@ def synchronously(
 
 
 async def open_engine(path: Path) -> tuple[SqliteEngine, list[str]]:
-    """An engine on a fresh database, with every statement it runs recorded."""
+    """An engine on a fresh database, with every statement its writer runs recorded."""
     executor = ThreadPoolExecutor(max_workers=1)
     statements: list[str] = []
 
-    def start() -> sqlite3.Connection:
+    def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
         conn = connect(path)
         conn.set_trace_callback(statements.append)
-        return conn
+        return conn, [connect_reader(path) for _ in range(2)]
 
-    conn = await asyncio.get_running_loop().run_in_executor(executor, start)
-    engine = SqliteEngine(conn, executor)
+    conn, readers = await asyncio.get_running_loop().run_in_executor(executor, start)
+    engine = SqliteEngine(conn, executor, readers)
     await engine.run(lambda tx: tx.execute("CREATE TABLE t (n INTEGER)"), write=True)
     statements.clear()
     return engine, statements
@@ -57,16 +57,16 @@ def insert(n: int, *, fail: bool = False) -> object:
     return work
 
 
-async def hold_worker(engine: SqliteEngine) -> tuple[threading.Event, asyncio.Future[object]]:
-    """Keeps the engine's thread busy in a read until the returned event is set, so that
-    the writes handed in meanwhile queue up behind it."""
+async def hold_writer(engine: SqliteEngine) -> tuple[threading.Event, asyncio.Future[object]]:
+    """Keeps the engine's writer busy until the returned event is set, so that the writes
+    handed in meanwhile queue up behind it."""
     started, release = threading.Event(), threading.Event()
 
     def block(tx: Tx) -> None:
         started.set()
         release.wait(10)
 
-    busy = asyncio.ensure_future(engine.run(block))
+    busy = asyncio.ensure_future(engine.run(block, write=True))
     await asyncio.to_thread(started.wait, 10)
     return release, busy
 
@@ -78,14 +78,14 @@ def commits(statements: list[str]) -> int:
 @synchronously
 async def test_queued_writes_share_one_commit_and_keep_their_order(tmp_path: Path) -> None:
     engine, statements = await open_engine(tmp_path / "db")
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     writes = [asyncio.ensure_future(engine.run(insert(n), write=True)) for n in range(10)]
     await asyncio.sleep(0)
     release.set()
     await busy
     # Each unit sees the rows of those before it in the group: the order is kept.
     assert await asyncio.gather(*writes) == list(range(1, 11))
-    assert commits(statements) == 1
+    assert commits(statements) == 2  # the holding write's, then the group's
     rows = await engine.run(lambda tx: tx.all("SELECT n FROM t ORDER BY rowid"))
     assert [r[0] for r in rows] == list(range(10))
     await engine.close()
@@ -94,7 +94,7 @@ async def test_queued_writes_share_one_commit_and_keep_their_order(tmp_path: Pat
 @synchronously
 async def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path) -> None:
     engine, _ = await open_engine(tmp_path / "db")
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     writes = [
         asyncio.ensure_future(engine.run(insert(n, fail=n == 2), write=True)) for n in range(5)
     ]
@@ -110,42 +110,49 @@ async def test_a_failing_unit_is_rolled_back_alone(tmp_path: Path) -> None:
 
 
 @synchronously
-async def test_reads_are_not_grouped_with_writes_and_see_what_came_before(
+async def test_reads_do_not_wait_for_writes_and_see_those_that_returned(
     tmp_path: Path,
 ) -> None:
-    engine, statements = await open_engine(tmp_path / "db")
-    release, busy = await hold_worker(engine)
-    first = asyncio.ensure_future(engine.run(insert(1), write=True))
-    count = asyncio.ensure_future(engine.run(lambda tx: tx.one("SELECT count(*) FROM t")))
-    second = asyncio.ensure_future(engine.run(insert(2), write=True))
-    await asyncio.sleep(0)
+    engine, _ = await open_engine(tmp_path / "db")
+    assert await engine.run(insert(1), write=True) == 1
+    release, busy = await hold_writer(engine)
+    queued = asyncio.ensure_future(engine.run(insert(2), write=True))
+    # The writer is stuck; a read still runs, and sees the write that returned.
+    count = await engine.run(lambda tx: tx.one("SELECT count(*) FROM t"))
+    assert count == (1,)
     release.set()
     await busy
-    assert await first == 1
-    assert await count == (1,)
-    assert await second == 2
-    assert commits(statements) == 2
+    assert await queued == 2
+    assert await engine.run(lambda tx: tx.one("SELECT count(*) FROM t")) == (2,)
+    await engine.close()
+
+
+@synchronously
+async def test_readers_cannot_write(tmp_path: Path) -> None:
+    engine, _ = await open_engine(tmp_path / "db")
+    with pytest.raises(sqlite3.OperationalError):
+        await engine.run(lambda tx: tx.execute("INSERT INTO t (n) VALUES (1)"))
     await engine.close()
 
 
 @synchronously
 async def test_a_group_is_bounded(tmp_path: Path) -> None:
     engine, statements = await open_engine(tmp_path / "db")
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     total = MAX_GROUP * 2 + 1
     writes = [asyncio.ensure_future(engine.run(insert(n), write=True)) for n in range(total)]
     await asyncio.sleep(0)
     release.set()
     await busy
     assert await asyncio.gather(*writes) == list(range(1, total + 1))
-    assert commits(statements) == 3
+    assert commits(statements) == 1 + 3  # the holding write's, then three groups
     await engine.close()
 
 
 @synchronously
 async def test_a_cancelled_caller_does_not_cancel_its_write(tmp_path: Path) -> None:
     engine, _ = await open_engine(tmp_path / "db")
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     write = asyncio.ensure_future(engine.run(insert(7), write=True))
     await asyncio.sleep(0)
     write.cancel()
@@ -153,6 +160,8 @@ async def test_a_cancelled_caller_does_not_cancel_its_write(tmp_path: Path) -> N
     await busy
     with pytest.raises(asyncio.CancelledError):
         await write
+    # Writes run in order: once a later one returned, the cancelled one is in (or not).
+    await engine.run(lambda tx: None, write=True)
     rows = await engine.run(lambda tx: tx.all("SELECT n FROM t"))
     assert rows == [(7,)]
     await engine.close()
@@ -169,7 +178,7 @@ async def test_a_failed_commit_fails_every_unit_of_the_group(tmp_path: Path) -> 
         write=True,
     )
     await engine.run(lambda tx: tx.execute("CREATE UNIQUE INDEX t_n ON t (n)"), write=True)
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     good = asyncio.ensure_future(engine.run(insert(1), write=True))
     dangling = asyncio.ensure_future(
         engine.run(lambda tx: tx.execute("INSERT INTO child (p) VALUES (99)"), write=True)
@@ -190,7 +199,7 @@ async def test_only_a_group_of_lazy_writes_skips_the_fsync(tmp_path: Path) -> No
     assert "PRAGMA synchronous = NORMAL" in statements
     # A durable write queued behind a lazy one makes the whole group durable.
     statements.clear()
-    release, busy = await hold_worker(engine)
+    release, busy = await hold_writer(engine)
     lazy = asyncio.ensure_future(engine.run(insert(2), write=True, durable=False))
     durable = asyncio.ensure_future(engine.run(insert(3), write=True))
     await asyncio.sleep(0)

@@ -11,9 +11,10 @@ that references it commits). Only complete files ever carry a blob name.
 `collect` deletes the blobs nobody references any more. The caller must compute the
 referenced set so that no blob can become referenced while it runs: the store writes blobs
 first, then, in the transaction that references them, calls `restore_missing` (which writes
-again any blob a collection removed in between), and runs `collect` in a transaction of
-the same engine thread, so the two cannot interleave. The grace period also spares blobs
-written or re-used recently by another process whose transaction has not committed yet.
+again any blob a collection removed in between), and runs `collect` in a write
+transaction too; writes run one at a time, so the two cannot interleave. The grace period
+also spares blobs written or re-used recently by another process whose transaction has not
+committed yet.
 
 Every method blocks (file I/O and fsync): call them from a worker thread, never from the
 event loop.

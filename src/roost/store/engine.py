@@ -76,9 +76,11 @@ class Engine(Protocol):
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
-        raises; write=True takes the write lock up front. Units run one at a time, in the
-        order they were handed in; an engine may commit several writes in one transaction
-        (group commit), each still all or nothing, and returns only once it committed.
+        raises; write=True takes the write lock up front. Writes run one at a time, in the
+        order they were handed in; an engine may commit several in one transaction (group
+        commit), each still all or nothing, and returns only once it committed. A read
+        sees every write whose run returned before it was handed in; reads may run side
+        by side, with each other and with a write.
         durable=False: a write that may be lost to a power cut (not to a crash of the
         process) until the next durable commit, which then keeps it too."""
         ...

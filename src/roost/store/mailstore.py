@@ -113,7 +113,7 @@ class MailStore:
         def unit(tx: Tx) -> T:
             result = work(tx, blobs)
             written.result()
-            # collect_blobs runs on the engine's thread too, so a blob it deleted since the
+            # collect_blobs is a write too (one at a time), so a blob it deleted since the
             # write is written again here, and none can go between here and COMMIT.
             self._blobs.restore_missing(blobs, datas)
             return result
@@ -258,7 +258,7 @@ class MailStore:
         return await self._read(partial(msgs.fetch_meta, mailbox=mailbox, uids=uids))
 
     async def read_blob(self, blob: BlobId) -> bytes:
-        # Blobs are immutable, so reads need neither the engine's thread nor a transaction.
+        # Blobs are immutable, so reads need neither the engine nor a transaction.
         return await asyncio.to_thread(self._blobs.read, blob)
 
     async def store_flags(
@@ -353,8 +353,8 @@ class MailStore:
         await self._write(self._engine.text_index.prune)
 
         def collect(tx: Tx) -> int:
-            # On the engine's thread, so it cannot run between an append's check that its
-            # blobs exist and its commit; the grace period covers other processes.
+            # A write, so it cannot run between an append's check that its blobs exist and
+            # its commit; the grace period covers other processes.
             # Queued mail references blobs too (roost.store.outbound).
             msgs.forget_texts(tx)
             referenced = msgs.referenced_blobs(tx) | outbound.referenced_blobs(tx)

@@ -1,14 +1,18 @@
-"""The SQLite engine: one connection, owned by one dedicated worker thread.
+"""The SQLite engine: one writing connection on a writer thread, read-only ones beside it.
 
 Theory of operation
 -------------------
-Every unit of work from roost.store.mailstore runs on a single-thread executor that owns the
-connection, so writes are serialised, SQLite and fsync never block the event loop, and the
-connection is never shared between threads. Units run in the order they were handed in.
-A read runs in its own deferred transaction (a consistent snapshot across several
-statements). Writes use group commit: the worker takes the write that is next in line
-together with the writes queued right behind it (up to MAX_GROUP) and runs them in one
-BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT, so a unit that raises is rolled
+SQLite and fsync never block the event loop: every unit of work from roost.store.mailstore
+runs on a worker thread. Writes run on one writer thread that owns the writing connection,
+so they are serialised and run in the order they were handed in. Reads run on READERS
+threads of their own, each with a read-only connection: in WAL mode a reader never waits
+for the writer, so a read is not held up behind a write's fsync. Each read runs in its own
+deferred transaction (a consistent snapshot across several statements) and sees every
+write whose `run` returned before the read was handed in.
+
+Writes use group commit: the writer takes the write that is next in line together with
+the writes queued behind it (up to MAX_GROUP) and runs them in one BEGIN IMMEDIATE
+transaction, each inside its own SAVEPOINT, so a unit that raises is rolled
 back alone and the others commit. One COMMIT, and so one fsync of the WAL, then
 acknowledges the whole group: under concurrent load the cost of durability is shared
 instead of paid once per unit, and a lone write pays only a savepoint more.
@@ -30,6 +34,7 @@ one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part o
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import sqlite3
 from collections import deque
@@ -53,6 +58,8 @@ BUSY_TIMEOUT_MS = 10_000
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
 # FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engine: durable writes).
 SYNCHRONOUS = "FULL"
+# Read-only connections beside the writer's, each on a thread of its own.
+READERS = 2
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
 
@@ -113,24 +120,13 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Opens (creating if needed) and migrates the database. Blocks."""
+    """Opens (creating if needed) and migrates the database: the writer's connection.
+    Blocks."""
     # isolation_level=None: the engine issues BEGIN/COMMIT itself.
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _configure(conn)
         conn.execute("PRAGMA journal_mode = WAL")
-        # An acknowledged change survives power loss (NORMAL would only protect against a
-        # crash of the process).
-        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # FETCH of a big mailbox reads its rows again and again: 64 MiB of page cache (the
-        # default is 2 MiB) and reads mapped from the file rather than copied (about 25%
-        # more FETCH throughput on 10,000 messages).
-        conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("PRAGMA mmap_size = 268435456")
-        for name, (arity, function) in SQL_FUNCTIONS.items():
-            conn.create_function(name, arity, function, deterministic=True)
-        conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
         migrate(conn)
     except BaseException:
         conn.close()
@@ -138,16 +134,31 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class _Unit:
-    """A unit of work waiting for the worker thread, and where its outcome goes."""
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # An acknowledged change survives power loss (NORMAL would only protect against a
+    # crash of the process).
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # FETCH of a big mailbox reads its rows again and again: 64 MiB of page cache (the
+    # default is 2 MiB) and reads mapped from the file rather than copied (about 25% more
+    # FETCH throughput on 10,000 messages).
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA mmap_size = 268435456")
+    for name, (arity, function) in SQL_FUNCTIONS.items():
+        conn.create_function(name, arity, function, deterministic=True)
+    conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
 
-    __slots__ = ("durable", "future", "loop", "work", "write")
+
+class _Write:
+    """A write waiting for the writer thread, and where its outcome goes."""
+
+    __slots__ = ("durable", "future", "loop", "work")
 
     def __init__(
-        self, work: Callable[[Tx], Any], write: bool, durable: bool, loop: asyncio.AbstractEventLoop
+        self, work: Callable[[Tx], Any], durable: bool, loop: asyncio.AbstractEventLoop
     ) -> None:
         self.work = work
-        self.write = write
         self.durable = durable
         self.loop = loop
         self.future: asyncio.Future[Any] = loop.create_future()
@@ -166,18 +177,45 @@ def _settle(future: asyncio.Future[Any], result: object, error: BaseException | 
         future.set_exception(error)
 
 
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """Opens a read-only connection to a database `connect` has migrated. Blocks. It may be
+    used from any one thread at a time (the engine hands it from reader to reader)."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    try:
+        _configure(conn)
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class SqliteEngine:
     """The Engine of roost.store.engine over one SQLite database."""
 
-    __slots__ = ("_conn", "_executor", "_queue", "_tx", "text_index")
+    __slots__ = ("_conn", "_executor", "_idle", "_queue", "_readers", "_tx", "text_index")
 
-    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        executor: ThreadPoolExecutor,
+        readers: Sequence[sqlite3.Connection],
+    ) -> None:
         self._conn = conn
         self._executor = executor
         self._tx = SqliteTx(conn)
         # Appended on the event loop, popped only by the worker thread (deque's append and
         # popleft are atomic).
-        self._queue: deque[_Unit] = deque()
+        self._queue: deque[_Write] = deque()
+        # One reader thread per reader connection, so taking an idle one never waits.
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        for reader in readers:
+            self._idle.put(reader)
+        self._readers = ThreadPoolExecutor(
+            max_workers=max(1, len(readers)), thread_name_prefix="roost-sqlite-read"
+        )
         self.text_index: TextIndex = Fts5TextIndex()
 
     @classmethod
@@ -185,20 +223,28 @@ class SqliteEngine:
         """Opens the database at path on a new worker thread; before() runs there first."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-sqlite")
 
-        def start() -> sqlite3.Connection:
+        def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
             if before is not None:
                 before()
-            return connect(path)
+            conn = connect(path)  # migrates, so the readers open the current schema
+            try:
+                return conn, [connect_reader(path) for _ in range(READERS)]
+            except BaseException:
+                conn.close()
+                raise
 
         try:
-            conn = await asyncio.get_running_loop().run_in_executor(executor, start)
+            conn, readers = await asyncio.get_running_loop().run_in_executor(executor, start)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(conn, executor)
+        return cls(conn, executor, readers)
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
-        unit = _Unit(work, write, durable, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        if not write:
+            return await loop.run_in_executor(self._readers, self._read, work)
+        unit = _Write(work, durable, loop)
         self._queue.append(unit)
         # One drain per unit; a drain that finds the queue empty had its unit taken into an
         # earlier group.
@@ -206,33 +252,28 @@ class SqliteEngine:
         result: T = await unit.future
         return result
 
+    def _read(self, work: Callable[[Tx], T]) -> T:
+        conn = self._idle.get()
+        try:
+            conn.execute("BEGIN")
+            try:
+                return work(SqliteTx(conn))
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # a read has nothing to keep
+        finally:
+            self._idle.put(conn)
+
     def _drain(self) -> None:
         if not self._queue:
             return
-        unit = self._queue.popleft()
-        if not unit.write:
-            try:
-                result = self._read(unit.work)
-            except BaseException as exc:
-                unit.settle(None, exc)
-            else:
-                unit.settle(result, None)
-            return
-        group = [unit]
-        while len(group) < MAX_GROUP and self._queue and self._queue[0].write:
+        group = [self._queue.popleft()]
+        while len(group) < MAX_GROUP and self._queue:
             group.append(self._queue.popleft())
         for member, (result, error) in zip(group, self._write_group(group), strict=True):
             member.settle(result, error)
 
-    def _read(self, work: Callable[[Tx], T]) -> T:
-        self._conn.execute("BEGIN")
-        try:
-            return work(self._tx)
-        finally:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")  # a read has nothing to keep
-
-    def _write_group(self, group: list[_Unit]) -> list[tuple[object, BaseException | None]]:
+    def _write_group(self, group: list[_Write]) -> list[tuple[object, BaseException | None]]:
         """Runs each unit of group in its own savepoint of one transaction; returns each
         one's (result, error). If the transaction as a whole fails, every unit gets its error."""
         conn = self._conn
@@ -267,8 +308,12 @@ class SqliteEngine:
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            # After every unit handed in before: the executor runs in order.
+            # After every write handed in before: the executor runs in order.
             await loop.run_in_executor(self._executor, self._conn.close)
+            # The reads still running end first; each puts its connection back.
+            await asyncio.to_thread(self._readers.shutdown)
+            while not self._idle.empty():
+                self._idle.get().close()
         finally:
             # The queue is empty now; the thread ends as soon as it sees the shutdown.
             self._executor.shutdown(wait=False)

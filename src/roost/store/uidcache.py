@@ -9,13 +9,16 @@ after that modseq with a UID above the array's last, removed ones are tombstones
 That is exact whoever wrote in between (another process, the CLI), because every change to
 a mailbox raises its HIGHESTMODSEQ and leaves rows or tombstones behind.
 
-The arrays are only touched on the engine's thread (every unit of work runs there), and only
-copies leave it, so sessions never share one. At most `max_mailboxes` are kept; the least
+Reads run on several threads (roost.store.sqlite), so a lock keeps one of them at a time
+in the cache; only copies of the arrays leave it, so sessions never share one. A reader
+whose snapshot is older than the cached array's modseq reloads the mailbox (the same rule
+that covers a database that went back). At most `max_mailboxes` are kept; the least
 recently selected go first.
 """
 
 from __future__ import annotations
 
+import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -28,14 +31,19 @@ __all__ = ["UidCache"]
 
 
 class UidCache:
-    __slots__ = ("_entries", "_max")
+    __slots__ = ("_entries", "_lock", "_max")
 
     def __init__(self, max_mailboxes: int = 256) -> None:
         self._entries: OrderedDict[MailboxId, tuple[ModSeq, array[int]]] = OrderedDict()
         self._max = max_mailboxes
+        self._lock = threading.Lock()
 
     def uids(self, tx: Tx, mailbox: MailboxId) -> tuple[array[int], ModSeq]:
         """A copy of the mailbox's ascending UIDs and the HIGHESTMODSEQ they are exact at."""
+        with self._lock:
+            return self._uids(tx, mailbox)
+
+    def _uids(self, tx: Tx, mailbox: MailboxId) -> tuple[array[int], ModSeq]:
         highest = get_mailbox(tx, mailbox).highestmodseq
         entry = self._entries.get(mailbox)
         if entry is None or entry[0] > highest:  # unknown, or the database went back
