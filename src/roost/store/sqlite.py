@@ -60,6 +60,9 @@ _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
 SYNCHRONOUS = "FULL"
 # Read-only connections beside the writer's, each on a thread of its own.
 READERS = 2
+# The WAL size past which the Checkpointer copies it back (SQLite's own default is 1,000
+# pages, about 4 MiB).
+CHECKPOINT_BYTES = 4 * 1024 * 1024
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
 
@@ -127,6 +130,8 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         _configure(conn)
         conn.execute("PRAGMA journal_mode = WAL")
+        # Checkpoints run on their own thread (Checkpointer), not inside a COMMIT.
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         migrate(conn)
     except BaseException:
         conn.close()
@@ -192,18 +197,74 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses the threshold, so one
+    write in a thousand pages would wait for the whole copy and its fsync of the database.
+    The writer's connection has it turned off (`connect`); instead, after each commit the
+    writer pokes this, and once the WAL has grown past CHECKPOINT_BYTES a PASSIVE checkpoint
+    runs here, beside the writer and the readers, on a connection of its own. The next
+    write after a complete checkpoint starts the WAL from its beginning again.
+    """
+
+    __slots__ = ("_conn", "_executor", "_running", "_wal")
+
+    def __init__(self, path: Path) -> None:
+        self._wal = path.with_name(path.name + "-wal")
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-checkpoint")
+        self._running = False
+
+    def poke(self) -> None:
+        """Called on the writer thread after a commit: starts a checkpoint if one is due."""
+        if self._running:
+            return
+        try:
+            size = self._wal.stat().st_size
+        except FileNotFoundError:
+            return
+        if size >= CHECKPOINT_BYTES:
+            self._running = True
+            self._executor.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass  # busy or interrupted: the next poke tries again
+        finally:
+            self._running = False
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._conn.close()
+
+
 class SqliteEngine:
     """The Engine of roost.store.engine over one SQLite database."""
 
-    __slots__ = ("_conn", "_executor", "_idle", "_queue", "_readers", "_tx", "text_index")
+    __slots__ = (
+        "_checkpointer",
+        "_conn",
+        "_executor",
+        "_idle",
+        "_queue",
+        "_readers",
+        "_tx",
+        "text_index",
+    )
 
     def __init__(
         self,
         conn: sqlite3.Connection,
         executor: ThreadPoolExecutor,
         readers: Sequence[sqlite3.Connection],
+        checkpointer: Checkpointer,
     ) -> None:
         self._conn = conn
+        self._checkpointer = checkpointer
         self._executor = executor
         self._tx = SqliteTx(conn)
         # Appended on the event loop, popped only by the worker thread (deque's append and
@@ -223,22 +284,26 @@ class SqliteEngine:
         """Opens the database at path on a new worker thread; before() runs there first."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-sqlite")
 
-        def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
+        def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection], Checkpointer]:
             if before is not None:
                 before()
-            conn = connect(path)  # migrates, so the readers open the current schema
+            opened = [connect(path)]  # migrates, so the others open the current schema
             try:
-                return conn, [connect_reader(path) for _ in range(READERS)]
+                opened += [connect_reader(path) for _ in range(READERS)]
+                return opened[0], opened[1:], Checkpointer(path)
             except BaseException:
-                conn.close()
+                for conn in opened:
+                    conn.close()
                 raise
 
         try:
-            conn, readers = await asyncio.get_running_loop().run_in_executor(executor, start)
+            conn, readers, checkpointer = await asyncio.get_running_loop().run_in_executor(
+                executor, start
+            )
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(conn, executor, readers)
+        return cls(conn, executor, readers, checkpointer)
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
@@ -272,6 +337,7 @@ class SqliteEngine:
             group.append(self._queue.popleft())
         for member, (result, error) in zip(group, self._write_group(group), strict=True):
             member.settle(result, error)
+        self._checkpointer.poke()
 
     def _write_group(self, group: list[_Write]) -> list[tuple[object, BaseException | None]]:
         """Runs each unit of group in its own savepoint of one transaction; returns each
@@ -314,6 +380,7 @@ class SqliteEngine:
             await asyncio.to_thread(self._readers.shutdown)
             while not self._idle.empty():
                 self._idle.get().close()
+            await asyncio.to_thread(self._checkpointer.close)
         finally:
             # The queue is empty now; the thread ends as soon as it sees the shutdown.
             self._executor.shutdown(wait=False)

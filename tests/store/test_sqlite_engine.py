@@ -1,9 +1,11 @@
-"""Group commit in the SQLite engine: writes queued together share one transaction, each
-still all or nothing, and in the order they were handed in."""
+"""The SQLite engine: group commit (writes queued together share one transaction, each
+still all or nothing, in the order they were handed in), reads beside the writer, and the
+checkpointer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sqlite3
 import threading
@@ -14,8 +16,15 @@ from pathlib import Path
 import pytest
 
 from roost.errors import MailError, MailErrorKind
+from roost.store import sqlite as engine_module
 from roost.store.engine import Tx
-from roost.store.sqlite import MAX_GROUP, SqliteEngine, connect, connect_reader
+from roost.store.sqlite import (
+    MAX_GROUP,
+    Checkpointer,
+    SqliteEngine,
+    connect,
+    connect_reader,
+)
 
 
 def synchronously(
@@ -33,13 +42,13 @@ async def open_engine(path: Path) -> tuple[SqliteEngine, list[str]]:
     executor = ThreadPoolExecutor(max_workers=1)
     statements: list[str] = []
 
-    def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection]]:
+    def start() -> tuple[sqlite3.Connection, list[sqlite3.Connection], Checkpointer]:
         conn = connect(path)
         conn.set_trace_callback(statements.append)
-        return conn, [connect_reader(path) for _ in range(2)]
+        return conn, [connect_reader(path) for _ in range(2)], Checkpointer(path)
 
-    conn, readers = await asyncio.get_running_loop().run_in_executor(executor, start)
-    engine = SqliteEngine(conn, executor, readers)
+    conn, readers, checkpointer = await asyncio.get_running_loop().run_in_executor(executor, start)
+    engine = SqliteEngine(conn, executor, readers, checkpointer)
     await engine.run(lambda tx: tx.execute("CREATE TABLE t (n INTEGER)"), write=True)
     statements.clear()
     return engine, statements
@@ -210,3 +219,35 @@ async def test_only_a_group_of_lazy_writes_skips_the_fsync(tmp_path: Path) -> No
     # FULL again afterwards: 2 is FULL.
     assert await engine.run(lambda tx: tx.one("PRAGMA synchronous")) == (2,)
     await engine.close()
+
+
+def test_the_checkpointer_copies_the_wal_into_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "db"
+    conn = connect(path)
+    conn.execute("CREATE TABLE big (data BLOB)")
+    for _ in range(20):
+        conn.execute("INSERT INTO big (data) VALUES (zeroblob(10000))")
+    # The writer's connection never checkpoints by itself: the rows are only in the WAL.
+    assert not has_rows(path)
+    monkeypatch.setattr(engine_module, "CHECKPOINT_BYTES", 1)
+    checkpointer = Checkpointer(path)
+    checkpointer.poke()
+    checkpointer.close()  # waits for the checkpoint
+    assert has_rows(path)
+    conn.close()
+
+
+def has_rows(path: Path) -> bool:
+    """Whether the database file alone, without its WAL, holds the rows of table big."""
+    alone = path.with_name("alone")
+    alone.write_bytes(path.read_bytes())
+    try:
+        with contextlib.closing(sqlite3.connect(alone)) as copy:
+            tables = copy.execute("SELECT name FROM sqlite_master WHERE name = 'big'").fetchall()
+            return bool(tables) and copy.execute("SELECT count(*) FROM big").fetchone()[0] == 20
+    finally:
+        alone.unlink()
+        for extra in ("-wal", "-shm"):
+            alone.with_name(alone.name + extra).unlink(missing_ok=True)
