@@ -3,12 +3,13 @@ RFC 4315)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
-from roost.model import SEEN, SYSTEM_FLAGS, ModSeq, Uid
+from roost.model import SEEN, SYSTEM_FLAGS, MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import flag_list, untagged
 from roost.proto.imap.seqset import compress
@@ -32,10 +33,10 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         # RFC 9051 §6.3.2: tell the client where the old mailbox's responses end.
         await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
-    uids, modseq = await s.store.uids(mailbox.id)
-    first_recent = NEVER_RECENT
-    if not s.rev2 and not cmd.readonly:
-        first_recent = await s.store.claim_recent(mailbox.id)
+    # Independent reads (and the \Recent claim), asked of the store at once.
+    (uids, modseq), first_recent, unseen = await asyncio.gather(
+        s.store.uids(mailbox.id), _claim_recent(s, mailbox.id, cmd), _first_unseen(s, mailbox.id)
+    )
     view = SelectedMailbox(
         mailbox_id=mailbox.id,
         uidvalidity=mailbox.uidvalidity,
@@ -52,7 +53,6 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     if not s.rev2:
         recent = view.recent_count()
         lines.append(untagged(f"{recent} RECENT"))
-        unseen = await s.store.search(mailbox.id, Not(HasFlag(SEEN)), limit=1)
         if unseen and not s.uidonly:  # RFC 9586 §3.4: UNSEEN carries a sequence number
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
@@ -73,6 +73,19 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         f"{'EXAMINE' if cmd.readonly else 'SELECT'} completed",
         "READ-ONLY" if cmd.readonly else "READ-WRITE",
     )
+
+
+async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> Uid:
+    if s.rev2 or cmd.readonly:
+        return NEVER_RECENT
+    return await s.store.claim_recent(mailbox)
+
+
+async def _first_unseen(s: Session, mailbox: MailboxId) -> list[Uid]:
+    """IMAP4rev1's OK [UNSEEN n]: the first message without \\Seen (rev2 dropped it)."""
+    if s.rev2:
+        return []
+    return await s.store.search(mailbox, Not(HasFlag(SEEN)), limit=1)
 
 
 async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
