@@ -8,7 +8,7 @@ nothing leaves HIGHESTMODSEQ where it was.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -17,9 +17,11 @@ from roost.model import AccountId, BlobId, MailboxId, ModSeq, SortFields, Uid
 from roost.store.api import (
     AppendResult,
     CopyResult,
+    FieldRow,
     FlagMode,
     FlagResult,
     Mailbox,
+    MessageField,
     MessageFlags,
     MessageMeta,
     NewMessage,
@@ -40,6 +42,7 @@ __all__ = [
     "copy",
     "email_id",
     "expunge",
+    "fetch_fields",
     "fetch_flags",
     "fetch_meta",
     "forget_texts",
@@ -73,6 +76,24 @@ _META = (
     "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
     "blob_id, email_id, thread_id, header_size, envelope, bodystructure, body, parts, preview"
 )
+
+# The columns of each MessageField and what makes its value of them (None: as stored).
+_FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
+    MessageField.MODSEQ: ("modseq", None),
+    MessageField.FLAGS: ("system_flags, keywords", stored_flags),
+    MessageField.INTERNALDATE: ("internaldate, internaldate_tz", from_micros),
+    MessageField.SAVEDATE: ("savedate", from_micros),
+    MessageField.SIZE: ("size", None),
+    MessageField.BLOB_ID: ("blob_id", None),
+    MessageField.EMAIL_ID: ("email_id", None),
+    MessageField.THREAD_ID: ("thread_id", None),
+    MessageField.HEADER_SIZE: ("header_size", None),
+    MessageField.ENVELOPE: ("envelope", None),
+    MessageField.BODYSTRUCTURE: ("bodystructure", None),
+    MessageField.BODY: ("body", None),
+    MessageField.PARTS: ("parts", None),
+    MessageField.PREVIEW: ("preview", None),
+}
 
 
 def _meta(row: Row) -> MessageMeta:
@@ -211,6 +232,28 @@ def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Message
 def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
     get_mailbox(tx, mailbox)
     return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
+
+
+def fetch_fields(
+    tx: Tx, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+) -> list[FieldRow]:
+    get_mailbox(tx, mailbox)
+    sql = ", ".join(["uid", *(_FIELDS[f][0] for f in fields)])
+    rows = select_uids(tx, sql, mailbox, uids)
+    if not rows or all(_FIELDS[f][1] is None for f in fields):
+        return rows  # every value is a column as stored: no Python per row
+    # Decoded a column at a time (zip and map run in C, the decoders are cached): after
+    # the uid, a field's value is one column, or two for FLAGS and INTERNALDATE.
+    columns = list(zip(*rows, strict=True))
+    values: list[Iterable[object]] = [columns[0]]
+    position = 1
+    for field in fields:
+        names, decode = _FIELDS[field]
+        width = names.count(",") + 1
+        args = columns[position : position + width]
+        values.append(args[0] if decode is None else map(decode, *args))
+        position += width
+    return list(zip(*values, strict=True))
 
 
 def search(
