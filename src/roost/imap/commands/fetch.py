@@ -2,8 +2,10 @@
 
 What FETCH returns most (FLAGS, ENVELOPE, BODYSTRUCTURE, sizes) was computed once when the
 message arrived; only body sections read the message bytes, and they are located through
-the stored part map, never by parsing the message again. Responses go out a chunk of
-messages at a time with back-pressure.
+the stored part map, never by parsing the message again. A FETCH of stored items only
+(the initial sync of a device) takes the path of roost.imap.cached_fetch, which reads just
+the columns those items need. Responses go out a chunk of messages at a time with
+back-pressure.
 """
 
 from __future__ import annotations
