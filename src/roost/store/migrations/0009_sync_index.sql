@@ -7,8 +7,8 @@
 -- in (mailbox, uid) order, about a sixth of a row. roost.store.messages.fetch_fields reads
 -- them from here and the flags and modseq from messages_flags (migration 4), so the FETCH
 -- reads few, contiguous pages, and a flag change never rewrites an entry of this index.
--- Measured with 100,000 messages: 58 MB against 326 MB of rows; FETCH 1:* cold about 1.5x
--- faster than from the rows.
+-- Measured with 100,000 messages: 58 MB against 326 MB of rows; FETCH 1:* (UID FLAGS
+-- ENVELOPE BODYSTRUCTURE) about 2x faster cold and 1.4x warm than from the rows.
 CREATE INDEX messages_sync ON messages (
     mailbox_id, uid, internaldate, internaldate_tz, size, envelope, bodystructure
 );
