@@ -33,7 +33,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from roost.model import (
     AccountId,
@@ -123,6 +123,30 @@ class MessageMeta:
     body: bytes
     parts: bytes
     preview: str
+
+
+class MessageField(enum.Enum):
+    """A value `fetch_fields` can read; each is typed as the MessageMeta attribute of the
+    same name (FLAGS a frozenset, the dates timezone-aware datetimes, ENVELOPE... bytes)."""
+
+    MODSEQ = "modseq"
+    FLAGS = "flags"
+    INTERNALDATE = "internaldate"
+    SAVEDATE = "savedate"
+    SIZE = "size"
+    BLOB_ID = "blob_id"
+    EMAIL_ID = "email_id"
+    THREAD_ID = "thread_id"
+    HEADER_SIZE = "header_size"
+    ENVELOPE = "envelope"
+    BODYSTRUCTURE = "bodystructure"
+    BODY = "body"
+    PARTS = "parts"
+    PREVIEW = "preview"
+
+
+# One message as fetch_fields reads it: (uid, value of each field asked for, in order).
+FieldRow = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -490,6 +514,14 @@ class Store(Protocol):
 
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
         """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
+        ...
+
+    async def fetch_fields(
+        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+    ) -> list[FieldRow]:
+        """(uid, *values of fields in the order given) of the existing messages among uids,
+        ascending by uid. Reads only what those fields need, so that reading a few of them
+        for many messages costs little more than the rows themselves. Callers chunk."""
         ...
 
     async def read_blob(self, blob: BlobId) -> bytes: ...

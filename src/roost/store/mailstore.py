@@ -54,11 +54,13 @@ from roost.store.api import (
     AppendResult,
     Changes,
     CopyResult,
+    FieldRow,
     FlagMode,
     FlagResult,
     Mailbox,
     MailboxChange,
     MailboxStatus,
+    MessageField,
     MessageFlags,
     MessageMeta,
     NewMessage,
@@ -256,6 +258,12 @@ class MailStore:
 
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
         return await self._read(partial(msgs.fetch_meta, mailbox=mailbox, uids=uids))
+
+    async def fetch_fields(
+        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+    ) -> list[FieldRow]:
+        work = partial(msgs.fetch_fields, mailbox=mailbox, uids=uids, fields=fields)
+        return await self._read(work)
 
     async def read_blob(self, blob: BlobId) -> bytes:
         # Blobs are immutable, so reads need neither the engine nor a transaction.

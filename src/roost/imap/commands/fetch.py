@@ -2,14 +2,17 @@
 
 What FETCH returns most (FLAGS, ENVELOPE, BODYSTRUCTURE, sizes) was computed once when the
 message arrived; only body sections read the message bytes, and they are located through
-the stored part map, never by parsing the message again. Responses go out a chunk of
-messages at a time with back-pressure.
+the stored part map, never by parsing the message again. A FETCH of stored items only
+(the initial sync of a device) takes the path of roost.imap.cached_fetch, which reads just
+the columns those items need. Responses go out a chunk of messages at a time with
+back-pressure.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from roost.imap import cached_fetch
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import SEEN, ModSeq, Uid
 from roost.proto import mime
@@ -32,7 +35,6 @@ _ALIASES = {
     "RFC822.HEADER": c.FetchBody(section=c.Section(specifier="HEADER"), peek=True),
     "RFC822.TEXT": c.FetchBody(section=c.Section(specifier="TEXT")),
 }
-_FLAGS_ONLY = frozenset({"UID", "FLAGS", "MODSEQ"})
 
 
 class UnknownTransferEncoding(Exception):
@@ -102,15 +104,11 @@ async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> lis
 async def _fetch_chunk(
     s: Session, view: SelectedMailbox, items: tuple[c.FetchItem, ...], uids: list[Uid]
 ) -> None:
-    simple = [i for i in items if isinstance(i, str) and i in _FLAGS_ONLY]
-    if len(simple) == len(items):
-        # The sync path (FLAGS of many messages) reads no message metadata at all.
-        current = await s.store.fetch_flags(view.mailbox_id, uids)
-        out = [
-            _line(view, m.uid, [_simple(view, item, m, m.flags, s.utf8) for item in simple])
-            for m in current
-        ]
-        await s.send(b"".join(out))
+    stored = cached_fetch.plan(items, uidonly=view.uidonly)
+    if stored is not None:
+        # The sync path: only the columns these items need, and no per-item dispatch.
+        rows = await s.store.fetch_fields(view.mailbox_id, uids, stored.fields)
+        await s.send(cached_fetch.render(stored, view, rows, utf8=s.utf8))
         return
     metas = await s.store.fetch_meta(view.mailbox_id, uids)
     marks_seen = not view.readonly and any(
@@ -160,7 +158,7 @@ def _needs_bytes(items: tuple[c.FetchItem, ...]) -> bool:
 def _simple(
     view: SelectedMailbox,
     item: str,
-    meta: MessageFlags | MessageMeta,
+    meta: MessageMeta,
     flags: frozenset[str],
     utf8: bool,
 ) -> bytes:
@@ -170,7 +168,6 @@ def _simple(
         return b"FLAGS " + view.flags(flags, meta.uid).encode()
     if item == "MODSEQ":
         return b"MODSEQ (%d)" % meta.modseq
-    assert isinstance(meta, MessageMeta)
     if item == "INTERNALDATE":
         return b"INTERNALDATE " + internaldate(meta.internaldate)
     if item == "RFC822.SIZE":
