@@ -517,6 +517,24 @@ async def test_read_blob_unknown(store: Store) -> None:
 
 
 @contract
+async def test_read_blobs_whole_or_their_first_bytes(store: Store) -> None:
+    _, inbox = await account_inbox(store)
+    first, second = make(), make(body="another body\r\n")
+    await store.append(inbox.id, [first, second])
+    metas = await store.fetch_meta(inbox.id, [Uid(1), Uid(2)])
+    blobs = [m.blob_id for m in metas]
+    assert await store.read_blobs(blobs) == [first.data, second.data]
+    assert await store.read_blobs(blobs, prefixes=[m.header_size for m in metas]) == [
+        first.data[: first.parsed.header_size],
+        second.data[: second.parsed.header_size],
+    ]
+    assert await store.read_blobs([blobs[0]], prefixes=[10**9]) == [first.data]
+    assert await store.read_blobs([]) == []
+    await refused(MailErrorKind.NONEXISTENT, store.read_blobs([*blobs, blob_id_of(b"gone")]))
+    await refused(MailErrorKind.NONEXISTENT, store.read_blobs([blob_id_of(b"gone")], prefixes=[5]))
+
+
+@contract
 async def test_uid_never_reused(store: Store) -> None:
     """Invariant: a UID is never reused under one UIDVALIDITY."""
     _, inbox = await account_inbox(store)

@@ -526,6 +526,13 @@ class Store(Protocol):
 
     async def read_blob(self, blob: BlobId) -> bytes: ...
 
+    async def read_blobs(
+        self, blobs: Sequence[BlobId], *, prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        """The bytes of each blob, read together; with prefixes, only the first
+        prefixes[i] bytes of blobs[i] (a message's header, say). NONEXISTENT if one is gone."""
+        ...
+
     async def store_flags(
         self,
         mailbox: MailboxId,

@@ -116,6 +116,21 @@ class BlobStore:
         except FileNotFoundError:
             raise MailError(MailErrorKind.NONEXISTENT, "no such blob") from None
 
+    def read_all(
+        self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        """Each blob's bytes, or only its first prefixes[i] bytes."""
+        if prefixes is None:
+            return [self.read(blob) for blob in blobs]
+        out = []
+        for blob, size in zip(blobs, prefixes, strict=True):
+            try:
+                with self.path(blob).open("rb") as file:
+                    out.append(file.read(size))
+            except FileNotFoundError:
+                raise MailError(MailErrorKind.NONEXISTENT, "no such blob") from None
+        return out
+
     def exists(self, blob: BlobId) -> bool:
         return self.path(blob).exists()
 

@@ -269,6 +269,12 @@ class MailStore:
         # Blobs are immutable, so reads need neither the engine nor a transaction.
         return await asyncio.to_thread(self._blobs.read, blob)
 
+    async def read_blobs(
+        self, blobs: Sequence[BlobId], *, prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        # One trip to a thread for the lot: a FETCH of many bodies or headers.
+        return await asyncio.to_thread(self._blobs.read_all, blobs, prefixes)
+
     async def store_flags(
         self,
         mailbox: MailboxId,

@@ -35,6 +35,8 @@ _ALIASES = {
     "RFC822.HEADER": c.FetchBody(section=c.Section(specifier="HEADER"), peek=True),
     "RFC822.TEXT": c.FetchBody(section=c.Section(specifier="TEXT")),
 }
+# Sections that lie wholly in the message's own header (RFC 9051 §6.4.5).
+_HEADERS = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
 
 
 class UnknownTransferEncoding(Exception):
@@ -127,11 +129,9 @@ async def _fetch_chunk(
             if result.changed:
                 s.publish(view.mailbox_id, result.changed[0].modseq)
     lines = []
-    needs_bytes = _needs_bytes(items)
-    for meta in metas:
+    for meta, data in zip(metas, await _message_bytes(s, items, metas), strict=True):
         seen = new_flags.get(meta.uid)
         flags = meta.flags if seen is None else seen.flags
-        data = await s.store.read_blob(meta.blob_id) if needs_bytes else b""
         rendered = [_item(view, item, meta, flags, data, s.utf8) for item in items]
         if seen is not None:
             # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:
@@ -151,8 +151,24 @@ def _line(view: SelectedMailbox, uid: int, rendered: list[bytes]) -> bytes:
     return b"* %d FETCH (" % (view.msn(uid) or 0) + b" ".join(rendered) + b")\r\n"
 
 
-def _needs_bytes(items: tuple[c.FetchItem, ...]) -> bool:
-    return any(isinstance(i, c.FetchBody) or i in _ALIASES for i in items)
+async def _message_bytes(
+    s: Session, items: tuple[c.FetchItem, ...], metas: list[MessageMeta]
+) -> list[bytes]:
+    """What of each message the items read: nothing, only its header, or all of it."""
+    wanted = [i for i in items if isinstance(i, c.FetchBody) or i in _ALIASES]
+    if not wanted:
+        return [b""] * len(metas)
+    blobs = [m.blob_id for m in metas]
+    if all(_header_only(item) for item in wanted):
+        # The top-level header ends at header_size: a phone's list of new mail reads that.
+        return await s.store.read_blobs(blobs, prefixes=[m.header_size for m in metas])
+    return await s.store.read_blobs(blobs)
+
+
+def _header_only(item: c.FetchItem) -> bool:
+    body = _ALIASES.get(item, item) if isinstance(item, str) else item
+    assert isinstance(body, c.FetchBody)
+    return not body.binary and not body.section.path and body.section.specifier in _HEADERS
 
 
 def _simple(
