@@ -102,7 +102,12 @@ def run_and_kill(data_dir: Path, mailbox: MailboxId, rng: random.Random) -> dict
         time.sleep(rng.uniform(0, 0.03))
     finally:
         child.send_signal(signal.SIGKILL)
-        rest, _ = child.communicate()
+        child.wait()
+    # Through the buffered reader, not communicate(): readline may have read ahead of the
+    # last line it returned, and communicate() reads the pipe itself, past that buffer.
+    rest = child.stdout.read()
+    child.stdout.close()
+    child.stderr.close()
     # Lines printed before the kill were acknowledged too; a torn last line was not.
     for line in rest.splitlines(keepends=True):
         if line.endswith(b"\n"):
