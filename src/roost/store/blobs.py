@@ -12,9 +12,9 @@ that references it commits). Only complete files ever carry a blob name.
 referenced set so that no blob can become referenced while it runs: the store writes blobs
 first, then, in the transaction that references them, calls `restore_missing` (which writes
 again any blob a collection removed in between), and runs `collect` in a write
-transaction too; writes run one at a time, so the two cannot interleave. The grace period
-also spares blobs written or re-used recently by another process whose transaction has not
-committed yet.
+transaction too. Write transactions run one at a time, also across processes (SQLite's
+write lock), so the two cannot interleave. The grace period (by the time a blob was first
+written) is a margin on top: a blob written a moment ago is left alone.
 
 Every method blocks (file I/O and fsync): call them from a worker thread, never from the
 event loop.
@@ -36,6 +36,10 @@ from roost.model import BlobId
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
+# Reading a blob changes nothing worth a metadata write: without this, the first read of
+# each new blob updates its atime (relatime), a journal write that waits behind the fsyncs
+# of concurrent deliveries.
+_NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def blob_id_of(data: bytes) -> BlobId:
@@ -70,14 +74,12 @@ class BlobStore:
             raise MailError(MailErrorKind.NONEXISTENT, "no such blob")
         return self._root / blob[:2] / blob[2:]
 
-    def write(self, data: bytes) -> BlobId:
-        """Stores data durably and returns its id; a no-op if the blob exists."""
-        blob = blob_id_of(data)
+    def write(self, data: bytes, blob: BlobId | None = None) -> BlobId:
+        """Stores data durably and returns its id (blob, if the caller has it already); a
+        no-op if the blob exists."""
+        blob = blob_id_of(data) if blob is None else blob
         final = self.path(blob)
         if final.exists():
-            # Refresh the mtime so a concurrent `collect` honours the grace period for a
-            # blob that is about to be referenced again.
-            os.utime(final)
             return blob
         shard = final.parent
         if not shard.is_dir():
@@ -86,14 +88,15 @@ class BlobStore:
         self._write_new(shard, final, data)
         return blob
 
-    def write_all(self, datas: Sequence[bytes]) -> list[BlobId]:
-        return [self.write(data) for data in datas]
+    def write_all(self, datas: Sequence[bytes], blobs: Sequence[BlobId]) -> None:
+        for data, blob in zip(datas, blobs, strict=True):
+            self.write(data, blob)
 
     def restore_missing(self, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
         """Writes again each of datas whose blob (its id, from `write`) is gone."""
         for blob, data in zip(blobs, datas, strict=True):
             if not self.path(blob).exists():
-                self.write(data)
+                self.write(data, blob)
 
     @staticmethod
     def _write_new(shard: Path, final: Path, data: bytes) -> None:
@@ -110,11 +113,16 @@ class BlobStore:
             raise
         _fsync_dir(shard)
 
-    def read(self, blob: BlobId) -> bytes:
+    def read(self, blob: BlobId, size: int = -1) -> bytes:
+        """The blob's bytes, or only its first `size` of them."""
         try:
-            return self.path(blob).read_bytes()
+            fd = os.open(self.path(blob), os.O_RDONLY | _NOATIME)
+        except PermissionError:  # O_NOATIME needs the file's owner
+            fd = os.open(self.path(blob), os.O_RDONLY)
         except FileNotFoundError:
             raise MailError(MailErrorKind.NONEXISTENT, "no such blob") from None
+        with os.fdopen(fd, "rb") as file:
+            return file.read(size)
 
     def read_all(
         self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
@@ -122,14 +130,7 @@ class BlobStore:
         """Each blob's bytes, or only its first prefixes[i] bytes."""
         if prefixes is None:
             return [self.read(blob) for blob in blobs]
-        out = []
-        for blob, size in zip(blobs, prefixes, strict=True):
-            try:
-                with self.path(blob).open("rb") as file:
-                    out.append(file.read(size))
-            except FileNotFoundError:
-                raise MailError(MailErrorKind.NONEXISTENT, "no such blob") from None
-        return out
+        return [self.read(blob, size) for blob, size in zip(blobs, prefixes, strict=True)]
 
     def exists(self, blob: BlobId) -> bool:
         return self.path(blob).exists()

@@ -110,7 +110,7 @@ class MailStore:
         the blob is durable first), so the fsyncs of the blob and of the rows overlap with
         the work in between."""
         blobs = [blob_id_of(data) for data in datas]
-        written = self._writer.submit(self._blobs.write_all, datas)
+        written = self._writer.submit(self._blobs.write_all, datas, blobs)
 
         def unit(tx: Tx) -> T:
             result = work(tx, blobs)
