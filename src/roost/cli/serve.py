@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import string
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 DEMO_ADDRESS = "demo@localhost"
 DEMO_PASSWORD_FILE = "demo-password"
+GIL_SWITCH_SECONDS = 0.0005
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -82,6 +84,12 @@ def _serve(ctx: Context, *, demo: bool) -> int:
             ctx.stdout.write(banner)
             ctx.stdout.flush()
 
+    # The event loop, the store's reader and writer threads and the blob writers all take
+    # turns holding the GIL, and a thread that asks for it waits until the holder lets go
+    # or this interval has passed (5 ms by default): a read or commit pays that wait after
+    # each of its SQLite calls. A shorter turn bounds that queueing at the cost of a few
+    # more switches.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     try:
         asyncio.run(_serve_until_terminated(ctx.run_server, config, ready))
     except KeyboardInterrupt:
