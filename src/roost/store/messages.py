@@ -73,11 +73,6 @@ _INSERT_TEXT = (
     "INSERT INTO blob_texts (blob_id, headers_text, body_text) VALUES (?, ?, ?) "
     "ON CONFLICT (blob_id) DO NOTHING"
 )
-_META = (
-    "uid, modseq, system_flags, keywords, internaldate, internaldate_tz, savedate, size, "
-    "blob_id, email_id, thread_id, header_size, envelope, bodystructure, body, parts, preview"
-)
-
 # The columns of each MessageField and what makes its value of them (None: as stored).
 _FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
     MessageField.MODSEQ: ("modseq", None),
@@ -96,26 +91,7 @@ _FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
     MessageField.PREVIEW: ("preview", None),
 }
 _CHANGING = frozenset({MessageField.MODSEQ, MessageField.FLAGS})
-
-
-def _meta(row: Row) -> MessageMeta:
-    return MessageMeta(
-        uid=row[0],
-        modseq=row[1],
-        flags=stored_flags(row[2], row[3]),
-        internaldate=from_micros(row[4], row[5]),
-        savedate=from_micros(row[6]),
-        size=row[7],
-        blob_id=row[8],
-        email_id=row[9],
-        thread_id=row[10],
-        header_size=row[11],
-        envelope=bytes(row[12]),
-        bodystructure=bytes(row[13]),
-        body=bytes(row[14]),
-        parts=bytes(row[15]),
-        preview=row[16],
-    )
+_ALL_FIELDS = tuple(MessageField)
 
 
 def email_id(account: AccountId, blob: BlobId) -> str:
@@ -236,8 +212,10 @@ def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Message
 
 
 def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
-    get_mailbox(tx, mailbox)
-    return [_meta(row) for row in select_uids(tx, _META, mailbox, uids)]
+    # Every field: the MessageField values are MessageMeta's attribute names.
+    rows = fetch_fields(tx, mailbox, uids, _ALL_FIELDS)
+    names = [field.value for field in _ALL_FIELDS]
+    return [MessageMeta(uid=row[0], **dict(zip(names, row[1:], strict=True))) for row in rows]
 
 
 def field_columns(fields: Sequence[MessageField]) -> str:

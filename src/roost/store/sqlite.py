@@ -125,14 +125,35 @@ def migrate(conn: sqlite3.Connection) -> int:
 def connect(path: Path) -> sqlite3.Connection:
     """Opens (creating if needed) and migrates the database: the writer's connection.
     Blocks."""
+    # Checkpoints run on their own thread (Checkpointer), not inside a COMMIT.
+    conn = _open(path, "PRAGMA journal_mode = WAL", "PRAGMA wal_autocheckpoint = 0")
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """Opens a read-only connection to a database `connect` has migrated. Blocks. It may be
+    used from any one thread at a time (the engine hands it from reader to reader)."""
+    return _open(path, "PRAGMA query_only = ON", any_thread=True)
+
+
+def _open(path: Path, *pragmas: str, any_thread: bool = False) -> sqlite3.Connection:
+    """A connection configured like every other of the engine, then `pragmas`."""
     # isolation_level=None: the engine issues BEGIN/COMMIT itself.
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(
+        path,
+        isolation_level=None,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        check_same_thread=not any_thread,
+    )
     try:
         _configure(conn)
-        conn.execute("PRAGMA journal_mode = WAL")
-        # Checkpoints run on their own thread (Checkpointer), not inside a COMMIT.
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
-        migrate(conn)
+        for pragma in pragmas:
+            conn.execute(pragma)
     except BaseException:
         conn.close()
         raise
@@ -182,21 +203,6 @@ def _settle(future: asyncio.Future[Any], result: object, error: BaseException | 
         future.set_exception(error)
 
 
-def connect_reader(path: Path) -> sqlite3.Connection:
-    """Opens a read-only connection to a database `connect` has migrated. Blocks. It may be
-    used from any one thread at a time (the engine hands it from reader to reader)."""
-    conn = sqlite3.connect(
-        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-    )
-    try:
-        _configure(conn)
-        conn.execute("PRAGMA query_only = ON")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 class Checkpointer:
     """Copies the WAL back into the database file on a thread of its own.
 
@@ -212,8 +218,7 @@ class Checkpointer:
 
     def __init__(self, path: Path) -> None:
         self._wal = path.with_name(path.name + "-wal")
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn = _open(path, any_thread=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roost-checkpoint")
         self._running = False
 
