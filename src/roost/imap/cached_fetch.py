@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import internaldate
 from roost.proto.imap.strings import render_nstring
-from roost.store.api import FieldRow, MessageField
+from roost.store.api import FieldRow, MessageField, MessageMeta
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
 
-__all__ = ["Plan", "plan", "render"]
+__all__ = ["Plan", "plan", "render", "stored_item"]
 
 F = MessageField
 # item -> (its text in the line format, the field it shows: None for the UID, which
@@ -90,6 +90,21 @@ def render(plan: Plan, view: SelectedMailbox, rows: list[FieldRow], *, utf8: boo
     ]
     line = plan.line
     return b"".join([line % values for values in zip(_names(view, uids), *shown, strict=True)])
+
+
+def stored_item(
+    item: str, meta: MessageMeta, flags: frozenset[str], view: SelectedMailbox, *, utf8: bool
+) -> bytes:
+    """One stored item of one message (FLAGS showing `flags`), as `render` writes it: the
+    general path of fetch.py renders the stored items of its lines with this."""
+    text, field = _ITEMS[item]
+    if field is None:
+        value: object = meta.uid
+    elif field is F.FLAGS:
+        value = flags
+    else:
+        value = getattr(meta, field.value)
+    return text % _show(field, (value,), (meta.uid,), view, utf8)[0]
 
 
 def _names(view: SelectedMailbox, uids: tuple[int, ...]) -> Sequence[int]:

@@ -17,10 +17,10 @@ from roost.imap.reply import Reply, bad, no, ok
 from roost.model import SEEN, ModSeq, Uid
 from roost.proto import mime
 from roost.proto.imap import commands as c
-from roost.proto.imap.responses import internaldate, untagged
+from roost.proto.imap.responses import untagged
 from roost.proto.imap.searchkeys import partial_page
 from roost.proto.imap.seqset import compress
-from roost.proto.imap.strings import render_astring, render_nstring
+from roost.proto.imap.strings import render_astring
 from roost.store.api import FlagMode, MessageFlags, MessageMeta
 
 if TYPE_CHECKING:
@@ -171,40 +171,6 @@ def _header_only(item: c.FetchItem) -> bool:
     return not body.binary and not body.section.path and body.section.specifier in _HEADERS
 
 
-def _simple(
-    view: SelectedMailbox,
-    item: str,
-    meta: MessageMeta,
-    flags: frozenset[str],
-    utf8: bool,
-) -> bytes:
-    if item == "UID":
-        return b"UID %d" % meta.uid
-    if item == "FLAGS":
-        return b"FLAGS " + view.flags(flags, meta.uid).encode()
-    if item == "MODSEQ":
-        return b"MODSEQ (%d)" % meta.modseq
-    if item == "INTERNALDATE":
-        return b"INTERNALDATE " + internaldate(meta.internaldate)
-    if item == "RFC822.SIZE":
-        return b"RFC822.SIZE %d" % meta.size
-    if item == "ENVELOPE":
-        return b"ENVELOPE " + meta.envelope
-    if item == "BODYSTRUCTURE":
-        return b"BODYSTRUCTURE " + meta.bodystructure
-    if item == "BODY":
-        return b"BODY " + meta.body
-    if item == "PREVIEW":
-        return b"PREVIEW " + render_nstring(meta.preview or None, utf8=utf8)
-    if item == "SAVEDATE":
-        return b"SAVEDATE " + internaldate(meta.savedate)
-    if item == "EMAILID":
-        return b"EMAILID (%s)" % meta.email_id.encode()
-    if item == "THREADID":
-        return b"THREADID (%s)" % meta.thread_id.encode()
-    raise AssertionError(item)
-
-
 def _item(
     view: SelectedMailbox,
     item: c.FetchItem,
@@ -217,7 +183,7 @@ def _item(
         if item in _ALIASES:
             content = section_bytes(data, meta, _ALIASES[item].section)
             return item.encode() + b" " + _literal(content or b"")
-        return _simple(view, item, meta, flags, utf8)
+        return cached_fetch.stored_item(item, meta, flags, view, utf8=utf8)
     return _body(item, meta, data)
 
 
