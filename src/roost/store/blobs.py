@@ -95,7 +95,7 @@ class BlobStore:
     def restore_missing(self, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
         """Writes again each of datas whose blob (its id, from `write`) is gone."""
         for blob, data in zip(blobs, datas, strict=True):
-            if not self.path(blob).exists():
+            if not self.exists(blob):
                 self.write(data, blob)
 
     @staticmethod
