@@ -4,8 +4,15 @@ What FETCH returns most (FLAGS, ENVELOPE, BODYSTRUCTURE, sizes) was computed onc
 message arrived; only body sections read the message bytes, and they are located through
 the stored part map, never by parsing the message again. A FETCH of stored items only
 (the initial sync of a device) takes the path of roost.imap.cached_fetch, which reads just
-the columns those items need. Responses go out a chunk of messages at a time with
-back-pressure.
+the columns those items need.
+
+Responses stream with back-pressure, and what one FETCH may cost is bounded before any of
+it is built (issue 9: `FETCH 1 (BODY.PEEK[] x200)` of a 10 MB message once took the server
+to 4 GB): identical items are answered once; message bytes are read in batches of at most
+READ_BATCH bytes (one message at least), each message's response goes out as it is
+rendered, a large section as its own write; and the body sections asked of one message
+may add up to at most RESPONSE_FACTOR times its size (plus RESPONSE_SLACK), else the
+command is refused with NO [LIMIT] before anything is sent.
 """
 
 from __future__ import annotations
@@ -21,13 +28,17 @@ from roost.proto.imap.responses import untagged
 from roost.proto.imap.searchkeys import partial_page
 from roost.proto.imap.seqset import compress
 from roost.proto.imap.strings import render_astring
-from roost.store.api import FlagMode, MessageFlags, MessageMeta
+from roost.store.api import FlagMode, MessageField, MessageFlags, MessageMeta
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
     from roost.imap.session import Session
 
 CHUNK = 256
+READ_BATCH = 8 * 1024 * 1024  # message bytes held at once by one FETCH (one message at least)
+WRITE_BATCH = 64 * 1024  # small pieces are joined up to this; a larger one is its own write
+RESPONSE_FACTOR = 4  # body sections of one message: at most this many times its size...
+RESPONSE_SLACK = 64 * 1024  # ...plus this
 _ALIASES = {
     # RFC 9051 §6.4.5: RFC822 is BODY[], RFC822.HEADER is BODY.PEEK[HEADER], RFC822.TEXT is
     # BODY[TEXT]; the response keeps the old name.
@@ -50,7 +61,8 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
         return bad("Message sequence number out of range")
     if cmd.vanished and not s.qresync:
         return bad("ENABLE QRESYNC first (RFC 7162 §3.2.6)")
-    if "MODSEQ" in cmd.items:
+    items = tuple(dict.fromkeys(cmd.items))  # an item asked twice is answered once
+    if "MODSEQ" in items:
         s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
     if cmd.changedsince is None:
         uids = view.resolve(cmd.seqset, uid=cmd.uid)
@@ -60,9 +72,15 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
         # RFC 9394 §3.3: only the messages at these positions of the set (after
         # CHANGEDSINCE, which picks the set), counted in UID order
         uids = partial_page(sorted(uids), cmd.partial)
+    if not await _within_budget(s, view, items, uids):
+        return no(
+            f"The sections asked would exceed {RESPONSE_FACTOR} times the size of a message;"
+            " ask for fewer at once",
+            "LIMIT",
+        )
     try:
         for start in range(0, len(uids), CHUNK):
-            await _fetch_chunk(s, view, cmd.items, uids[start : start + CHUNK])
+            await _fetch_chunk(s, view, items, uids[start : start + CHUNK])
     except UnknownTransferEncoding:
         return no("Unknown content-transfer-encoding", "UNKNOWN-CTE")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
@@ -73,6 +91,9 @@ async def fetch_new(
 ) -> None:
     """NOTIFY MessageNew fetch attributes (RFC 5465 §5.1) for messages just announced."""
     wanted = [Uid(u) for u in uids]
+    items = tuple(dict.fromkeys(items))
+    if not await _within_budget(s, view, items, wanted):
+        return  # the client can still FETCH them and hear why
     for start in range(0, len(wanted), CHUNK):
         try:
             await _fetch_chunk(s, view, items, wanted[start : start + CHUNK])
@@ -128,47 +149,146 @@ async def _fetch_chunk(
                 view.note_reported(changed.uid, changed.modseq)
             if result.changed:
                 s.publish(view.mailbox_id, result.changed[0].modseq)
-    lines = []
-    for meta, data in zip(metas, await _message_bytes(s, items, metas), strict=True):
-        seen = new_flags.get(meta.uid)
-        flags = meta.flags if seen is None else seen.flags
-        rendered = [_item(view, item, meta, flags, data, s.utf8) for item in items]
-        if seen is not None:
-            # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:
-            # with its new MODSEQ once CONDSTORE is on.
-            if "FLAGS" not in items:
-                rendered.append(b"FLAGS " + view.flags(flags, meta.uid).encode())
-            if s.condstore and "MODSEQ" not in items:
-                rendered.append(b"MODSEQ (%d)" % seen.modseq)
-        lines.append(_line(view, meta.uid, rendered))
-    await s.send(b"".join(lines))
+    out = _Output(s)
+    for batch in _read_batches(items, metas):
+        for meta, data in zip(batch, await _message_bytes(s, items, batch), strict=True):
+            seen = new_flags.get(meta.uid)
+            flags = meta.flags if seen is None else seen.flags
+            pieces = [_item(view, item, meta, flags, data, s.utf8) for item in items]
+            if seen is not None:
+                # RFC 9051 §6.4.5: report the \Seen that this FETCH set; RFC 7162 §3.1.2.1:
+                # with its new MODSEQ once CONDSTORE is on.
+                if "FLAGS" not in items:
+                    pieces.append((b"FLAGS " + view.flags(flags, meta.uid).encode(),))
+                if s.condstore and "MODSEQ" not in items:
+                    pieces.append((b"MODSEQ (%d)" % seen.modseq,))
+            await out.message(_line_start(view, meta.uid), pieces)
+    await out.flush()
 
 
-def _line(view: SelectedMailbox, uid: int, rendered: list[bytes]) -> bytes:
+class _Output:
+    """Writes rendered messages: small pieces joined up to WRITE_BATCH, a large section
+    as a write of its own, so that memory holds one batch of message bytes, not the
+    response."""
+
+    def __init__(self, s: Session) -> None:
+        self._session = s
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    async def message(self, start: bytes, items: list[tuple[bytes, ...]]) -> None:
+        self._add(start)
+        for number, pieces in enumerate(items):
+            if number:
+                self._add(b" ")
+            for piece in pieces:
+                if len(piece) > WRITE_BATCH:
+                    await self.flush()
+                    await self._session.send(piece)
+                else:
+                    self._add(piece)
+        self._add(b")\r\n")
+        if self._size >= WRITE_BATCH:
+            await self.flush()
+
+    def _add(self, piece: bytes) -> None:
+        self._pending.append(piece)
+        self._size += len(piece)
+
+    async def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            await self._session.send(data)
+
+
+def _line_start(view: SelectedMailbox, uid: int) -> bytes:
     if view.uidonly:
         # RFC 9586 §3.3: UIDFETCH names the message by its UID instead of its number.
-        return b"* %d UIDFETCH (" % uid + b" ".join(rendered) + b")\r\n"
-    return b"* %d FETCH (" % (view.msn(uid) or 0) + b" ".join(rendered) + b")\r\n"
+        return b"* %d UIDFETCH (" % uid
+    return b"* %d FETCH (" % (view.msn(uid) or 0)
+
+
+def _sections(items: tuple[c.FetchItem, ...]) -> list[c.FetchBody]:
+    """The items that read message bytes, aliases (RFC822...) as their sections."""
+    return [
+        body
+        for item in items
+        if isinstance(
+            body := _ALIASES.get(item, item) if isinstance(item, str) else item, c.FetchBody
+        )
+    ]
+
+
+def _bytes_read(items: tuple[c.FetchItem, ...], meta: MessageMeta) -> int:
+    """How many bytes of the message the items read: none, its header, or all of it."""
+    sections = _sections(items)
+    if not sections:
+        return 0
+    return meta.header_size if all(_header_only(i) for i in sections) else meta.size
+
+
+def _read_batches(
+    items: tuple[c.FetchItem, ...], metas: list[MessageMeta]
+) -> list[list[MessageMeta]]:
+    """Consecutive messages whose bytes together stay under READ_BATCH (one at least)."""
+    batches: list[list[MessageMeta]] = []
+    total = 0
+    for meta in metas:
+        size = _bytes_read(items, meta)
+        if not batches or total + size > READ_BATCH:
+            batches.append([])
+            total = 0
+        batches[-1].append(meta)
+        total += size
+    return batches
+
+
+async def _within_budget(
+    s: Session, view: SelectedMailbox, items: tuple[c.FetchItem, ...], uids: list[Uid]
+) -> bool:
+    """Whether the body sections asked of each message add up to at most RESPONSE_FACTOR
+    times its size (plus RESPONSE_SLACK). No section is larger than its message (a decoded
+    BINARY section neither), so up to RESPONSE_FACTOR sections need no look at the sizes."""
+    sections = _sections(items)
+    if len(sections) <= RESPONSE_FACTOR:
+        return True
+    fields = (MessageField.SIZE, MessageField.HEADER_SIZE)
+    for start in range(0, len(uids), CHUNK):
+        for _uid, size, header_size in await s.store.fetch_fields(
+            view.mailbox_id, uids[start : start + CHUNK], fields
+        ):
+            asked = sum(_section_bound(i, size, header_size) for i in sections)
+            if asked > RESPONSE_FACTOR * size + RESPONSE_SLACK:
+                return False
+    return True
+
+
+def _section_bound(item: c.FetchBody, size: int, header_size: int) -> int:
+    """The most bytes a section can return of a message of this size."""
+    if item.size_only:
+        return 0  # BINARY.SIZE is a number (RFC 3516 §4.2)
+    bound = header_size if _header_only(item) else size
+    return bound if item.partial is None else min(bound, item.partial[1])
 
 
 async def _message_bytes(
     s: Session, items: tuple[c.FetchItem, ...], metas: list[MessageMeta]
 ) -> list[bytes]:
     """What of each message the items read: nothing, only its header, or all of it."""
-    wanted = [i for i in items if isinstance(i, c.FetchBody) or i in _ALIASES]
-    if not wanted:
+    sections = _sections(items)
+    if not sections:
         return [b""] * len(metas)
     blobs = [m.blob_id for m in metas]
-    if all(_header_only(item) for item in wanted):
+    if all(_header_only(item) for item in sections):
         # The top-level header ends at header_size: a phone's list of new mail reads that.
         return await s.store.read_blobs(blobs, prefixes=[m.header_size for m in metas])
     return await s.store.read_blobs(blobs)
 
 
-def _header_only(item: c.FetchItem) -> bool:
-    body = _ALIASES.get(item, item) if isinstance(item, str) else item
-    assert isinstance(body, c.FetchBody)
-    return not body.binary and not body.section.path and body.section.specifier in _HEADERS
+def _header_only(item: c.FetchBody) -> bool:
+    return not item.binary and not item.section.path and item.section.specifier in _HEADERS
 
 
 def _item(
@@ -178,22 +298,23 @@ def _item(
     flags: frozenset[str],
     data: bytes,
     utf8: bool,
-) -> bytes:
+) -> tuple[bytes, ...]:
+    """One item's response, as pieces to write one after the other."""
     if isinstance(item, str):
         if item in _ALIASES:
             content = section_bytes(data, meta, _ALIASES[item].section)
-            return item.encode() + b" " + _literal(content or b"")
-        return cached_fetch.stored_item(item, meta, flags, view, utf8=utf8)
+            return (item.encode() + b" ", *_literal(content or b""))
+        return (cached_fetch.stored_item(item, meta, flags, view, utf8=utf8),)
     return _body(item, meta, data)
 
 
-def _body(item: c.FetchBody, meta: MessageMeta, data: bytes) -> bytes:
+def _body(item: c.FetchBody, meta: MessageMeta, data: bytes) -> tuple[bytes, ...]:
     if item.binary:
         content = binary_bytes(data, meta, item.section.path)
         name = b"BINARY.SIZE" if item.size_only else b"BINARY"
         label = name + b"[" + b".".join(b"%d" % n for n in item.section.path) + b"]"
         if item.size_only:
-            return label + b" %d" % len(content or b"")
+            return (label + b" %d" % len(content or b""),)
     else:
         content = section_bytes(data, meta, item.section)
         label = b"BODY" + _section_label(item.section)
@@ -202,8 +323,8 @@ def _body(item: c.FetchBody, meta: MessageMeta, data: bytes) -> bytes:
         content = content[start : start + length]
         label += b"<%d>" % start
     if content is None:
-        return label + b" NIL"
-    return label + b" " + _literal(content, binary=item.binary)
+        return (label + b" NIL",)
+    return (label + b" ", *_literal(content, binary=item.binary))
 
 
 def _section_label(section: c.Section) -> bytes:
@@ -244,7 +365,7 @@ def binary_bytes(data: bytes, meta: MessageMeta, path: tuple[int, ...]) -> bytes
     return decoded
 
 
-def _literal(content: bytes, *, binary: bool = False) -> bytes:
+def _literal(content: bytes, *, binary: bool = False) -> tuple[bytes, bytes]:
     # RFC 3516 §4.3: binary content that holds NUL goes out as literal8.
     prefix = b"~" if binary and b"\0" in content else b""
-    return prefix + b"{%d}\r\n" % len(content) + content
+    return prefix + b"{%d}\r\n" % len(content), content
