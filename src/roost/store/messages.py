@@ -35,6 +35,7 @@ from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
 from roost.store.lookup import get_mailbox
 from roost.store.query import compile_search, select_uids
 from roost.store.quota import charge
+from roost.store.threads import thread_for
 
 __all__ = [
     "append",
@@ -52,7 +53,6 @@ __all__ = [
     "replace",
     "search",
     "store_flags",
-    "thread_id",
 ]
 
 # The columns a message carries from one mailbox to another (COPY/MOVE), after mailbox_id
@@ -63,7 +63,9 @@ _CARRIED = (
     "sort_subject, subject_reply, sort_from, sort_to, sort_cc, sort_display_from, "
     "sort_display_to, thread_refs"
 )
-_SIZE = 5  # the size column in a (uid, *_CARRIED) row
+_SIZE = 6  # the size column in a (uid, thread_id, *_CARRIED) row
+_MESSAGE_ID = 14  # in *_CARRIED: the message_id and thread_refs columns
+_THREAD_REFS = 22
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
     f"{_CARRIED}) VALUES ({', '.join(['?'] * 29)})"
@@ -99,12 +101,6 @@ def email_id(account: AccountId, blob: BlobId) -> str:
     return "M" + hashlib.sha256(f"{account}:{blob}".encode()).hexdigest()[:24]
 
 
-def thread_id(email: str) -> str:
-    # Every message is its own thread until real threading arrives; deterministic so the
-    # id can be recomputed for a copy.
-    return "T" + email[1:]
-
-
 # ----- adding -------------------------------------------------------------------------
 
 
@@ -123,7 +119,7 @@ def append(
     first, modseq = advance(tx, mailbox_id, len(messages))
     when = now_utc()
     rows = [
-        _new_row(mailbox, Uid(first + offset), modseq, when, message, blob)
+        _new_row(tx, mailbox, Uid(first + offset), modseq, when, message, blob)
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
@@ -139,16 +135,23 @@ def append(
 
 
 def _new_row(
-    mailbox: Mailbox, uid: Uid, modseq: ModSeq, when: datetime, message: NewMessage, blob: BlobId
+    tx: Tx,
+    mailbox: Mailbox,
+    uid: Uid,
+    modseq: ModSeq,
+    when: datetime,
+    message: NewMessage,
+    blob: BlobId,
 ) -> tuple[object, ...]:
-    """The _INSERT_MESSAGE row of a message appended at `when`."""
+    """The _INSERT_MESSAGE row of a message appended at `when` (threads it, too)."""
     flags = Flags.parse(message.flags)
     internaldate = message.internaldate or when
     email = email_id(mailbox.account_id, blob)
     parsed = message.parsed
+    thread = thread_for(tx, mailbox.account_id, email, parsed.message_id, parsed.sort.references)
     # RFC822.SIZE is the length of what BODY[] returns: the blob itself.
     return (
-        mailbox.id, uid, modseq, to_micros(when), email, thread_id(email),
+        mailbox.id, uid, modseq, to_micros(when), email, thread,
         flags.bits, flags.dump(), to_micros(internaldate), utc_offset(internaldate),
         len(message.data), blob, parsed.header_size, parsed.envelope,
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
@@ -364,7 +367,7 @@ def copy(
 ) -> CopyResult:
     origin = get_mailbox(tx, source)
     target = get_mailbox(tx, dest)
-    rows = select_uids(tx, f"uid, {_CARRIED}", source, uids)
+    rows = select_uids(tx, f"uid, thread_id, {_CARRIED}", source, uids)
     if not rows:
         return CopyResult(
             uidvalidity=target.uidvalidity,
@@ -376,7 +379,7 @@ def copy(
     if not (move and origin.account_id == target.account_id):
         # A MOVE within one account changes its usage by nothing, so it is never refused.
         charge(tx, target.account_id, sum(row[_SIZE] for row in rows), len(rows))
-    first, dest_modseq = _insert_copies(tx, target, rows, now)
+    first, dest_modseq = _insert_copies(tx, origin, target, rows, now)
     source_uids = tuple(Uid(row[0]) for row in rows)
     source_modseq: ModSeq | None = None
     if move:
@@ -393,16 +396,21 @@ def copy(
 
 
 def _insert_copies(
-    tx: Tx, target: Mailbox, rows: Sequence[Row], now: datetime
+    tx: Tx, origin: Mailbox, target: Mailbox, rows: Sequence[Row], now: datetime
 ) -> tuple[Uid, ModSeq]:
-    """Inserts (uid, *_CARRIED) rows into target; returns (first new uid, its modseq)."""
+    """Inserts (uid, thread_id, *_CARRIED) rows of origin into target; returns (first new
+    uid, its modseq)."""
     first, modseq = advance(tx, target.id, len(rows))
     inserts = []
-    for offset, (_uid, *carried) in enumerate(rows):
+    for offset, (_uid, thread, *carried) in enumerate(rows):
         # EMAILID follows the blob within an account (RFC 8474), so recomputing it keeps
-        # it across copies and gives a copy into another account that account's id.
+        # it across copies and gives a copy into another account that account's id; the
+        # THREADID is kept within the account and found anew in another.
         email = email_id(target.account_id, BlobId(carried[5]))
-        head = (target.id, first + offset, modseq, to_micros(now), email, thread_id(email))
+        if target.account_id != origin.account_id:
+            refs = tuple(carried[_THREAD_REFS].split())
+            thread = thread_for(tx, target.account_id, email, carried[_MESSAGE_ID], refs)
+        head = (target.id, first + offset, modseq, to_micros(now), email, thread)
         inserts.append((*head, *carried))
     tx.executemany(_INSERT_MESSAGE, inserts)
     return first, modseq
