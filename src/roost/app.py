@@ -23,11 +23,11 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     """Serves until cancelled. Logs one line per listener once it accepts connections."""
     ensure_certificate(config.tls.cert, config.tls.key, config.hostname)
     tls = server_context(config.tls.cert, config.tls.key)
-    store = await SqliteStore.open(config.data_dir)
     notifier = LocalNotifier()
+    store = await SqliteStore.open(config.data_dir, notifier)
     imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls)
-    queue = QueueRunner(store=store, notifier=notifier, config=config, relay=SmtpRelay(config))
-    services = Services(store=store, notifier=notifier, config=config, wake_queue=queue.wake)
+    queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config))
+    services = Services(store=store, config=config, wake_queue=queue.wake)
     smtp = SmtpServers(services, tls)
     # aiosmtpd logs every command at INFO; Roost's own log lines say what matters.
     logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -35,6 +35,8 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
         async with asyncio.TaskGroup() as tasks:
             await _listen(config, imap, smtp)
             tasks.create_task(queue.run())
+            # Writes of other processes (the roost CLI) reach this one's sessions.
+            tasks.create_task(store.follow())
             if ready is not None:
                 ready()
     finally:

@@ -3,7 +3,7 @@
 `analyse` is pure (bytes in, ParsedMessage out); storing the blob and allocating
 UID/MODSEQ happen in the store. `deliver` is the one path by which mail arriving from
 outside a mailbox session (SMTP, LMTP, submission's Sent copy) lands in a mailbox:
-analyse once, append, then publish the hint that wakes idling sessions.
+analyse once, append (the store publishes the hint that wakes idling sessions).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import asyncio
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from roost.model import AccountId, MailboxId, ParsedMessage, SortFields
-from roost.notify.api import Hint, Notifier
+from roost.model import MailboxId, ParsedMessage, SortFields
 from roost.proto import mime, sortkeys
 from roost.proto.imap.bodystructure import render_bodystructure, render_envelope
 from roost.store.api import AppendResult, NewMessage, Store
@@ -24,8 +23,6 @@ PARSE_INLINE_LIMIT = 256 * 1024
 
 async def deliver(
     store: Store,
-    notifier: Notifier,
-    account: AccountId,
     mailbox: MailboxId,
     data: bytes,
     flags: frozenset[str] = frozenset(),
@@ -33,13 +30,10 @@ async def deliver(
     parsed: ParsedMessage | None = None,
 ) -> AppendResult:
     """Appends one message (analysed here unless `parsed` is given); returns once it is
-    durable, after publishing the Hint."""
+    durable."""
     if parsed is None:
         parsed = analyse(data) if len(data) <= PARSE_INLINE_LIMIT else await analyse_async(data)
-    result = await store.append(mailbox, [NewMessage(data=data, parsed=parsed, flags=flags)])
-    # After the commit: a session woken by the hint must find the message.
-    notifier.publish(Hint(account, mailbox, result.modseq))
-    return result
+    return await store.append(mailbox, [NewMessage(data=data, parsed=parsed, flags=flags)])
 
 
 async def analyse_async(data: bytes) -> ParsedMessage:

@@ -228,7 +228,7 @@ def test_mail_delivered_outside_imap_creates_sent_and_is_reported(tmp_path: Path
                 """
             )
             data = crlf(LUNCH)
-            assert await save_sent_copy(scene.store, scene.notifier, scene.account, data, 0)
+            assert await save_sent_copy(scene.store, scene.account, data, 0)
             await scene.run(
                 """
                 C1: c NOOP

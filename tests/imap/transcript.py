@@ -123,7 +123,7 @@ class Scene:
         self._account: Account | None = None
 
     async def __aenter__(self) -> Scene:
-        self._store = await SqliteStore.open(self.data_dir)
+        self._store = await SqliteStore.open(self.data_dir, self.notifier)
         self._account = await self._store.create_account(ADDRESS, password_hash())
         return self
 

@@ -64,20 +64,17 @@ class Harness:
     async def _start(self) -> None:
         config = self.config
         ensure_certificate(config.tls.cert, config.tls.key, "localhost")
-        self.store = await SqliteStore.open(config.data_dir)
         self.notifier = LocalNotifier()
+        self.store = await SqliteStore.open(config.data_dir, self.notifier)
         self.relay = SmtpRelay(config, resolver=self._resolve, mx_port=0)
         self.queue = QueueRunner(
             store=self.store,
-            notifier=self.notifier,
             config=config,
             relay=self.relay,
             clock=self._clock,
         )
         self.wakes = 0
-        services = Services(
-            store=self.store, notifier=self.notifier, config=config, wake_queue=self._woken
-        )
+        services = Services(store=self.store, config=config, wake_queue=self._woken)
         self.servers = SmtpServers(services, server_context(config.tls.cert, config.tls.key))
         self.submission = _port(await self.servers.listen_submission(0, implicit_tls=False))
         self.submissions = _port(await self.servers.listen_submission(0, implicit_tls=True))

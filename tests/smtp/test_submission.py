@@ -146,7 +146,7 @@ def test_a_copy_the_client_appended_is_not_duplicated(roost: Harness) -> None:
     sent = roost.call(roost.store.find_mailbox(alice.id, "Sent"))
     # Thunderbird appends its own copy (headers re-folded, LF line ends in the body).
     appended = MESSAGE.replace(b"See you at noon.\r\n", b"See you at noon.  \n")
-    roost.call(deliver(roost.store, roost.notifier, alice.id, sent.id, appended))
+    roost.call(deliver(roost.store, sent.id, appended))
     with roost.submit_client("alice@example.org") as client:
         client.sendmail("alice@example.org", ["bob@example.org"], MESSAGE)
     assert len(roost.messages("alice@example.org", "Sent")) == 1

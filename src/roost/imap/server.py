@@ -176,6 +176,8 @@ class ImapServer:
                     hinted.cancel()
                 if hinted in done:
                     await session.push()
+                    if session.closed:
+                        return b""
                 if read in done:
                     return read.result()
                 if not done:

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from roost.config import Config
-from roost.errors import MailError, ProtocolError
+from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap.codes import code_for
 from roost.imap.commands import HANDLERS
 from roost.imap.commands.auth import finish_authenticate
@@ -33,8 +33,7 @@ from roost.imap.commands.general import capabilities
 from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
-from roost.model import MailboxId, ModSeq
-from roost.notify.api import Hint, Listener, Notifier
+from roost.notify.api import Listener, Notifier
 from roost.proto.imap import commands as c
 from roost.proto.imap import mutf7
 from roost.proto.imap.receiver import (
@@ -178,8 +177,10 @@ class Session:
     async def push(self) -> None:
         """Notifier woke us during IDLE: report what changed, at once."""
         hinted = self.listener.drain() if self.listener is not None else set()
+        if None in hinted and not await self._account_exists():
+            return
         await self.sync(allow_expunge=True)
-        if self.notify is not None:
+        if self.notify is not None and not self.closed:
             await report(self, hinted)
 
     async def keepalive(self) -> None:
@@ -246,17 +247,39 @@ class Session:
     async def _finish(self, tag: str, reply: Reply, *, allow_expunge: bool = True) -> None:
         if self.selected is not None and reply.status != "BAD":
             await self.sync(allow_expunge=allow_expunge)
+            if self.closed:
+                return  # a BYE went out instead (the mailbox was deleted)
         if self.state is not State.LOGOUT:
             # RFC 5465 §3: NOTIFY events may go out whenever untagged responses may.
             await self.report_notifications()
         await self.send(tagged(tag, reply.status, reply.text, reply.code))
 
     # --- selected-mailbox sync -----------------------------------------------------
+    async def _account_exists(self) -> bool:
+        """After a change of the account itself: an account deleted (by the roost CLI, in
+        another process, say) ends its sessions with a BYE."""
+        assert self.account is not None
+        now = await self.store.find_account(self.account.address)
+        if now is not None and now.id == self.account.id:
+            return True
+        await self.send(untagged_status("BYE", "This account was deleted"))
+        self.close()
+        return False
+
     async def sync(self, *, allow_expunge: bool) -> None:
         view = self.selected
         if view is None:
             return
-        changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+        try:
+            changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+        except MailError as exc:
+            if exc.kind is not MailErrorKind.NONEXISTENT:
+                raise
+            # Another session (or the roost CLI) deleted the selected mailbox; its messages
+            # are gone and no response can say so, so the connection ends (as Dovecot's).
+            await self.send(untagged_status("BYE", "The selected mailbox was deleted"))
+            self.close()
+            return
         report = self.reporting()
         new = view.new_uids(changes)
         if new and report.recent and not view.readonly:
@@ -275,10 +298,6 @@ class Session:
         report); a session without NOTIFY leaves its hints for the IDLE loop."""
         if self.notify is not None and self.listener is not None:
             await report(self, self.listener.drain())
-
-    def publish(self, mailbox: MailboxId | None, modseq: ModSeq) -> None:
-        assert self.account is not None
-        self.notifier.publish(Hint(self.account.id, mailbox, modseq))
 
     # --- helpers for handlers --------------------------------------------------------
     def reporting(self) -> Reporting:

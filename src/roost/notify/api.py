@@ -1,7 +1,8 @@
 """Push hints between sessions: a hint, then a pull.
 
-After a transaction commits, the writer publishes a Hint. A hint may be coalesced or lost;
-correctness lives in the store's change log, which a listener pulls when woken.
+After a transaction commits, the store publishes a Hint (roost.store.journal): protocol
+code never publishes. A hint may be coalesced or lost; correctness lives in the store's
+change log, which a listener pulls when woken.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ class Listener(Protocol):
     def close(self) -> None: ...
 
 
-class Notifier(Protocol):
+class Publisher(Protocol):
+    """What the store needs: somewhere to send the hints of what it committed."""
+
     def publish(self, hint: Hint) -> None: ...
 
+
+class Notifier(Publisher, Protocol):
     def listen(self, account: AccountId) -> Listener: ...

@@ -85,9 +85,7 @@ class InboundPolicy(Policy):
             trace = self.received(
                 server, session, self.protocol, queue_id, address if single else None
             )
-            reply = await deliver_to_inbox(
-                self.store, self.services.notifier, recipient.account, trace + data
-            )
+            reply = await deliver_to_inbox(self.store, recipient.account, trace + data)
             replies.append((address, reply))
         return replies
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from roost.auth.accounts import normalise_address
 from roost.delivery import deliver
 from roost.errors import MailError, MailErrorKind
-from roost.notify.api import Notifier
 from roost.store.api import Account, Store
 
 __all__ = ["Local", "Malformed", "Remote", "Unknown", "classify", "deliver_to_inbox", "reply_for"]
@@ -69,11 +68,11 @@ def reply_for(exc: MailError) -> str:
     return _REPLIES.get(exc.kind, "451 4.3.0 Temporary failure, try again later")
 
 
-async def deliver_to_inbox(store: Store, notifier: Notifier, account: Account, data: bytes) -> str:
+async def deliver_to_inbox(store: Store, account: Account, data: bytes) -> str:
     """Delivers data to the account's INBOX; returns the SMTP reply for this recipient."""
     try:
         inbox = await store.find_mailbox(account.id, "INBOX")
-        await deliver(store, notifier, account.id, inbox.id, data)
+        await deliver(store, inbox.id, data)
     except MailError as exc:
         log.warning("delivery to %s failed: %s", account.address, exc.text)
         return reply_for(exc)

@@ -18,7 +18,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
 from roost.config import Config
-from roost.notify.api import Notifier
 from roost.smtp.message import bare_line_ending, received_header
 from roost.store.api import Store
 
@@ -33,7 +32,6 @@ SMUGGLING_REPLY = (
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
     store: Store
-    notifier: Notifier
     config: Config
     wake_queue: Callable[[], None]  # the outbound queue has new entries
 

@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from roost.config import Config
-from roost.notify.api import Notifier
 from roost.smtp.dsn import Failure, delivery_status_notification
 from roost.smtp.local import Local, Remote, classify, deliver_to_inbox
 from roost.smtp.relay import Replies
@@ -67,13 +66,11 @@ class QueueRunner:
         self,
         *,
         store: Store,
-        notifier: Notifier,
         config: Config,
         relay: Relay,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.store = store
-        self.notifier = notifier
         self.config = config
         self.relay = relay
         self.clock = clock
@@ -131,9 +128,7 @@ class QueueRunner:
         for entry in entries:
             match await classify(self.store, entry.recipient):
                 case Local(account):
-                    replies[entry.id] = await deliver_to_inbox(
-                        self.store, self.notifier, account, data
-                    )
+                    replies[entry.id] = await deliver_to_inbox(self.store, account, data)
                 case Remote():
                     remote.append(entry)
                 case _:
@@ -188,7 +183,7 @@ class QueueRunner:
         )
         sender = await classify(self.store, entry.mail_from)
         if isinstance(sender, Local):
-            reply = await deliver_to_inbox(self.store, self.notifier, sender.account, report)
+            reply = await deliver_to_inbox(self.store, sender.account, report)
             if reply.startswith("2"):
                 return
         await self.store.enqueue(report, "", [entry.mail_from])

@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from roost.delivery import PARSE_INLINE_LIMIT, analyse, analyse_async, deliver
 from roost.errors import MailError, MailErrorKind
-from roost.model import SEEN, MailboxId, ModSeq, ParsedMessage
-from roost.notify.api import Hint, Notifier
+from roost.model import SEEN, MailboxId, ParsedMessage
 from roost.store.api import Account, Mailbox, Store
 
 __all__ = ["body_digest", "find_sent_mailbox", "is_duplicate", "save_sent_copy"]
@@ -52,7 +51,7 @@ async def is_duplicate(
     return False
 
 
-async def find_sent_mailbox(store: Store, notifier: Notifier, account: Account) -> Mailbox:
+async def find_sent_mailbox(store: Store, account: Account) -> Mailbox:
     """The account's \\Sent mailbox; "Sent" is created if the user deleted every one."""
     mailboxes = await store.list_mailboxes(account.id)
     for mailbox in mailboxes:
@@ -62,28 +61,22 @@ async def find_sent_mailbox(store: Store, notifier: Notifier, account: Account) 
         if mailbox.name.lower() == "sent":
             return mailbox
     try:
-        created = await store.create_mailbox(account.id, "Sent", "\\Sent")
+        return await store.create_mailbox(account.id, "Sent", "\\Sent")
     except MailError as exc:
         if exc.kind is not MailErrorKind.ALREADY_EXISTS:
             raise
         return await store.find_mailbox(account.id, "Sent")
-    # After the commit, like every mailbox-level change: NOTIFY sessions hear of it.
-    modseq, _ = await store.mailbox_changes_since(account.id, ModSeq(2**62))
-    notifier.publish(Hint(account.id, None, modseq))
-    return created
 
 
-async def save_sent_copy(
-    store: Store, notifier: Notifier, account: Account, data: bytes, window: int
-) -> bool:
+async def save_sent_copy(store: Store, account: Account, data: bytes, window: int) -> bool:
     """Stores data in the account's Sent mailbox, \\Seen, unless it is already there.
     Returns whether a copy was added."""
     parsed = analyse(data) if len(data) <= PARSE_INLINE_LIMIT else await analyse_async(data)
-    sent = await find_sent_mailbox(store, notifier, account)
+    sent = await find_sent_mailbox(store, account)
     if await is_duplicate(store, sent.id, data, parsed, window):
         log.info("%s: Sent already holds %s", account.address, parsed.message_id)
         return False
-    await deliver(store, notifier, account.id, sent.id, data, frozenset({SEEN}), parsed=parsed)
+    await deliver(store, sent.id, data, frozenset({SEEN}), parsed=parsed)
     return True
 
 

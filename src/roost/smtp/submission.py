@@ -109,13 +109,7 @@ class SubmissionPolicy(Policy):
         relayed = trace + without_bcc(data)
         await self.relay(envelope, relayed)
         try:
-            await save_sent_copy(
-                self.store,
-                self.services.notifier,
-                account,
-                data,
-                self.config.sent_dedup_window,
-            )
+            await save_sent_copy(self.store, account, data, self.config.sent_dedup_window)
         except MailError as exc:
             # Over quota, say: the mail is on its way all the same; only the copy is lost.
             log.warning("%s: no Sent copy of %s: %s", account.address, queue_id, exc.text)
@@ -152,9 +146,7 @@ class SubmissionPolicy(Policy):
             await self.store.enqueue(data, sender, retry)
         failed = []
         for address, recipient in local:
-            reply = await deliver_to_inbox(
-                self.store, self.services.notifier, recipient.account, data
-            )
+            reply = await deliver_to_inbox(self.store, recipient.account, data)
             if not reply.startswith("2"):
                 failed.append(address)
         if failed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId
 from roost.store.api import Account
-from roost.store.changes import bump_account
+from roost.store.changes import account_modseq, log_account_change
 from roost.store.engine import Row, Tx
 from roost.store.mailboxes import create_default_mailboxes
 from roost.store.names import normalise_address
@@ -77,7 +77,7 @@ def create_account(tx: Tx, address: str, password_hash: str) -> Account:
     )
     assert row is not None
     account = AccountId(row[0])
-    create_default_mailboxes(tx, account, bump_account(tx, account))
+    create_default_mailboxes(tx, account)
     return Account(id=account, address=address, password_hash=password_hash)
 
 
@@ -93,4 +93,8 @@ def delete_account(tx: Tx, address: str) -> None:
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id IN ({owned})", (account.id,))
     for table in ("mailboxes", "subscriptions", "mailbox_changes", "aliases"):
         tx.execute(f"DELETE FROM {table} WHERE account_id = ?", (account.id,))
+    # The account log keeps one row saying so (its rows before go): live sessions of the
+    # account, in this process or another, hear that it is gone.
+    tx.execute("DELETE FROM account_log WHERE account_id = ?", (account.id,))
+    log_account_change(tx, account.id, account_modseq(tx, account.id))
     tx.execute("DELETE FROM accounts WHERE id = ?", (account.id,))

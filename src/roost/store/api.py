@@ -30,7 +30,7 @@ the same interface; the SQLite engine runs its work on a dedicated thread.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -206,6 +206,16 @@ class Changes:
     uidnext: Uid
     changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
     expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountChanges:
+    """What happened in a whole account after one of its MODSEQs (JMAP /changes,
+    ActiveSync FolderSync and Sync, NOTIFY): cost follows the number of changes."""
+
+    modseq: ModSeq  # the account's MODSEQ now: the state to ask from next time
+    mailboxes: tuple[MailboxChange, ...]  # created, renamed, deleted, (un)subscribed
+    messages: Mapping[MailboxId, Changes]  # per existing mailbox whose messages changed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -580,6 +590,11 @@ class Store(Protocol):
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         """What changed after modseq. A modseq of 0 returns every message."""
+        ...
+
+    async def account_changes_since(self, account: AccountId, modseq: ModSeq) -> AccountChanges:
+        """What changed in the whole account after its MODSEQ modseq (0: everything the
+        account log still holds), as of one snapshot; NONEXISTENT once the account is gone."""
         ...
 
     async def find_by_message_id(

@@ -8,8 +8,14 @@ a UID is never reused under one UIDVALIDITY. Expunged messages leave tombstones 
 the expunge's modseq; `changes_since` reads rows and tombstones with modseq above the
 client's through the (mailbox_id, modseq) indexes: cost follows the number of changes.
 
-Mailbox-level changes (created, renamed, deleted, (un)subscribed) are logged per account
-with the account's own modseq (`bump_account`), one per call.
+Every change also carries the account's own MODSEQ (`account_modseq`: one per unit of
+work and account) and a row of the account log (migration 10) per mailbox it changed, so
+`account_changes_since` answers for a whole account in time proportional to the changes.
+Mailbox-level changes (created, renamed, deleted, (un)subscribed) are logged per account in
+mailbox_changes under that account MODSEQ, with one account-log row of mailbox NULL.
+
+Both counters report to the unit's Journal (roost.store.journal), which the store publishes
+after the commit: nothing else needs to remember to publish.
 """
 
 from __future__ import annotations
@@ -18,31 +24,63 @@ from collections.abc import Sequence
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, MailboxId, ModSeq, Uid
-from roost.store.api import Changes, MailboxChange, MailboxChangeKind
+from roost.notify.api import Hint
+from roost.store.api import AccountChanges, Changes, MailboxChange, MailboxChangeKind
 from roost.store.engine import Row, Tx
 from roost.store.flags import FLAG_COLUMNS, message_flags
+from roost.store.journal import journal_of
 from roost.store.lookup import get_mailbox
 
 __all__ = [
+    "account_changes_since",
+    "account_modseq",
     "advance",
-    "bump_account",
     "changes_since",
+    "last_seq",
     "log_mailbox_change",
+    "log_since",
     "mailbox_changes_since",
     "remove_messages",
 ]
 
+_LOG = "INSERT INTO account_log (account_id, modseq, mailbox_id, mailbox_modseq) VALUES "
+
 
 def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
-    """Takes the next modseq and new_uids consecutive uids; returns (first uid, modseq)."""
+    """Takes the next modseq and new_uids consecutive uids; returns (first uid, modseq).
+    Also takes the account's MODSEQ for this unit and logs the change in the account log."""
+    journal = journal_of(tx)
     row = tx.one(
         "UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = highestmodseq + 1 "
-        "WHERE id = ? RETURNING uidnext - ?, highestmodseq",
+        "WHERE id = ? RETURNING uidnext - ?, highestmodseq, account_id",
         (new_uids, mailbox, new_uids),
     )
     if row is None:
         raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
-    return Uid(row[0]), ModSeq(row[1])
+    first, modseq, account = Uid(row[0]), ModSeq(row[1]), AccountId(row[2])
+    logged = tx.one(
+        _LOG + "(?, ?, ?, ?) RETURNING seq",
+        (account, account_modseq(tx, account), mailbox, modseq),
+    )
+    assert logged is not None
+    journal.seqs.append(logged[0])
+    journal.mailbox_changed(account, mailbox, modseq)
+    return first, modseq
+
+
+def account_modseq(tx: Tx, account: AccountId) -> ModSeq:
+    """The account's MODSEQ of this unit of work: taken (incremented) once per unit."""
+    journal = journal_of(tx)
+    taken = journal.account_modseqs.get(account)
+    if taken is not None:
+        return taken
+    row = tx.one(
+        "UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account,)
+    )
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
+    journal.account_modseqs[account] = ModSeq(row[0])
+    return ModSeq(row[0])
 
 
 def remove_messages(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid], modseq: ModSeq) -> None:
@@ -75,29 +113,35 @@ def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
     )
 
 
-def bump_account(tx: Tx, account: AccountId) -> ModSeq:
-    row = tx.one(
-        "UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account,)
-    )
-    if row is None:
-        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
-    return ModSeq(row[0])
-
-
 def log_mailbox_change(
     tx: Tx,
     account: AccountId,
-    modseq: ModSeq,
     kind: MailboxChangeKind,
     mailbox: MailboxId | None,
     name: str,
     old_name: str | None = None,
-) -> None:
+) -> ModSeq:
+    """Logs a change of the account's mailboxes under the unit's account MODSEQ."""
+    modseq = account_modseq(tx, account)
     tx.execute(
         "INSERT INTO mailbox_changes (account_id, modseq, kind, mailbox_id, name, old_name) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (account, modseq, kind.value, mailbox, name, old_name),
     )
+    log_account_change(tx, account, modseq)
+    return modseq
+
+
+def log_account_change(tx: Tx, account: AccountId, modseq: ModSeq) -> None:
+    """The account-log row (mailbox NULL) of a change of the account itself, once per unit."""
+    journal = journal_of(tx)
+    if account in journal.accounts_changed:
+        return
+    row = tx.one(_LOG + "(?, ?, NULL, NULL) RETURNING seq", (account, modseq))
+    assert row is not None
+    journal.seqs.append(row[0])
+    journal.accounts_changed.add(account)
+    journal.account_modseqs.setdefault(account, modseq)
 
 
 def mailbox_changes_since(
@@ -122,3 +166,48 @@ def _mailbox_change(row: Row) -> MailboxChange:
         name=row[3],
         old_name=row[4],
     )
+
+
+def account_changes_since(tx: Tx, account: AccountId, modseq: ModSeq) -> AccountChanges:
+    """What changed in the account after its MODSEQ `modseq`: its mailboxes' own changes,
+    and for each mailbox whose messages changed, that mailbox's changes from the first
+    change the account log names after `modseq`. One snapshot, so the answer is one state."""
+    current, mailbox_changes = mailbox_changes_since(tx, account, modseq)
+    rows = tx.all(
+        "SELECT mailbox_id, MIN(mailbox_modseq) FROM account_log "
+        "WHERE account_id = ? AND modseq > ? AND mailbox_id IS NOT NULL "
+        "GROUP BY mailbox_id ORDER BY mailbox_id",
+        (account, modseq),
+    )
+    gone = {c.mailbox_id for c in mailbox_changes if c.kind is MailboxChangeKind.DELETED}
+    messages: dict[MailboxId, Changes] = {}
+    for mailbox_id, first in rows:
+        if mailbox_id in gone:
+            continue  # deleted since: its messages went with it
+        messages[MailboxId(mailbox_id)] = changes_since(tx, mailbox_id, ModSeq(first - 1))
+    return AccountChanges(modseq=current, mailboxes=tuple(mailbox_changes), messages=messages)
+
+
+def last_seq(tx: Tx) -> int:
+    """The newest account-log row: where a process starts following the others."""
+    row = tx.one("SELECT COALESCE(MAX(seq), 0) FROM account_log")
+    assert row is not None
+    return int(row[0])
+
+
+def log_since(tx: Tx, seq: int, limit: int) -> list[tuple[int, Hint]]:
+    """The account-log rows after seq (at most limit), each as (seq, the hint it implies)."""
+    rows = tx.all(
+        "SELECT seq, account_id, modseq, mailbox_id, mailbox_modseq FROM account_log "
+        "WHERE seq > ? ORDER BY seq LIMIT ?",
+        (seq, limit),
+    )
+    return [
+        (
+            row[0],
+            Hint(AccountId(row[1]), None, ModSeq(row[2]))
+            if row[3] is None
+            else Hint(AccountId(row[1]), MailboxId(row[3]), ModSeq(row[4])),
+        )
+        for row in rows
+    ]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 from roost.errors import MailError, MailErrorKind
-from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, ModSeq, UidValidity
+from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, UidValidity
 from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
-from roost.store.changes import bump_account, log_mailbox_change
+from roost.store.changes import log_mailbox_change
 from roost.store.engine import Tx
 from roost.store.instants import now_utc
 from roost.store.lookup import (
@@ -48,9 +48,7 @@ def _next_uidvalidity(tx: Tx) -> UidValidity:
     return UidValidity(value)
 
 
-def _insert_mailbox(
-    tx: Tx, account: AccountId, name: str, special_use: str | None, modseq: ModSeq
-) -> MailboxId:
+def _insert_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | None) -> MailboxId:
     row = tx.one(
         "INSERT INTO mailboxes (account_id, name, uidvalidity, special_use) "
         "VALUES (?, ?, ?, ?) RETURNING id",
@@ -58,16 +56,16 @@ def _insert_mailbox(
     )
     assert row is not None
     mailbox = MailboxId(row[0])
-    log_mailbox_change(tx, account, modseq, MailboxChangeKind.CREATED, mailbox, name)
+    log_mailbox_change(tx, account, MailboxChangeKind.CREATED, mailbox, name)
     return mailbox
 
 
-def create_default_mailboxes(tx: Tx, account: AccountId, modseq: ModSeq) -> None:
+def create_default_mailboxes(tx: Tx, account: AccountId) -> None:
     """INBOX and DEFAULT_MAILBOXES of a new account, each subscribed."""
     for name, special_use in ((INBOX, None), *DEFAULT_MAILBOXES):
-        mailbox = _insert_mailbox(tx, account, name, special_use, modseq)
+        mailbox = _insert_mailbox(tx, account, name, special_use)
         tx.execute("INSERT INTO subscriptions (account_id, name) VALUES (?, ?)", (account, name))
-        log_mailbox_change(tx, account, modseq, MailboxChangeKind.SUBSCRIBED, mailbox, name)
+        log_mailbox_change(tx, account, MailboxChangeKind.SUBSCRIBED, mailbox, name)
 
 
 def list_mailboxes(tx: Tx, account: AccountId) -> list[Mailbox]:
@@ -80,11 +78,11 @@ def list_subscriptions(tx: Tx, account: AccountId) -> list[str]:
     return [row[0] for row in tx.all(sql, (account,))]
 
 
-def _create_superiors(tx: Tx, account: AccountId, name: str, modseq: ModSeq) -> None:
+def _create_superiors(tx: Tx, account: AccountId, name: str) -> None:
     # RFC 9051 §6.3.4 and §6.3.6: CREATE and RENAME create missing superior names.
     for superior in superiors(name):
         if find_mailbox(tx, account, superior) is None:
-            _insert_mailbox(tx, account, superior, None, modseq)
+            _insert_mailbox(tx, account, superior, None)
 
 
 def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | None) -> Mailbox:
@@ -92,9 +90,8 @@ def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | Non
     require_account(tx, account)
     if find_mailbox(tx, account, name) is not None:
         raise MailError(MailErrorKind.ALREADY_EXISTS, "mailbox exists")
-    modseq = bump_account(tx, account)
-    _create_superiors(tx, account, name, modseq)
-    return get_mailbox(tx, _insert_mailbox(tx, account, name, special_use, modseq))
+    _create_superiors(tx, account, name)
+    return get_mailbox(tx, _insert_mailbox(tx, account, name, special_use))
 
 
 def _inferiors(tx: Tx, account: AccountId, name: str) -> list[Mailbox]:
@@ -116,8 +113,7 @@ def delete_mailbox(tx: Tx, account: AccountId, name: str) -> None:
     for table in ("messages", "tombstones"):
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox.id,))
     tx.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
-    modseq = bump_account(tx, account)
-    log_mailbox_change(tx, account, modseq, MailboxChangeKind.DELETED, mailbox.id, name)
+    log_mailbox_change(tx, account, MailboxChangeKind.DELETED, mailbox.id, name)
 
 
 def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
@@ -129,10 +125,9 @@ def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
     # cannot move below themselves.
     if old != INBOX and new.startswith(old + SEP):
         raise MailError(MailErrorKind.CANNOT, "cannot rename a mailbox into itself")
-    modseq = bump_account(tx, account)
-    _create_superiors(tx, account, new, modseq)
+    _create_superiors(tx, account, new)
     if old == INBOX:
-        _rename_inbox(tx, source, new, modseq)
+        _rename_inbox(tx, source, new)
         return
     moves = [(source, new)]
     moves += [(m, new + m.name[len(old) :]) for m in _inferiors(tx, account, old)]
@@ -141,13 +136,13 @@ def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
             raise MailError(MailErrorKind.ALREADY_EXISTS, f"{target} exists")
         tx.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (target, mailbox.id))
         kind = MailboxChangeKind.RENAMED
-        log_mailbox_change(tx, account, modseq, kind, mailbox.id, target, mailbox.name)
+        log_mailbox_change(tx, account, kind, mailbox.id, target, mailbox.name)
 
 
-def _rename_inbox(tx: Tx, inbox: Mailbox, new: str, modseq: ModSeq) -> None:
+def _rename_inbox(tx: Tx, inbox: Mailbox, new: str) -> None:
     # RFC 9051 §6.3.6: renaming INBOX moves its messages into a new mailbox and leaves
     # INBOX empty; its inferiors are not renamed.
-    dest = _insert_mailbox(tx, inbox.account_id, new, None, modseq)
+    dest = _insert_mailbox(tx, inbox.account_id, new, None)
     copy(tx, inbox.id, list_uids(tx, inbox.id), dest, move=True, now=now_utc())
 
 
@@ -162,8 +157,7 @@ def set_subscribed(tx: Tx, account: AccountId, name: str, subscribed: bool) -> N
         return  # no change, nothing to log
     mailbox = find_mailbox(tx, account, name)
     kind = MailboxChangeKind.SUBSCRIBED if subscribed else MailboxChangeKind.UNSUBSCRIBED
-    modseq = bump_account(tx, account)
-    log_mailbox_change(tx, account, modseq, kind, None if mailbox is None else mailbox.id, name)
+    log_mailbox_change(tx, account, kind, None if mailbox is None else mailbox.id, name)
 
 
 def status(tx: Tx, mailbox_id: MailboxId) -> MailboxStatus:

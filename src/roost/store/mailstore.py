@@ -14,11 +14,18 @@ boundary), one module per concept:
     instants.py   how instants are stored
     query.py      Query -> SQL WHERE, the text-matching SQL functions, UID ranges
     lookup.py     the mailbox and account rows every unit of work starts from
-    changes.py    UID/MODSEQ counters, tombstones and the change logs
+    journal.py    what a unit of work changed, published after the commit
+    changes.py    UID/MODSEQ counters, tombstones, the change logs and the account log
     accounts.py   domains and accounts
     mailboxes.py  create, delete, rename, subscribe, status
     messages.py   append, fetch, store flags, expunge, copy/move, search
     quota.py      per-account limits, checked where mail is added
+
+Every write runs inside a Journal (roost.store.journal): the units that number changes
+record what they changed there, and once the engine has committed, the store publishes
+one hint per changed mailbox (and per account whose mailboxes changed) to its Publisher.
+Writes made by other processes (the roost CLI, other workers) reach this process's
+sessions through `follow`, which reads the account log past the last row it saw.
 
 Mail that is added is written as a blob and fsync'd on a thread of its own (the blobs of
 concurrent deliveries are written side by side, not one after another in the engine's
@@ -37,6 +44,7 @@ from functools import partial
 from typing import TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.notify.api import Publisher
 from roost.store import (
     accounts,
     aliases,
@@ -50,6 +58,7 @@ from roost.store import (
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.api import (
     Account,
+    AccountChanges,
     Alias,
     AppendResult,
     Changes,
@@ -75,6 +84,7 @@ from roost.store.api import (
 from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engine import Engine, Row, Tx
 from roost.store.instants import now_utc
+from roost.store.journal import Journal
 from roost.store.lookup import get_mailbox, require_mailbox
 from roost.store.query import SQL_FUNCTIONS
 from roost.store.uidcache import UidCache
@@ -84,16 +94,32 @@ __all__ = ["SQL_FUNCTIONS", "Engine", "MailStore", "Row", "Tx"]
 T = TypeVar("T")
 
 BLOB_WRITERS = 8
+# How often `follow` looks for other processes' writes (seconds), and how many account-log
+# rows it reads at once.
+FOLLOW_INTERVAL = 0.1
+FOLLOW_BATCH = 1000
+
+
+class _Silent:
+    """The publisher of a store nobody listens to in this process (the roost CLI)."""
+
+    def publish(self, hint: object) -> None:
+        pass
 
 
 class MailStore:
     """The Store protocol over an Engine and a BlobStore."""
 
-    __slots__ = ("_blobs", "_engine", "_uids", "_writer")
+    __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_uids", "_writer")
 
-    def __init__(self, engine: Engine, blobs: BlobStore) -> None:
+    def __init__(
+        self, engine: Engine, blobs: BlobStore, publisher: Publisher | None = None
+    ) -> None:
         self._engine = engine
         self._blobs = blobs
+        self._publisher: Publisher = publisher or _Silent()
+        # Account-log rows this process wrote and published itself (`follow` skips them).
+        self._own: set[int] = set()
         # Blob writes are mostly waiting for fsync: several at once keep the disk busy.
         self._writer = ThreadPoolExecutor(max_workers=BLOB_WRITERS, thread_name_prefix="roost-blob")
         self._uids = UidCache()
@@ -101,8 +127,43 @@ class MailStore:
     async def _read(self, work: Callable[[Tx], T]) -> T:
         return await self._engine.run(work)
 
-    async def _write(self, work: Callable[[Tx], T]) -> T:
-        return await self._engine.run(work, write=True)
+    async def _write(self, work: Callable[[Tx], T], *, durable: bool = True) -> T:
+        """Runs work as a write in a Journal; after the commit, publishes what it changed."""
+
+        def unit(tx: Tx) -> tuple[T, Journal]:
+            journal = Journal(tx)
+            return work(journal), journal
+
+        result, journal = await self._engine.run(unit, write=True, durable=durable)
+        # After the commit: a session woken by a hint must find what it names.
+        self._own.update(journal.seqs)
+        for hint in journal.hints():
+            self._publisher.publish(hint)
+        return result
+
+    async def follow(self, interval: float = FOLLOW_INTERVAL) -> None:
+        """Publishes the writes other processes commit (the roost CLI, other workers) as
+        they appear in the account log; runs until cancelled. This process's own writes
+        were published at their commit and are skipped (one published twice, when the log
+        is read before its writer heard back, costs its listeners one empty pull)."""
+        seq = await self._read(changes.last_seq)
+        while True:
+            await asyncio.sleep(interval)
+            seq = await self.publish_others(seq)
+
+    async def publish_others(self, seq: int) -> int:
+        """Publishes the account-log rows after seq that other processes wrote; returns
+        the last seq read."""
+        while True:
+            rows = await self._read(partial(changes.log_since, seq=seq, limit=FOLLOW_BATCH))
+            for row_seq, hint in rows:
+                if row_seq not in self._own:
+                    self._publisher.publish(hint)
+            if rows:
+                seq = rows[-1][0]
+                self._own = {own for own in self._own if own > seq}
+            if len(rows) < FOLLOW_BATCH:
+                return seq
 
     async def _with_blobs(self, datas: list[bytes], work: Callable[[Tx, list[BlobId]], T]) -> T:
         """Runs work(tx, the blob ids of datas) as a write while the blobs are written on a
@@ -250,8 +311,7 @@ class MailStore:
     async def claim_recent(self, mailbox: MailboxId) -> Uid:
         # \Recent is advisory (and gone from IMAP4rev2): a claim lost to a power cut makes a
         # message recent once more, so it need not wait for an fsync of its own.
-        work = partial(msgs.claim_recent, mailbox=mailbox)
-        return await self._engine.run(work, write=True, durable=False)
+        return await self._write(partial(msgs.claim_recent, mailbox=mailbox), durable=False)
 
     async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
         return await self._read(partial(msgs.fetch_flags, mailbox=mailbox, uids=uids))
@@ -330,6 +390,10 @@ class MailStore:
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
+
+    async def account_changes_since(self, account: AccountId, modseq: ModSeq) -> AccountChanges:
+        work = partial(changes.account_changes_since, account=account, modseq=modseq)
+        return await self._read(work)
 
     async def find_by_message_id(
         self, mailbox: MailboxId, message_id: str, since: datetime

@@ -44,6 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from roost.notify.api import Publisher
 from roost.store.blobs import BlobStore
 from roost.store.engine import Row, TextIndex, Tx
 from roost.store.fts import FOLD_FUNCTION, Fts5TextIndex, casefold
@@ -397,8 +398,9 @@ class SqliteStore(MailStore):
     __slots__ = ()
 
     @classmethod
-    async def open(cls, data_dir: Path) -> SqliteStore:
-        """Creates the directory, database and blob directory if missing; migrates."""
+    async def open(cls, data_dir: Path, publisher: Publisher | None = None) -> SqliteStore:
+        """Creates the directory, database and blob directory if missing; migrates. Hints
+        of what it commits go to publisher (none: nobody in this process listens)."""
         blobs = BlobStore(data_dir / BLOBS)
 
         def prepare() -> None:
@@ -406,4 +408,4 @@ class SqliteStore(MailStore):
             blobs.ensure_root()
 
         engine = await SqliteEngine.open(data_dir / DATABASE, before=prepare)
-        return cls(engine, blobs)
+        return cls(engine, blobs, publisher)

@@ -30,7 +30,6 @@ async def append(s: Session, cmd: c.Append) -> Reply:
         return no("No such mailbox", "TRYCREATE")
     messages = [await _new_message(message) for message in cmd.messages]
     result = await s.store.append(mailbox.id, messages)
-    s.publish(mailbox.id, result.modseq)
     return ok(
         "APPEND completed", f"APPENDUID {result.uidvalidity} {compress(result.uids).decode()}"
     )
@@ -55,9 +54,6 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
         view.mailbox_id, old, mailbox.id, await _new_message(cmd.message)
     )
     appended = result.appended
-    s.publish(mailbox.id, appended.modseq)
-    if mailbox.id != view.mailbox_id:
-        s.publish(view.mailbox_id, result.source_modseq)
     # RFC 8508 §3.4 (example): APPENDUID in an untagged OK, then EXISTS/EXPUNGE (from the
     # sync before the tagged reply), then the tagged OK.
     code = f"APPENDUID {appended.uidvalidity} {compress(appended.uids).decode()}"

@@ -34,15 +34,12 @@ async def copy(s: Session, cmd: c.Copy) -> Reply:
     result = await s.store.copy(view.mailbox_id, uids, dest.id, move=cmd.move)
     if not result.dest_uids:
         return ok(f"{verb} completed (no messages)")
-    s.publish(dest.id, result.dest_modseq)
     code = (
         f"COPYUID {result.uidvalidity} {compress(result.source_uids).decode()} "
         f"{compress(result.dest_uids).decode()}"
     )
     if not cmd.move:
         return ok(f"{verb} completed", code)
-    if result.source_modseq is not None:
-        s.publish(view.mailbox_id, result.source_modseq)
     # RFC 6851 §4.3: COPYUID goes in an untagged OK before the EXPUNGEs.
     await s.send(untagged_status("OK", "Moved", code))
     return ok(f"{verb} completed")

@@ -147,8 +147,6 @@ async def _fetch_chunk(
             for changed in result.changed:
                 new_flags[changed.uid] = changed
                 view.note_reported(changed.uid, changed.modseq)
-            if result.changed:
-                s.publish(view.mailbox_id, result.changed[0].modseq)
     out = _Output(s)
     for batch in _read_batches(items, metas):
         for meta, data in zip(batch, await _message_bytes(s, items, batch), strict=True):

@@ -62,8 +62,6 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         # test_sync_property.py).
         if not cmd.silent or previous <= view.modseq:
             view.note_reported(changed.uid, changed.modseq)
-    if result.changed:
-        s.publish(view.mailbox_id, result.changed[0].modseq)
     if not cmd.silent:
         report = s.reporting()
         current = await s.store.fetch_flags(view.mailbox_id, uids)

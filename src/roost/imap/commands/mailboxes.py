@@ -61,7 +61,6 @@ async def create(s: Session, cmd: c.Create) -> Reply:
     if not uses <= SPECIAL_USES or len(uses) > 1:
         return no("Unsupported special-use attribute", "USEATTR")
     created = await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
-    s.publish(None, await account_modseq(s))
     return ok("CREATE completed", f"MAILBOXID ({mailbox_id(created)})")
 
 
@@ -74,7 +73,6 @@ async def delete(s: Session, cmd: c.Delete) -> Reply:
     await s.store.delete_mailbox(s.account.id, name)
     if s.selected is not None and s.selected.mailbox_id == mailbox.id:
         s.deselect()
-    s.publish(None, await account_modseq(s))
     return ok("DELETE completed")
 
 
@@ -85,12 +83,6 @@ async def rename(s: Session, cmd: c.Rename) -> Reply:
     if new == "INBOX":
         return no("INBOX already exists", "ALREADYEXISTS")
     await s.store.rename_mailbox(s.account.id, old, new)
-    s.publish(None, await account_modseq(s))
-    if old == "INBOX":
-        # RFC 9051 §6.3.6: INBOX's messages moved into a new mailbox; both changed.
-        for name in ("INBOX", new):
-            mailbox = await s.store.find_mailbox(s.account.id, name)
-            s.publish(mailbox.id, mailbox.highestmodseq)
     return ok("RENAME completed")
 
 
@@ -101,7 +93,6 @@ async def subscribe(s: Session, cmd: c.Subscribe | c.Unsubscribe) -> Reply:
     if on:
         await s.store.find_mailbox(s.account.id, name)  # RFC 9051 §6.3.7: must exist
     await s.store.set_subscribed(s.account.id, name, on)
-    s.publish(None, await account_modseq(s))
     return ok(f"{'SUBSCRIBE' if on else 'UNSUBSCRIBE'} completed")
 
 

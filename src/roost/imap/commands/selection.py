@@ -108,9 +108,7 @@ async def close(s: Session, cmd: c.Close) -> Reply:
     assert view is not None
     if not view.readonly:
         # RFC 9051 §6.4.1: expunge silently, no EXPUNGE responses.
-        expunged = await s.store.expunge(view.mailbox_id)
-        if expunged:
-            s.publish(view.mailbox_id, (await s.store.get_mailbox(view.mailbox_id)).highestmodseq)
+        await s.store.expunge(view.mailbox_id)
     s.deselect()
     return ok("CLOSE completed")
 
@@ -128,7 +126,5 @@ async def expunge(s: Session, cmd: c.Expunge) -> Reply:
     uids = view.resolve(cmd.uids, uid=True) if cmd.uids is not None else None
     if uids == []:
         return ok("EXPUNGE completed")
-    expunged = await s.store.expunge(view.mailbox_id, uids)
-    if expunged:
-        s.publish(view.mailbox_id, (await s.store.get_mailbox(view.mailbox_id)).highestmodseq)
+    await s.store.expunge(view.mailbox_id, uids)
     return ok("EXPUNGE completed")

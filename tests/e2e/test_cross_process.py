@@ -1,0 +1,91 @@
+"""Writes made by another process reach the live sessions of the server (issue 10: "the
+store publishes"): a message stored by a separate program on the same data directory, and
+an account deleted with the roost CLI, reach a client idling with IMAPClient at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from imapclient import IMAPClient
+
+from tests.e2e.conftest import PASSWORD, Server
+
+pytestmark = pytest.mark.e2e
+
+# Another process delivering to the store directly, as a second worker or an import would.
+DELIVER = """
+import asyncio, sys
+from pathlib import Path
+from roost.delivery import deliver
+from roost.store.sqlite import SqliteStore
+
+async def main() -> None:
+    store = await SqliteStore.open(Path(sys.argv[1]))
+    try:
+        account = await store.find_account(sys.argv[2])
+        inbox = await store.find_mailbox(account.id, "INBOX")
+        await deliver(store, inbox.id, b"From: far@example.org\\r\\nSubject: afar\\r\\n\\r\\nhi\\r\\n")
+    finally:
+        await store.close()
+
+asyncio.run(main())
+"""
+
+
+def idling(server: Server, user: str) -> IMAPClient:
+    client = IMAPClient(server.host, port=server.imap_port, ssl=False, timeout=10)
+    client.login(user, PASSWORD)
+    client.select_folder("INBOX")
+    client.idle()
+    return client
+
+
+def wait_for(client: IMAPClient, wanted: bytes, timeout: float = 5.0) -> list[tuple[object, ...]]:
+    deadline = time.monotonic() + timeout
+    seen: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        seen += client.idle_check(timeout=max(0.1, deadline - time.monotonic()))
+        if any(wanted in response for response in seen):
+            return seen
+    raise AssertionError(f"no {wanted!r} within {timeout} s: {seen}")
+
+
+def test_a_message_stored_by_another_process_reaches_an_idling_client(
+    server: Server, user: str
+) -> None:
+    client = idling(server, user)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", DELIVER, str(server.data_dir), user],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        start = time.monotonic()
+        seen = wait_for(client, b"EXISTS")
+        assert (1, b"EXISTS") in seen
+        # The server polls the account log every 0.1 s; allow for a slow machine.
+        assert time.monotonic() - start < 2
+        client.idle_done()
+        messages = client.search("ALL")
+        assert client.fetch(messages, ["ENVELOPE"])[1][b"ENVELOPE"].subject == b"afar"
+    finally:
+        client.logout()
+
+
+def test_an_account_deleted_with_the_cli_ends_its_sessions(server: Server) -> None:
+    user = server.add_user()
+    client = idling(server, user)
+    try:
+        result = server.roost("user", "delete", user)
+        assert result.returncode == 0, result.stderr
+        seen = wait_for(client, b"BYE")
+        assert (b"BYE", b"This", b"account", b"was", b"deleted") in seen
+    finally:
+        client.shutdown()
