@@ -51,6 +51,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.idle_keepalive == 120
     assert config.log_level == "INFO"
     assert config.allow_plaintext_auth_on_loopback is True
+    assert config.retention_days == 180
+    assert config.maintenance_interval == 6 * 3600
 
 
 def test_default_hostname_is_never_empty() -> None:
@@ -216,6 +218,8 @@ def test_several_listeners_may_be_disabled() -> None:
         ("max_message_size = 0\n", "'max_message_size' must be at least 1"),
         ("max_line_length = 80\n", "'max_line_length' must be at least 1024"),
         ("idle_keepalive = 0\n", "'idle_keepalive' must be at least 1"),
+        ("retention_days = 1\n", "'retention_days' must be at least 7"),
+        ("maintenance_interval = 5\n", "'maintenance_interval' must be at least 60"),
         ("allow_plaintext_auth_on_loopback = 'yes'\n", "must be true or false, not str"),
         ("data_dir = 5\n", "'data_dir' must be a string, not int"),
         ("log_level = 'LOUD'\n", "'log_level' must be one of DEBUG, INFO"),

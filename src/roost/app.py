@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from roost.config import Config, lmtp_socket_path
 from roost.imap.server import ImapServer
@@ -37,12 +38,37 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
             tasks.create_task(queue.run())
             # Writes of other processes (the roost CLI) reach this one's sessions.
             tasks.create_task(store.follow())
+            tasks.create_task(_upkeep(store, config))
             if ready is not None:
                 ready()
     finally:
         await smtp.close()
         await imap.close()
         await store.close()
+
+
+# The first upkeep runs this long after start (or after maintenance_interval, if shorter),
+# so that a server restarted often still gets it.
+FIRST_UPKEEP = 600
+
+
+async def _upkeep(store: SqliteStore, config: Config) -> None:
+    """The store's scheduled maintenance (roost.store.retention, blob collection)."""
+    delay = min(FIRST_UPKEEP, config.maintenance_interval)
+    while True:
+        await asyncio.sleep(delay)
+        delay = config.maintenance_interval
+        try:
+            done = await store.maintain(retention=timedelta(days=config.retention_days))
+        except Exception:
+            log.exception("store maintenance failed; it runs again in %d s", delay)
+            continue
+        log.info(
+            "store maintenance: %d tombstones and %d change-log rows folded, %d blobs collected",
+            done.tombstones,
+            done.log_rows,
+            done.blobs,
+        )
 
 
 async def _listen(config: Config, imap: ImapServer, smtp: SmtpServers) -> None:

@@ -84,6 +84,10 @@ class Config:
     queue_retry: int = 300  # seconds before the first retry; doubles up to 4 hours
     queue_give_up: int = 5 * 24 * 3600  # seconds; then a DSN to the sender (RFC 5321 §4.5.4.1)
     sent_dedup_window: int = 600  # seconds: an APPEND and a submission of one message merge
+    # The store's upkeep (roost.store.retention): tombstones and change logs older than
+    # retention_days are folded; unreferenced blobs collected; every maintenance_interval s.
+    retention_days: int = 180
+    maintenance_interval: int = 6 * 3600
 
 
 def lmtp_socket_path(config: Config) -> Path | None:
@@ -118,6 +122,8 @@ _TOP_LEVEL: Mapping[str, type] = {
     "queue_retry": int,
     "queue_give_up": int,
     "sent_dedup_window": int,
+    "retention_days": int,
+    "maintenance_interval": int,
 }
 _TABLES: Mapping[str, Mapping[str, type]] = {
     "ports": {field.name: int for field in dataclasses.fields(Ports)},
@@ -260,6 +266,9 @@ def _validate(config: Config) -> None:
         ("queue_retry", 1),
         ("queue_give_up", 1),
         ("sent_dedup_window", 0),
+        # A device offline for a week still resyncs exactly; an hour between upkeep runs.
+        ("retention_days", 7),
+        ("maintenance_interval", 60),
     )
     for name, minimum in minimums:
         if getattr(config, name) < minimum:

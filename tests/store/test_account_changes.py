@@ -277,6 +277,20 @@ async def test_a_conversation_has_one_threadid_whatever_the_order(store: Store) 
 # ----- upgrading a store made before the account log and threads (SQLite) --------------
 
 
+# What the migrations after 9 added, taken away again.
+SCHEMA_9 = """
+DROP TABLE account_log;
+DROP TABLE thread_ids;
+DROP INDEX messages_thread;
+UPDATE messages SET thread_id = 'T' || substr(email_id, 2);
+DROP INDEX tombstones_age;
+ALTER TABLE tombstones DROP COLUMN expunged_at;
+ALTER TABLE mailboxes DROP COLUMN vanished_floor;
+ALTER TABLE accounts DROP COLUMN log_floor;
+PRAGMA user_version = 9;
+"""
+
+
 def test_sqlite_store_from_before_the_account_log_upgrades_in_place(tmp_path: Path) -> None:
     async def fill() -> tuple[AccountId, MailboxId]:
         store = await SqliteStore.open(tmp_path)
@@ -290,11 +304,7 @@ def test_sqlite_store_from_before_the_account_log_upgrades_in_place(tmp_path: Pa
     account, inbox = asyncio.run(fill())
     # Set back to schema 9, with the THREADIDs release 9 gave (one per message).
     with sqlite3.connect(tmp_path / DATABASE) as conn:
-        conn.executescript(
-            "DROP TABLE account_log; DROP TABLE thread_ids; DROP INDEX messages_thread;"
-            "UPDATE messages SET thread_id = 'T' || substr(email_id, 2);"
-            "PRAGMA user_version = 9;"
-        )
+        conn.executescript(SCHEMA_9)
         before = conn.execute("SELECT uid, blob_id, thread_id FROM messages").fetchall()
     conn.close()
 

@@ -18,6 +18,7 @@ is a bug -> logged with its traceback, NO [SERVERBUG] with a fixed text.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,7 @@ from roost.imap.commands.general import capabilities
 from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
+from roost.model import Uid
 from roost.notify.api import Listener, Notifier
 from roost.proto.imap import commands as c
 from roost.proto.imap import mutf7
@@ -280,6 +282,12 @@ class Session:
             await self.send(untagged_status("BYE", "The selected mailbox was deleted"))
             self.close()
             return
+        if not changes.complete_since(view.modseq):
+            # Tombstones this view needed were folded (roost.store.retention): what it
+            # shows that is no longer there was expunged.
+            present, _ = await self.store.uids(view.mailbox_id)
+            gone = sorted(set(view.uids) - set(present))
+            changes = dataclasses.replace(changes, expunged=tuple(Uid(u) for u in gone))
         report = self.reporting()
         new = view.new_uids(changes)
         if new and report.recent and not view.readonly:

@@ -198,6 +198,9 @@ class FlagResult:
     previous: tuple[ModSeq, ...] = ()
 
 
+_NO_FLOOR = ModSeq(0)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Changes:
     """What happened in one mailbox after a modseq; cost follows the number of changes."""
@@ -206,6 +209,14 @@ class Changes:
     uidnext: Uid
     changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
     expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+    # Expunges up to this modseq are no longer listed (retention folded their tombstones):
+    # asked from below it, `expunged` may miss some, and any UID below uidnext that is not
+    # present may have been expunged (RFC 7162 §3.2.5.2 lets QRESYNC say so as a range).
+    vanished_floor: ModSeq = _NO_FLOOR
+
+    def complete_since(self, modseq: int) -> bool:
+        """Whether `expunged` lists every expunge after modseq."""
+        return modseq >= self.vanished_floor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

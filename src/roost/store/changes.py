@@ -28,6 +28,7 @@ from roost.notify.api import Hint
 from roost.store.api import AccountChanges, Changes, MailboxChange, MailboxChangeKind
 from roost.store.engine import Row, Tx
 from roost.store.flags import FLAG_COLUMNS, message_flags
+from roost.store.instants import now_utc, to_micros
 from roost.store.journal import journal_of
 from roost.store.lookup import get_mailbox
 
@@ -43,7 +44,7 @@ __all__ = [
     "remove_messages",
 ]
 
-_LOG = "INSERT INTO account_log (account_id, modseq, mailbox_id, mailbox_modseq) VALUES "
+_LOG = "INSERT INTO account_log (account_id, modseq, mailbox_id, mailbox_modseq, at) VALUES "
 
 
 def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
@@ -59,8 +60,8 @@ def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
         raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
     first, modseq, account = Uid(row[0]), ModSeq(row[1]), AccountId(row[2])
     logged = tx.one(
-        _LOG + "(?, ?, ?, ?) RETURNING seq",
-        (account, account_modseq(tx, account), mailbox, modseq),
+        _LOG + "(?, ?, ?, ?, ?) RETURNING seq",
+        (account, account_modseq(tx, account), mailbox, modseq, to_micros(now_utc())),
     )
     assert logged is not None
     journal.seqs.append(logged[0])
@@ -87,9 +88,10 @@ def remove_messages(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid], modseq: Mod
     """Deletes the messages and leaves tombstones carrying modseq."""
     rows = [(mailbox, uid) for uid in uids]
     tx.executemany("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", rows)
+    at = to_micros(now_utc())
     tx.executemany(
-        "INSERT INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
-        [(mailbox, uid, modseq) for uid in uids],
+        "INSERT INTO tombstones (mailbox_id, uid, modseq, expunged_at) VALUES (?, ?, ?, ?)",
+        [(mailbox, uid, modseq, at) for uid in uids],
     )
 
 
@@ -105,11 +107,13 @@ def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
         "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY +uid",
         (mailbox_id, modseq),
     )
+    floor = tx.one("SELECT vanished_floor FROM mailboxes WHERE id = ?", (mailbox_id,))
     return Changes(
         highestmodseq=mailbox.highestmodseq,
         uidnext=mailbox.uidnext,
         changed=tuple(message_flags(row) for row in changed),
         expunged=tuple(Uid(row[0]) for row in expunged),
+        vanished_floor=ModSeq(floor[0] if floor else 0),
     )
 
 
@@ -137,7 +141,9 @@ def log_account_change(tx: Tx, account: AccountId, modseq: ModSeq) -> None:
     journal = journal_of(tx)
     if account in journal.accounts_changed:
         return
-    row = tx.one(_LOG + "(?, ?, NULL, NULL) RETURNING seq", (account, modseq))
+    row = tx.one(
+        _LOG + "(?, ?, NULL, NULL, ?) RETURNING seq", (account, modseq, to_micros(now_utc()))
+    )
     assert row is not None
     journal.seqs.append(row[0])
     journal.accounts_changed.add(account)
@@ -173,6 +179,10 @@ def account_changes_since(tx: Tx, account: AccountId, modseq: ModSeq) -> Account
     and for each mailbox whose messages changed, that mailbox's changes from the first
     change the account log names after `modseq`. One snapshot, so the answer is one state."""
     current, mailbox_changes = mailbox_changes_since(tx, account, modseq)
+    floor = tx.one("SELECT log_floor FROM accounts WHERE id = ?", (account,))
+    if floor is not None and modseq < floor[0]:
+        # JMAP's cannotCalculateChanges: the device starts over from a full listing.
+        raise MailError(MailErrorKind.CANNOT, "changes that old are no longer kept")
     rows = tx.all(
         "SELECT mailbox_id, MIN(mailbox_modseq) FROM account_log "
         "WHERE account_id = ? AND modseq > ? AND mailbox_id IS NOT NULL "

@@ -39,7 +39,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar, cast
 
@@ -56,6 +57,7 @@ from roost.store import (
     sorting,
 )
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
+from roost.store import retention as retention_units
 from roost.store.api import (
     Account,
     AccountChanges,
@@ -83,7 +85,7 @@ from roost.store.api import (
 )
 from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engine import Engine, Row, Tx
-from roost.store.instants import now_utc
+from roost.store.instants import now_utc, to_micros
 from roost.store.journal import Journal
 from roost.store.lookup import get_mailbox, require_mailbox
 from roost.store.query import SQL_FUNCTIONS
@@ -94,10 +96,20 @@ __all__ = ["SQL_FUNCTIONS", "Engine", "MailStore", "Row", "Tx"]
 T = TypeVar("T")
 
 BLOB_WRITERS = 8
+FOLD_BATCH = 100  # mailboxes (or accounts) one unit of retention work handles at most
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
 FOLLOW_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Maintenance:
+    """What one run of `maintain` removed."""
+
+    tombstones: int
+    log_rows: int
+    blobs: int
 
 
 class _Silent:
@@ -423,7 +435,24 @@ class MailStore:
     async def queue_flush(self) -> int:
         return await self._write(partial(outbound.flush, now=now_utc()))
 
-    # --- maintenance (not part of the Store protocol: admin and CLI use)
+    # --- maintenance (not part of the Store protocol: the server's upkeep, admin and CLI)
+
+    async def maintain(
+        self, *, retention: timedelta, blob_grace_seconds: float = 3600.0
+    ) -> Maintenance:
+        """The scheduled upkeep: folds tombstones and account-log rows older than
+        retention (roost.store.retention), then collects unreferenced blobs."""
+        before = to_micros(now_utc() - retention)
+        tombstones = await self._fold(retention_units.fold_tombstones, before)
+        log_rows = await self._fold(retention_units.fold_account_log, before)
+        blobs = await self.collect_blobs(blob_grace_seconds)
+        return Maintenance(tombstones=tombstones, log_rows=log_rows, blobs=blobs)
+
+    async def _fold(self, unit: Callable[[Tx, int, int], int], before: int) -> int:
+        total = 0
+        while dropped := await self._write(lambda tx: unit(tx, before, FOLD_BATCH)):
+            total += dropped
+        return total
 
     async def collect_blobs(self, grace_seconds: float = 3600.0) -> int:
         """Deletes unreferenced blobs older than grace_seconds; returns how many. Drops

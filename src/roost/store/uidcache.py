@@ -7,7 +7,9 @@ back to a 100,000-message mailbox after 10 changes should cost 10 changes (DESIG
 which it was exact, and brings it up to date from the change log: new UIDs are rows changed
 after that modseq with a UID above the array's last, removed ones are tombstones after it.
 That is exact whoever wrote in between (another process, the CLI), because every change to
-a mailbox raises its HIGHESTMODSEQ and leaves rows or tombstones behind.
+a mailbox raises its HIGHESTMODSEQ and leaves rows or tombstones behind; an array older
+than the mailbox's vanished floor (roost.store.retention folded tombstones it would need)
+is read again.
 
 Reads run on several threads (roost.store.sqlite), so a lock keeps one of them at a time
 in the cache; only copies of the arrays leave it, so sessions never share one. A reader
@@ -46,7 +48,9 @@ class UidCache:
     def _uids(self, tx: Tx, mailbox: MailboxId) -> tuple[array[int], ModSeq]:
         highest = get_mailbox(tx, mailbox).highestmodseq
         entry = self._entries.get(mailbox)
-        if entry is None or entry[0] > highest:  # unknown, or the database went back
+        if (
+            entry is None or entry[0] > highest or entry[0] < _vanished_floor(tx, mailbox)
+        ):  # unknown, or the database went back
             uids = _load(tx, mailbox)
         elif entry[0] < highest:
             uids = _advance(tx, mailbox, entry[0], entry[1])
@@ -57,6 +61,11 @@ class UidCache:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return array("I", uids), highest
+
+
+def _vanished_floor(tx: Tx, mailbox: MailboxId) -> int:
+    row = tx.one("SELECT vanished_floor FROM mailboxes WHERE id = ?", (mailbox,))
+    return int(row[0]) if row else 0
 
 
 def _load(tx: Tx, mailbox: MailboxId) -> array[int]:

@@ -26,7 +26,7 @@ from roost.proto import mime
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.searchkeys import partial_page
-from roost.proto.imap.seqset import compress
+from roost.proto.imap.seqset import absent, clip, compress, render_runs
 from roost.proto.imap.strings import render_astring
 from roost.store.api import FlagMode, MessageField, MessageFlags, MessageMeta
 
@@ -118,9 +118,15 @@ async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> lis
         ]
     if cmd.vanished:
         top = max(largest, max(changes.expunged, default=0))
-        gone = [u for u in changes.expunged if cmd.seqset.contains(u, top)]
+        if changes.complete_since(cmd.changedsince):
+            gone = compress(u for u in changes.expunged if cmd.seqset.contains(u, top))
+        else:
+            # Past the tombstone floor (roost.store.retention): every UID of the set that
+            # is gone, as QRESYNC's SELECT says it (RFC 7162 §3.2.5.2).
+            last = changes.uidnext - 1
+            gone = render_runs(absent(view.uids, clip(cmd.seqset.resolve(last), last)))
         if gone:
-            await s.send(untagged(b"VANISHED (EARLIER) " + compress(gone)))
+            await s.send(untagged(b"VANISHED (EARLIER) " + gone))
     return [u for u in wanted if view.msn(u) is not None]
 
 

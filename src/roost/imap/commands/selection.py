@@ -12,7 +12,7 @@ from roost.imap.selected import SelectedMailbox
 from roost.model import SEEN, SYSTEM_FLAGS, MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import flag_list, untagged
-from roost.proto.imap.seqset import compress
+from roost.proto.imap.seqset import absent, clip, compress, render_runs
 from roost.store.api import HasFlag, Not
 
 if TYPE_CHECKING:
@@ -94,10 +94,20 @@ async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
     changes = await s.store.changes_since(view.mailbox_id, ModSeq(since.modseq))
     known = since.known_uids
     largest = max(view.uids[-1] if view.uids else 0, max(changes.expunged, default=0))
-    vanished = [u for u in changes.expunged if known is None or known.contains(u, largest)]
+    if changes.complete_since(since.modseq):
+        vanished = compress(
+            u for u in changes.expunged if known is None or known.contains(u, largest)
+        )
+    else:
+        # The tombstones after the client's modseq were folded (roost.store.retention):
+        # RFC 7162 §3.2.5.2 lets the server name every UID the client may know that is
+        # gone, here those of its known-uids (or of 1:UIDNEXT-1) that are not present.
+        top = changes.uidnext - 1
+        within = known.resolve(top) if known is not None else [(1, top)]
+        vanished = render_runs(absent(view.uids, clip(within, top)))
     out = []
     if vanished:
-        out.append(untagged(b"VANISHED (EARLIER) " + compress(vanished)))
+        out.append(untagged(b"VANISHED (EARLIER) " + vanished))
     report = s.reporting()
     out += [view.flag_fetch(m, report) for m in changes.changed if m.modseq <= view.modseq]
     await s.send(b"".join(out))

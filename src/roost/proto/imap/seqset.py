@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from roost.proto.errors import ProtocolError
@@ -71,7 +72,43 @@ def _number(raw: bytes) -> int | None:
 
 def compress(numbers: Iterable[int]) -> bytes:
     """Ascending numbers as a compact set: [1,2,3,5] -> b"1:3,5" (empty -> b"")."""
-    return b",".join(str(a).encode() if a == b else f"{a}:{b}".encode() for a, b in runs(numbers))
+    return render_runs(runs(numbers))
+
+
+def absent(present: Sequence[int], within: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The runs of numbers inside the ascending inclusive ranges `within` that are not in
+    `present` (ascending): what a client knew that no longer exists. Costs the ranges
+    plus the present numbers, never the width of the ranges."""
+    for lo, hi in _merged(within):
+        start = bisect_left(present, lo)
+        end = bisect_right(present, hi)
+        cursor = lo
+        for number in present[start:end]:
+            if number > cursor:
+                yield cursor, number - 1
+            cursor = number + 1
+        if cursor <= hi:
+            yield cursor, hi
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def clip(ranges: Iterable[tuple[int, int]], top: int) -> list[tuple[int, int]]:
+    """The ranges cut to 1..top (UIDs a mailbox has handed out: below UIDNEXT)."""
+    return [(lo, min(hi, top)) for lo, hi in ranges if lo <= top]
+
+
+def render_runs(pairs: Iterable[tuple[int, int]]) -> bytes:
+    """(first, last) runs as a set: [(1, 3), (5, 5)] -> b"1:3,5"."""
+    return b",".join(str(a).encode() if a == b else f"{a}:{b}".encode() for a, b in pairs)
 
 
 def runs(numbers: Iterable[int]) -> Iterator[tuple[int, int]]:

@@ -18,6 +18,8 @@ CREATE TABLE account_log (
     account_id INTEGER NOT NULL,
     modseq INTEGER NOT NULL,       -- the account's MODSEQ of the change
     mailbox_id INTEGER,            -- NULL: a change of the account's mailboxes themselves
-    mailbox_modseq INTEGER         -- the mailbox's MODSEQ of the change (NULL with it)
+    mailbox_modseq INTEGER,        -- the mailbox's MODSEQ of the change (NULL with it)
+    at INTEGER NOT NULL            -- when (unix microseconds): retention (roost.store.retention)
 );
 CREATE INDEX account_log_modseq ON account_log (account_id, modseq);
+CREATE INDEX account_log_at ON account_log (at);
