@@ -401,6 +401,9 @@ def test_serve_stops_cleanly_on_a_signal(
     roost: Roost, monkeypatch: pytest.MonkeyPatch, signum: signal.Signals
 ) -> None:
     events: list[str] = []
+    # As in a fresh `roost serve` process: Python's own SIGINT handler, which asyncio.run
+    # replaces by its own only if it finds it in place (earlier tests may have left another).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     async def serve_forever(config: Config, ready: Callable[[], None]) -> None:
         ready()
@@ -413,7 +416,10 @@ def test_serve_stops_cleanly_on_a_signal(
             events.append("closed")
 
     monkeypatch.setattr("roost.cli._run_app", serve_forever)
-    result = roost("serve")
+    try:
+        result = roost("serve")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert result.status == 0
     assert events == ["closed"]
     assert "Traceback" not in result.err
