@@ -51,6 +51,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.idle_keepalive == 120
     assert config.log_level == "INFO"
     assert config.allow_plaintext_auth_on_loopback is True
+    assert config.pop3_retr_marks_seen is False
 
 
 def test_default_hostname_is_never_empty() -> None:
@@ -76,6 +77,7 @@ def test_file_sets_everything(tmp_path: Path) -> None:
         idle_keepalive = 30
         log_level = "debug"
         allow_plaintext_auth_on_loopback = false
+        pop3_retr_marks_seen = true
 
         [ports]
         imap = 143
@@ -120,6 +122,7 @@ def test_file_sets_everything(tmp_path: Path) -> None:
         idle_keepalive=30,
         log_level="DEBUG",
         allow_plaintext_auth_on_loopback=False,
+        pop3_retr_marks_seen=True,
     )
 
 
@@ -217,6 +220,7 @@ def test_several_listeners_may_be_disabled() -> None:
         ("max_line_length = 80\n", "'max_line_length' must be at least 1024"),
         ("idle_keepalive = 0\n", "'idle_keepalive' must be at least 1"),
         ("allow_plaintext_auth_on_loopback = 'yes'\n", "must be true or false, not str"),
+        ("pop3_retr_marks_seen = 1\n", "'pop3_retr_marks_seen' must be true or false, not int"),
         ("data_dir = 5\n", "'data_dir' must be a string, not int"),
         ("log_level = 'LOUD'\n", "'log_level' must be one of DEBUG, INFO"),
         ("hostname = ''\n", "'hostname' must not be empty"),
