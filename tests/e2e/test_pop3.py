@@ -3,6 +3,7 @@ what matters): the commands, byte-exact RETR, TLS both ways, and POP3 beside IMA
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import poplib
 import socket
@@ -165,8 +166,6 @@ def test_pop3s_and_stls_with_the_servers_certificate(pop: Pop3Server, account: s
 
 
 def test_auth_plain_and_a_wrong_password(pop: Pop3Server, account: str) -> None:
-    import base64
-
     client = pop.client()
     with pytest.raises(poplib.error_proto, match=r"-ERR \[AUTH\] Invalid credentials"):
         client.user(account)
