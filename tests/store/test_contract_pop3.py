@@ -1,12 +1,19 @@
 """The Store contract for expunge_uids (POP3's QUIT): the messages among the uids that still
 exist go in one transaction, whatever their flags, and nothing else does. Part of the
-contract suite of test_contract.py (its fixture and helpers, run once per engine)."""
+contract suite of test_contract.py (its fixture and helpers, run once per engine); and, for
+SQLite, the one hint it publishes after its commit (test_account_changes.Recorder)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from roost.errors import MailErrorKind
 from roost.model import ModSeq, Uid
+from roost.notify.api import Hint
 from roost.store.api import FlagMode, Store
+from roost.store.sqlite import DATABASE, SqliteStore
+from tests.store.test_account_changes import Recorder
 from tests.store.test_contract import (
     MISSING_MAILBOX,
     account_inbox,
@@ -56,3 +63,22 @@ async def test_expunge_uids_skips_messages_already_gone(store: Store) -> None:
 @contract
 async def test_expunge_uids_of_a_missing_mailbox(store: Store) -> None:
     await refused(MailErrorKind.NONEXISTENT, store.expunge_uids(MISSING_MAILBOX, [Uid(1)]))
+
+
+def test_expunge_uids_publishes_one_hint_after_its_commit(tmp_path: Path) -> None:
+    async def main() -> None:
+        recorder = Recorder(tmp_path / DATABASE)
+        store = await SqliteStore.open(tmp_path, recorder)
+        try:
+            account, inbox = await account_inbox(store)
+            uids = await append(store, inbox, make("A"), make("B"))
+            recorder.hints.clear()
+            recorder.committed.clear()
+            await store.expunge_uids(inbox.id, uids)
+            await store.expunge_uids(inbox.id, uids)  # nothing left: no change, no hint
+            assert recorder.hints == [Hint(account.id, inbox.id, await highest(store, inbox))]
+            assert recorder.committed == [h.modseq for h in recorder.hints]
+        finally:
+            await store.close()
+
+    asyncio.run(main())
