@@ -18,11 +18,13 @@ test-venv: $(BIN)/activate
 serve: venv
 	$(BIN)/roost serve --demo
 
-# Debian tools the end-to-end tests drive (mbsync from isync); installed when missing.
+# Debian tools the end-to-end tests drive (mbsync from isync, swaks, fetchmail); installed
+# when missing.
+SYSTEM_DEPS := isync swaks fetchmail
 system-deps:
-	@command -v mbsync >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq isync swaks >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync swaks >/dev/null; fi; }
+	@command -v mbsync >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && command -v fetchmail >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; fi; }
 
 lint: test-venv
 	$(BIN)/ruff check src tests bench

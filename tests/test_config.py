@@ -53,6 +53,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.allow_plaintext_auth_on_loopback is True
     assert config.retention_days == 180
     assert config.maintenance_interval == 6 * 3600
+    assert config.pop3_retr_marks_seen is False
 
 
 def test_default_hostname_is_never_empty() -> None:
@@ -78,6 +79,7 @@ def test_file_sets_everything(tmp_path: Path) -> None:
         idle_keepalive = 30
         log_level = "debug"
         allow_plaintext_auth_on_loopback = false
+        pop3_retr_marks_seen = true
 
         [ports]
         imap = 143
@@ -122,6 +124,7 @@ def test_file_sets_everything(tmp_path: Path) -> None:
         idle_keepalive=30,
         log_level="DEBUG",
         allow_plaintext_auth_on_loopback=False,
+        pop3_retr_marks_seen=True,
     )
 
 
@@ -221,6 +224,7 @@ def test_several_listeners_may_be_disabled() -> None:
         ("retention_days = 1\n", "'retention_days' must be at least 7"),
         ("maintenance_interval = 5\n", "'maintenance_interval' must be at least 60"),
         ("allow_plaintext_auth_on_loopback = 'yes'\n", "must be true or false, not str"),
+        ("pop3_retr_marks_seen = 1\n", "'pop3_retr_marks_seen' must be true or false, not int"),
         ("data_dir = 5\n", "'data_dir' must be a string, not int"),
         ("log_level = 'LOUD'\n", "'log_level' must be one of DEBUG, INFO"),
         ("hostname = ''\n", "'hostname' must not be empty"),

@@ -10,6 +10,7 @@ from datetime import timedelta
 from roost.config import Config, lmtp_socket_path
 from roost.imap.server import ImapServer
 from roost.notify.local import LocalNotifier
+from roost.pop3.server import PopServer
 from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
@@ -27,6 +28,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     notifier = LocalNotifier()
     store = await SqliteStore.open(config.data_dir, notifier)
     imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls)
+    pop3 = PopServer(store=store, config=config, tls=tls)
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config))
     services = Services(store=store, config=config, wake_queue=queue.wake)
     smtp = SmtpServers(services, tls)
@@ -34,7 +36,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         async with asyncio.TaskGroup() as tasks:
-            await _listen(config, imap, smtp)
+            await _listen(config, imap, pop3, smtp)
             tasks.create_task(queue.run())
             # Writes of other processes (the roost CLI) reach this one's sessions.
             tasks.create_task(store.follow())
@@ -43,6 +45,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
                 ready()
     finally:
         await smtp.close()
+        await pop3.close()
         await imap.close()
         await store.close()
 
@@ -71,10 +74,12 @@ async def _upkeep(store: SqliteStore, config: Config) -> None:
         )
 
 
-async def _listen(config: Config, imap: ImapServer, smtp: SmtpServers) -> None:
+async def _listen(config: Config, imap: ImapServer, pop3: PopServer, smtp: SmtpServers) -> None:
     listeners = (
         (config.ports.imap, "IMAP (STARTTLS)", lambda p: imap.listen(p, implicit_tls=False)),
         (config.ports.imaps, "IMAPS (TLS)", lambda p: imap.listen(p, implicit_tls=True)),
+        (config.ports.pop3, "POP3 (STLS)", lambda p: pop3.listen(p, implicit_tls=False)),
+        (config.ports.pop3s, "POP3S (TLS)", lambda p: pop3.listen(p, implicit_tls=True)),
         (
             config.ports.submission,
             "Submission (STARTTLS)",

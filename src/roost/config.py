@@ -72,6 +72,9 @@ class Config:
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     allow_plaintext_auth_on_loopback: bool = True
+    # POP3 RETR sets \Seen (TOP never does). Off: a download-only client leaves the IMAP
+    # devices' unread mail unread, as most clients that keep mail on the server expect.
+    pop3_retr_marks_seen: bool = False
     # SMTP, LMTP and the outbound queue (roost.smtp).
     # The LMTP Unix socket: relative to data_dir unless absolute (a path given in the file
     # is made absolute against the file's directory); "" disables it.
@@ -113,6 +116,7 @@ _TOP_LEVEL: Mapping[str, type] = {
     "idle_keepalive": int,
     "log_level": str,
     "allow_plaintext_auth_on_loopback": bool,
+    "pop3_retr_marks_seen": bool,
     "lmtp_socket": str,
     "smarthost": str,
     "smarthost_port": int,

@@ -159,6 +159,10 @@ def demo_banner(config: Config, password: str | None) -> str:
         lines.append(f"  IMAP      port {config.ports.imap}, STARTTLS")
     if config.ports.imaps:
         lines.append(f"  IMAPS     port {config.ports.imaps}, SSL/TLS")
+    if config.ports.pop3:
+        lines.append(f"  POP3      port {config.ports.pop3}, STARTTLS")
+    if config.ports.pop3s:
+        lines.append(f"  POP3S     port {config.ports.pop3s}, SSL/TLS")
     if config.ports.submission:
         lines.append(f"  SMTP      port {config.ports.submission}, STARTTLS (sending)")
     if config.ports.submissions:

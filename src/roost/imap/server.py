@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from roost.auth.plaintext import is_loopback
 from roost.config import Config
 from roost.errors import ProtocolError
 from roost.imap.session import Session
@@ -43,7 +43,7 @@ class StreamConnection:
         self.writer = writer
         self.tls = tls
         self.secure = secure
-        self.loopback = _is_loopback(writer.get_extra_info("peername"))
+        self.loopback = is_loopback(writer.get_extra_info("peername"))
         self.deflate: Deflate | None = None
 
     @property
@@ -79,13 +79,6 @@ class StreamConnection:
         assert self.tls is not None
         await self.writer.start_tls(self.tls)
         self.secure = True
-
-
-def _is_loopback(peer: Any) -> bool:
-    try:
-        return ipaddress.ip_address(peer[0]).is_loopback
-    except (TypeError, ValueError, IndexError):
-        return isinstance(peer, str | bytes)  # a Unix socket is this machine too
 
 
 class ImapServer:

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from roost.auth.plaintext import password_allowed
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap.codes import code_for
@@ -336,8 +337,10 @@ class Session:
 
     def may_authenticate(self) -> bool:
         """RFC 9051 §6.2.3: no cleartext passwords on the wire, except from this machine."""
-        return self.conn.secure or (
-            self.conn.loopback and self.config.allow_plaintext_auth_on_loopback
+        return password_allowed(
+            secure=self.conn.secure,
+            loopback=self.conn.loopback,
+            allow_on_loopback=self.config.allow_plaintext_auth_on_loopback,
         )
 
     def select(self, view: SelectedMailbox) -> None:

@@ -14,14 +14,15 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-from typing import TYPE_CHECKING, Any, AnyStr
+from typing import TYPE_CHECKING, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
-__all__ = ["RoostLMTP", "RoostSMTP", "is_loopback"]
+from roost.auth.plaintext import is_loopback, password_allowed
+
+__all__ = ["RoostLMTP", "RoostSMTP"]
 
 _HAS_ENHANCED = re.compile(r"[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
 _REPLY = re.compile(r"([245]\d\d)([ -])(.*)", re.DOTALL)
@@ -56,13 +57,6 @@ def with_enhanced_code(reply: str) -> str:
     return f"{code}{separator}{enhanced} {text}"
 
 
-def is_loopback(peer: Any) -> bool:
-    try:
-        return ipaddress.ip_address(peer[0]).is_loopback
-    except (TypeError, ValueError, IndexError):
-        return isinstance(peer, str | bytes)  # a Unix socket is this machine too
-
-
 # For mypy, the mixin is an SMTP, so that its super() calls check; at run time it is a
 # plain mixin placed before SMTP or LMTP in the method resolution order.
 if TYPE_CHECKING:
@@ -94,7 +88,9 @@ class RoostSMTP(_RoostConnection, SMTP):
             secure = transport.get_extra_info("ssl_object") is not None
             loopback = is_loopback(transport.get_extra_info("peername"))
             # aiosmtpd reads this flag (beside its own STARTTLS state) in EHLO and AUTH.
-            self._auth_require_tls = not (secure or (loopback and self.plaintext_auth_on_loopback))
+            self._auth_require_tls = not password_allowed(
+                secure=secure, loopback=loopback, allow_on_loopback=self.plaintext_auth_on_loopback
+            )
         super().connection_made(transport)
 
     async def smtp_EHLO(self, hostname: str) -> None:

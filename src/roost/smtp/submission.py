@@ -19,14 +19,13 @@ Then 250. A failure in step 3 is logged, not reported: the mail itself is on its
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from roost.auth.accounts import authenticate
-from roost.errors import MailError
+from roost.errors import MailError, ProtocolError
+from roost.proto.sasl import decode_response, parse_plain
 from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
 from roost.smtp.message import header_addresses, without_bcc
 from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
@@ -166,16 +165,12 @@ async def _plain(server: SMTP, initial: str | None) -> tuple[str, str] | str | N
     response = await _response(server, initial, "")
     if response is None or isinstance(response, str):
         return response
-    parts = response.split(b"\0")
-    if len(parts) != 3:
+    credentials = parse_plain(response)
+    if credentials is None:
         return "501 5.5.2 Malformed PLAIN credentials"
-    try:
-        authzid, user, password = (part.decode("utf-8") for part in parts)
-    except UnicodeDecodeError:
-        return "501 5.5.2 Credentials must be UTF-8"
-    if authzid and authzid.lower() != user.lower():
+    if credentials.acts_for_another:
         return "535 5.7.8 Acting as another user is not allowed"
-    return user, password
+    return credentials.authcid, credentials.password
 
 
 async def _login(server: SMTP, initial: str | None) -> tuple[str, str] | str | None:
@@ -197,9 +192,7 @@ async def _response(server: SMTP, initial: str | None, challenge: str) -> bytes 
     if initial is None:
         answer = await server.challenge_auth(challenge)
         return None if answer is MISSING else bytes(answer)
-    if initial == "=":
-        return b""
     try:
-        return base64.b64decode(initial, validate=True)
-    except (binascii.Error, ValueError):
+        return decode_response(initial)
+    except ProtocolError:
         return "501 5.5.2 Cannot decode base64"

@@ -571,6 +571,12 @@ class Store(Protocol):
         expunged uids ascending. Leaves tombstones with the new modseq."""
         ...
 
+    async def expunge_uids(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Uid]:
+        """Removes the messages among uids that still exist, whatever their flags, in one
+        transaction (POP3's QUIT: what the client deleted goes, and nothing else); returns
+        the removed uids ascending. Leaves tombstones with one new modseq."""
+        ...
+
     async def copy(
         self, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool = False
     ) -> CopyResult:

@@ -368,6 +368,9 @@ class MailStore:
     async def expunge(self, mailbox: MailboxId, uids: Sequence[Uid] | None = None) -> list[Uid]:
         return await self._write(partial(msgs.expunge, mailbox=mailbox, uids=uids))
 
+    async def expunge_uids(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Uid]:
+        return await self._write(partial(msgs.expunge_uids, mailbox=mailbox, uids=uids))
+
     async def copy(
         self, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool = False
     ) -> CopyResult:

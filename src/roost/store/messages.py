@@ -43,6 +43,7 @@ __all__ = [
     "copy",
     "email_id",
     "expunge",
+    "expunge_uids",
     "fetch_fields",
     "fetch_flags",
     "fetch_meta",
@@ -352,7 +353,16 @@ def expunge(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid] | None) -> list[Uid]
         )
     else:
         rows = select_uids(tx, "uid", mailbox, uids, deleted)
-    gone = [Uid(row[0]) for row in rows]
+    return _remove(tx, mailbox, [Uid(row[0]) for row in rows])
+
+
+def expunge_uids(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Uid]:
+    """POP3's QUIT: the messages among uids that still exist go, whatever their flags."""
+    get_mailbox(tx, mailbox)
+    return _remove(tx, mailbox, [Uid(row[0]) for row in select_uids(tx, "uid", mailbox, uids)])
+
+
+def _remove(tx: Tx, mailbox: MailboxId, gone: list[Uid]) -> list[Uid]:
     if gone:
         _, modseq = advance(tx, mailbox, 0)
         remove_messages(tx, mailbox, gone, modseq)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import TYPE_CHECKING
 
 from roost.auth.accounts import authenticate as check_password
-from roost.errors import ProtocolError
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import continuation, tagged
+from roost.proto.sasl import decode_response, parse_plain
 
 if TYPE_CHECKING:
     from roost.imap.session import Session
@@ -58,21 +56,13 @@ async def finish_authenticate(s: Session, line: bytes) -> Reply:
 
 
 async def _plain(s: Session, response: bytes) -> Reply:
-    try:
-        decoded = b"" if response == b"=" else base64.b64decode(response, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProtocolError("invalid base64 in SASL response") from None
-    parts = decoded.split(b"\0")
-    if len(parts) != 3:
+    credentials = parse_plain(decode_response(response))  # bad base64: ProtocolError, BAD
+    if credentials is None:
         # RFC 4616 §2: a message not of the form authzid NUL authcid NUL passwd fails.
         return no("Malformed PLAIN credentials", "AUTHENTICATIONFAILED")
-    try:
-        authzid, user, password = (p.decode("utf-8") for p in parts)
-    except UnicodeDecodeError:
-        raise ProtocolError("PLAIN response is not UTF-8") from None
-    if authzid and authzid.lower() != user.lower():
+    if credentials.acts_for_another:
         return no("Acting as another user is not allowed", "AUTHORIZATIONFAILED")
-    return await _log_in(s, user, password)
+    return await _log_in(s, credentials.authcid, credentials.password)
 
 
 async def _log_in(s: Session, user: str, password: str) -> Reply:

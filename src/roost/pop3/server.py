@@ -1,0 +1,134 @@
+"""The POP3 listeners: the only POP3 code that touches sockets.
+
+Thin by design: read a chunk, feed the session, repeat, until QUIT, the client closing, or
+AUTOLOGOUT seconds without a command (RFC 1939 §3); the last two end the session without
+the UPDATE state, so they delete nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from roost.auth.plaintext import is_loopback
+from roost.config import Config
+from roost.pop3.maildrop import WireSizes
+from roost.pop3.session import Session
+from roost.store.api import Store
+
+log = logging.getLogger("roost.pop3")
+
+READ_SIZE = 65536
+# RFC 1939 §3: an inactivity autologout timer must be at least 10 minutes.
+AUTOLOGOUT = 10 * 60
+
+
+class StreamConnection:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls: ssl.SSLContext | None,
+        *,
+        secure: bool,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.secure = secure
+        self.loopback = is_loopback(writer.get_extra_info("peername"))
+
+    async def read(self) -> bytes:
+        return await self.reader.read(READ_SIZE)
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def start_tls(self) -> None:
+        assert self.tls is not None
+        # RFC 2595 §4: what the client sent after STLS and the session has not read yet
+        # waits in the stream's own buffer, which the upgrade keeps; it would come out as
+        # if it had arrived over TLS. Nothing awaits between this and the upgrade pausing
+        # the socket (the +OK is already drained), so nothing can slip in after it.
+        buffered = getattr(self.reader, "_buffer", None)
+        if isinstance(buffered, bytearray):
+            buffered.clear()
+        await self.writer.start_tls(self.tls)
+        self.secure = True
+
+
+class PopServer:
+    """Owns the listening sockets and every connection they accept."""
+
+    def __init__(self, *, store: Store, config: Config, tls: ssl.SSLContext | None) -> None:
+        self.store = store
+        self.config = config
+        self.tls = tls
+        self.sizes = WireSizes()
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[asyncio.StreamWriter] = set()
+
+    async def listen(self, port: int, *, implicit_tls: bool) -> asyncio.Server:
+        server = await asyncio.start_server(
+            self._handler(implicit_tls=implicit_tls),
+            self.config.bind,
+            port,
+            ssl=self.tls if implicit_tls else None,
+            ssl_handshake_timeout=30 if implicit_tls else None,
+            limit=READ_SIZE,
+        )
+        self._servers.append(server)
+        return server
+
+    def _handler(
+        self, *, implicit_tls: bool
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self._connections.add(writer)
+            try:
+                await self.serve_connection(reader, writer, secure=implicit_tls)
+            finally:
+                self._connections.discard(writer)
+
+        return handle
+
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
+    ) -> None:
+        conn = StreamConnection(reader, writer, self.tls, secure=secure)
+        session = Session(
+            store=self.store,
+            config=self.config,
+            connection=conn,
+            tls_available=self.tls is not None,
+            sizes=self.sizes,
+        )
+        try:
+            await session.greet()
+            while not session.closed:
+                async with asyncio.timeout(AUTOLOGOUT):
+                    data = await conn.read()
+                if not data:
+                    break
+                await session.feed(data)
+        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            session.close()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for writer in list(self._connections):
+            writer.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
