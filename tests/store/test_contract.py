@@ -61,7 +61,7 @@ from roost.store.api import (
     ThreadInfo,
     UidIn,
 )
-from roost.store.blobs import BlobStore, blob_id_of
+from roost.store.blobs import FileBlobStore, blob_id_of
 from roost.store.mailstore import MailStore
 from roost.store.sqlite import DATABASE, SqliteStore
 
@@ -1145,7 +1145,7 @@ def test_reopen_keeps_everything(open_store: OpenStore) -> None:
 
 
 def test_blob_store_write_read_collect(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     blobs.ensure_root()
     kept, dropped = blobs.write(b"kept"), blobs.write(b"dropped")
     assert blobs.write(b"kept") == kept == blob_id_of(b"kept")
