@@ -17,10 +17,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PostgresServer", "find_bindir"]
+__all__ = ["PostgresServer", "database_name", "find_bindir", "running_server"]
 
 _USER = "postgres"
 _SETTINGS = {
@@ -103,9 +104,13 @@ class PostgresServer:
     def drop_database(self, url: str) -> None:
         import psycopg
 
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        name = database_name(url)
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+def database_name(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.lstrip("/")
 
 
 def _current_user() -> str:

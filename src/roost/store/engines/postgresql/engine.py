@@ -48,6 +48,8 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
+from psycopg.types import TypeInfo
+from psycopg.types.string import TextBinaryLoader, TextLoader
 from psycopg_pool import ConnectionPool
 
 from roost.store.engine import Row, TextIndex, Tx
@@ -93,6 +95,15 @@ def translate(sql: str) -> str:
     return "".join(out)
 
 
+def _values(params: Sequence[object]) -> list[object]:
+    # PostgreSQL's text cannot hold NUL, which a decoded header or body may: it is stored
+    # as U+FFFD, as roost.store.texts folds it for search on every engine.
+    return [
+        value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+        for value in params
+    ]
+
+
 class PostgresTx:
     """A Tx over a connection inside a transaction."""
 
@@ -103,7 +114,7 @@ class PostgresTx:
 
     def all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         with self._conn.cursor(binary=True) as cursor:
-            cursor.execute(translate(sql), list(params))
+            cursor.execute(translate(sql), _values(params))
             return cursor.fetchall() if cursor.description is not None else []
 
     def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
@@ -112,14 +123,14 @@ class PostgresTx:
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         with self._conn.cursor(binary=True) as cursor:
-            cursor.execute(translate(sql), list(params))
+            cursor.execute(translate(sql), _values(params))
             return cursor.rowcount
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         if not rows:
             return
         with self._conn.cursor(binary=True) as cursor:
-            cursor.executemany(translate(sql), [list(row) for row in rows])
+            cursor.executemany(translate(sql), [_values(row) for row in rows])
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -163,6 +174,11 @@ def migrate(conn: psycopg.Connection[Row]) -> int:
 def _configure(conn: psycopg.Connection[Row]) -> None:
     # The engine issues BEGIN and COMMIT itself (run), with the isolation it needs.
     conn.autocommit = True
+    # Results come in binary (bytea as it is, no hex); citext (addresses) reads as str.
+    citext = TypeInfo.fetch(conn, "citext")
+    if citext is not None:
+        conn.adapters.register_loader(citext.oid, TextBinaryLoader)
+        conn.adapters.register_loader(citext.oid, TextLoader)
 
 
 class PostgresEngine:
