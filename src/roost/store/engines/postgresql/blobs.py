@@ -31,7 +31,8 @@ _COLLECT = (
 )
 # Whole bodies, or their first bytes (a negative length: the whole body), by position.
 _READ = (
-    "SELECT w.n, CASE WHEN w.size < 0 THEN b.data ELSE substring(b.data FROM 1 FOR w.size::integer) END "
+    "SELECT w.n, CASE WHEN w.size < 0 THEN b.data "
+    "ELSE substring(b.data FROM 1 FOR w.size::integer) END "
     "FROM unnest(?::text[], ?::bigint[]) WITH ORDINALITY AS w (id, size, n) "
     "JOIN blobs b ON b.id = w.id"
 )
