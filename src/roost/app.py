@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from roost.backends import open_store
 from roost.config import Config, lmtp_socket_path
 from roost.imap.server import ImapServer
 from roost.notify.local import LocalNotifier
@@ -13,7 +14,6 @@ from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
-from roost.store.sqlite import SqliteStore
 from roost.tls import ensure_certificate, server_context
 
 log = logging.getLogger("roost")
@@ -23,7 +23,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     """Serves until cancelled. Logs one line per listener once it accepts connections."""
     ensure_certificate(config.tls.cert, config.tls.key, config.hostname)
     tls = server_context(config.tls.cert, config.tls.key)
-    store = await SqliteStore.open(config.data_dir)
+    store = await open_store(config)
     notifier = LocalNotifier()
     imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls)
     queue = QueueRunner(store=store, notifier=notifier, config=config, relay=SmtpRelay(config))
