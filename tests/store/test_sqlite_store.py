@@ -232,3 +232,40 @@ def plan(conn: sqlite3.Connection, mailbox: MailboxId, columns: str) -> str:
         (mailbox, 1, 300),
     ).fetchall()
     return " ".join(str(row[-1]) for row in rows)
+
+
+def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> None:
+    """Migration 11: texts stored as delivered (before it) are folded, and their header
+    fields split out, so the exact tests of SEARCH find them."""
+
+    async def deliver() -> MailboxId:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            await append(store, inbox, make("Straße", "ZEBRAFISH"), make("Other", "nothing"))
+            return inbox.id
+        finally:
+            await store.close()
+
+    async def search(inbox: MailboxId) -> list[list[Uid]]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            return [
+                await store.search(inbox, HeaderContains("SUBJECT", "strasse")),
+                await store.search(inbox, BodyContains("zebrafish")),
+                await store.search(inbox, HeaderContains("to", "")),
+            ]
+        finally:
+            await store.close()
+
+    inbox = asyncio.run(deliver())
+    original = make("Straße", "ZEBRAFISH").parsed
+    with sqlite3.connect(tmp_path / DATABASE) as conn:  # as before the migration
+        conn.execute("DROP TABLE search_fields")
+        conn.execute(
+            "UPDATE blob_texts SET headers_text = ?, body_text = ? WHERE body_text = ?",
+            (original.headers_text, original.body_text, "zebrafish"),
+        )
+        conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]
