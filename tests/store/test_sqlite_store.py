@@ -235,7 +235,7 @@ def plan(conn: sqlite3.Connection, mailbox: MailboxId, columns: str) -> str:
 
 
 def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> None:
-    """Migration 11: texts stored as delivered (before it) are folded, and their header
+    """Migration 12: texts stored as delivered (before it) are folded, and their header
     fields split out, so the exact tests of SEARCH find them."""
 
     async def deliver() -> MailboxId:
@@ -266,6 +266,6 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
             "UPDATE blob_texts SET headers_text = ?, body_text = ? WHERE body_text = ?",
             (original.headers_text, original.body_text, "zebrafish"),
         )
-        conn.execute("PRAGMA user_version = 10")
+        conn.execute("PRAGMA user_version = 11")
     conn.close()
     assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]

@@ -46,7 +46,7 @@ MIN_NEEDLE = 3
 # Terms of one candidates query: enough to be selective, few enough to stay cheap.
 MAX_TRIGRAMS = 16
 # Registered on every connection for the migrations, which fold the texts of mail stored
-# before them (0007, 0011); no query calls them.
+# before them (0007, 0012); no query calls them.
 FOLD_FUNCTION = "roost_casefold"
 FIELDS_FUNCTION = "roost_header_fields"
 
@@ -61,7 +61,7 @@ def casefold(text: str | None) -> str | None:
 
 
 def header_fields_json(headers_text: str | None) -> str:
-    """roost.store.texts.header_fields as a JSON object, for json_each in migration 0011."""
+    """roost.store.texts.header_fields as a JSON object, for json_each in migration 0012."""
     return json.dumps(header_fields(headers_text or ""))
 
 

@@ -1,5 +1,7 @@
--- Roost on PostgreSQL, schema version 1: the SQLite schema of migrations 0001-0011
--- (roost/store/migrations) in one file, plus the message bodies (blobs).
+-- Roost on PostgreSQL, schema version 1: the SQLite schema of migrations 0001-0009 and 0012
+-- (roost/store/migrations) in one file, plus the message bodies (blobs). (SQLite's 0010 and
+-- 0011, the account log and threads, were made beside this file: their equivalent is a
+-- 0002_*.sql here.)
 --
 -- Translation: INTEGER -> bigint (instants are microseconds; offsets times 10^6 overflow
 -- int4), AUTOINCREMENT -> identity (never reused either), BLOB -> bytea, TEXT -> text

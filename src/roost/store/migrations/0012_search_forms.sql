@@ -1,11 +1,11 @@
--- Roost schema, version 11: search texts stored folded, and header fields one row per name.
+-- Roost schema, version 12: search texts stored folded, and header fields one row per name.
 --
 -- The exact text tests of SEARCH were Python functions registered inside SQLite; they are
 -- now plain SQL (LIKE) over texts folded at delivery (roost.store.texts), the same SQL on
 -- every engine. blob_texts keeps its columns, now holding the folded texts; search_fields
 -- holds, per blob and folded field name, the field's folded values joined by a line break,
 -- for HEADER. The Python functions below run here only, over mail stored before.
--- (Numbered 11: 10 is the account change log's.)
+-- (Numbered 12: 10 and 11 are the account change log and threads, made beside it.)
 CREATE TABLE search_fields (
     blob_id TEXT NOT NULL,
     name TEXT NOT NULL,
