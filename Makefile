@@ -18,13 +18,17 @@ test-venv: $(BIN)/activate
 serve: venv
 	$(BIN)/roost serve --demo
 
-# Debian tools the end-to-end tests drive (mbsync from isync, swaks, fetchmail); installed
-# when missing.
+# Debian tools the end-to-end tests drive (mbsync from isync, swaks, fetchmail), and Debian's
+# PostgreSQL, which the store tests start in a temporary directory (tests/pgserver.py);
+# installed when missing.
 SYSTEM_DEPS := isync swaks fetchmail
 system-deps:
 	@command -v mbsync >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && command -v fetchmail >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
 
 lint: test-venv
 	$(BIN)/ruff check src tests bench

@@ -54,6 +54,26 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.retention_days == 180
     assert config.maintenance_interval == 6 * 3600
     assert config.pop3_retr_marks_seen is False
+    assert config.database_url == ""  # the embedded SQLite store in data_dir
+
+
+def test_database_url_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    url = "postgresql://roost@db.example/mail?sslmode=verify-full"
+    path = write(tmp_path / "roost.toml", f'database_url = "{url}"\n')
+    assert load_config(path, {}, hostname=fixed_hostname).database_url == url
+    other = "postgres://node@/roost?host=/run/postgresql"
+    environ = {"ROOST_DATABASE_URL": other}
+    assert load_config(path, environ, hostname=fixed_hostname).database_url == other
+    # Empty counts as unset: the file's URL stays.
+    assert (
+        load_config(path, {"ROOST_DATABASE_URL": ""}, hostname=fixed_hostname).database_url == url
+    )
+
+
+@pytest.mark.parametrize("url", ["mysql://x/y", "roost.db", "sqlite:///x"])
+def test_database_url_must_be_postgresql(url: str) -> None:
+    with pytest.raises(ConfigError, match="'database_url' must be empty or a postgresql://"):
+        load_config(None, {"ROOST_DATABASE_URL": url}, hostname=fixed_hostname)
 
 
 def test_default_hostname_is_never_empty() -> None:

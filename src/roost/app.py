@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from roost.backends import open_store
 from roost.config import Config, lmtp_socket_path
 from roost.imap.server import ImapServer
 from roost.notify.local import LocalNotifier
@@ -15,7 +16,7 @@ from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
-from roost.store.sqlite import SqliteStore
+from roost.store.mailstore import MailStore
 from roost.tls import ensure_certificate, server_context
 
 log = logging.getLogger("roost")
@@ -26,7 +27,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     ensure_certificate(config.tls.cert, config.tls.key, config.hostname)
     tls = server_context(config.tls.cert, config.tls.key)
     notifier = LocalNotifier()
-    store = await SqliteStore.open(config.data_dir, notifier)
+    store = await open_store(config, notifier)
     imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls)
     pop3 = PopServer(store=store, config=config, tls=tls)
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config))
@@ -55,7 +56,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
 FIRST_UPKEEP = 600
 
 
-async def _upkeep(store: SqliteStore, config: Config) -> None:
+async def _upkeep(store: MailStore, config: Config) -> None:
     """The store's scheduled maintenance (roost.store.retention, blob collection)."""
     delay = min(FIRST_UPKEEP, config.maintenance_interval)
     while True:

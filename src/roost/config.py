@@ -64,6 +64,9 @@ class TlsFiles:
 class Config:
     data_dir: Path
     hostname: str
+    # "": the embedded SQLite store in data_dir; "postgresql://...": that PostgreSQL database
+    # holds everything (roost.backends).
+    database_url: str = ""
     bind: str = "127.0.0.1"
     ports: Ports = Ports()
     tls: TlsFiles
@@ -101,6 +104,7 @@ def lmtp_socket_path(config: Config) -> Path | None:
 # Environment variables that override the file: variable -> (table, key).
 ENV_OVERRIDES: Mapping[str, tuple[str | None, str]] = {
     "ROOST_DATA_DIR": (None, "data_dir"),
+    "ROOST_DATABASE_URL": (None, "database_url"),
     "ROOST_BIND": (None, "bind"),
     "ROOST_HOSTNAME": (None, "hostname"),
     **{f"ROOST_{f.name.upper()}_PORT": ("ports", f.name) for f in dataclasses.fields(Ports)},
@@ -109,6 +113,7 @@ ENV_OVERRIDES: Mapping[str, tuple[str | None, str]] = {
 # The keys a file may hold, with the Python type TOML must give each.
 _TOP_LEVEL: Mapping[str, type] = {
     "data_dir": str,
+    "database_url": str,
     "hostname": str,
     "bind": str,
     "max_message_size": int,
@@ -255,7 +260,12 @@ def _build(
     return config
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
 def _validate(config: Config) -> None:
+    if config.database_url and not config.database_url.startswith(DATABASE_SCHEMES):
+        raise ConfigError("'database_url' must be empty or a postgresql:// URL")
     if not config.hostname.strip():
         raise ConfigError("'hostname' must not be empty")
     if not config.bind.strip():

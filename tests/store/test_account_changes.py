@@ -30,9 +30,8 @@ from roost.store.api import (
     ThreadIs,
 )
 from roost.store.sqlite import DATABASE, SqliteStore
-from tests.store.test_contract import account_inbox, contract, make, open_store
-
-__all__ = ["open_store"]  # the fixture, re-used from test_contract
+from tests.store.contract import account_inbox, contract, make
+from tests.store.recorder import Recorder
 
 
 async def account_modseq(store: Store, account: AccountId) -> ModSeq:
@@ -115,26 +114,6 @@ async def test_account_changes_leave_out_deleted_mailboxes_and_other_accounts(
 
 
 # ----- publishing after commit (SQLite: the checks read the database file) -------------
-
-
-class Recorder:
-    """A publisher that, as each hint arrives, reads the mailbox's HIGHESTMODSEQ through a
-    connection of its own: a hint sent before the commit would find the old value."""
-
-    def __init__(self, database: Path) -> None:
-        self.database = database
-        self.hints: list[Hint] = []
-        self.committed: list[int | None] = []
-
-    def publish(self, hint: Hint) -> None:
-        self.hints.append(hint)
-        with sqlite3.connect(self.database) as conn:
-            if hint.mailbox is None:
-                sql, key = "SELECT modseq FROM accounts WHERE id = ?", hint.account
-            else:
-                sql, key = "SELECT highestmodseq FROM mailboxes WHERE id = ?", hint.mailbox
-            row = conn.execute(sql, (key,)).fetchone()
-        self.committed.append(None if row is None else row[0])
 
 
 def test_hints_go_out_after_the_commit_one_per_mailbox_changed(tmp_path: Path) -> None:
@@ -287,6 +266,8 @@ DROP INDEX tombstones_age;
 ALTER TABLE tombstones DROP COLUMN expunged_at;
 ALTER TABLE mailboxes DROP COLUMN vanished_floor;
 ALTER TABLE accounts DROP COLUMN log_floor;
+ALTER TABLE accounts DROP COLUMN last_uidvalidity;
+DROP TABLE search_fields;
 PRAGMA user_version = 9;
 """
 

@@ -1,21 +1,15 @@
 """The Store contract: one suite that every engine must pass (DESIGN.md "The store").
 
-Each test is an `async def` taking an opened store; `@contract` runs it once per engine in
-ENGINES (a PostgreSQL engine joins by adding one entry). There is no pytest-asyncio: the
-decorator drives the coroutine with asyncio.run.
+Each test is an `async def` taking an opened store; `@contract` (tests/store/contract.py)
+runs it once per engine: SQLite and PostgreSQL. Only engine-neutral tests belong here; an
+engine's own are beside it (test_sqlite_engine.py, test_postgresql_engine.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from email.utils import format_datetime
-from importlib import resources
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,11 +17,8 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import (
     DEFAULT_MAILBOXES,
     SYSTEM_FLAGS,
-    AccountId,
     BlobId,
-    MailboxId,
     ModSeq,
-    ParsedMessage,
     SortFields,
     Uid,
 )
@@ -61,104 +52,21 @@ from roost.store.api import (
     ThreadInfo,
     UidIn,
 )
-from roost.store.blobs import BlobStore, blob_id_of
+from roost.store.blobs import blob_id_of
 from roost.store.mailstore import MailStore
-from roost.store.sqlite import DATABASE, SqliteStore
-
-OpenStore = Callable[[], Awaitable[Store]]
-StoreTest = Callable[[Store], Coroutine[Any, Any, None]]
-
-MISSING_ACCOUNT = AccountId(10**6)
-MISSING_MAILBOX = MailboxId(10**6)
-
-ENGINES: dict[str, Callable[[Path], Awaitable[Store]]] = {"sqlite": SqliteStore.open}
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> OpenStore:
-    """Opens the engine's store in tmp_path; calling it again reopens the same store."""
-    opener = ENGINES[request.param]
-    return lambda: opener(tmp_path / "data")
-
-
-def contract(body: StoreTest) -> Callable[[OpenStore], None]:
-    def test(open_store: OpenStore) -> None:
-        async def main() -> None:
-            store = await open_store()
-            try:
-                await body(store)
-            finally:
-                await store.close()
-
-        asyncio.run(main())
-
-    test.__name__ = body.__name__
-    test.__doc__ = body.__doc__
-    return test
-
-
-# ----- helpers ----------------------------------------------------------------------
-
-
-def make(
-    subject: str = "Hello",
-    body: str = "Hello world",
-    *,
-    sender: str = "alice@example.org",
-    sent: datetime | None = None,
-    flags: Sequence[str] = (),
-    internaldate: datetime | None = None,
-) -> NewMessage:
-    """A message and a hand-made ParsedMessage (the store treats rendered parts as opaque)."""
-    headers = [("From", sender), ("To", "bob@example.org"), ("Subject", subject)]
-    if sent is not None:
-        headers.append(("Date", format_datetime(sent)))
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
-    data = (head + body + "\r\n").encode()
-    parsed = ParsedMessage(
-        size=len(data),
-        header_size=len(head.encode()),
-        envelope=f'(NIL "{subject}")'.encode(),
-        bodystructure=b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 1 1 NIL NIL NIL)',
-        body=b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" 1 1)',
-        parts=b"\x00parts",
-        preview=body[:256],
-        headers_text="\n".join(f"{name}: {value}" for name, value in headers),
-        body_text=body,
-        sent_date=sent,
-        message_id=f"<{subject}@example.org>",
-    )
-    return NewMessage(data=data, parsed=parsed, flags=frozenset(flags), internaldate=internaldate)
-
-
-async def account_inbox(store: Store, address: str = "bob@example.org") -> tuple[Account, Mailbox]:
-    account = await store.create_account(address, "hash")
-    return account, await store.find_mailbox(account.id, "INBOX")
-
-
-async def uid_list(store: Store, mailbox: MailboxId) -> tuple[list[Uid], ModSeq]:
-    uids, modseq = await store.uids(mailbox)
-    return list(uids), modseq
-
-
-async def append(store: Store, mailbox: Mailbox, *messages: NewMessage) -> list[Uid]:
-    return list((await store.append(mailbox.id, messages or (make(),))).uids)
-
-
-async def highest(store: Store, mailbox: Mailbox) -> ModSeq:
-    return (await store.get_mailbox(mailbox.id)).highestmodseq
-
-
-async def flags_of(store: Store, mailbox: Mailbox) -> dict[Uid, frozenset[str]]:
-    uids, _ = await store.uids(mailbox.id)
-    return {f.uid: f.flags for f in await store.fetch_flags(mailbox.id, uids)}
-
-
-async def refused(kind: MailErrorKind, call: Awaitable[object]) -> None:
-    with pytest.raises(MailError) as caught:
-        await call
-    assert caught.value.kind is kind
-
+from tests.store.contract import (
+    MISSING_ACCOUNT,
+    MISSING_MAILBOX,
+    OpenStore,
+    account_inbox,
+    append,
+    contract,
+    flags_of,
+    highest,
+    make,
+    refused,
+    uid_list,
+)
 
 # ----- domains and accounts -----------------------------------------------------------
 
@@ -1144,23 +1052,6 @@ def test_reopen_keeps_everything(open_store: OpenStore) -> None:
 # ----- blobs ----------------------------------------------------------------------------
 
 
-def test_blob_store_write_read_collect(tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
-    blobs.ensure_root()
-    kept, dropped = blobs.write(b"kept"), blobs.write(b"dropped")
-    assert blobs.write(b"kept") == kept == blob_id_of(b"kept")
-    assert blobs.path(kept).parent.name == kept[:2]
-    assert blobs.read(kept) == b"kept"
-    (blobs.path(kept).parent / ".tmp-stale").write_bytes(b"half")
-    assert blobs.collect({kept}) == 0  # within the grace period
-    assert blobs.collect({kept}, grace_seconds=0) == 2  # dropped + the stale temp file
-    assert blobs.exists(kept) and not blobs.exists(dropped)
-    with pytest.raises(MailError):
-        blobs.read(dropped)
-    with pytest.raises(MailError):
-        blobs.path(BlobId("../../etc/passwd"))
-
-
 def test_collect_blobs_spares_referenced(open_store: OpenStore) -> None:
     async def body(store: Store) -> None:
         assert isinstance(store, MailStore)  # collect_blobs is maintenance, not Store
@@ -1194,64 +1085,3 @@ def test_a_copy_keeps_its_text_after_the_original_and_collection(open_store: Ope
         assert await store.search(inbox.id, BodyContains("okapi")) == again
 
     contract(body)(open_store)
-
-
-# ----- the SQLite engine ----------------------------------------------------------------
-
-
-def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> None:
-    """Migration 3 fills the usage totals from the messages already there."""
-
-    async def fill() -> tuple[int, int]:
-        store = await SqliteStore.open(tmp_path)
-        try:
-            account, inbox = await account_inbox(store)
-            await append(store, inbox, make("A", "x" * 300), make("B"))
-            return await usage(store, account)
-        finally:
-            await store.close()
-
-    async def reopened() -> tuple[int, int]:
-        store = await SqliteStore.open(tmp_path)
-        try:
-            account = await store.find_account("bob@example.org")
-            assert account is not None
-            return await usage(store, account)
-        finally:
-            await store.close()
-
-    expected = asyncio.run(fill())
-    conn = sqlite3.connect(tmp_path / DATABASE)
-    # As before quotas: no triggers, no quota columns; then the quota migration once more.
-    for trigger in ("insert", "delete", "update"):
-        conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
-    for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
-        conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
-    conn.executescript(migration_script("quota"))
-    conn.commit()
-    conn.close()
-    assert asyncio.run(reopened()) == expected and expected[1] == 2
-
-
-def migration_script(name: str) -> str:
-    """The SQL of migration NNNN_<name>.sql, to run again on a database set back."""
-    folder = resources.files("roost.store").joinpath("migrations")
-    [script] = [f for f in folder.iterdir() if f.name.endswith(f"_{name}.sql")]
-    return script.read_text(encoding="utf-8")
-
-
-def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
-    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
-    with sqlite3.connect(tmp_path / DATABASE) as conn:
-        conn.execute("PRAGMA user_version = 999")
-    conn.close()
-    with pytest.raises(RuntimeError, match="newer"):
-        asyncio.run(SqliteStore.open(tmp_path))
-
-
-def test_sqlite_settings(tmp_path: Path) -> None:
-    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
-    with sqlite3.connect(tmp_path / DATABASE) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
-    conn.close()

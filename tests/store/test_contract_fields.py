@@ -1,32 +1,22 @@
 """The Store contract for fetch_fields: the values of only the fields asked for, the same
 as fetch_meta's, for the existing messages among the uids, ascending by uid. Part of the
-contract suite of test_contract.py (its fixture and helpers, run once per engine). And, for
-SQLite, that migration 9's covering index is what the sync read uses."""
+contract suite (tests/store/contract.py, run once per engine)."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import sqlite3
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from roost.errors import MailErrorKind
-from roost.model import MailboxId, Uid
+from roost.model import Uid
 from roost.store.api import FlagMode, MessageField, MessageMeta, Store
-from roost.store.messages import field_columns
-from roost.store.query import select_uids
-from roost.store.sqlite import DATABASE, SqliteStore, SqliteTx
-from tests.store.test_contract import (
+from tests.store.contract import (
     MISSING_MAILBOX,
     account_inbox,
     contract,
     make,
-    open_store,
     refused,
 )
-
-__all__ = ["open_store"]  # the fixture, re-used from test_contract
 
 F = MessageField
 
@@ -68,35 +58,3 @@ async def test_fetch_fields_reads_what_fetch_meta_reads(store: Store) -> None:
     assert row[2] == {"\\Flagged", "$Work"}
     assert await store.fetch_fields(inbox.id, [Uid(99)], every) == []
     await refused(MailErrorKind.NONEXISTENT, store.fetch_fields(MISSING_MAILBOX, uids, every))
-
-
-def test_sqlite_sync_reads_use_the_covering_index(tmp_path: Path) -> None:
-    """Migration 9: what the sync FETCH reads comes from two covering indexes, never from
-    the wide rows: the fixed columns from messages_sync, flags and modseq from
-    messages_flags."""
-
-    async def fill() -> MailboxId:
-        store = await SqliteStore.open(tmp_path)
-        try:
-            _, inbox = await account_inbox(store)
-            await store.append(inbox.id, [make(f"M{n}") for n in range(20)])
-            return inbox.id
-        finally:
-            await store.close()
-
-    inbox = asyncio.run(fill())
-    fixed = field_columns([F.ENVELOPE, F.BODYSTRUCTURE, F.SIZE, F.INTERNALDATE])
-    changing = field_columns([F.FLAGS, F.MODSEQ])
-    with sqlite3.connect(tmp_path / DATABASE) as conn:
-        assert len(select_uids(SqliteTx(conn), fixed, inbox, [Uid(u) for u in range(30)])) == 20
-        assert "COVERING INDEX messages_sync" in plan(conn, inbox, fixed)
-        assert "COVERING INDEX messages_flags" in plan(conn, inbox, changing)
-
-
-def plan(conn: sqlite3.Connection, mailbox: MailboxId, columns: str) -> str:
-    rows = conn.execute(
-        f"EXPLAIN QUERY PLAN SELECT {columns} FROM messages "
-        "WHERE mailbox_id = ? AND (uid BETWEEN ? AND ?) ORDER BY uid",
-        (mailbox, 1, 300),
-    ).fetchall()
-    return " ".join(str(row[-1]) for row in rows)

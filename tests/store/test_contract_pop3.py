@@ -1,7 +1,7 @@
 """The Store contract for expunge_uids (POP3's QUIT): the messages among the uids that still
 exist go in one transaction, whatever their flags, and nothing else does. Part of the
-contract suite of test_contract.py (its fixture and helpers, run once per engine); and, for
-SQLite, the one hint it publishes after its commit (test_account_changes.Recorder)."""
+contract suite (tests/store/contract.py, run once per engine); and, for SQLite, the one
+hint it publishes after its commit (tests/store/recorder.py)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,17 @@ from roost.model import ModSeq, Uid
 from roost.notify.api import Hint
 from roost.store.api import FlagMode, Store
 from roost.store.sqlite import DATABASE, SqliteStore
-from tests.store.test_account_changes import Recorder
-from tests.store.test_contract import (
+from tests.store.contract import (
     MISSING_MAILBOX,
     account_inbox,
     append,
     contract,
     highest,
     make,
-    open_store,
     refused,
     uid_list,
 )
-
-__all__ = ["open_store"]  # the fixture, re-used from test_contract
+from tests.store.recorder import Recorder
 
 
 @contract

@@ -12,9 +12,7 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import ModSeq, Uid
 from roost.store.api import FlagMode, Store
 from roost.store.mailstore import MailStore
-from tests.store.test_contract import account_inbox, contract, make, open_store
-
-__all__ = ["open_store"]  # the fixture, re-used from test_contract
+from tests.store.contract import account_inbox, contract, make
 
 EVERYTHING = timedelta(seconds=-5)  # a horizon in the future: every row counts as old
 

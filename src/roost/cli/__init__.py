@@ -35,7 +35,7 @@ from roost.store.api import Store
 
 T = TypeVar("T")
 
-StoreOpener = Callable[[Path], Awaitable[Store]]
+StoreOpener = Callable[[Config], Awaitable[Store]]
 # run_server(config, ready): serves until cancelled; calls ready() once it listens.
 ServerRunner = Callable[[Config, Callable[[], None]], Coroutine[Any, Any, object]]
 
@@ -68,7 +68,7 @@ class Context:
         """Opens the store, runs `action` on it in a fresh event loop, closes the store."""
 
         async def run() -> T:
-            store = await self.open_store(self.config.data_dir)
+            store = await self.open_store(self.config)
             try:
                 return await action(store)
             finally:
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         stdout=sys.stdout,
         stderr=sys.stderr,
         getpass=getpass.getpass,
-        open_store=_open_sqlite_store,
+        open_store=_open_store,
         run_server=_run_app,
     )
     command: Command = args.command
@@ -136,11 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _open_sqlite_store(data_dir: Path) -> Store:
-    # Imported on use: `roost user list` need not load the engine until it runs.
-    from roost.store.sqlite import SqliteStore
+async def _open_store(config: Config) -> Store:
+    # Imported on use: `roost user list` need not load an engine until it runs.
+    from roost.backends import open_store
 
-    return await SqliteStore.open(data_dir)
+    return await open_store(config)
 
 
 def _run_app(config: Config, ready: Callable[[], None]) -> Coroutine[Any, Any, object]:

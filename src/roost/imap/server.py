@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,6 +27,7 @@ from roost.store.api import Store
 log = logging.getLogger("roost.imap")
 
 READ_SIZE = 65536
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 # RFC 9051 §5.4: an inactivity autologout timer must be at least 30 minutes.
 AUTOLOGOUT = 30 * 60
 
@@ -52,6 +54,7 @@ class StreamConnection:
 
     async def read(self) -> bytes:
         """The client's next bytes (inflated once COMPRESS is on); b"" at end of stream."""
+        self._quickack()
         if self.deflate is None:
             return await self.reader.read(READ_SIZE)
         while not self.deflate.pending:
@@ -62,6 +65,17 @@ class StreamConnection:
             if out:
                 return out
         return self.deflate.more()
+
+    def _quickack(self) -> None:
+        # Acknowledge what arrives at once rather than after Linux's delayed-ACK timer
+        # (40 ms): a client that writes a literal and then its CRLF in two sends (imaplib,
+        # IMAPClient) holds the CRLF back under Nagle until the literal is acknowledged, so
+        # every APPEND waited those 40 ms. The kernel drops quick-ack mode by itself, hence
+        # before every read.
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None and _QUICKACK is not None and sock.family != socket.AF_UNIX:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     async def write(self, data: bytes) -> None:
         if self.deflate is not None:

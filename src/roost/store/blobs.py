@@ -1,7 +1,12 @@
-"""Content-addressed message blobs: `<root>/ab/cdef...`, named by the SHA-256 of the bytes.
+"""Message blobs: the BlobStore protocol, and the file store `<root>/ab/cdef...`.
 
-Theory of operation
--------------------
+A blob is a message's bytes, named by their SHA-256. `BlobStore` is what the mail semantics
+(roost.store.mailstore) need of a place to keep them; an engine picks one: files beside the
+SQLite database (`FileBlobStore`, here), or a table of the database itself (the PostgreSQL
+engine's, roost.store.engines.postgresql.blobs), so that one backup holds everything.
+
+Theory of operation (files)
+---------------------------
 A blob is immutable and named by its content, so writing the same message twice is a no-op
 and a blob can never be half-updated. A write goes to a temporary file in the blob's own
 directory, is fsync'd, renamed into place and the directory is fsync'd: after `write`
@@ -13,7 +18,8 @@ referenced set so that no blob can become referenced while it runs: the store wr
 first, then, in the transaction that references them, calls `restore_missing` (which writes
 again any blob a collection removed in between), and runs `collect` in a write
 transaction too. Write transactions run one at a time, also across processes (SQLite's
-write lock), so the two cannot interleave. The grace period (by the time a blob was first
+write lock, which BEGIN IMMEDIATE takes in every process), so the two cannot interleave,
+whichever processes run them. The grace period (by the time a blob was first
 written) is a margin on top: a blob written a moment ago is left alone.
 
 Every method blocks (file I/O and fsync): call them from a worker thread, never from the
@@ -22,6 +28,7 @@ event loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -30,9 +37,13 @@ import tempfile
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
+from roost.store.engine import Tx
+
+__all__ = ["BlobStore", "FileBlobStore", "blob_id_of"]
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
@@ -55,7 +66,43 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class BlobStore:
+class BlobStore(Protocol):
+    """Where message bytes are kept. A blob is durable no later than the commit of the
+    transaction that first references it, and is never collected while referenced."""
+
+    def write_all(self, datas: Sequence[bytes], blobs: Sequence[BlobId]) -> None:
+        """Runs on a worker thread before (and beside) the transaction that will reference
+        the blobs: the slow part of storing them (a file store writes and fsyncs here; a
+        store inside the database has nothing to do). Blocks."""
+        ...
+
+    def keep(self, tx: Tx, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
+        """In the transaction that references blobs, after write_all returned: makes sure
+        each is stored when that transaction commits (again, if a collection removed it)."""
+        ...
+
+    async def load(
+        self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        """Each blob's bytes, or only its first prefixes[i] bytes; NONEXISTENT if one is
+        missing."""
+        ...
+
+    def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:
+        """In a write transaction: deletes the blobs that no message and no queued mail
+        references and that were stored more than grace_seconds ago; returns how many. Safe
+        beside writers in other processes: a blob a concurrent transaction comes to
+        reference is kept (or stored again by its `keep`)."""
+        ...
+
+
+# What references a blob: a message in a mailbox, or mail in the outbound queue.
+_REFERENCED = "SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound"
+
+
+class FileBlobStore:
+    """The BlobStore of files, one per blob, beside the database (the SQLite engine's)."""
+
     __slots__ = ("_root",)
 
     def __init__(self, root: Path) -> None:
@@ -131,6 +178,21 @@ class BlobStore:
         if prefixes is None:
             return [self.read(blob) for blob in blobs]
         return [self.read(blob, size) for blob, size in zip(blobs, prefixes, strict=True)]
+
+    def keep(self, tx: Tx, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
+        # The engine's write lock keeps collect_unreferenced out until this commits.
+        self.restore_missing(blobs, datas)
+
+    async def load(
+        self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        # Blobs are immutable, so reads need neither the engine nor a transaction; one
+        # trip to a thread for the lot (a FETCH of many bodies or headers).
+        return await asyncio.to_thread(self.read_all, blobs, prefixes)
+
+    def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:
+        referenced = {row[0] for row in tx.all(_REFERENCED)}
+        return self.collect(referenced, grace_seconds=grace_seconds)
 
     def exists(self, blob: BlobId) -> bool:
         return self.path(blob).exists()

@@ -1,15 +1,38 @@
 """The engine adapter boundary: what mail semantics need of a database.
 
 roost.store.mailstore writes the mail semantics once as units of work over a `Tx`; an
-`Engine` runs each unit in one transaction. sqlite.py is the embedded adapter; a
-PostgreSQL adapter implements the same two protocols and registers the same SQL
-functions (roost.store.query.SQL_FUNCTIONS).
+`Engine` runs each unit in one transaction. sqlite.py is the embedded adapter;
+engines/postgresql/ implements the same protocols over PostgreSQL.
 
-The SQL is the dialect SQLite and PostgreSQL share (RETURNING, ON CONFLICT) with "?"
-placeholders, which an engine translates if its driver needs another style. Full-text
-search is where the dialects part: each engine brings its own `TextIndex` (SQLite FTS5 in
-fts.py; PostgreSQL would bring a trigram index), and roost.store.query asks it only for
-candidates, which the exact SQL functions then confirm.
+The SQL is the dialect SQLite and PostgreSQL share (RETURNING, ON CONFLICT, LIKE ... ESCAPE)
+with "?" placeholders, which an engine translates if its driver needs another style; no
+unit calls a function of Python's from SQL. Full-text search is where the dialects part:
+each engine brings its own `TextIndex` (SQLite FTS5 in fts.py; PostgreSQL pg_trgm), and
+roost.store.query asks it only for candidates, which the exact predicates (plain SQL over
+the texts folded at delivery, roost.store.texts) then confirm.
+
+Isolation an engine must give
+-----------------------------
+* Each unit is atomic: it commits whole when it returns, or changes nothing when it
+  raises; a write has committed (durably, unless durable=False) before its caller hears.
+* A read sees one consistent snapshot across all its statements (fetch_fields reads a
+  mailbox twice and zips the rows), taken after every write whose run returned.
+* Writes behave as if run one after another. An engine may get there by running them one
+  at a time (SQLite: one writer, in the order handed in), or side by side at snapshot
+  isolation where a unit that updates a row a concurrent unit updated is run again from
+  the start (PostgreSQL at REPEATABLE READ). The units make the second way serial where it
+  matters: every unit that changes a mailbox's messages first updates the mailbox row
+  (UID/MODSEQ allocation, roost.store.changes.advance), every unit that changes an
+  account's mailboxes updates the account row (its MODSEQ), and every unit that adds mail
+  updates the account row (the quota check, roost.store.quota.charge), so conflicting
+  units meet on a row and units of different accounts share none. An engine must not add
+  a lock of its own across accounts (two writers in different accounts never wait for
+  each other on PostgreSQL), and may run a unit more than once: a unit's effects outside
+  the database must be idempotent (a blob written twice is one blob).
+* Counters and quota usage are kept by triggers each engine defines in its migrations
+  (message_count... on the mailbox row, storage_used/messages_used on the account row),
+  in the transaction that inserts or deletes the message rows; the contract suite checks
+  them on every engine.
 """
 
 from __future__ import annotations
@@ -76,11 +99,12 @@ class Engine(Protocol):
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
-        raises; write=True takes the write lock up front. Writes run one at a time, in the
-        order they were handed in; an engine may commit several in one transaction (group
-        commit), each still all or nothing, and returns only once it committed. A read
-        sees every write whose run returned before it was handed in; reads may run side
-        by side, with each other and with a write.
+        raises (see "Isolation an engine must give" above); returns only once it committed.
+        write=True: the unit may write. An engine may commit several writes in one
+        transaction (group commit), each still all or nothing, or run writes side by side,
+        running a unit again when it lost a conflict. A read sees every write whose run
+        returned before it was handed in; reads may run side by side, with each other and
+        with writes.
         durable=False: a write that may be lost to a power cut (not to a crash of the
         process) until the next durable commit, which then keeps it too."""
         ...

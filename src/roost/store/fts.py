@@ -8,10 +8,10 @@ the documents holding all of them (an AND of single-trigram terms) are a superse
 matches, which the exact predicates then confirm. The table keeps no token positions
 (detail=column, which phrase queries would need): that halves the cost of indexing at
 delivery, and the exact check removes the few documents whose trigrams are all there but
-not in a row. Case-insensitive means Python's str.casefold here (the exact
-predicates of roost.store.query use it), which is not SQLite's simple case folding (ß is
-"ss", İ is "i̇"), so both the documents and the needles are casefolded in Python and the
-tokenizer runs case-sensitive: the index then agrees with the predicates by construction.
+not in a row. Case-insensitive means Python's str.casefold here (roost.store.texts.fold, as
+for the exact predicates), which is not SQLite's simple case folding (ß is "ss", İ is
+"i̇"), so both the documents and the needles are folded in Python and the tokenizer runs
+case-sensitive: the index then agrees with the predicates by construction.
 
 Needles shorter than three characters (after casefolding) have no trigram, and a needle
 with a NUL cannot be passed to the FTS5 query parser: for those `candidates` returns None
@@ -27,16 +27,28 @@ to hold both, so it stays a superset of every referencing message's texts.
 
 from __future__ import annotations
 
-from roost.store.engine import TextColumn, Tx
+import json
 
-__all__ = ["FOLD_FUNCTION", "MIN_NEEDLE", "Fts5TextIndex", "casefold"]
+from roost.store.engine import TextColumn, Tx
+from roost.store.texts import fold, header_fields
+
+__all__ = [
+    "FIELDS_FUNCTION",
+    "FOLD_FUNCTION",
+    "MIN_NEEDLE",
+    "Fts5TextIndex",
+    "casefold",
+    "header_fields_json",
+]
 
 # The trigram tokenizer indexes runs of three characters; shorter needles match nothing.
 MIN_NEEDLE = 3
 # Terms of one candidates query: enough to be selective, few enough to stay cheap.
 MAX_TRIGRAMS = 16
-# Registered on every connection: migration 0004 indexes the existing messages with it.
+# Registered on every connection for the migrations, which fold the texts of mail stored
+# before them (0007, 0012); no query calls them.
 FOLD_FUNCTION = "roost_casefold"
+FIELDS_FUNCTION = "roost_header_fields"
 
 _CANDIDATES = (
     "SELECT search_docs.blob_id AS hit FROM search_text "
@@ -45,7 +57,12 @@ _CANDIDATES = (
 
 
 def casefold(text: str | None) -> str | None:
-    return None if text is None else text.casefold()
+    return None if text is None else fold(text)
+
+
+def header_fields_json(headers_text: str | None) -> str:
+    """roost.store.texts.header_fields as a JSON object, for json_each in migration 0012."""
+    return json.dumps(header_fields(headers_text or ""))
 
 
 def _phrase(needle: str) -> str:
@@ -71,7 +88,7 @@ class Fts5TextIndex:
     __slots__ = ()
 
     def add(self, tx: Tx, blob: str, headers_text: str, body_text: str) -> None:
-        headers, body = headers_text.casefold(), body_text.casefold()
+        headers, body = fold(headers_text), fold(body_text)
         row = tx.one("SELECT id FROM search_docs WHERE blob_id = ?", (blob,))
         if row is None:
             doc = tx.one("INSERT INTO search_docs (blob_id) VALUES (?) RETURNING id", (blob,))
@@ -99,7 +116,7 @@ class Fts5TextIndex:
         return tx.execute(f"DELETE FROM search_docs WHERE id IN ({orphans})")
 
     def candidates(self, needle: str, column: TextColumn | None) -> tuple[str, list[object]] | None:
-        folded = needle.casefold()
+        folded = fold(needle)
         if len(folded) < MIN_NEEDLE or "\x00" in folded:
             return None
         match = _all_trigrams(folded)

@@ -38,13 +38,16 @@ __all__ = [
 ]
 
 
-def _next_uidvalidity(tx: Tx) -> UidValidity:
-    # Unique and increasing across the store, also across deleted mailboxes; the clock
+def _next_uidvalidity(tx: Tx, account: AccountId) -> UidValidity:
+    # Increasing within the account (RFC 9051 §2.3.1.1: a name never gets a value it had
+    # before), also across deleted mailboxes; kept on the account row, which the unit
+    # updates anyway (its MODSEQ), so accounts never wait for each other here. The clock
     # keeps values apart from those of a store restored from an older backup.
-    row = tx.one("SELECT value FROM counters WHERE name = 'uidvalidity'")
-    assert row is not None
+    row = tx.one("SELECT last_uidvalidity FROM accounts WHERE id = ?", (account,))
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such account")
     value = max(int(time.time()), row[0] + 1)
-    tx.execute("UPDATE counters SET value = ? WHERE name = 'uidvalidity'", (value,))
+    tx.execute("UPDATE accounts SET last_uidvalidity = ? WHERE id = ?", (value, account))
     return UidValidity(value)
 
 
@@ -52,7 +55,7 @@ def _insert_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | No
     row = tx.one(
         "INSERT INTO mailboxes (account_id, name, uidvalidity, special_use) "
         "VALUES (?, ?, ?, ?) RETURNING id",
-        (account, name, _next_uidvalidity(tx), special_use),
+        (account, name, _next_uidvalidity(tx, account), special_use),
     )
     assert row is not None
     mailbox = MailboxId(row[0])

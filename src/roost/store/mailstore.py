@@ -12,7 +12,8 @@ boundary), one module per concept:
     names.py      mailbox-name and address rules
     flags.py      how flags are stored and compared
     instants.py   how instants are stored
-    query.py      Query -> SQL WHERE, the text-matching SQL functions, UID ranges
+    query.py      Query -> SQL WHERE, UID ranges
+    texts.py      the folded search texts of a blob and the exact text tests
     lookup.py     the mailbox and account rows every unit of work starts from
     journal.py    what a unit of work changed, published after the commit
     changes.py    UID/MODSEQ counters, tombstones, the change logs and the account log
@@ -88,10 +89,9 @@ from roost.store.engine import Engine, Row, Tx
 from roost.store.instants import now_utc, to_micros
 from roost.store.journal import Journal
 from roost.store.lookup import get_mailbox, require_mailbox
-from roost.store.query import SQL_FUNCTIONS
 from roost.store.uidcache import UidCache
 
-__all__ = ["SQL_FUNCTIONS", "Engine", "MailStore", "Row", "Tx"]
+__all__ = ["Engine", "MailStore", "Row", "Tx"]
 
 T = TypeVar("T")
 
@@ -144,7 +144,9 @@ class MailStore:
 
         def unit(tx: Tx) -> tuple[T, Journal]:
             journal = Journal(tx)
-            return work(journal), journal
+            result = work(journal)
+            self._announce(tx, journal)
+            return result, journal
 
         result, journal = await self._engine.run(unit, write=True, durable=durable)
         # After the commit: a session woken by a hint must find what it names.
@@ -152,6 +154,11 @@ class MailStore:
         for hint in journal.hints():
             self._publisher.publish(hint)
         return result
+
+    def _announce(self, tx: Tx, journal: Journal) -> None:
+        """Inside a write's transaction, once its work is done: what an engine that tells
+        other processes itself (PostgreSQL's NOTIFY) sends them. Here, nothing: `follow`
+        reads the account log."""
 
     async def follow(self, interval: float = FOLLOW_INTERVAL) -> None:
         """Publishes the writes other processes commit (the roost CLI, other workers) as
@@ -188,9 +195,9 @@ class MailStore:
         def unit(tx: Tx) -> T:
             result = work(tx, blobs)
             written.result()
-            # collect_blobs is a write too (one at a time), so a blob it deleted since the
-            # write is written again here, and none can go between here and COMMIT.
-            self._blobs.restore_missing(blobs, datas)
+            # A collection since the write cannot take a blob referenced from here to
+            # COMMIT (roost.store.blobs.BlobStore.keep).
+            self._blobs.keep(tx, blobs, datas)
             return result
 
         return await self._write(unit)
@@ -338,14 +345,12 @@ class MailStore:
         return await self._read(work)
 
     async def read_blob(self, blob: BlobId) -> bytes:
-        # Blobs are immutable, so reads need neither the engine nor a transaction.
-        return await asyncio.to_thread(self._blobs.read, blob)
+        return (await self._blobs.load([blob]))[0]
 
     async def read_blobs(
         self, blobs: Sequence[BlobId], *, prefixes: Sequence[int] | None = None
     ) -> list[bytes]:
-        # One trip to a thread for the lot: a FETCH of many bodies or headers.
-        return await asyncio.to_thread(self._blobs.read_all, blobs, prefixes)
+        return await self._blobs.load(blobs, prefixes)
 
     async def store_flags(
         self,
@@ -463,12 +468,9 @@ class MailStore:
         await self._write(self._engine.text_index.prune)
 
         def collect(tx: Tx) -> int:
-            # A write, so it cannot run between an append's check that its blobs exist and
-            # its commit; the grace period covers other processes.
-            # Queued mail references blobs too (roost.store.outbound).
+            # A write: the BlobStore keeps what a concurrent write comes to reference.
             msgs.forget_texts(tx)
-            referenced = msgs.referenced_blobs(tx) | outbound.referenced_blobs(tx)
-            return self._blobs.collect(referenced, grace_seconds=grace_seconds)
+            return self._blobs.collect_unreferenced(tx, grace_seconds)
 
         return await self._write(collect)
 

@@ -14,6 +14,7 @@ from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, SortFields, Uid
+from roost.store import texts
 from roost.store.api import (
     AppendResult,
     CopyResult,
@@ -50,7 +51,6 @@ __all__ = [
     "field_columns",
     "forget_texts",
     "list_uids",
-    "referenced_blobs",
     "replace",
     "search",
     "store_flags",
@@ -70,11 +70,6 @@ _THREAD_REFS = 22
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
     f"{_CARRIED}) VALUES ({', '.join(['?'] * 29)})"
-)
-# Copies share their blob's text: the first message of a blob writes it.
-_INSERT_TEXT = (
-    "INSERT INTO blob_texts (blob_id, headers_text, body_text) VALUES (?, ?, ?) "
-    "ON CONFLICT (blob_id) DO NOTHING"
 )
 # The columns of each MessageField and what makes its value of them (None: as stored).
 _FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
@@ -115,20 +110,22 @@ def append(
     mailbox = get_mailbox(tx, mailbox_id)
     if not messages:
         return AppendResult(uidvalidity=mailbox.uidvalidity, uids=(), modseq=mailbox.highestmodseq)
+    # The mailbox row first, then the account's (as an expunge's triggers take them), so
+    # that concurrent writers of one account do not deadlock on PostgreSQL.
+    first, modseq = advance(tx, mailbox_id, len(messages))
     # RFC 3502: MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing.
     charge(tx, mailbox.account_id, sum(len(m.data) for m in messages), len(messages))
-    first, modseq = advance(tx, mailbox_id, len(messages))
     when = now_utc()
     rows = [
         _new_row(tx, mailbox, Uid(first + offset), modseq, when, message, blob)
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
-    texts = [
+    search_texts = [
         (blob, message.parsed.headers_text, message.parsed.body_text)
         for message, blob in zip(messages, blobs, strict=True)
     ]
-    tx.executemany(_INSERT_TEXT, texts)
+    texts.store(tx, search_texts)
     for message, blob in zip(messages, blobs, strict=True):
         index.add(tx, blob, message.parsed.headers_text, message.parsed.body_text)
     uids = tuple(Uid(first + i) for i in range(len(messages)))
@@ -283,16 +280,9 @@ def _uid_column(rows: list[Row]) -> list[Uid]:
     return cast(list[Uid], [row[0] for row in rows])
 
 
-def referenced_blobs(tx: Tx) -> set[str]:
-    return {row[0] for row in tx.all("SELECT DISTINCT blob_id FROM messages")}
-
-
 def forget_texts(tx: Tx) -> int:
     """Deletes the search text of blobs no message references; returns how many."""
-    return tx.execute(
-        "DELETE FROM blob_texts WHERE NOT EXISTS "
-        "(SELECT 1 FROM messages m WHERE m.blob_id = blob_texts.blob_id)"
-    )
+    return texts.forget(tx)
 
 
 # ----- flags and expunge --------------------------------------------------------------

@@ -20,7 +20,6 @@ __all__ = [
     "enqueue",
     "entries",
     "flush",
-    "referenced_blobs",
     "remove",
     "retry_later",
 ]
@@ -83,7 +82,3 @@ def remove(tx: Tx, ids: Sequence[int]) -> int:
 
 def flush(tx: Tx, now: datetime) -> int:
     return tx.execute("UPDATE outbound SET next_attempt = ?", (to_micros(now),))
-
-
-def referenced_blobs(tx: Tx) -> set[str]:
-    return {row[0] for row in tx.all("SELECT DISTINCT blob_id FROM outbound")}

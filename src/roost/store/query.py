@@ -2,11 +2,11 @@
 
 Theory of operation
 -------------------
-The Query tree compiles to one WHERE clause. The exact meaning of a text predicate
-(case-insensitive substring, RFC 9051 §6.4.4) is an SQL function of SQL_FUNCTIONS, which
-every engine registers under its name; called on every row it would scan the mailbox in
-Python, so the engine's TextIndex (roost.store.engine) narrows first and the function only
-confirms the candidates:
+The Query tree compiles to one WHERE clause, in the SQL every engine speaks. The exact test
+of a text predicate (case-insensitive substring, RFC 9051 §6.4.4) is a LIKE over the texts
+folded at delivery (roost.store.texts: no Python runs inside SQL, and both engines answer
+alike); run on every row it would scan the mailbox's texts, so the engine's TextIndex
+(roost.store.engine) narrows first and the exact test only confirms the candidates:
 
 * when the index can name a superset of the matching blobs (a text key; an AND with one
   among its conjuncts, the one with the longest needle; an OR of such, as a UNION), the
@@ -15,7 +15,7 @@ confirms the candidates:
   the mailbox holds;
 * otherwise (NOT TEXT x, OR TEXT x UNSEEN) the mailbox is scanned in SQL, and each text
   predicate becomes `CASE WHEN blob_id IN (candidates) THEN exact ELSE false END`: the
-  candidates are computed once per statement, the exact function runs on them only.
+  candidates are computed once per statement, the exact test runs on them only.
 
 A needle the index cannot narrow (shorter than a trigram) keeps the plain scan, so the
 result is always what the exact predicates say.
@@ -23,9 +23,10 @@ result is always what the exact predicates say.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from roost.model import MailboxId, Uid
+from roost.store import texts
 from roost.store.api import (
     All,
     And,
@@ -52,15 +53,13 @@ from roost.store.api import (
 from roost.store.engine import Row, TextColumn, TextIndex, Tx
 from roost.store.flags import Flags
 from roost.store.instants import to_micros
+from roost.store.texts import LIKE_ESCAPE, like_pattern
 
 __all__ = [
-    "SQL_FUNCTIONS",
     "compile_query",
     "compile_search",
     "has_keyword",
-    "header_contains",
     "select_uids",
-    "text_contains",
     "uid_ranges",
 ]
 
@@ -68,32 +67,23 @@ __all__ = [
 _RANGES_PER_QUERY = 200
 
 
-def text_contains(haystack: str | None, needle: str) -> bool:
-    return haystack is not None and needle.casefold() in haystack.casefold()
-
-
-def header_contains(headers: str | None, name: str, needle: str) -> bool:
-    """headers_text has one "name: value" line per field; "" matches a present field."""
-    if headers is None:
-        return False
-    wanted, folded = name.casefold(), needle.casefold()
-    for line in headers.splitlines():
-        field, colon, value = line.partition(":")
-        if colon and field.strip().casefold() == wanted and folded in value.casefold():
-            return True
-    return False
-
-
 def has_keyword(keywords: str | None, keyword: str) -> bool:
-    return keywords is not None and keyword.casefold() in keywords.casefold().split()
+    """The meaning of `_keyword_sql`, in Python. Keywords are atoms, ASCII (RFC 9051 §9
+    flag-keyword): they compare ignoring ASCII case, as SQL's lower() does on both engines."""
+    if keywords is None or any(c.isspace() for c in keyword):
+        return False
+    return keyword.translate(_ASCII_LOWER) in keywords.translate(_ASCII_LOWER).split(" ")
 
 
-# name -> (number of arguments, implementation); every engine must provide these.
-SQL_FUNCTIONS: dict[str, tuple[int, Callable[..., bool]]] = {
-    "roost_contains": (2, text_contains),
-    "roost_header_contains": (3, header_contains),
-    "roost_has_keyword": (2, has_keyword),
-}
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _keyword_sql(keyword: str) -> tuple[str, list[object]]:
+    if not keyword or any(c.isspace() for c in keyword):
+        return "1 = 0", []  # stored keywords are space-separated atoms
+    pattern = like_pattern(f" {keyword.translate(_ASCII_LOWER)} ")
+    return f"(' ' || lower(keywords) || ' ') LIKE ? ESCAPE '{LIKE_ESCAPE}'", [pattern]
+
 
 # Dates compare as wall-clock time in each message's own zone (RFC 9051 §6.4.4: the date
 # "disregarding time and timezone"): the UTC instant plus the stored offset.
@@ -107,9 +97,8 @@ _DATE_COLUMNS = {
 }
 
 
-# A blob's text lives in blob_texts (migration 0004), read only for rows a text key tests.
-_HEADERS_TEXT = "(SELECT headers_text FROM blob_texts t WHERE t.blob_id = messages.blob_id)"
-_BODY_TEXT = "(SELECT body_text FROM blob_texts t WHERE t.blob_id = messages.blob_id)"
+# A blob's folded texts (roost.store.texts), read only for the rows a text key tests.
+_TEXTS = "SELECT 1 FROM blob_texts t WHERE t.blob_id = messages.blob_id"
 
 
 def compile_search(
@@ -118,20 +107,21 @@ def compile_search(
     """The SELECT of the uids (ascending) of mailbox's messages that match query; only the
     first `limit` if given."""
     driver = _candidates(query, index) if index is not None else None
-    count = -1 if limit is None else limit
+    # LIMIT -1 is SQLite's "no limit", an error on PostgreSQL: no limit is no LIMIT.
+    tail, tail_params = ("", []) if limit is None else (" LIMIT ?", [limit])
     if driver is None or index is None:
         where, params = compile_query(query, index)
-        sql = f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?"
-        return sql, [mailbox, *params, count]
+        sql = f"SELECT uid FROM messages WHERE mailbox_id = ? AND ({where}) ORDER BY uid{tail}"
+        return sql, [mailbox, *params, *tail_params]
     # The rows come from the candidates, a superset of the matches: the exact predicates
     # alone decide among them.
     candidates, candidate_params, _ = driver
     where, params = compile_query(query)
     sql = (
         f"SELECT uid FROM {index.driven_by(candidates)} "
-        f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid LIMIT ?"
+        f"WHERE mailbox_id = ? AND ({where}) ORDER BY uid{tail}"
     )
-    return sql, [*candidate_params, mailbox, *params, count]
+    return sql, [*candidate_params, mailbox, *params, *tail_params]
 
 
 def compile_query(query: Query, index: TextIndex | None = None) -> tuple[str, list[object]]:
@@ -161,7 +151,7 @@ def _plain(query: PlainQuery) -> tuple[str, list[object]]:
             parsed = Flags.parse({flag})
             if parsed.bits:
                 return "(system_flags & ?) != 0", [parsed.bits]
-            return "roost_has_keyword(keywords, ?)", [flag]
+            return _keyword_sql(flag)
         case DateBefore(field=field, when=when):
             return f"{_DATE_COLUMNS[field]} < ?", [to_micros(when)]
         case DateOnOrAfter(field=field, when=when):
@@ -181,14 +171,18 @@ def _plain(query: PlainQuery) -> tuple[str, list[object]]:
 
 
 def _exact(query: TextQuery) -> tuple[str, list[object]]:
+    """The exact test of a text key: plain SQL over the folded texts (roost.store.texts),
+    the same on every engine."""
     match query:
         case HeaderContains(name=name, text=text):
-            return f"roost_header_contains({_HEADERS_TEXT}, ?, ?)", [name, text]
+            return texts.header_sql("messages.blob_id", name, text)
         case BodyContains(text=text):
-            return f"roost_contains({_BODY_TEXT}, ?)", [text]
+            body, params = texts.contains_sql("t.body_text", texts.fold(text))
+            return f"EXISTS ({_TEXTS} AND {body})", params
         case TextContains(text=text):
-            sql = f"(roost_contains({_HEADERS_TEXT}, ?) OR roost_contains({_BODY_TEXT}, ?))"
-            return sql, [text, text]
+            headers, params = texts.contains_sql("t.headers_text", texts.fold(text))
+            body, more = texts.contains_sql("t.body_text", texts.fold(text))
+            return f"EXISTS ({_TEXTS} AND ({headers} OR {body}))", [*params, *more]
 
 
 def _text(query: TextQuery, index: TextIndex | None) -> tuple[str, list[object]]:

@@ -3,8 +3,10 @@
 Usage is a pair of running totals on the account row that triggers keep equal to the sum
 of the account's message sizes and their number (migrations/0003_quota.sql), so reading
 it costs one row. `charge` is called by every unit of work that adds mail (append, copy,
-move) inside its transaction, before it writes a row: a refusal raises OVER_QUOTA and the
-transaction rolls back with nothing written, whatever the batch size. Only growth is
+move) inside its transaction, before it writes a row: one conditional UPDATE of the account
+row checks the limits and locks the row until the commit (no check-then-insert that a
+concurrent writer could slip between); a refusal raises OVER_QUOTA and the transaction
+rolls back with nothing written, whatever the batch size. Only growth is
 checked: a MOVE within one account changes nothing and always succeeds, and an account
 already over a lowered limit may still delete, move and rename.
 """
@@ -46,17 +48,31 @@ def set_quota(
         raise MailError(MailErrorKind.NONEXISTENT, "no such account")
 
 
+# Checks the limits against the account row it locks: a concurrent unit adding mail to the
+# same account waits for (SQLite: is serialised behind; PostgreSQL: conflicts with and is
+# retried after) this one's commit, so two cannot both take the last room. A no-op
+# assignment, because the usage itself is charged by the triggers that count every
+# message row inserted or deleted (migrations), in this same transaction.
+_CHARGE = (
+    "UPDATE accounts SET storage_used = storage_used WHERE id = ? "
+    "AND (? <= 0 OR storage_limit IS NULL OR storage_used + ? <= storage_limit) "
+    "AND (? <= 0 OR message_limit IS NULL OR messages_used + ? <= message_limit)"
+)
+
+
 def charge(tx: Tx, account: AccountId, octets: int, messages: int) -> None:
     """Refuses (OVER_QUOTA) adding `octets` and `messages` to the account if that would
-    take it past a limit. Net changes of zero or less are never refused."""
+    take it past a limit. Net changes of zero or less are never refused. One conditional
+    UPDATE checks and locks; the rows the caller then inserts are charged by triggers."""
     if octets <= 0 and messages <= 0:
         return
-    quota = get_quota(tx, account)
     # RFC 9208 §4.1: an operation that would exceed a limit fails as a whole.
+    if tx.execute(_CHARGE, (account, octets, octets, messages, messages)) == 1:
+        return
+    quota = get_quota(tx, account)  # NONEXISTENT if there is no such account
     if octets > 0 and _exceeds(quota.storage_used + octets, quota.storage_limit):
         raise MailError(MailErrorKind.OVER_QUOTA, "storage quota exceeded")
-    if messages > 0 and _exceeds(quota.messages_used + messages, quota.message_limit):
-        raise MailError(MailErrorKind.OVER_QUOTA, "message quota exceeded")
+    raise MailError(MailErrorKind.OVER_QUOTA, "message quota exceeded")
 
 
 def _exceeds(usage: int, limit: int | None) -> bool:

@@ -45,11 +45,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from roost.notify.api import Publisher
-from roost.store.blobs import BlobStore
+from roost.store.blobs import FileBlobStore
 from roost.store.engine import Row, TextIndex, Tx
-from roost.store.fts import FOLD_FUNCTION, Fts5TextIndex, casefold
+from roost.store.fts import (
+    FIELDS_FUNCTION,
+    FOLD_FUNCTION,
+    Fts5TextIndex,
+    casefold,
+    header_fields_json,
+)
 from roost.store.mailstore import MailStore
-from roost.store.query import SQL_FUNCTIONS
 
 T = TypeVar("T")
 
@@ -172,9 +177,9 @@ def _configure(conn: sqlite3.Connection) -> None:
     # FETCH throughput on 10,000 messages).
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA mmap_size = 268435456")
-    for name, (arity, function) in SQL_FUNCTIONS.items():
-        conn.create_function(name, arity, function, deterministic=True)
+    # For the migrations only: no query runs Python inside SQL (roost.store.texts).
     conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
+    conn.create_function(FIELDS_FUNCTION, 1, header_fields_json, deterministic=True)
 
 
 class _Write:
@@ -401,7 +406,7 @@ class SqliteStore(MailStore):
     async def open(cls, data_dir: Path, publisher: Publisher | None = None) -> SqliteStore:
         """Creates the directory, database and blob directory if missing; migrates. Hints
         of what it commits go to publisher (none: nobody in this process listens)."""
-        blobs = BlobStore(data_dir / BLOBS)
+        blobs = FileBlobStore(data_dir / BLOBS)
 
         def prepare() -> None:
             data_dir.mkdir(parents=True, exist_ok=True)

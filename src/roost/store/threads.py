@@ -13,6 +13,8 @@ message names an earlier one; two threads that a late message would join stay tw
 never change once given, so a device that cached one never sees it move).
 
 A copy within the account keeps its thread; a copy into another account is threaded there.
+A Message-ID longer than MAX_ID octets (RFC 5322 allows lines of 998; real ids are well
+under 100) takes no part in threading, so that every key fits any engine's index.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from collections.abc import Sequence
 from roost.model import AccountId
 from roost.store.engine import Tx
 
-__all__ = ["thread_for"]
+__all__ = ["MAX_ID", "thread_for"]
+
+MAX_ID = 250
 
 
 def _bare(message_id: str | None) -> str | None:
@@ -41,7 +45,10 @@ def thread_for(
     """The THREADID of a message arriving in account with this EMAILID, Message-ID and
     thread parents (oldest first, without angle brackets); maps its ids to it."""
     own = _bare(message_id)
-    wanted = ([own] if own else []) + [p for p in reversed(parents) if p and p != own]
+    if own is not None and len(own.encode()) > MAX_ID:
+        own = None
+    ids = ([own] if own else []) + [p for p in reversed(parents) if p and p != own]
+    wanted = [i for i in ids if len(i.encode()) <= MAX_ID]
     known: dict[str, str] = {}
     for start in range(0, len(wanted), 200):  # keeps the statement's parameters few
         chunk = wanted[start : start + 200]

@@ -12,3 +12,8 @@ UPDATE tombstones SET expunged_at = CAST((julianday('now') - 2440587.5) * 864000
 CREATE INDEX tombstones_age ON tombstones (expunged_at);
 ALTER TABLE mailboxes ADD COLUMN vanished_floor INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE accounts ADD COLUMN log_floor INTEGER NOT NULL DEFAULT 0;
+
+-- UIDVALIDITY is handed out per account (roost.store.mailboxes), starting above every value
+-- the store-wide counter gave, so no name ever gets a value it had.
+ALTER TABLE accounts ADD COLUMN last_uidvalidity INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET last_uidvalidity = (SELECT value FROM counters WHERE name = 'uidvalidity');

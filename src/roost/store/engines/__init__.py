@@ -1,0 +1,1 @@
+"""Store engines besides the embedded SQLite one (roost.store.sqlite)."""

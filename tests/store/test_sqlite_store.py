@@ -1,0 +1,271 @@
+"""The SQLite store's own tests (the engine's are in test_sqlite_engine.py): its migrations,
+its FTS5 text index and query plans, its file blobs and settings. What every engine must
+do is in the contract suite."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from roost.errors import MailError
+from roost.model import BlobId, MailboxId, Uid
+from roost.store.api import (
+    And,
+    BodyContains,
+    FlagMode,
+    HasFlag,
+    HeaderContains,
+    MessageField,
+    Not,
+    Or,
+    Store,
+    TextContains,
+)
+from roost.store.blobs import FileBlobStore, blob_id_of
+from roost.store.fts import (
+    FOLD_FUNCTION,
+    Fts5TextIndex,
+    casefold,
+)
+from roost.store.messages import field_columns
+from roost.store.query import compile_search, select_uids
+from roost.store.sqlite import DATABASE, SqliteStore, SqliteTx, connect
+from tests.store.contract import account_inbox, append, make
+
+F = MessageField
+
+
+async def usage(store: Store, address: str = "bob@example.org") -> tuple[int, int]:
+    account = await store.find_account(address)
+    assert account is not None
+    quota = await store.get_quota(account.id)
+    return quota.storage_used, quota.messages_used
+
+
+def test_blob_store_write_read_collect(tmp_path: Path) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    blobs.ensure_root()
+    kept, dropped = blobs.write(b"kept"), blobs.write(b"dropped")
+    assert blobs.write(b"kept") == kept == blob_id_of(b"kept")
+    assert blobs.path(kept).parent.name == kept[:2]
+    assert blobs.read(kept) == b"kept"
+    (blobs.path(kept).parent / ".tmp-stale").write_bytes(b"half")
+    assert blobs.collect({kept}) == 0  # within the grace period
+    assert blobs.collect({kept}, grace_seconds=0) == 2  # dropped + the stale temp file
+    assert blobs.exists(kept) and not blobs.exists(dropped)
+    with pytest.raises(MailError):
+        blobs.read(dropped)
+    with pytest.raises(MailError):
+        blobs.path(BlobId("../../etc/passwd"))
+
+
+def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> None:
+    """Migration 3 fills the usage totals from the messages already there."""
+
+    async def fill() -> tuple[int, int]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            await append(store, inbox, make("A", "x" * 300), make("B"))
+            return await usage(store)
+        finally:
+            await store.close()
+
+    async def reopened() -> tuple[int, int]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            return await usage(store)
+        finally:
+            await store.close()
+
+    expected = asyncio.run(fill())
+    conn = sqlite3.connect(tmp_path / DATABASE)
+    # As before quotas: no triggers, no quota columns; then the quota migration once more.
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER messages_usage_{trigger}")
+    for column in ("storage_limit", "message_limit", "storage_used", "messages_used"):
+        conn.execute(f"ALTER TABLE accounts DROP COLUMN {column}")
+    conn.executescript(migration_script("quota"))
+    conn.commit()
+    conn.close()
+    assert asyncio.run(reopened()) == expected and expected[1] == 2
+
+
+def migration_script(name: str) -> str:
+    """The SQL of migration NNNN_<name>.sql, to run again on a database set back."""
+    folder = resources.files("roost.store").joinpath("migrations")
+    [script] = [f for f in folder.iterdir() if f.name.endswith(f"_{name}.sql")]
+    return script.read_text(encoding="utf-8")
+
+
+def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
+    with sqlite3.connect(tmp_path / DATABASE) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        asyncio.run(SqliteStore.open(tmp_path))
+
+
+def test_sqlite_settings(tmp_path: Path) -> None:
+    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
+    with sqlite3.connect(tmp_path / DATABASE) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    conn.close()
+
+
+# ----- the SQLite engine ----------------------------------------------------------------
+
+
+def _documents(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / DATABASE) as conn:
+        count: int = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+    conn.close()
+    return count
+
+
+def test_sqlite_collect_drops_unreferenced_documents(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            uids = await append(store, inbox, make("Keep", "kept"), make("Drop", "dropped"))
+            assert _documents(tmp_path) == 2
+            await store.store_flags(inbox.id, uids[1:], FlagMode.ADD, frozenset({"\\Deleted"}))
+            await store.expunge(inbox.id)
+            await store.collect_blobs(grace_seconds=0)
+            assert _documents(tmp_path) == 1
+            assert await store.search(inbox.id, TextContains("kept")) == uids[:1]
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_sqlite_migration_indexes_existing_mail(tmp_path: Path) -> None:
+    async def deliver() -> MailboxId:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            await append(store, inbox, make("Straße", "zebrafish"), make("Other", "nothing"))
+            return inbox.id
+        finally:
+            await store.close()
+
+    async def search(inbox: MailboxId) -> list[Uid]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            return await store.search(inbox, And((TextContains("ZEBRA"), TextContains("ss"))))
+        finally:
+            await store.close()
+
+    inbox = asyncio.run(deliver())
+    with sqlite3.connect(tmp_path / DATABASE) as conn:  # as before the index, then its migration
+        conn.executescript("DROP TABLE search_text; DROP TABLE search_docs;")
+        conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
+        conn.executescript(migration_script("search"))
+    conn.close()
+    assert asyncio.run(search(inbox)) == [1]
+    assert _documents(tmp_path) == 2
+
+
+def test_sqlite_search_starts_from_the_index_hits(tmp_path: Path) -> None:
+    # Cost follows the matches: a positive text key drives the statement through the FTS
+    # table and messages_blob, never a scan of the mailbox; the others probe the hits once.
+    asyncio.run(asyncio.run(SqliteStore.open(tmp_path)).close())
+    index = Fts5TextIndex()
+    conn = connect(tmp_path / DATABASE)
+    try:
+        for query in (
+            TextContains("zebrafish"),
+            And((Not(HasFlag("\\Seen")), HeaderContains("from", "alice"))),
+        ):
+            sql, params = compile_search(query, MailboxId(1), index)
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            assert plan[0].startswith("SCAN search_text VIRTUAL TABLE"), plan
+            assert any("messages USING INDEX messages_blob (blob_id=?)" in p for p in plan), plan
+            assert not any("mailbox_id=?" in p for p in plan), plan
+        either = Or((TextContains("zebrafish"), BodyContains("stripes")))
+        sql, params = compile_search(And((either, Not(HasFlag("\\Seen")))), MailboxId(1), index)
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        assert "COMPOUND QUERY" in plan and "SCAN hits" in plan, plan
+        assert any("messages USING INDEX messages_blob (blob_id=?)" in p for p in plan), plan
+        sql, params = compile_search(Not(TextContains("zebrafish")), MailboxId(1), index)
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        assert any(p.startswith("LIST SUBQUERY") for p in plan), plan
+    finally:
+        conn.close()
+
+
+def test_sqlite_sync_reads_use_the_covering_index(tmp_path: Path) -> None:
+    """Migration 9: what the sync FETCH reads comes from two covering indexes, never from
+    the wide rows: the fixed columns from messages_sync, flags and modseq from
+    messages_flags."""
+
+    async def fill() -> MailboxId:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            await store.append(inbox.id, [make(f"M{n}") for n in range(20)])
+            return inbox.id
+        finally:
+            await store.close()
+
+    inbox = asyncio.run(fill())
+    fixed = field_columns([F.ENVELOPE, F.BODYSTRUCTURE, F.SIZE, F.INTERNALDATE])
+    changing = field_columns([F.FLAGS, F.MODSEQ])
+    with sqlite3.connect(tmp_path / DATABASE) as conn:
+        assert len(select_uids(SqliteTx(conn), fixed, inbox, [Uid(u) for u in range(30)])) == 20
+        assert "COVERING INDEX messages_sync" in plan(conn, inbox, fixed)
+        assert "COVERING INDEX messages_flags" in plan(conn, inbox, changing)
+
+
+def plan(conn: sqlite3.Connection, mailbox: MailboxId, columns: str) -> str:
+    rows = conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT {columns} FROM messages "
+        "WHERE mailbox_id = ? AND (uid BETWEEN ? AND ?) ORDER BY uid",
+        (mailbox, 1, 300),
+    ).fetchall()
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> None:
+    """Migration 12: texts stored as delivered (before it) are folded, and their header
+    fields split out, so the exact tests of SEARCH find them."""
+
+    async def deliver() -> MailboxId:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            _, inbox = await account_inbox(store)
+            await append(store, inbox, make("Straße", "ZEBRAFISH"), make("Other", "nothing"))
+            return inbox.id
+        finally:
+            await store.close()
+
+    async def search(inbox: MailboxId) -> list[list[Uid]]:
+        store = await SqliteStore.open(tmp_path)
+        try:
+            return [
+                await store.search(inbox, HeaderContains("SUBJECT", "strasse")),
+                await store.search(inbox, BodyContains("zebrafish")),
+                await store.search(inbox, HeaderContains("to", "")),
+            ]
+        finally:
+            await store.close()
+
+    inbox = asyncio.run(deliver())
+    original = make("Straße", "ZEBRAFISH").parsed
+    with sqlite3.connect(tmp_path / DATABASE) as conn:  # as before the migration
+        conn.execute("DROP TABLE search_fields")
+        conn.execute(
+            "UPDATE blob_texts SET headers_text = ?, body_text = ? WHERE body_text = ?",
+            (original.headers_text, original.body_text, "zebrafish"),
+        )
+        conn.execute("PRAGMA user_version = 12")
+    conn.close()
+    assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]
