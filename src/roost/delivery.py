@@ -45,12 +45,14 @@ def analyse(data: bytes) -> ParsedMessage:
     envelope, root = mime.parse_message(data)
     header_size = root.body_start
     message_id = (envelope.message_id or "").strip()
+    imap_envelope, bodystructure, body = render_imap(envelope, root)
     return ParsedMessage(
         size=len(data),
         header_size=header_size,
-        envelope=render_envelope(envelope),
-        bodystructure=render_bodystructure(root, extensible=True),
-        body=render_bodystructure(root, extensible=False),
+        envelope=imap_envelope,
+        bodystructure=bodystructure,
+        body=body,
+        envelope_fields=mime.serialize_envelope(envelope),
         parts=mime.serialize_parts(root),
         preview=mime.preview(data, root),
         headers_text=mime.decoded_headers(data[:header_size]),
@@ -58,6 +60,16 @@ def analyse(data: bytes) -> ParsedMessage:
         sent_date=sent_date(envelope.date),
         message_id=message_id or None,
         sort=sort_fields(envelope),
+    )
+
+
+def render_imap(envelope: mime.Envelope, root: mime.Part) -> tuple[bytes, bytes, bytes]:
+    """IMAP's ENVELOPE, BODYSTRUCTURE and BODY of a message, rendered from its description
+    (the stored envelope_fields and parts, deserialized, give the same bytes again)."""
+    return (
+        render_envelope(envelope),
+        render_bodystructure(root, extensible=True),
+        render_bodystructure(root, extensible=False),
     )
 
 

@@ -56,7 +56,11 @@ class SortFields:
 class ParsedMessage:
     """What delivery computes once per message so FETCH and SEARCH never re-parse it.
 
-    The rendered fields are opaque bytes to the store: it keeps and returns them.
+    The protocol-neutral description of the message is `envelope_fields` (its envelope:
+    dates, subject, addresses, ids) and `parts` (the MIME part tree with byte offsets), as
+    roost.proto.mime serializes them; ENVELOPE, BODYSTRUCTURE and BODY are IMAP's rendering
+    of that description, kept as a cache (roost.delivery.render_imap makes them from it).
+    Every field is opaque bytes to the store: it keeps and returns them.
     """
 
     size: int
@@ -71,3 +75,6 @@ class ParsedMessage:
     sent_date: datetime | None  # the Date: header, for SENTBEFORE/SENTON/SENTSINCE
     message_id: str | None
     sort: SortFields = SortFields()
+    # The envelope as protocol-neutral JSON (None: not described, for mail stored before
+    # schema 14; its blob still says everything).
+    envelope_fields: bytes | None = None

@@ -268,6 +268,7 @@ ALTER TABLE mailboxes DROP COLUMN vanished_floor;
 ALTER TABLE accounts DROP COLUMN log_floor;
 ALTER TABLE accounts DROP COLUMN last_uidvalidity;
 DROP TABLE search_fields;
+ALTER TABLE messages DROP COLUMN envelope_fields;
 PRAGMA user_version = 9;
 """
 

@@ -8,7 +8,8 @@ done in one module per concept:
     mime_headers.py   header field scanning over raw bytes, HEADER.FIELDS
     mime_fields.py    Content-* field values, parameters, RFC 2231 continuations
     addresses.py      the ENVELOPE address-list parser
-    mime_sections.py  the stored form of the part tree, sections (RFC 9051 §6.4.5)
+    mime_sections.py  the stored (protocol-neutral) form of the part tree and envelope,
+                      sections (RFC 9051 §6.4.5)
     mime_text.py      decoded text for PREVIEW and SEARCH
 """
 
@@ -19,9 +20,11 @@ from roost.proto.mime_fields import Params
 from roost.proto.mime_headers import header_fields, split_header
 from roost.proto.mime_parts import MAX_DEPTH, MAX_PARTS, Envelope, Part, parse_message
 from roost.proto.mime_sections import (
+    deserialize_envelope,
     deserialize_parts,
     find_section,
     section_range,
+    serialize_envelope,
     serialize_parts,
 )
 from roost.proto.mime_text import (
@@ -46,12 +49,14 @@ __all__ = [
     "decode_body",
     "decode_words",
     "decoded_headers",
+    "deserialize_envelope",
     "deserialize_parts",
     "find_section",
     "header_fields",
     "parse_message",
     "preview",
     "section_range",
+    "serialize_envelope",
     "serialize_parts",
     "split_header",
 ]

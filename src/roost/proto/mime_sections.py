@@ -88,6 +88,19 @@ def serialize_parts(root: Part) -> bytes:
     )
 
 
+def serialize_envelope(envelope: Envelope) -> bytes:
+    """A message's envelope fields (RFC 5322 header values, addresses parsed) as compact
+    JSON, protocol-neutral; see deserialize_envelope."""
+    return json.dumps(
+        _envelope_to_json(envelope), ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8", "surrogatepass")
+
+
+def deserialize_envelope(blob: bytes) -> Envelope:
+    """Inverse of serialize_envelope."""
+    return _envelope_from_json(json.loads(blob.decode("utf-8", "surrogatepass")))
+
+
 def deserialize_parts(blob: bytes) -> Part:
     """Inverse of serialize_parts: deserialize_parts(serialize_parts(p)) == p."""
     return _part_from_json(json.loads(blob.decode("utf-8", "surrogatepass")))

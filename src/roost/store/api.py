@@ -123,6 +123,7 @@ class MessageMeta:
     body: bytes
     parts: bytes
     preview: str
+    envelope_fields: bytes | None  # the protocol-neutral envelope (ParsedMessage)
 
 
 class MessageField(enum.Enum):
@@ -143,6 +144,7 @@ class MessageField(enum.Enum):
     BODY = "body"
     PARTS = "parts"
     PREVIEW = "preview"
+    ENVELOPE_FIELDS = "envelope_fields"
 
 
 # One message as fetch_fields reads it: (uid, value of each field asked for, in order).

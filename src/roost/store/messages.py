@@ -62,14 +62,14 @@ _CARRIED = (
     "system_flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size, "
     "envelope, bodystructure, body, parts, preview, sent_date, sent_date_tz, message_id, "
     "sort_subject, subject_reply, sort_from, sort_to, sort_cc, sort_display_from, "
-    "sort_display_to, thread_refs"
+    "sort_display_to, thread_refs, envelope_fields"
 )
 _SIZE = 6  # the size column in a (uid, thread_id, *_CARRIED) row
 _MESSAGE_ID = 14  # in *_CARRIED: the message_id and thread_refs columns
 _THREAD_REFS = 22
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
-    f"{_CARRIED}) VALUES ({', '.join(['?'] * 29)})"
+    f"{_CARRIED}) VALUES ({', '.join(['?'] * 30)})"
 )
 # The columns of each MessageField and what makes its value of them (None: as stored).
 _FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
@@ -87,6 +87,7 @@ _FIELDS: dict[MessageField, tuple[str, Callable[..., object] | None]] = {
     MessageField.BODY: ("body", None),
     MessageField.PARTS: ("parts", None),
     MessageField.PREVIEW: ("preview", None),
+    MessageField.ENVELOPE_FIELDS: ("envelope_fields", None),
 }
 _CHANGING = frozenset({MessageField.MODSEQ, MessageField.FLAGS})
 _ALL_FIELDS = tuple(MessageField)
@@ -155,7 +156,7 @@ def _new_row(
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
         None if parsed.sent_date is None else to_micros(parsed.sent_date),
         0 if parsed.sent_date is None else utc_offset(parsed.sent_date),
-        parsed.message_id, *_sort_columns(parsed.sort),
+        parsed.message_id, *_sort_columns(parsed.sort), parsed.envelope_fields,
     )  # fmt: skip
 
 
