@@ -13,7 +13,7 @@ import pytest
 
 from roost import app
 from roost.config import Ports, load_config
-from roost.store.mailstore import MailStore, Maintenance
+from roost.store.mail.store import MailStore, Maintenance
 
 
 def test_upkeep_runs_on_schedule_and_survives_a_failure(

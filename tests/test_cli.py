@@ -1,6 +1,6 @@
 """The `roost` command, run in-process against a fresh data directory.
 
-These use the real SQLite store (roost.store.sqlite) through ROOST_DATA_DIR, exactly as an
+These use the real SQLite store (roost.store.engines.sqlite) through ROOST_DATA_DIR, exactly as an
 administrator's shell would. `serve` runs with a stand-in for roost.app.run, so no socket is
 opened here (the end-to-end tests do that).
 """
@@ -22,7 +22,7 @@ from roost.cli import main
 from roost.cli.quota import parse_size
 from roost.config import ENV_OVERRIDES, Config
 from roost.store.api import Account, Quota
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from roost.delivery import analyse, render_imap
 from roost.proto import mime
 from roost.store.api import MessageField, NewMessage
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 from tests.proto.test_bodystructure import INNER_ENVELOPE, NESTED
 from tests.proto.test_mime import INNER, MIME_LIKE, MIXED
 

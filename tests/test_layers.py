@@ -7,7 +7,9 @@ inside functions and under TYPE_CHECKING, are checked:
   socket, ssl, selectors or sqlite3;
 - the protocols (roost.imap, roost.pop3, roost.smtp) reach the store only through
   roost.store.api, never a concrete engine or the mail semantics behind it;
-- only the wiring (roost.app, roost.cli) names the concrete SQLite store.
+- only the wiring (roost.app, roost.backends, roost.cli) names a concrete engine;
+- the mail semantics (roost.store.mail) and the BlobStore protocol know engines only
+  through roost.store.engines.api, so they are written once for every engine.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import roost
 SRC = Path(roost.__file__).parent
 IO_MODULES = {"asyncio", "socket", "ssl", "selectors", "sqlite3"}
 PROTOCOLS = ("roost.imap", "roost.pop3", "roost.smtp")
-CONCRETE_STORE = ("roost.store.sqlite", "roost.store.engines", "roost.store.mailstore")
+CONCRETE_STORE = ("roost.store.engines", "roost.store.mail", "roost.store.blobs")
+CONCRETE_ENGINES = ("roost.store.engines.sqlite", "roost.store.engines.postgresql")
 WIRING = ("roost.app", "roost.backends", "roost.cli")
 
 
@@ -81,21 +84,30 @@ def test_protocols_use_only_the_store_interface(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if not within(m, "roost.store")])
-def test_only_the_wiring_names_the_sqlite_store(module: str) -> None:
+def test_only_the_wiring_names_a_concrete_engine(module: str) -> None:
     if within(module, *WIRING):
         return
     for name in imports(module):
-        assert not within(name, "roost.store.sqlite", "roost.store.engines"), (module, name)
+        assert not within(name, *CONCRETE_ENGINES), (module, name)
+
+
+@pytest.mark.parametrize(
+    "module", [m for m in MODULES if within(m, "roost.store.mail", "roost.store.blobs")]
+)
+def test_the_mail_semantics_are_written_once_for_every_engine(module: str) -> None:
+    # roost.store.mail and the BlobStore protocol know engines only by roost.store.engines.api.
+    for name in imports(module):
+        assert not within(name, *CONCRETE_ENGINES), (module, name)
 
 
 def test_the_checker_sees_every_form_of_import() -> None:
     source = (
         "import asyncio\n"
-        "from roost.store import sqlite\n"
+        "from roost.store.engines import sqlite\n"
         "from ..session import Session\n"
         "def f():\n"
         "    from . import fetch\n"
     )
     found = set(imports_in("roost.imap.commands", source))
-    assert {"asyncio", "roost.store.sqlite", "roost.imap.session"} <= found
+    assert {"asyncio", "roost.store.engines.sqlite", "roost.imap.session"} <= found
     assert "roost.imap.commands.fetch" in found

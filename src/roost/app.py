@@ -16,7 +16,7 @@ from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
-from roost.store.mailstore import MailStore
+from roost.store.mail.store import MailStore
 from roost.tls import ensure_certificate, server_context
 
 log = logging.getLogger("roost")
@@ -57,7 +57,7 @@ FIRST_UPKEEP = 600
 
 
 async def _upkeep(store: MailStore, config: Config) -> None:
-    """The store's scheduled maintenance (roost.store.retention, blob collection)."""
+    """The store's scheduled maintenance (roost.store.mail.retention, blob collection)."""
     delay = min(FIRST_UPKEEP, config.maintenance_interval)
     while True:
         await asyncio.sleep(delay)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from roost.config import Config
 from roost.notify.api import Publisher
-from roost.store.mailstore import MailStore
+from roost.store.mail.store import MailStore
 
 __all__ = ["open_store"]
 
@@ -22,6 +22,6 @@ async def open_store(config: Config, publisher: Publisher | None = None) -> Mail
         from roost.store.engines.postgresql.store import PostgresStore
 
         return await PostgresStore.open(config.database_url, publisher)
-    from roost.store.sqlite import SqliteStore
+    from roost.store.engines.sqlite import SqliteStore
 
     return await SqliteStore.open(config.data_dir, publisher)

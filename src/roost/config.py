@@ -90,7 +90,7 @@ class Config:
     queue_retry: int = 300  # seconds before the first retry; doubles up to 4 hours
     queue_give_up: int = 5 * 24 * 3600  # seconds; then a DSN to the sender (RFC 5321 §4.5.4.1)
     sent_dedup_window: int = 600  # seconds: an APPEND and a submission of one message merge
-    # The store's upkeep (roost.store.retention): tombstones and change logs older than
+    # The store's upkeep (roost.store.mail.retention): tombstones and change logs older than
     # retention_days are folded; unreferenced blobs collected; every maintenance_interval s.
     retention_days: int = 180
     maintenance_interval: int = 6 * 3600

@@ -20,7 +20,7 @@ DELIVER = """
 import asyncio, sys
 from pathlib import Path
 from roost.delivery import deliver
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 
 async def main() -> None:
     store = await SqliteStore.open(Path(sys.argv[1]))

@@ -17,7 +17,7 @@ from roost.delivery import analyse
 from roost.imap.commands import fetch
 from roost.model import BlobId
 from roost.store.api import NewMessage
-from roost.store.mailstore import MailStore
+from roost.store.mail.store import MailStore
 from tests.imap.transcript import Client, Scene
 
 

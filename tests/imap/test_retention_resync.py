@@ -1,4 +1,4 @@
-"""QRESYNC after retention folded the tombstones a device needs (roost.store.retention):
+"""QRESYNC after retention folded the tombstones a device needs (roost.store.mail.retention):
 RFC 7162 §3.2.5.2 lets the server name every UID the device may know that is gone, so the
 answer is still right, only wider than the exact list. From the floor on (the expunge's
 MODSEQ, 4 here) the answer is exact again."""

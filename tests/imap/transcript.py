@@ -43,7 +43,7 @@ from roost.config import Config, load_config
 from roost.imap.session import Session
 from roost.notify.local import LocalNotifier
 from roost.store.api import Account
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 
 ADDRESS = "alice@example.org"
 PASSWORD = "secret"

@@ -47,7 +47,7 @@ from roost.notify.local import LocalNotifier
 from roost.pop3.maildrop import WireSizes
 from roost.pop3.session import Session as PopSession
 from roost.store.api import Account, Mailbox
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 from tests.imap.transcript import ADDRESS, PASSWORD, crlf, password_hash, pattern
 from tests.imap.transcript import FakeConnection as ImapConnection
 

@@ -31,7 +31,7 @@ from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
 from roost.store.api import Account, MessageMeta
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 from roost.tls import ensure_certificate, server_context
 from tests.e2e.conftest import free_port
 

@@ -12,7 +12,7 @@ import pytest
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import MailboxId
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 from tests.smtp.harness import Harness, _read_reply, raw_session
 
 MESSAGE = b"From: carol@remote.test\r\nSubject: hi\r\n\r\nhello\r\n.\r\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from roost.store.engines.postgresql.store import PostgresStore
-from roost.store.sqlite import SqliteStore
+from roost.store.engines.sqlite import SqliteStore
 from tests.store.contract import ENGINES, OpenStore
 
 

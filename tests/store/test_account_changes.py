@@ -29,7 +29,7 @@ from roost.store.api import (
     Store,
     ThreadIs,
 )
-from roost.store.sqlite import DATABASE, SqliteStore
+from roost.store.engines.sqlite import DATABASE, SqliteStore
 from tests.store.contract import account_inbox, contract, make
 from tests.store.recorder import Recorder
 

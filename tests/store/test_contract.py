@@ -53,7 +53,7 @@ from roost.store.api import (
     UidIn,
 )
 from roost.store.blobs import blob_id_of
-from roost.store.mailstore import MailStore
+from roost.store.mail.store import MailStore
 from tests.store.contract import (
     MISSING_ACCOUNT,
     MISSING_MAILBOX,

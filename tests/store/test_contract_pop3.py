@@ -12,7 +12,7 @@ from roost.errors import MailErrorKind
 from roost.model import ModSeq, Uid
 from roost.notify.api import Hint
 from roost.store.api import FlagMode, Store
-from roost.store.sqlite import DATABASE, SqliteStore
+from roost.store.engines.sqlite import DATABASE, SqliteStore
 from tests.store.contract import (
     MISSING_MAILBOX,
     account_inbox,

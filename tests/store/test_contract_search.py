@@ -1,7 +1,7 @@
 """The Store contract for text search through the engine's TextIndex.
 
 The index may only narrow: every search must give what the exact predicates give on a scan
-of the mailbox (roost.store.messages.search with index=None), including the needles it
+of the mailbox (roost.store.mail.messages.search with index=None), including the needles it
 cannot index (shorter than a trigram), non-ASCII case folding, FTS query syntax inside a
 needle, and text keys under NOT and OR or beside flags and dates. Part of the contract
 suite of test_contract.py (its fixture and helpers, run once per engine).
@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roost.model import MailboxId, Uid
-from roost.store import messages as msgs
 from roost.store.api import (
     And,
     BodyContains,
@@ -35,9 +34,10 @@ from roost.store.api import (
     Store,
     TextContains,
 )
-from roost.store.mailstore import MailStore
-from roost.store.query import has_keyword
-from roost.store.texts import contains, header_contains
+from roost.store.mail import messages as msgs
+from roost.store.mail.query_sql import has_keyword
+from roost.store.mail.store import MailStore
+from roost.store.mail.texts import contains, header_contains
 from tests.store.contract import OpenStore, account_inbox, append, contract, make
 
 JAN = datetime(2024, 1, 10, tzinfo=UTC)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from roost.model import MailboxId, Uid
-from roost.store.sqlite import DATABASE, SqliteStore
+from roost.store.engines.sqlite import DATABASE, SqliteStore
 
 RUNS = 3
 
@@ -38,7 +38,7 @@ CHILD = (
     "from pathlib import Path\n"
     "from roost.model import MailboxId, ParsedMessage\n"
     "from roost.store.api import NewMessage\n"
-    "from roost.store.sqlite import SqliteStore\n"
+    "from roost.store.engines.sqlite import SqliteStore\n"
     + inspect.getsource(payload)
     + textwrap.dedent(
         """
@@ -59,7 +59,7 @@ CHILD = (
 
         async def main(data_dir, mailbox):
             # Several appenders at once, so that acknowledgements also come from groups of
-            # writes sharing one commit (roost.store.sqlite, group commit).
+            # writes sharing one commit (roost.store.engines.sqlite, group commit).
             store = await SqliteStore.open(Path(data_dir))
             await asyncio.gather(*(appender(store, mailbox, k, WRITERS) for k in range(WRITERS)))
 

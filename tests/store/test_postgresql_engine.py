@@ -15,14 +15,14 @@ import psycopg
 import pytest
 
 from roost.store.api import FlagMode, Mailbox, Store
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 from roost.store.engines.postgresql import engine as engine_module
 from roost.store.engines.postgresql.engine import PostgresEngine, _migrations, migrate, translate
 from roost.store.engines.postgresql.store import PostgresStore
 from roost.store.engines.postgresql.text import TrigramTextIndex
-from roost.store.journal import Journal
-from roost.store.mailstore import MailStore
-from roost.store.messages import append as append_unit
+from roost.store.mail.journal import Journal
+from roost.store.mail.messages import append as append_unit
+from roost.store.mail.store import MailStore
 from tests.store.contract import account_inbox, append, make
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def test_writers_in_different_accounts_do_not_wait_for_each_other(postgres_url: 
         await store.set_quota((await store.get_mailbox(other.id)).account_id, 10**6, 10)
 
         def slow_append(tx: Tx) -> object:
-            # A write runs in a Journal (roost.store.journal), as MailStore._write runs it.
+            # A write runs in a Journal (roost.store.mail.journal), as MailStore._write runs it.
             journal = Journal(tx)
             result = append_unit(journal, held.id, [message], ["0" * 64], store._engine.text_index)
             inside.set()

@@ -1,4 +1,4 @@
-"""Retention (roost.store.retention): old tombstones and change-log rows are folded into
+"""Retention (roost.store.mail.retention): old tombstones and change-log rows are folded into
 floors, and every answer after that is still right, only less precise (issue 10, point 8).
 """
 
@@ -11,7 +11,7 @@ import pytest
 from roost.errors import MailError, MailErrorKind
 from roost.model import ModSeq, Uid
 from roost.store.api import FlagMode, Store
-from roost.store.mailstore import MailStore
+from roost.store.mail.store import MailStore
 from tests.store.contract import account_inbox, contract, make
 
 EVERYTHING = timedelta(seconds=-5)  # a horizon in the future: every row counts as old

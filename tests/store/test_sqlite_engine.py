@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from roost.errors import MailError, MailErrorKind
-from roost.store import sqlite as engine_module
-from roost.store.engine import Tx
-from roost.store.sqlite import (
+from roost.store.engines.api import Tx
+from roost.store.engines.sqlite import engine as engine_module
+from roost.store.engines.sqlite.engine import (
     MAX_GROUP,
     Checkpointer,
     SqliteEngine,

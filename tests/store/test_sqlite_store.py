@@ -25,15 +25,16 @@ from roost.store.api import (
     Store,
     TextContains,
 )
-from roost.store.blobs import FileBlobStore, blob_id_of
-from roost.store.fts import (
+from roost.store.blobs.files import FileBlobStore, blob_id_of
+from roost.store.engines.sqlite import DATABASE, SqliteStore
+from roost.store.engines.sqlite.engine import SqliteTx, connect
+from roost.store.engines.sqlite.fts import (
     FOLD_FUNCTION,
     Fts5TextIndex,
     casefold,
 )
-from roost.store.messages import field_columns
-from roost.store.query import compile_search, select_uids
-from roost.store.sqlite import DATABASE, SqliteStore, SqliteTx, connect
+from roost.store.mail.messages import field_columns
+from roost.store.mail.query_sql import compile_search, select_uids
 from tests.store.contract import account_inbox, append, make
 
 F = MessageField
@@ -97,7 +98,7 @@ def test_sqlite_quota_migration_counts_mail_stored_before_it(tmp_path: Path) -> 
 
 def migration_script(name: str) -> str:
     """The SQL of migration NNNN_<name>.sql, to run again on a database set back."""
-    folder = resources.files("roost.store").joinpath("migrations")
+    folder = resources.files("roost.store.engines.sqlite").joinpath("migrations")
     [script] = [f for f in folder.iterdir() if f.name.endswith(f"_{name}.sql")]
     return script.read_text(encoding="utf-8")
 

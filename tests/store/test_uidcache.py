@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from roost.model import MailboxId, Uid
 from roost.store.api import FlagMode, Store
-from roost.store.sqlite import DATABASE, SqliteStore
+from roost.store.engines.sqlite import DATABASE, SqliteStore
 from tests.store.contract import make
 
 # (operation, which store does it, argument)

@@ -5,7 +5,7 @@ suffix K, M, G or T (500M is 500 * 1024 * 1024; a trailing "B" or "iB" is allowe
 word `none` (or `unlimited`) removes a limit; 0 is refused rather than guessed at, since
 some servers read it as "unlimited" and others as "nothing". An option left out keeps its
 limit. Mail already stored is never removed: an account over a lowered limit can only
-shrink until it fits (roost.store.quota).
+shrink until it fits (roost.store.mail.quota).
 """
 
 from __future__ import annotations

@@ -284,7 +284,7 @@ class Session:
             self.close()
             return
         if not changes.complete_since(view.modseq):
-            # Tombstones this view needed were folded (roost.store.retention): what it
+            # Tombstones this view needed were folded (roost.store.mail.retention): what it
             # shows that is no longer there was expunged.
             present, _ = await self.store.uids(view.mailbox_id)
             gone = sorted(set(view.uids) - set(present))

@@ -1,6 +1,6 @@
 """Push hints between sessions: a hint, then a pull.
 
-After a transaction commits, the store publishes a Hint (roost.store.journal): protocol
+After a transaction commits, the store publishes a Hint (roost.store.mail.journal): protocol
 code never publishes. A hint may be coalesced or lost; correctness lives in the store's
 change log, which a listener pulls when woken.
 """

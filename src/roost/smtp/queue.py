@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-The queue lives in the store (roost.store.outbound), one entry per recipient, written
+The queue lives in the store (roost.store.mail.outbound), one entry per recipient, written
 before the client heard 250; this runner only reads and updates it, so a restart or a
 kill -9 loses nothing: the next start finds the entries still due.
 

@@ -121,7 +121,7 @@ async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> lis
         if changes.complete_since(cmd.changedsince):
             gone = compress(u for u in changes.expunged if cmd.seqset.contains(u, top))
         else:
-            # Past the tombstone floor (roost.store.retention): every UID of the set that
+            # Past the tombstone floor (roost.store.mail.retention): every UID of the set that
             # is gone, as QRESYNC's SELECT says it (RFC 7162 §3.2.5.2).
             last = changes.uidnext - 1
             gone = render_runs(absent(view.uids, clip(cmd.seqset.resolve(last), last)))

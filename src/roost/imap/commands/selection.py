@@ -99,7 +99,7 @@ async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
             u for u in changes.expunged if known is None or known.contains(u, largest)
         )
     else:
-        # The tombstones after the client's modseq were folded (roost.store.retention):
+        # The tombstones after the client's modseq were folded (roost.store.mail.retention):
         # RFC 7162 §3.2.5.2 lets the server name every UID the client may know that is
         # gone, here those of its known-uids (or of 1:UIDNEXT-1) that are not present.
         top = changes.uidnext - 1

@@ -19,7 +19,7 @@ from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
-from roost.store.engine import Engine, Tx
+from roost.store.engines.api import Engine, Tx
 
 __all__ = ["DatabaseBlobStore"]
 

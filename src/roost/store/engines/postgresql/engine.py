@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-The units of work of roost.store.mailstore are synchronous functions over a `Tx`, written
+The units of work of roost.store.mail.store are synchronous functions over a `Tx`, written
 once for every engine, so they run on threads, each holding a synchronous psycopg
 connection from a psycopg_pool pool for the length of one transaction. (psycopg's async
 connections would need the units themselves to be coroutines; a thread per unit in flight
@@ -14,7 +14,7 @@ isolation): reads take READ ONLY snapshots, consistent across their statements (
 a mailbox with two statements that must see the same messages). Writes run side by side,
 with no lock of the engine's own: they are serialised where they meet, by the row locks of
 the rows every conflicting unit updates. A unit that changes a mailbox first updates its
-row (UID and MODSEQ allocation, roost.store.changes.advance); one that changes an account's
+row (UID and MODSEQ allocation, roost.store.mail.changes.advance); one that changes an account's
 mailboxes or usage updates the account row (its MODSEQ, or the quota charge); at REPEATABLE
 READ the second of two such units fails with a serialisation error instead of acting on
 what it read before the first committed (a flag change computed from stale flags, say),
@@ -52,7 +52,7 @@ from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
 from psycopg_pool import ConnectionPool
 
-from roost.store.engine import Row, TextIndex, Tx
+from roost.store.engines.api import Row, TextIndex, Tx
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
 __all__ = ["PostgresEngine", "PostgresTx", "migrate", "translate"]
@@ -97,7 +97,7 @@ def translate(sql: str) -> str:
 
 def _values(params: Sequence[object]) -> list[object]:
     # PostgreSQL's text cannot hold NUL, which a decoded header or body may: it is stored
-    # as U+FFFD, as roost.store.texts folds it for search on every engine.
+    # as U+FFFD, as roost.store.mail.texts folds it for search on every engine.
     return [
         value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
         for value in params
@@ -182,7 +182,7 @@ def _configure(conn: psycopg.Connection[Row]) -> None:
 
 
 class PostgresEngine:
-    """The Engine of roost.store.engine over one PostgreSQL database."""
+    """The Engine of roost.store.engines.api over one PostgreSQL database."""
 
     __slots__ = ("_executor", "_pool", "text_index")
 

@@ -20,11 +20,11 @@ import psycopg
 
 from roost.model import AccountId, MailboxId, ModSeq
 from roost.notify.api import Hint, Publisher
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 from roost.store.engines.postgresql.blobs import DatabaseBlobStore
 from roost.store.engines.postgresql.engine import PostgresEngine
-from roost.store.journal import Journal
-from roost.store.mailstore import MailStore
+from roost.store.mail.journal import Journal
+from roost.store.mail.store import MailStore
 
 __all__ = ["CHANNEL", "PostgresStore", "parse_announcement"]
 

@@ -1,6 +1,6 @@
 """The PostgreSQL TextIndex: pg_trgm GIN indexes over the folded texts of blob_texts.
 
-The documents are the rows of blob_texts themselves (folded at delivery, roost.store.texts),
+The documents are the rows of blob_texts themselves (folded at delivery, roost.store.mail.texts),
 indexed by trigram GIN indexes (migration 0001), so there is nothing to add or prune
 beside them. A candidate is a blob whose folded text is LIKE the folded needle: PostgreSQL
 answers that from the trigrams of the needle and checks each hit (the index is lossy, the
@@ -11,8 +11,8 @@ scans), as with SQLite's FTS5 index, so both engines take the same path for the 
 
 from __future__ import annotations
 
-from roost.store.engine import TextColumn, Tx
-from roost.store.texts import LIKE_ESCAPE, fold, like_pattern
+from roost.store.engines.api import TextColumn, Tx
+from roost.store.mail.texts import LIKE_ESCAPE, fold, like_pattern
 
 __all__ = ["TrigramTextIndex"]
 
@@ -32,7 +32,7 @@ class TrigramTextIndex:
         pass  # the blob_texts row is the document
 
     def prune(self, tx: Tx) -> int:
-        return 0  # blob_texts rows go with their blob (roost.store.texts.forget)
+        return 0  # blob_texts rows go with their blob (roost.store.mail.texts.forget)
 
     def candidates(self, needle: str, column: TextColumn | None) -> tuple[str, list[object]] | None:
         folded = fold(needle)

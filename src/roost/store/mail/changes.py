@@ -14,7 +14,7 @@ work and account) and a row of the account log (migration 10) per mailbox it cha
 Mailbox-level changes (created, renamed, deleted, (un)subscribed) are logged per account in
 mailbox_changes under that account MODSEQ, with one account-log row of mailbox NULL.
 
-Both counters report to the unit's Journal (roost.store.journal), which the store publishes
+Both counters report to the unit's Journal (roost.store.mail.journal), which the store publishes
 after the commit: nothing else needs to remember to publish.
 """
 
@@ -26,11 +26,11 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, MailboxId, ModSeq, Uid
 from roost.notify.api import Hint
 from roost.store.api import AccountChanges, Changes, MailboxChange, MailboxChangeKind
-from roost.store.engine import Row, Tx
-from roost.store.flags import FLAG_COLUMNS, message_flags
-from roost.store.instants import now_utc, to_micros
-from roost.store.journal import journal_of
-from roost.store.lookup import get_mailbox
+from roost.store.engines.api import Row, Tx
+from roost.store.mail.flags import FLAG_COLUMNS, message_flags
+from roost.store.mail.instants import now_utc, to_micros
+from roost.store.mail.journal import journal_of
+from roost.store.mail.lookup import get_mailbox
 
 __all__ = [
     "account_changes_since",

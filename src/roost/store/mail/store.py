@@ -6,7 +6,7 @@ Theory of operation
 synchronous unit of work to the engine (`Engine.run`), which runs it inside one transaction
 on the engine's own thread: the work either commits entirely or raises and changes nothing.
 
-The units of work are plain functions over a `Tx` (roost.store.engine, the adapter
+The units of work are plain functions over a `Tx` (roost.store.engines.api, the adapter
 boundary), one module per concept:
 
     names.py      mailbox-name and address rules
@@ -22,7 +22,7 @@ boundary), one module per concept:
     messages.py   append, fetch, store flags, expunge, copy/move, search
     quota.py      per-account limits, checked where mail is added
 
-Every write runs inside a Journal (roost.store.journal): the units that number changes
+Every write runs inside a Journal (roost.store.mail.journal): the units that number changes
 record what they changed there, and once the engine has committed, the store publishes
 one hint per changed mailbox (and per account whose mailboxes changed) to its Publisher.
 Writes made by other processes (the roost CLI, other workers) reach this process's
@@ -47,18 +47,6 @@ from typing import TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
 from roost.notify.api import Publisher
-from roost.store import (
-    accounts,
-    aliases,
-    changes,
-    mailboxes,
-    message_ids,
-    outbound,
-    quota,
-    sorting,
-)
-from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
-from roost.store import retention as retention_units
 from roost.store.api import (
     Account,
     AccountChanges,
@@ -85,11 +73,23 @@ from roost.store.api import (
     ThreadInfo,
 )
 from roost.store.blobs import BlobStore, blob_id_of
-from roost.store.engine import Engine, Row, Tx
-from roost.store.instants import now_utc, to_micros
-from roost.store.journal import Journal
-from roost.store.lookup import get_mailbox, require_mailbox
-from roost.store.uidcache import UidCache
+from roost.store.engines.api import Engine, Row, Tx
+from roost.store.mail import (
+    accounts,
+    aliases,
+    changes,
+    mailboxes,
+    message_ids,
+    outbound,
+    quota,
+    sorting,
+)
+from roost.store.mail import messages as msgs  # "messages" is a parameter name of the Store API
+from roost.store.mail import retention as retention_units
+from roost.store.mail.instants import now_utc, to_micros
+from roost.store.mail.journal import Journal
+from roost.store.mail.lookup import get_mailbox, require_mailbox
+from roost.store.mail.uidcache import UidCache
 
 __all__ = ["Engine", "MailStore", "Row", "Tx"]
 
@@ -449,7 +449,7 @@ class MailStore:
         self, *, retention: timedelta, blob_grace_seconds: float = 3600.0
     ) -> Maintenance:
         """The scheduled upkeep: folds tombstones and account-log rows older than
-        retention (roost.store.retention), then collects unreferenced blobs."""
+        retention (roost.store.mail.retention), then collects unreferenced blobs."""
         before = to_micros(now_utc() - retention)
         tombstones = await self._fold(retention_units.fold_tombstones, before)
         log_rows = await self._fold(retention_units.fold_account_log, before)

@@ -1,6 +1,6 @@
 """The engine adapter boundary: what mail semantics need of a database.
 
-roost.store.mailstore writes the mail semantics once as units of work over a `Tx`; an
+roost.store.mail.store writes the mail semantics once as units of work over a `Tx`; an
 `Engine` runs each unit in one transaction. sqlite.py is the embedded adapter;
 engines/postgresql/ implements the same protocols over PostgreSQL.
 
@@ -8,8 +8,8 @@ The SQL is the dialect SQLite and PostgreSQL share (RETURNING, ON CONFLICT, LIKE
 with "?" placeholders, which an engine translates if its driver needs another style; no
 unit calls a function of Python's from SQL. Full-text search is where the dialects part:
 each engine brings its own `TextIndex` (SQLite FTS5 in fts.py; PostgreSQL pg_trgm), and
-roost.store.query asks it only for candidates, which the exact predicates (plain SQL over
-the texts folded at delivery, roost.store.texts) then confirm.
+roost.store.mail.query_sql asks it only for candidates, which the exact predicates (plain SQL over
+the texts folded at delivery, roost.store.mail.texts) then confirm.
 
 Isolation an engine must give
 -----------------------------
@@ -22,9 +22,9 @@ Isolation an engine must give
   isolation where a unit that updates a row a concurrent unit updated is run again from
   the start (PostgreSQL at REPEATABLE READ). The units make the second way serial where it
   matters: every unit that changes a mailbox's messages first updates the mailbox row
-  (UID/MODSEQ allocation, roost.store.changes.advance), every unit that changes an
+  (UID/MODSEQ allocation, roost.store.mail.changes.advance), every unit that changes an
   account's mailboxes updates the account row (its MODSEQ), and every unit that adds mail
-  updates the account row (the quota check, roost.store.quota.charge), so conflicting
+  updates the account row (the quota check, roost.store.mail.quota.charge), so conflicting
   units meet on a row and units of different accounts share none. An engine must not add
   a lock of its own across accounts (two writers in different accounts never wait for
   each other on PostgreSQL), and may run a unit more than once: a unit's effects outside

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 
 __all__ = [
     "LIKE_ESCAPE",

@@ -4,9 +4,9 @@ Theory of operation
 -------------------
 The Query tree compiles to one WHERE clause, in the SQL every engine speaks. The exact test
 of a text predicate (case-insensitive substring, RFC 9051 §6.4.4) is a LIKE over the texts
-folded at delivery (roost.store.texts: no Python runs inside SQL, and both engines answer
+folded at delivery (roost.store.mail.texts: no Python runs inside SQL, and both engines answer
 alike); run on every row it would scan the mailbox's texts, so the engine's TextIndex
-(roost.store.engine) narrows first and the exact test only confirms the candidates:
+(roost.store.engines.api) narrows first and the exact test only confirms the candidates:
 
 * when the index can name a superset of the matching blobs (a text key; an AND with one
   among its conjuncts, the one with the longest needle; an OR of such, as a UNION), the
@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from roost.model import MailboxId, Uid
-from roost.store import texts
 from roost.store.api import (
     All,
     And,
@@ -50,10 +49,11 @@ from roost.store.api import (
     ThreadIs,
     UidIn,
 )
-from roost.store.engine import Row, TextColumn, TextIndex, Tx
-from roost.store.flags import Flags
-from roost.store.instants import to_micros
-from roost.store.texts import LIKE_ESCAPE, like_pattern
+from roost.store.engines.api import Row, TextColumn, TextIndex, Tx
+from roost.store.mail import texts
+from roost.store.mail.flags import Flags
+from roost.store.mail.instants import to_micros
+from roost.store.mail.texts import LIKE_ESCAPE, like_pattern
 
 __all__ = [
     "compile_query",
@@ -97,7 +97,7 @@ _DATE_COLUMNS = {
 }
 
 
-# A blob's folded texts (roost.store.texts), read only for the rows a text key tests.
+# A blob's folded texts (roost.store.mail.texts), read only for the rows a text key tests.
 _TEXTS = "SELECT 1 FROM blob_texts t WHERE t.blob_id = messages.blob_id"
 
 
@@ -171,7 +171,7 @@ def _plain(query: PlainQuery) -> tuple[str, list[object]]:
 
 
 def _exact(query: TextQuery) -> tuple[str, list[object]]:
-    """The exact test of a text key: plain SQL over the folded texts (roost.store.texts),
+    """The exact test of a text key: plain SQL over the folded texts (roost.store.mail.texts),
     the same on every engine."""
     match query:
         case HeaderContains(name=name, text=text):

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from roost.model import MailboxId, Uid
 from roost.store.api import Query, SortField, SortKey, ThreadInfo
-from roost.store.engine import Tx
-from roost.store.instants import from_micros
-from roost.store.lookup import get_mailbox
-from roost.store.query import compile_query
+from roost.store.engines.api import Tx
+from roost.store.mail.instants import from_micros
+from roost.store.mail.lookup import get_mailbox
+from roost.store.mail.query_sql import compile_query
 
 __all__ = ["sort", "thread_info"]
 

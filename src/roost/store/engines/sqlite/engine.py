@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-SQLite and fsync never block the event loop: every unit of work from roost.store.mailstore
+SQLite and fsync never block the event loop: every unit of work from roost.store.mail.store
 runs on a worker thread. Writes run on one writer thread that owns the writing connection,
 so they are serialised and run in the order they were handed in. Reads run on READERS
 threads of their own, each with a read-only connection: in WAL mode a reader never waits
@@ -44,25 +44,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roost.notify.api import Publisher
-from roost.store.blobs import FileBlobStore
-from roost.store.engine import Row, TextIndex, Tx
-from roost.store.fts import (
+from roost.store.engines.api import Row, TextIndex, Tx
+from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
     FOLD_FUNCTION,
     Fts5TextIndex,
     casefold,
     header_fields_json,
 )
-from roost.store.mailstore import MailStore
 
 T = TypeVar("T")
 
-DATABASE = "roost.db"
-BLOBS = "blobs"
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
-# FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engine: durable writes).
+# FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engines.api: durable writes).
 SYNCHRONOUS = "FULL"
 # Read-only connections beside the writer's, each on a thread of its own.
 READERS = 2
@@ -98,7 +93,7 @@ class SqliteTx:
 
 
 def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("roost.store").joinpath("migrations")
+    folder = resources.files("roost.store.engines.sqlite").joinpath("migrations")
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION.fullmatch(entry.name)
@@ -177,7 +172,7 @@ def _configure(conn: sqlite3.Connection) -> None:
     # FETCH throughput on 10,000 messages).
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA mmap_size = 268435456")
-    # For the migrations only: no query runs Python inside SQL (roost.store.texts).
+    # For the migrations only: no query runs Python inside SQL (roost.store.mail.texts).
     conn.create_function(FOLD_FUNCTION, 1, casefold, deterministic=True)
     conn.create_function(FIELDS_FUNCTION, 1, header_fields_json, deterministic=True)
 
@@ -254,7 +249,7 @@ class Checkpointer:
 
 
 class SqliteEngine:
-    """The Engine of roost.store.engine over one SQLite database."""
+    """The Engine of roost.store.engines.api over one SQLite database."""
 
     __slots__ = (
         "_checkpointer",
@@ -395,22 +390,3 @@ class SqliteEngine:
         finally:
             # The queue is empty now; the thread ends as soon as it sees the shutdown.
             self._executor.shutdown(wait=False)
-
-
-class SqliteStore(MailStore):
-    """The embedded store: SQLite metadata in `<data_dir>/roost.db`, blobs beside it."""
-
-    __slots__ = ()
-
-    @classmethod
-    async def open(cls, data_dir: Path, publisher: Publisher | None = None) -> SqliteStore:
-        """Creates the directory, database and blob directory if missing; migrates. Hints
-        of what it commits go to publisher (none: nobody in this process listens)."""
-        blobs = FileBlobStore(data_dir / BLOBS)
-
-        def prepare() -> None:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            blobs.ensure_root()
-
-        engine = await SqliteEngine.open(data_dir / DATABASE, before=prepare)
-        return cls(engine, blobs, publisher)

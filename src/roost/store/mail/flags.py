@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from roost.model import DELETED, SEEN, SYSTEM_FLAGS
 from roost.store.api import FlagMode, MessageFlags
-from roost.store.engine import Row
+from roost.store.engines.api import Row
 
 __all__ = ["BIT_DELETED", "BIT_SEEN", "FLAG_COLUMNS", "Flags", "message_flags", "stored_flags"]
 

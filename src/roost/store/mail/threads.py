@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from roost.model import AccountId
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 
 __all__ = ["MAX_ID", "thread_for"]
 

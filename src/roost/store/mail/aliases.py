@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId
-from roost.store.accounts import add_domain, find_account
 from roost.store.api import Account, Alias
-from roost.store.engine import Tx
-from roost.store.names import normalise_address
+from roost.store.engines.api import Tx
+from roost.store.mail.accounts import add_domain, find_account
+from roost.store.mail.names import normalise_address
 
 __all__ = ["add_alias", "delete_alias", "find_recipient", "list_aliases", "owns_address"]
 

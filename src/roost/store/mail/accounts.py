@@ -9,10 +9,10 @@ from __future__ import annotations
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId
 from roost.store.api import Account
-from roost.store.changes import account_modseq, log_account_change
-from roost.store.engine import Row, Tx
-from roost.store.mailboxes import create_default_mailboxes
-from roost.store.names import normalise_address
+from roost.store.engines.api import Row, Tx
+from roost.store.mail.changes import account_modseq, log_account_change
+from roost.store.mail.mailboxes import create_default_mailboxes
+from roost.store.mail.names import normalise_address
 
 __all__ = [
     "add_domain",

@@ -1,7 +1,7 @@
 """Message blobs: the BlobStore protocol, and the file store `<root>/ab/cdef...`.
 
 A blob is a message's bytes, named by their SHA-256. `BlobStore` is what the mail semantics
-(roost.store.mailstore) need of a place to keep them; an engine picks one: files beside the
+(roost.store.mail.store) need of a place to keep them; an engine picks one: files beside the
 SQLite database (`FileBlobStore`, here), or a table of the database itself (the PostgreSQL
 engine's, roost.store.engines.postgresql.blobs), so that one backup holds everything.
 
@@ -30,20 +30,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import re
 import tempfile
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
-from roost.store.engine import Tx
+from roost.store.blobs import blob_id_of
+from roost.store.engines.api import Tx
 
-__all__ = ["BlobStore", "FileBlobStore", "blob_id_of"]
+__all__ = ["FileBlobStore"]
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
@@ -53,10 +52,6 @@ _TMP_PREFIX = ".tmp-"
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
-def blob_id_of(data: bytes) -> BlobId:
-    return BlobId(hashlib.sha256(data).hexdigest())
-
-
 def _fsync_dir(path: Path) -> None:
     # POSIX: a rename or a new entry is durable only once its directory is fsync'd.
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -64,36 +59,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-class BlobStore(Protocol):
-    """Where message bytes are kept. A blob is durable no later than the commit of the
-    transaction that first references it, and is never collected while referenced."""
-
-    def write_all(self, datas: Sequence[bytes], blobs: Sequence[BlobId]) -> None:
-        """Runs on a worker thread before (and beside) the transaction that will reference
-        the blobs: the slow part of storing them (a file store writes and fsyncs here; a
-        store inside the database has nothing to do). Blocks."""
-        ...
-
-    def keep(self, tx: Tx, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
-        """In the transaction that references blobs, after write_all returned: makes sure
-        each is stored when that transaction commits (again, if a collection removed it)."""
-        ...
-
-    async def load(
-        self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
-    ) -> list[bytes]:
-        """Each blob's bytes, or only its first prefixes[i] bytes; NONEXISTENT if one is
-        missing."""
-        ...
-
-    def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:
-        """In a write transaction: deletes the blobs that no message and no queued mail
-        references and that were stored more than grace_seconds ago; returns how many. Safe
-        beside writers in other processes: a blob a concurrent transaction comes to
-        reference is kept (or stored again by its `keep`)."""
-        ...
 
 
 # What references a blob: a message in a mailbox, or mail in the outbound queue.

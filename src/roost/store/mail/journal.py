@@ -6,12 +6,12 @@ DESIGN.md: "The store publishes: a unit of work reports what it touched, and the
 sends the hints after the commit." MailStore runs every write inside a `Journal`, a Tx that
 passes statements through to the engine's transaction and also records the changes the
 unit made. Units do not record anything themselves: the two places that number changes
-(roost.store.changes: `advance` for a mailbox's MODSEQ, `account_modseq` for the
+(roost.store.mail.changes: `advance` for a mailbox's MODSEQ, `account_modseq` for the
 account's) do it, so a write cannot change a mailbox without its hint being known.
 
 A unit takes one account MODSEQ per account it changes, however many mailboxes and rows it
 touches; the Journal remembers it, so later steps of the same unit reuse it. A unit whose
-savepoint is rolled back (roost.store.sqlite group commit) returns no Journal, so nothing
+savepoint is rolled back (roost.store.engines.sqlite group commit) returns no Journal, so nothing
 it did is published. After COMMIT the store publishes `hints()` and remembers the account
 log rows it wrote (`seqs`), so that following the log (MailStore.follow) does not publish
 them a second time.
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from roost.model import AccountId, MailboxId, ModSeq
 from roost.notify.api import Hint
-from roost.store.engine import Row, Tx
+from roost.store.engines.api import Row, Tx
 
 __all__ = ["Journal", "journal_of"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId
 from roost.store.api import Quota
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 
 __all__ = ["charge", "get_quota", "set_quota"]
 

@@ -8,10 +8,10 @@ which it was exact, and brings it up to date from the change log: new UIDs are r
 after that modseq with a UID above the array's last, removed ones are tombstones after it.
 That is exact whoever wrote in between (another process, the CLI), because every change to
 a mailbox raises its HIGHESTMODSEQ and leaves rows or tombstones behind; an array older
-than the mailbox's vanished floor (roost.store.retention folded tombstones it would need)
+than the mailbox's vanished floor (roost.store.mail.retention folded tombstones it would need)
 is read again.
 
-Reads run on several threads (roost.store.sqlite), so a lock keeps one of them at a time
+Reads run on several threads (roost.store.engines.sqlite), so a lock keeps one of them at a time
 in the cache; only copies of the arrays leave it, so sessions never share one. A reader
 whose snapshot is older than the cached array's modseq reloads the mailbox (the same rule
 that covers a database that went back). At most `max_mailboxes` are kept; the least
@@ -26,8 +26,8 @@ from bisect import bisect_left
 from collections import OrderedDict
 
 from roost.model import MailboxId, ModSeq
-from roost.store.engine import Tx
-from roost.store.lookup import get_mailbox
+from roost.store.engines.api import Tx
+from roost.store.mail.lookup import get_mailbox
 
 __all__ = ["UidCache"]
 

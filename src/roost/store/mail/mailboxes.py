@@ -2,7 +2,7 @@
 
 Mailbox ids and UIDVALIDITY values are never reused, so a deleted and re-created mailbox
 is a new mailbox. Every call that changes the account's mailboxes takes one account modseq
-and logs each change under it (roost.store.changes).
+and logs each change under it (roost.store.mail.changes).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 from roost.errors import MailError, MailErrorKind
 from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, UidValidity
 from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
-from roost.store.changes import log_mailbox_change
-from roost.store.engine import Tx
-from roost.store.instants import now_utc
-from roost.store.lookup import (
+from roost.store.engines.api import Tx
+from roost.store.mail.changes import log_mailbox_change
+from roost.store.mail.instants import now_utc
+from roost.store.mail.lookup import (
     MAILBOX_SELECT,
     find_mailbox,
     get_mailbox,
@@ -23,8 +23,8 @@ from roost.store.lookup import (
     require_account,
     require_mailbox,
 )
-from roost.store.messages import copy, list_uids
-from roost.store.names import INBOX, SEP, canonical_name, superiors
+from roost.store.mail.messages import copy, list_uids
+from roost.store.mail.names import INBOX, SEP, canonical_name, superiors
 
 __all__ = [
     "create_default_mailboxes",

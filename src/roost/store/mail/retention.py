@@ -21,7 +21,7 @@ first run over years of history does not hold the write lock for long.
 
 from __future__ import annotations
 
-from roost.store.engine import Tx
+from roost.store.engines.api import Tx
 
 __all__ = ["fold_account_log", "fold_tombstones"]
 

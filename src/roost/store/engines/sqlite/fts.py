@@ -8,7 +8,7 @@ the documents holding all of them (an AND of single-trigram terms) are a superse
 matches, which the exact predicates then confirm. The table keeps no token positions
 (detail=column, which phrase queries would need): that halves the cost of indexing at
 delivery, and the exact check removes the few documents whose trigrams are all there but
-not in a row. Case-insensitive means Python's str.casefold here (roost.store.texts.fold, as
+not in a row. Case-insensitive means Python's str.casefold here (roost.store.mail.texts.fold, as
 for the exact predicates), which is not SQLite's simple case folding (ß is "ss", İ is
 "i̇"), so both the documents and the needles are folded in Python and the tokenizer runs
 case-sensitive: the index then agrees with the predicates by construction.
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import json
 
-from roost.store.engine import TextColumn, Tx
-from roost.store.texts import fold, header_fields
+from roost.store.engines.api import TextColumn, Tx
+from roost.store.mail.texts import fold, header_fields
 
 __all__ = [
     "FIELDS_FUNCTION",
@@ -61,7 +61,7 @@ def casefold(text: str | None) -> str | None:
 
 
 def header_fields_json(headers_text: str | None) -> str:
-    """roost.store.texts.header_fields as a JSON object, for json_each in migration 0012."""
+    """roost.store.mail.texts.header_fields as a JSON object, for json_each in migration 0012."""
     return json.dumps(header_fields(headers_text or ""))
 
 
@@ -82,7 +82,7 @@ def _all_trigrams(needle: str) -> str:
 
 
 class Fts5TextIndex:
-    """The TextIndex of roost.store.engine over the search_docs and search_text tables of
+    """The TextIndex of roost.store.engines.api over the search_docs and search_text tables of
     migration 0004."""
 
     __slots__ = ()

@@ -14,7 +14,6 @@ from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, SortFields, Uid
-from roost.store import texts
 from roost.store.api import (
     AppendResult,
     CopyResult,
@@ -29,14 +28,15 @@ from roost.store.api import (
     Query,
     ReplaceResult,
 )
-from roost.store.changes import advance, remove_messages
-from roost.store.engine import Row, TextIndex, Tx
-from roost.store.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags, stored_flags
-from roost.store.instants import from_micros, now_utc, to_micros, utc_offset
-from roost.store.lookup import get_mailbox
-from roost.store.query import compile_search, select_uids
-from roost.store.quota import charge
-from roost.store.threads import thread_for
+from roost.store.engines.api import Row, TextIndex, Tx
+from roost.store.mail import texts
+from roost.store.mail.changes import advance, remove_messages
+from roost.store.mail.flags import BIT_DELETED, FLAG_COLUMNS, Flags, message_flags, stored_flags
+from roost.store.mail.instants import from_micros, now_utc, to_micros, utc_offset
+from roost.store.mail.lookup import get_mailbox
+from roost.store.mail.query_sql import compile_search, select_uids
+from roost.store.mail.quota import charge
+from roost.store.mail.threads import thread_for
 
 __all__ = [
     "append",

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from roost.model import BlobId
 from roost.store.api import QueueEntry
-from roost.store.engine import Row, Tx
-from roost.store.instants import from_micros, to_micros
+from roost.store.engines.api import Row, Tx
+from roost.store.mail.instants import from_micros, to_micros
 
 __all__ = [
     "enqueue",

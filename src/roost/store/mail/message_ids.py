@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from roost.model import BlobId, MailboxId, Uid
-from roost.store.engine import Tx
-from roost.store.instants import to_micros
+from roost.store.engines.api import Tx
+from roost.store.mail.instants import to_micros
 
 __all__ = ["by_message_id"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, MailboxId, ModSeq, Uid, UidValidity
 from roost.store.api import Mailbox
-from roost.store.engine import Row, Tx
-from roost.store.names import canonical_name
+from roost.store.engines.api import Row, Tx
+from roost.store.mail.names import canonical_name
 
 __all__ = [
     "MAILBOX_SELECT",

@@ -1,0 +1,272 @@
+"""The Store protocol, split by concern: what protocol code may ask of the store.
+
+See roost.store.api for the guarantees every method gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.store.api.query import Query, SortKey, ThreadInfo
+from roost.store.api.records import (
+    Account,
+    AccountChanges,
+    Alias,
+    AppendResult,
+    Changes,
+    CopyResult,
+    FieldRow,
+    FlagMode,
+    FlagResult,
+    Mailbox,
+    MailboxChange,
+    MailboxStatus,
+    MessageField,
+    MessageFlags,
+    MessageMeta,
+    NewMessage,
+    QueueEntry,
+    Quota,
+    ReplaceResult,
+)
+
+__all__ = ["AccountStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
+
+
+class AccountStore(Protocol):
+    """Domains, accounts, their aliases and quotas."""
+
+    # --- domains and accounts
+    async def add_domain(self, domain: str) -> None: ...
+    async def list_domains(self) -> list[str]: ...
+    async def is_local_domain(self, domain: str) -> bool: ...
+
+    async def create_account(self, address: str, password_hash: str) -> Account:
+        """Creates the account with INBOX and DEFAULT_MAILBOXES (subscribed); makes its
+        domain local. ALREADY_EXISTS if the address is taken."""
+        ...
+
+    async def find_account(self, address: str) -> Account | None: ...
+    async def list_accounts(self) -> list[Account]: ...
+    async def set_password(self, address: str, password_hash: str) -> None: ...
+    async def delete_account(self, address: str) -> None:
+        """Removes the account, its aliases, mailboxes and messages (blobs collected later)."""
+        ...
+
+    # --- aliases: more addresses of an account, for delivery and for sending
+    async def add_alias(self, alias: str, address: str) -> Alias:
+        """NONEXISTENT if address is no account; ALREADY_EXISTS if alias is taken (as an
+        account or an alias). Makes the alias's domain local."""
+        ...
+
+    async def delete_alias(self, alias: str) -> None: ...
+    async def list_aliases(self) -> list[Alias]: ...
+    async def find_recipient(self, address: str) -> Account | None:
+        """The account that receives mail for address: by its own address or an alias."""
+        ...
+
+    async def owns_address(self, account: AccountId, address: str) -> bool:
+        """Whether the account may send as address (its own or one of its aliases)."""
+        ...
+
+    async def get_quota(self, account: AccountId) -> Quota: ...
+    async def set_quota(
+        self, account: AccountId, storage_limit: int | None, message_limit: int | None
+    ) -> None:
+        """Sets both limits (None: unlimited). Mail already stored stays; an account over
+        its new limit may only shrink. append, copy and move refuse mail that would take
+        the account past a limit with OVER_QUOTA, inside their transaction, storing nothing
+        (a MOVE within one account never grows it)."""
+        ...
+
+
+class MailboxStore(Protocol):
+    """An account's mailboxes, subscriptions and mailbox-level changes."""
+
+    # --- mailboxes
+    async def list_mailboxes(self, account: AccountId) -> list[Mailbox]:
+        """All mailboxes of the account, sorted by name."""
+        ...
+
+    async def list_subscriptions(self, account: AccountId) -> list[str]:
+        """Subscribed names (a subscription may name a mailbox that does not exist)."""
+        ...
+
+    async def find_mailbox(self, account: AccountId, name: str) -> Mailbox:
+        """NONEXISTENT if there is none. "inbox" in any case means INBOX."""
+        ...
+
+    async def get_mailbox(self, mailbox: MailboxId) -> Mailbox: ...
+
+    async def create_mailbox(
+        self, account: AccountId, name: str, special_use: str | None = None
+    ) -> Mailbox:
+        """Creates missing superiors too (RFC 9051 §6.3.4). ALREADY_EXISTS if it exists."""
+        ...
+
+    async def delete_mailbox(self, account: AccountId, name: str) -> None:
+        """INBOX: CANNOT. Inferior names exist: HAS_CHILDREN. Messages become tombstones;
+        a mailbox re-created under the same name is new, with a new UIDVALIDITY."""
+        ...
+
+    async def rename_mailbox(self, account: AccountId, old: str, new: str) -> None:
+        """Renames inferiors too. Renaming INBOX moves its messages into a new mailbox
+        named `new` and leaves INBOX empty (RFC 9051 §6.3.6)."""
+        ...
+
+    async def set_subscribed(self, account: AccountId, name: str, subscribed: bool) -> None: ...
+
+    async def status(self, mailbox: MailboxId) -> MailboxStatus: ...
+
+    async def mailbox_changes_since(
+        self, account: AccountId, modseq: ModSeq
+    ) -> tuple[ModSeq, list[MailboxChange]]:
+        """The account's mailbox-level changes after modseq, and its current modseq."""
+        ...
+
+
+class MessageStore(Protocol):
+    """Messages in a mailbox, and the changes of a mailbox and of a whole account."""
+
+    # --- messages
+    async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
+        """Adds all or none (MULTIAPPEND is atomic). One modseq for the whole batch."""
+        ...
+
+    async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:
+        """Every uid in the mailbox, ascending (the caller's own copy, an array of them), and
+        the highestmodseq they reflect. Cost follows the changes since the last call."""
+        ...
+
+    async def claim_recent(self, mailbox: MailboxId) -> Uid:
+        """IMAP4rev1 \\Recent: returns the first uid that is recent for the caller and
+        marks every current message as no longer recent for later callers."""
+        ...
+
+    async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
+        """Flags of the existing messages among uids, ascending by uid."""
+        ...
+
+    async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
+        """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
+        ...
+
+    async def fetch_fields(
+        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+    ) -> list[FieldRow]:
+        """(uid, *values of fields in the order given) of the existing messages among uids,
+        ascending by uid. Reads only what those fields need, so that reading a few of them
+        for many messages costs little more than the rows themselves. Callers chunk."""
+        ...
+
+    async def read_blob(self, blob: BlobId) -> bytes: ...
+
+    async def read_blobs(
+        self, blobs: Sequence[BlobId], *, prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        """The bytes of each blob, read together; with prefixes, only the first
+        prefixes[i] bytes of blobs[i] (a message's header, say). NONEXISTENT if one is gone."""
+        ...
+
+    async def store_flags(
+        self,
+        mailbox: MailboxId,
+        uids: Sequence[Uid],
+        mode: FlagMode,
+        flags: frozenset[str],
+        unchangedsince: ModSeq | None = None,
+    ) -> FlagResult:
+        """Changes flags; every message whose flags actually change gets one new modseq
+        (the same for the whole call). Messages that no longer exist are skipped."""
+        ...
+
+    async def expunge(self, mailbox: MailboxId, uids: Sequence[Uid] | None = None) -> list[Uid]:
+        """Removes messages flagged \\Deleted (only those among uids, if given); returns the
+        expunged uids ascending. Leaves tombstones with the new modseq."""
+        ...
+
+    async def expunge_uids(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Uid]:
+        """Removes the messages among uids that still exist, whatever their flags, in one
+        transaction (POP3's QUIT: what the client deleted goes, and nothing else); returns
+        the removed uids ascending. Leaves tombstones with one new modseq."""
+        ...
+
+    async def copy(
+        self, source: MailboxId, uids: Sequence[Uid], dest: MailboxId, *, move: bool = False
+    ) -> CopyResult:
+        """Copies (or moves: copy + expunge in one transaction) the existing messages among
+        uids, in uid order. Flags are kept (RFC 9051 §6.4.7)."""
+        ...
+
+    async def replace(
+        self, source: MailboxId, uid: Uid, dest: MailboxId, message: NewMessage
+    ) -> ReplaceResult:
+        """Appends message to dest and removes uid from source in one transaction; raises
+        MailError(NONEXISTENT) and changes nothing if uid is gone (RFC 8508)."""
+        ...
+
+    async def search(
+        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+    ) -> list[Uid]:
+        """Uids of the messages matching query, ascending; only the first `limit` if given."""
+        ...
+
+    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
+        """The uids matching query, ordered by keys, ties in uid order (RFC 5256 §3)."""
+        ...
+
+    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
+        """What threading needs of the messages matching query, in uid order."""
+        ...
+
+    async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
+        """What changed after modseq. A modseq of 0 returns every message."""
+        ...
+
+    async def account_changes_since(self, account: AccountId, modseq: ModSeq) -> AccountChanges:
+        """What changed in the whole account after its MODSEQ modseq (0: everything the
+        account log still holds), as of one snapshot; NONEXISTENT once the account is gone."""
+        ...
+
+    async def find_by_message_id(
+        self, mailbox: MailboxId, message_id: str, since: datetime
+    ) -> list[tuple[Uid, BlobId]]:
+        """(uid, blob) of the messages in mailbox with this Message-ID (as analysed, with
+        its angle brackets) that arrived there at or after `since`, ascending by uid."""
+        ...
+
+
+class QueueStore(Protocol):
+    """Mail waiting for a remote server (one entry per recipient)."""
+
+    # --- the outbound queue (one entry per recipient; see roost.store.mail.outbound)
+    async def enqueue(self, data: bytes, mail_from: str, recipients: Sequence[str]) -> list[int]:
+        """Queues data for each recipient, due now; returns the entry ids. Durable on
+        return, like append."""
+        ...
+
+    async def queue_entries(self, due: datetime | None = None) -> list[QueueEntry]:
+        """Every entry by id, or (with due) those due at or before it, soonest first."""
+        ...
+
+    async def queue_retry_later(self, entry: int, when: datetime, error: str) -> None:
+        """Counts a failed attempt and sets the next one."""
+        ...
+
+    async def queue_remove(self, entries: Sequence[int]) -> int:
+        """Removes entries (delivered, given up or deleted); returns how many existed."""
+        ...
+
+    async def queue_flush(self) -> int:
+        """Makes every entry due now; returns how many."""
+        ...
+
+
+class Store(AccountStore, MailboxStore, MessageStore, QueueStore, Protocol):
+    """The mail store. See roost.store.api for the guarantees."""
+
+    # --- lifecycle
+    async def close(self) -> None: ...

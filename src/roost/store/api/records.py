@@ -1,0 +1,259 @@
+"""What the store hands out and takes in: records of accounts, mailboxes, messages, changes
+and the outbound queue (frozen dataclasses and enums, nothing of any protocol)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from roost.model import (
+    AccountId,
+    BlobId,
+    MailboxId,
+    ModSeq,
+    ParsedMessage,
+    Uid,
+    UidValidity,
+)
+
+__all__ = [
+    "Account",
+    "AccountChanges",
+    "Alias",
+    "AppendResult",
+    "Changes",
+    "CopyResult",
+    "FieldRow",
+    "FlagMode",
+    "FlagResult",
+    "Mailbox",
+    "MailboxChange",
+    "MailboxChangeKind",
+    "MailboxStatus",
+    "MessageField",
+    "MessageFlags",
+    "MessageMeta",
+    "NewMessage",
+    "QueueEntry",
+    "Quota",
+    "ReplaceResult",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    id: AccountId
+    address: str  # full address, lower-cased domain
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alias:
+    address: str  # the alias, lower-cased domain
+    account: str  # the address of the account it delivers to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """An account's limits (None: unlimited) and what it uses now, exact at the read.
+    Storage is in octets: the sum of RFC822.SIZE over every message of the account."""
+
+    storage_limit: int | None
+    message_limit: int | None
+    storage_used: int
+    messages_used: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mailbox:
+    """A mailbox as it is now. Counters are exact at the moment of the read."""
+
+    id: MailboxId
+    account_id: AccountId
+    name: str
+    uidvalidity: UidValidity
+    uidnext: Uid
+    highestmodseq: ModSeq
+    special_use: str | None  # "\\Sent", "\\Trash", ... or None
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxStatus:
+    mailbox: Mailbox
+    messages: int
+    unseen: int  # messages without \Seen
+    deleted: int  # messages with \Deleted
+    size: int  # sum of message sizes (STATUS=SIZE)
+    recent: int  # uids >= first_recent_uid (IMAP4rev1 \Recent)
+    deleted_size: int = 0  # sum of the sizes of messages with \Deleted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageFlags:
+    """The part of a message that changes: enough to replay a flag change."""
+
+    uid: Uid
+    modseq: ModSeq
+    flags: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageMeta:
+    """Everything FETCH needs except the message bytes themselves."""
+
+    uid: Uid
+    modseq: ModSeq
+    flags: frozenset[str]
+    internaldate: datetime  # timezone-aware
+    savedate: datetime  # when it arrived in this mailbox (RFC 8514)
+    size: int
+    blob_id: BlobId
+    email_id: str  # stable across copies/moves of the same blob in one account (RFC 8474)
+    thread_id: str
+    header_size: int
+    envelope: bytes
+    bodystructure: bytes
+    body: bytes
+    parts: bytes
+    preview: str
+    envelope_fields: bytes | None  # the protocol-neutral envelope (ParsedMessage)
+
+
+class MessageField(enum.Enum):
+    """A value `fetch_fields` can read; each is typed as the MessageMeta attribute of the
+    same name (FLAGS a frozenset, the dates timezone-aware datetimes, ENVELOPE... bytes)."""
+
+    MODSEQ = "modseq"
+    FLAGS = "flags"
+    INTERNALDATE = "internaldate"
+    SAVEDATE = "savedate"
+    SIZE = "size"
+    BLOB_ID = "blob_id"
+    EMAIL_ID = "email_id"
+    THREAD_ID = "thread_id"
+    HEADER_SIZE = "header_size"
+    ENVELOPE = "envelope"
+    BODYSTRUCTURE = "bodystructure"
+    BODY = "body"
+    PARTS = "parts"
+    PREVIEW = "preview"
+    ENVELOPE_FIELDS = "envelope_fields"
+
+
+# One message as fetch_fields reads it: (uid, value of each field asked for, in order).
+FieldRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMessage:
+    data: bytes
+    parsed: ParsedMessage
+    flags: frozenset[str] = frozenset()
+    internaldate: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendResult:
+    uidvalidity: UidValidity
+    uids: tuple[Uid, ...]
+    modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceResult:
+    """REPLACE: where the new message went, and the modseq of the old one's expunge."""
+
+    appended: AppendResult
+    source_modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CopyResult:
+    """COPY/MOVE: source uids and the uids they got in the destination, in the same order."""
+
+    uidvalidity: UidValidity  # of the destination
+    source_uids: tuple[Uid, ...]
+    dest_uids: tuple[Uid, ...]
+    dest_modseq: ModSeq
+    source_modseq: ModSeq | None  # MOVE: the modseq of the expunge in the source
+
+
+class FlagMode(enum.Enum):
+    ADD = "add"
+    REMOVE = "remove"
+    REPLACE = "replace"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlagResult:
+    changed: tuple[MessageFlags, ...]  # messages whose flags changed, with their new modseq
+    # CONDSTORE: uids not changed because their modseq was above unchangedsince
+    modified: tuple[Uid, ...] = ()
+    # the modseq each message of `changed` had before this call, in the same order
+    previous: tuple[ModSeq, ...] = ()
+
+
+_NO_FLOOR = ModSeq(0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changes:
+    """What happened in one mailbox after a modseq; cost follows the number of changes."""
+
+    highestmodseq: ModSeq
+    uidnext: Uid
+    changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
+    expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+    # Expunges up to this modseq are no longer listed (retention folded their tombstones):
+    # asked from below it, `expunged` may miss some, and any UID below uidnext that is not
+    # present may have been expunged (RFC 7162 §3.2.5.2 lets QRESYNC say so as a range).
+    vanished_floor: ModSeq = _NO_FLOOR
+
+    def complete_since(self, modseq: int) -> bool:
+        """Whether `expunged` lists every expunge after modseq."""
+        return modseq >= self.vanished_floor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountChanges:
+    """What happened in a whole account after one of its MODSEQs (JMAP /changes,
+    ActiveSync FolderSync and Sync, NOTIFY): cost follows the number of changes."""
+
+    modseq: ModSeq  # the account's MODSEQ now: the state to ask from next time
+    mailboxes: tuple[MailboxChange, ...]  # created, renamed, deleted, (un)subscribed
+    messages: Mapping[MailboxId, Changes]  # per existing mailbox whose messages changed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueEntry:
+    """One recipient of a message in the outbound queue."""
+
+    id: int
+    blob_id: BlobId
+    mail_from: str  # "" is the null reverse-path <>
+    recipient: str
+    created: datetime
+    next_attempt: datetime
+    attempts: int
+    last_error: str
+
+
+class MailboxChangeKind(enum.Enum):
+    CREATED = "created"
+    RENAMED = "renamed"
+    DELETED = "deleted"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxChange:
+    modseq: ModSeq  # the account's modseq
+    kind: MailboxChangeKind
+    mailbox_id: MailboxId | None
+    name: str
+    old_name: str | None = None

@@ -1,0 +1,53 @@
+"""Message blobs: the BlobStore protocol, and how a blob is named.
+
+A blob is a message's bytes, named by their SHA-256. `BlobStore` is what the mail semantics
+(roost.store.mail.store) need of a place to keep them; an engine picks one: files beside
+the SQLite database (roost.store.blobs.files.FileBlobStore), or a table of the database
+itself (the PostgreSQL engine's, roost.store.engines.postgresql.blobs), so that one backup
+holds everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+from roost.model import BlobId
+from roost.store.engines.api import Tx
+
+__all__ = ["BlobStore", "blob_id_of"]
+
+
+def blob_id_of(data: bytes) -> BlobId:
+    return BlobId(hashlib.sha256(data).hexdigest())
+
+
+class BlobStore(Protocol):
+    """Where message bytes are kept. A blob is durable no later than the commit of the
+    transaction that first references it, and is never collected while referenced."""
+
+    def write_all(self, datas: Sequence[bytes], blobs: Sequence[BlobId]) -> None:
+        """Runs on a worker thread before (and beside) the transaction that will reference
+        the blobs: the slow part of storing them (a file store writes and fsyncs here; a
+        store inside the database has nothing to do). Blocks."""
+        ...
+
+    def keep(self, tx: Tx, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
+        """In the transaction that references blobs, after write_all returned: makes sure
+        each is stored when that transaction commits (again, if a collection removed it)."""
+        ...
+
+    async def load(
+        self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
+    ) -> list[bytes]:
+        """Each blob's bytes, or only its first prefixes[i] bytes; NONEXISTENT if one is
+        missing."""
+        ...
+
+    def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:
+        """In a write transaction: deletes the blobs that no message and no queued mail
+        references and that were stored more than grace_seconds ago; returns how many. Safe
+        beside writers in other processes: a blob a concurrent transaction comes to
+        reference is kept (or stored again by its `keep`)."""
+        ...
