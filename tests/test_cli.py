@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import signal
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from roost.cli import main
 from roost.cli.quota import parse_size
 from roost.config import ENV_OVERRIDES, Config
 from roost.store.api import Account, Quota
-from roost.store.engines.sqlite import SqliteStore
+from roost.store.engines.sqlite import DATABASE, SqliteStore
 
 
 @dataclass(frozen=True)
@@ -434,3 +435,21 @@ def test_serve_reports_a_port_in_use(roost: Roost, monkeypatch: pytest.MonkeyPat
     assert result.status == 1
     assert "Address already in use" in result.err
     assert "Traceback" not in result.err
+
+
+# ----- check ---------------------------------------------------------------------------
+
+
+def test_check_finds_repairs_and_finds_nothing_more(roost: Roost, data_dir: Path) -> None:
+    assert roost("user", "add", "ann@example.org", stdin="pw\n").status == 0
+    clean = roost("check")
+    assert clean.status == 0 and "clean" in clean.out, clean
+    with sqlite3.connect(data_dir / DATABASE) as conn:
+        conn.execute("UPDATE mailboxes SET unseen_count = 5 WHERE name = 'INBOX'")
+    conn.close()
+    broken = roost("check")
+    assert broken.status == 1
+    assert "ann@example.org 'INBOX': UNSEEN is 5, the messages say 0" in broken.out
+    repaired = roost("check", "--repair")
+    assert repaired.status == 0 and "repaired" in repaired.out, repaired
+    assert roost("check").status == 0

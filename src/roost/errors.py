@@ -31,6 +31,7 @@ class MailErrorKind(enum.Enum):
     IN_USE = "in-use"  # transient: retry later
     LIMIT = "limit"  # a server limit was hit (e.g. too many mailboxes)
     MODIFIED = "modified"  # conditional store lost a race (CONDSTORE)
+    CORRUPTED = "corrupted"  # stored data no longer matches its checksum (a blob's hash)
 
 
 class MailError(Exception):

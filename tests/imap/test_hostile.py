@@ -17,6 +17,7 @@ from roost.delivery import analyse
 from roost.imap.commands import fetch
 from roost.model import BlobId
 from roost.store.api import NewMessage
+from roost.store.blobs import blob_id_of
 from roost.store.mail.store import MailStore
 from tests.imap.transcript import Client, Scene
 
@@ -142,3 +143,24 @@ def test_message_bytes_are_read_in_bounded_batches(
     assert len(reads) == 6 and max(reads) <= 250_000, reads
     # No write holds more than one message's section plus a batch of small pieces.
     assert max(writes) <= 110_000, writes
+
+
+def test_a_damaged_message_file_is_a_no_corruption_not_its_bytes(tmp_path: Path) -> None:
+    # Issue 9: a corrupted blob is detected (its name is its SHA-256) and reported, never
+    # served as OK; the session goes on.
+    async def main() -> None:
+        async with Scene(tmp_path) as s:
+            inbox = await s.store.find_mailbox(s.account.id, "INBOX")
+            message = big_message(2_000, "soon damaged")
+            await s.store.append(inbox.id, [message])
+            blob = blob_id_of(message.data)
+            path = tmp_path / "blobs" / blob[:2] / blob[2:]
+            path.write_bytes(path.read_bytes().replace(b"x", b"y", 1))
+            await s.login(1)
+            one = s.clients["1"]
+            await send(one, "s SELECT INBOX")
+            out = await send(one, "f FETCH 1 (BODY.PEEK[])")
+            assert out.startswith(b"f NO [CORRUPTION] "), out
+            assert await send(one, "n NOOP") == b"n OK NOOP completed\r\n"
+
+    asyncio.run(main())

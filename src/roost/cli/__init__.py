@@ -5,8 +5,9 @@
     roost [--config FILE] user quota ADDRESS [--storage SIZE] [--messages N]
     roost [--config FILE] domain add|list [DOMAIN]
     roost [--config FILE] queue list|flush|delete [ID...]
+    roost [--config FILE] check [--repair]
 
-Each group lives in its own module (serve, users, domains, aliases, queue) and registers its
+Each group lives in its own module (serve, users, domains, aliases, queue, check) and registers its
 subcommands on the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`;
 it gets every dependency from the Context, which `main` builds once: the frozen Config, the standard
 streams, a way to open the store and a way to run the server. This module and roost.app are
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, domains, queue, serve, users
+    from roost.cli import aliases, check, domains, queue, serve, users
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     domains.register(groups)
     aliases.register(groups)
     queue.register(groups)
+    check.register(groups)
     return parser
 
 

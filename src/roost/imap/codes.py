@@ -16,6 +16,7 @@ CODES = {
     MailErrorKind.IN_USE: "INUSE",
     MailErrorKind.LIMIT: "LIMIT",
     MailErrorKind.MODIFIED: "CANNOT",
+    MailErrorKind.CORRUPTED: "CORRUPTION",  # RFC 5530 §3
 }
 
 

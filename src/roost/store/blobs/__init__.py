@@ -42,7 +42,7 @@ class BlobStore(Protocol):
         self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
     ) -> list[bytes]:
         """Each blob's bytes, or only its first prefixes[i] bytes; NONEXISTENT if one is
-        missing."""
+        missing, CORRUPTED if a whole blob read does not match its name (its SHA-256)."""
         ...
 
     def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:

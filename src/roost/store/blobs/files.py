@@ -139,10 +139,17 @@ class FileBlobStore:
     def read_all(
         self, blobs: Sequence[BlobId], prefixes: Sequence[int] | None = None
     ) -> list[bytes]:
-        """Each blob's bytes, or only its first prefixes[i] bytes."""
+        """Each blob's bytes, or only its first prefixes[i] bytes. A whole blob is checked
+        against its name (its SHA-256): a file damaged on disk is CORRUPTED, never served."""
         if prefixes is None:
-            return [self.read(blob) for blob in blobs]
+            return [self.verified(blob) for blob in blobs]
         return [self.read(blob, size) for blob, size in zip(blobs, prefixes, strict=True)]
+
+    def verified(self, blob: BlobId) -> bytes:
+        data = self.read(blob)
+        if blob_id_of(data) != blob:
+            raise MailError(MailErrorKind.CORRUPTED, f"message file {blob} is damaged")
+        return data
 
     def keep(self, tx: Tx, blobs: Sequence[BlobId], datas: Sequence[bytes]) -> None:
         # The engine's write lock keeps collect_unreferenced out until this commits.

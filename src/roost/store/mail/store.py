@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar, cast
 
+from roost.errors import MailError
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
 from roost.notify.api import Publisher
 from roost.store.api import (
@@ -84,6 +85,7 @@ from roost.store.mail import (
     quota,
     sorting,
 )
+from roost.store.mail import check as check_units
 from roost.store.mail import messages as msgs  # "messages" is a parameter name of the Store API
 from roost.store.mail import retention as retention_units
 from roost.store.mail.instants import now_utc, to_micros
@@ -97,6 +99,7 @@ T = TypeVar("T")
 
 BLOB_WRITERS = 8
 FOLD_BATCH = 100  # mailboxes (or accounts) one unit of retention work handles at most
+CHECK_BATCH = 64  # blobs `check` reads at once
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
@@ -456,6 +459,39 @@ class MailStore:
         blobs = await self.collect_blobs(blob_grace_seconds)
         return Maintenance(tombstones=tombstones, log_rows=log_rows, blobs=blobs)
 
+    async def check(self, *, repair: bool = False) -> check_units.Report:
+        """`roost check`: the rows checked against each other (roost.store.mail.check),
+        then every blob read whole and checked against its name; with repair, what can be
+        mended without losing mail is mended, and the rows are checked again."""
+        report = check_units.Report(findings=await self._read(check_units.find_problems))
+        blobs = await self._read(_referenced_blobs)
+        for start in range(0, len(blobs), CHECK_BATCH):
+            for blob in await self._damaged(blobs[start : start + CHECK_BATCH]):
+                users = await self._read(partial(_blob_users, blob=blob))
+                text = f"message file {blob} is missing or damaged; it holds {', '.join(users)}"
+                report.findings.append(check_units.Finding(text, False))
+        report.blobs_checked = len(blobs)
+        if repair and any(f.repairable for f in report.findings):
+            await self._write(check_units.repair_counters)
+            report.repaired = True
+            rows = await self._read(check_units.find_problems)
+            report.findings = rows + [f for f in report.findings if not f.repairable]
+        return report
+
+    async def _damaged(self, blobs: list[BlobId]) -> list[BlobId]:
+        try:
+            await self._blobs.load(blobs)
+            return []
+        except MailError:  # one of them, at least: look at each
+            pass
+        damaged = []
+        for blob in blobs:
+            try:
+                await self._blobs.load([blob])
+            except MailError:
+                damaged.append(blob)
+        return damaged
+
     async def _fold(self, unit: Callable[[Tx, int, int], int], before: int) -> int:
         total = 0
         while dropped := await self._write(lambda tx: unit(tx, before, FOLD_BATCH)):
@@ -478,3 +514,22 @@ class MailStore:
 def _conforms(store: MailStore) -> Store:
     # Lets mypy prove that MailStore implements every method of the Store protocol.
     return store
+
+
+def _referenced_blobs(tx: Tx) -> list[BlobId]:
+    rows = tx.all("SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound ORDER BY 1")
+    return [BlobId(row[0]) for row in rows]
+
+
+def _blob_users(tx: Tx, blob: BlobId) -> list[str]:
+    """Where a blob is used, in words: "alice@example.org 'INBOX' UID 7", queued mail."""
+    rows = tx.all(
+        "SELECT a.address, b.name, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+        "JOIN accounts a ON a.id = b.account_id WHERE m.blob_id = ? ORDER BY 1, 2, 3",
+        (blob,),
+    )
+    users = [f"{address} {name!r} UID {uid}" for address, name, uid in rows]
+    queued = tx.one("SELECT COUNT(*) FROM outbound WHERE blob_id = ?", (blob,))
+    if queued and queued[0]:
+        users.append(f"{queued[0]} queued recipient(s)")
+    return users

@@ -19,6 +19,7 @@ from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
+from roost.store.blobs import blob_id_of
 from roost.store.engines.api import Engine, Tx
 
 __all__ = ["DatabaseBlobStore"]
@@ -67,4 +68,7 @@ def _read(tx: Tx, blobs: list[BlobId], sizes: list[int]) -> list[bytes]:
         found[position - 1] = bytes(data)
     if any(data is None for data in found):
         raise MailError(MailErrorKind.NONEXISTENT, "no such blob")
+    for blob, size, data in zip(blobs, sizes, found, strict=True):
+        if size < 0 and blob_id_of(cast(bytes, data)) != blob:
+            raise MailError(MailErrorKind.CORRUPTED, f"message {blob} is damaged")
     return cast(list[bytes], found)
