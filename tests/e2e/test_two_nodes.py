@@ -175,3 +175,17 @@ def test_a_killed_node_loses_nothing_and_the_other_keeps_serving(
         assert len(survivor.search("ALL")) == 11
     finally:
         survivor.logout()
+
+
+def test_the_cli_on_the_same_database_reaches_both_nodes(nodes: tuple[Server, Server]) -> None:
+    one, two = nodes
+    user = one.add_user()
+    idlers = [client(one, user), client(two, user)]
+    for idler in idlers:
+        idler.select_folder("INBOX")
+        idler.idle()
+    result = one.roost("user", "delete", user)  # the roost CLI, a third process
+    assert result.returncode == 0, result.stderr
+    for idler in idlers:
+        wait_for(idler, b"BYE")
+        idler.shutdown()
