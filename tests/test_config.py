@@ -242,6 +242,7 @@ def test_several_listeners_may_be_disabled() -> None:
         ("max_line_length = 80\n", "'max_line_length' must be at least 1024"),
         ("idle_keepalive = 0\n", "'idle_keepalive' must be at least 1"),
         ("retention_days = 1\n", "'retention_days' must be at least 7"),
+        ("max_recipients = 10\n", "'max_recipients' must be at least 100"),
         ("maintenance_interval = 5\n", "'maintenance_interval' must be at least 60"),
         ("allow_plaintext_auth_on_loopback = 'yes'\n", "must be true or false, not str"),
         ("pop3_retr_marks_seen = 1\n", "'pop3_retr_marks_seen' must be true or false, not int"),

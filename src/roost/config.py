@@ -90,6 +90,7 @@ class Config:
     queue_retry: int = 300  # seconds before the first retry; doubles up to 4 hours
     queue_give_up: int = 5 * 24 * 3600  # seconds; then a DSN to the sender (RFC 5321 §4.5.4.1)
     sent_dedup_window: int = 600  # seconds: an APPEND and a submission of one message merge
+    max_recipients: int = 100  # RCPTs one SMTP/LMTP transaction takes (RFC 5321 §4.5.3.1.8)
     # The store's upkeep (roost.store.mail.retention): tombstones and change logs older than
     # retention_days are folded; unreferenced blobs collected; every maintenance_interval s.
     retention_days: int = 180
@@ -131,6 +132,7 @@ _TOP_LEVEL: Mapping[str, type] = {
     "queue_retry": int,
     "queue_give_up": int,
     "sent_dedup_window": int,
+    "max_recipients": int,
     "retention_days": int,
     "maintenance_interval": int,
 }
@@ -280,6 +282,7 @@ def _validate(config: Config) -> None:
         ("queue_retry", 1),
         ("queue_give_up", 1),
         ("sent_dedup_window", 0),
+        ("max_recipients", 100),  # RFC 5321 §4.5.3.1.8: at least 100
         # A device offline for a week still resyncs exactly; an hour between upkeep runs.
         ("retention_days", 7),
         ("maintenance_interval", 60),

@@ -127,3 +127,25 @@ def test_mail_for_an_alias_reaches_its_account(roost: Harness) -> None:
     assert code == 550
     [(_, data)] = roost.messages("alice@example.org")
     assert data.endswith(MESSAGE)
+
+
+def test_a_recipient_named_many_times_gets_one_copy(roost: Harness) -> None:
+    # Issue 9: one message to the same address 1,000 times stored 1,000 copies.
+    with roost.smtp_client(roost.smtp) as client:
+        refused = client.sendmail("carol@remote.test", ["alice@example.org"] * 50, MESSAGE)
+    assert refused == {}
+    assert len(roost.messages("alice@example.org")) == 1
+
+
+def test_recipients_past_the_limit_are_deferred_with_452(roost: Harness) -> None:
+    limit = roost.config.max_recipients
+    with roost.smtp_client(roost.smtp) as client:
+        client.ehlo()
+        assert client.mail("carol@remote.test")[0] == 250
+        for _ in range(limit):
+            assert client.rcpt("alice@example.org")[0] == 250
+        code, text = client.rcpt("bob@example.org")
+        assert code == 452 and b"4.5.3" in text
+        assert client.data(MESSAGE)[0] == 250
+    assert len(roost.messages("alice@example.org")) == 1
+    assert roost.messages("bob@example.org") == []

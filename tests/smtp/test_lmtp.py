@@ -60,6 +60,13 @@ def test_one_reply_per_accepted_recipient(roost: Harness, unix: bool) -> None:
         assert data.endswith(b"\r\n\r\nhello\r\n")
 
 
+def test_a_recipient_named_twice_gets_two_replies_and_one_copy(roost: Harness) -> None:
+    lines = lmtp_transaction(roost, ["alice@example.org"] * 3, unix=False)
+    after_data = lines[lines.index("354 End data with <CR><LF>.<CR><LF>") + 1 :]
+    assert after_data == ["250 2.0.0 <alice@example.org> delivered"] * 3  # RFC 2033 §4.2
+    assert len(roost.messages("alice@example.org")) == 1
+
+
 def test_helo_and_ehlo_are_not_lmtp(roost: Harness) -> None:
     transcript = raw_session(roost.lmtp, [b"EHLO x\r\n", b"HELO x\r\n"]).decode()
     assert transcript.count("500 5.5.2 Error: command") == 2

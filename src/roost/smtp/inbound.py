@@ -38,6 +38,9 @@ class InboundPolicy(Policy):
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        refusal = self.too_many_recipients(envelope)
+        if refusal is not None:
+            return refusal
         recipient = await classify(self.store, address)
         match recipient:
             case Local(account):
@@ -74,10 +77,15 @@ class InboundPolicy(Policy):
     async def deliver_each(
         self, server: SMTP, session: Session, envelope: Envelope, data: bytes, queue_id: str
     ) -> list[tuple[str, str]]:
-        """(recipient, reply) for each envelope recipient, in order."""
+        """(recipient, reply) for each envelope recipient, in order. A recipient named
+        twice (or reached through two aliases) gets the message once, and both replies."""
         single = len(envelope.rcpt_tos) == 1
-        replies = []
+        replies: list[tuple[str, str]] = []
+        done: dict[str, str] = {}
         for address in envelope.rcpt_tos:
+            if address in done:
+                replies.append((address, done[address]))
+                continue
             recipient = await classify(self.store, address)
             if not isinstance(recipient, Local):  # deleted since RCPT
                 replies.append((address, f"550 5.1.1 <{address}>: no such user here"))
@@ -86,6 +94,7 @@ class InboundPolicy(Policy):
                 server, session, self.protocol, queue_id, address if single else None
             )
             reply = await deliver_to_inbox(self.store, recipient.account, trace + data)
+            done[address] = reply
             replies.append((address, reply))
         return replies
 

@@ -63,6 +63,13 @@ class Policy:
         # aiosmtpd reads pipelined commands in order and answers each one (RFC 2920).
         return [*lines[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", lines[-1]]
 
+    def too_many_recipients(self, envelope: Envelope) -> str | None:
+        """RFC 5321 §4.5.3.1.8: at least 100 recipients must be taken; past the configured
+        limit, 452 (the client sends the rest in another transaction)."""
+        if len(envelope.rcpt_tos) >= self.config.max_recipients:
+            return "452 4.5.3 Too many recipients; send the others in another transaction"
+        return None
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:

@@ -81,6 +81,9 @@ class SubmissionPolicy(Policy):
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        refusal = self.too_many_recipients(envelope)
+        if refusal is not None:
+            return refusal
         match await classify(self.store, address):
             case Local(account):
                 envelope.rcpt_tos.append(account.address)
@@ -134,7 +137,7 @@ class SubmissionPolicy(Policy):
         sender = sender_of(envelope)
         local: list[tuple[str, Local]] = []
         remote: list[str] = []
-        for address in envelope.rcpt_tos:
+        for address in dict.fromkeys(envelope.rcpt_tos):  # each recipient once
             recipient = await classify(self.store, address)
             if isinstance(recipient, Local):
                 local.append((address, recipient))
