@@ -86,6 +86,7 @@ class InboundPolicy(Policy):
                 server, session, self.protocol, queue_id, address if single else None
             )
             reply = await deliver_to_inbox(self.store, recipient.account, trace + data)
+            self.log_delivery(server, envelope, address, data, reply)
             replies.append((address, reply))
         return replies
 

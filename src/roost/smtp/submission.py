@@ -23,11 +23,12 @@ import logging
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from roost.auth.accounts import authenticate
+from roost.auth.login import Refusal, log_in
 from roost.errors import MailError, ProtocolError
 from roost.proto.sasl import decode_response, parse_plain
+from roost.sessions import LiveSession
 from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
-from roost.smtp.message import header_addresses, without_bcc
+from roost.smtp.message import header_addresses, message_id, without_bcc
 from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
 from roost.smtp.sent import save_sent_copy
 from roost.store.api import Account
@@ -59,8 +60,14 @@ class SubmissionPolicy(Policy):
             return "504 5.5.4 Unrecognized authentication type"
         if isinstance(credentials, str) or credentials is None:
             return credentials  # a refusal, or None: aiosmtpd already answered
-        account = await authenticate(self.store, *credentials)
-        if account is None:
+        user, password = credentials
+        live = getattr(server, "live", None) or LiveSession(protocol="submission", peer="local")
+        account = await log_in(
+            self.store, live, user, password, mechanism=mechanism, service="submission"
+        )
+        if account is Refusal.SERVICE:
+            return "535 5.7.8 This account may not send mail here; contact the administrator"
+        if account is Refusal.CREDENTIALS:
             return AUTH_FAILED
         session.authenticated = True
         session.auth_data = account  # type: ignore[assignment]  # aiosmtpd: "free-form"
@@ -101,12 +108,13 @@ class SubmissionPolicy(Policy):
             return refusal
         account = _account(session)
         refusal = await self.check_from(account, data)
+        self._log_submission(server, account, envelope, data, refusal)
         if refusal is not None:
             return refusal
         queue_id = new_queue_id()
         trace = self.received(server, session, self.protocol, queue_id, None)
         relayed = trace + without_bcc(data)
-        await self.relay(envelope, relayed)
+        await self.relay(server, envelope, relayed)
         try:
             await save_sent_copy(self.store, account, data, self.config.sent_dedup_window)
         except MailError as exc:
@@ -129,7 +137,21 @@ class SubmissionPolicy(Policy):
                 )
         return None
 
-    async def relay(self, envelope: Envelope, data: bytes) -> None:
+    def _log_submission(
+        self, server: SMTP, account: Account, envelope: Envelope, data: bytes, refusal: str | None
+    ) -> None:
+        live = getattr(server, "live", None)
+        self.services.sessions.submission(
+            session=live.id if live is not None else "-",
+            account=account.address,
+            sender=sender_of(envelope),
+            recipients=len(envelope.rcpt_tos),
+            size=len(data),
+            message_id=message_id(data),
+            result="accepted" if refusal is None else "refused",
+        )
+
+    async def relay(self, server: SMTP, envelope: Envelope, data: bytes) -> None:
         """Queues the remote recipients, then delivers to the local ones."""
         sender = sender_of(envelope)
         local: list[tuple[str, Local]] = []
@@ -146,6 +168,7 @@ class SubmissionPolicy(Policy):
         failed = []
         for address, recipient in local:
             reply = await deliver_to_inbox(self.store, recipient.account, data)
+            self.log_delivery(server, envelope, address, data, reply)
             if not reply.startswith("2"):
                 failed.append(address)
         if failed:

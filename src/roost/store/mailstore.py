@@ -55,6 +55,7 @@ from roost.store import (
     message_ids,
     outbound,
     quota,
+    services,
     sorting,
 )
 from roost.store import messages as msgs  # "messages" is a parameter name of the Store API
@@ -117,6 +118,9 @@ class _Silent:
 
     def publish(self, hint: object) -> None:
         pass
+
+
+_set_services = services.set_account_services  # the method's parameter shadows the module
 
 
 class MailStore:
@@ -219,6 +223,9 @@ class MailStore:
     async def is_local_domain(self, domain: str) -> bool:
         return await self._read(partial(accounts.is_local_domain, domain=domain))
 
+    async def delete_domain(self, domain: str) -> None:
+        await self._write(partial(accounts.delete_domain, domain=domain))
+
     async def create_account(self, address: str, password_hash: str) -> Account:
         return await self._write(
             partial(accounts.create_account, address=address, password_hash=password_hash)
@@ -254,6 +261,17 @@ class MailStore:
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         return await self._read(partial(aliases.owns_address, account=account, address=address))
+
+    # --- services an account may use
+
+    async def account_services(self, account: AccountId) -> frozenset[str] | None:
+        return await self._read(partial(services.account_services, account=account))
+
+    async def set_account_services(
+        self, account: AccountId, services: frozenset[str] | None
+    ) -> None:
+        work = partial(_set_services, account=account, services=services)
+        await self._write(work)
 
     # --- quotas
 
