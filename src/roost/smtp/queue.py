@@ -33,7 +33,7 @@ from typing import Protocol
 from roost.config import Config
 from roost.sessions import Sessions
 from roost.smtp.dsn import Failure, delivery_status_notification
-from roost.smtp.local import Local, Remote, classify, deliver_to_inbox
+from roost.smtp.local import Local, Remote, classify, deliver_to_inbox, tag_mailbox
 from roost.smtp.message import message_id
 from roost.smtp.relay import Replies
 from roost.store.api import QueueEntry, Store
@@ -131,9 +131,12 @@ class QueueRunner:
         replies: dict[int, str] = {}
         remote: list[QueueEntry] = []
         for entry in entries:
-            match await classify(self.store, entry.recipient):
-                case Local(account):
-                    replies[entry.id] = reply = await deliver_to_inbox(self.store, account, data)
+            match await classify(self.store, entry.recipient, self.config):
+                case Local() as local:
+                    reply = await deliver_to_inbox(
+                        self.store, local.account, data, tag_mailbox(local, self.config)
+                    )
+                    replies[entry.id] = reply
                     self.sessions.delivery(
                         protocol="queue",
                         session=None,

@@ -23,11 +23,20 @@ import logging
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
+from roost.auth.accounts import normalise_address
 from roost.auth.login import Refusal, log_in
 from roost.errors import MailError, ProtocolError
 from roost.proto.sasl import decode_response, parse_plain
 from roost.sessions import LiveSession
-from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
+from roost.smtp.local import (
+    Local,
+    Malformed,
+    Remote,
+    Unknown,
+    classify,
+    deliver_to_inbox,
+    tag_mailbox,
+)
 from roost.smtp.message import header_addresses, message_id, without_bcc
 from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
 from roost.smtp.sent import save_sent_copy
@@ -88,9 +97,11 @@ class SubmissionPolicy(Policy):
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        match await classify(self.store, address):
-            case Local(account):
-                envelope.rcpt_tos.append(account.address)
+        match await classify(self.store, address, self.config):
+            case Local(account, tag):
+                envelope.rcpt_tos.append(
+                    account.address if tag is None else normalise_address(address)
+                )
             case Remote(normalised):
                 envelope.rcpt_tos.append(normalised)
             case Unknown(normalised):
@@ -157,7 +168,7 @@ class SubmissionPolicy(Policy):
         local: list[tuple[str, Local]] = []
         remote: list[str] = []
         for address in envelope.rcpt_tos:
-            recipient = await classify(self.store, address)
+            recipient = await classify(self.store, address, self.config)
             if isinstance(recipient, Local):
                 local.append((address, recipient))
             else:
@@ -167,7 +178,9 @@ class SubmissionPolicy(Policy):
             await self.store.enqueue(data, sender, retry)
         failed = []
         for address, recipient in local:
-            reply = await deliver_to_inbox(self.store, recipient.account, data)
+            reply = await deliver_to_inbox(
+                self.store, recipient.account, data, tag_mailbox(recipient, self.config)
+            )
             self.log_delivery(server, envelope, address, data, reply)
             if not reply.startswith("2"):
                 failed.append(address)
