@@ -22,7 +22,7 @@ import roost
 
 SRC = Path(roost.__file__).parent
 IO_MODULES = {"asyncio", "socket", "ssl", "selectors", "sqlite3"}
-PROTOCOLS = ("roost.imap", "roost.pop3", "roost.smtp")
+PROTOCOLS = ("roost.imap", "roost.pop3", "roost.smtp", "roost.http")
 CONCRETE_STORE = ("roost.store.sqlite", "roost.store.engines", "roost.store.mailstore")
 WIRING = ("roost.app", "roost.backends", "roost.cli")
 
