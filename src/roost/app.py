@@ -71,8 +71,9 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
     reloading = _on_sighup(lambda: _reload(config, tls))
     try:
+        # Outside the task group, so a StartupError comes out as itself, not in a group.
+        await _listen(config, imap, pop3, smtp, http, tls)
         async with asyncio.TaskGroup() as tasks:
-            await _listen(config, imap, pop3, smtp, http, tls)
             tasks.create_task(queue.run())
             # Writes of other processes (the roost CLI) reach this one's sessions.
             tasks.create_task(store.follow())
