@@ -63,9 +63,7 @@ def test_json_lines_keep_a_traceback_on_its_line() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord(
-            "roost", logging.ERROR, __file__, 1, "bug", (), sys.exc_info()
-        )
+        record = logging.LogRecord("roost", logging.ERROR, __file__, 1, "bug", (), sys.exc_info())
     line = JsonFormatter().format(record)
     assert "\n" not in line
     assert "ValueError: boom" in json.loads(line)["exception"]

@@ -167,7 +167,7 @@ _TABLES: Mapping[str, Mapping[str, type]] = {
 
 
 def find_config_file(
-    explicit: Path | None, environ: Mapping[str, str], system: Path = SYSTEM_CONFIG_FILE
+    explicit: Path | None, environ: Mapping[str, str], system: Path | None = None
 ) -> Path | None:
     """The configuration file the server uses: --config, else ROOST_CONFIG, else the system
     one (/etc/roost/roost.toml) if it exists, else none (defaults and ROOST_* only)."""
@@ -176,6 +176,7 @@ def find_config_file(
     named = environ.get("ROOST_CONFIG", "").strip()
     if named:
         return Path(named)
+    system = SYSTEM_CONFIG_FILE if system is None else system
     return system if system.is_file() else None
 
 
