@@ -172,7 +172,16 @@ class RoostServer(Server):
             ROOST_LOG_LEVEL="WARNING",
             **{
                 f"ROOST_{name}_PORT": "0"
-                for name in ("IMAPS", "POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "HTTP")
+                for name in (
+                    "IMAPS",
+                    "POP3",
+                    "POP3S",
+                    "SUBMISSION",
+                    "SUBMISSIONS",
+                    "SMTP",
+                    "HTTP",
+                    "HTTPS",
+                )
             },
         )
         return env

@@ -45,6 +45,7 @@ Roost = Callable[..., Result]
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for variable in ENV_OVERRIDES:
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("ROOST_CONFIG", raising=False)
     monkeypatch.setenv("ROOST_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ROOST_HOSTNAME", "mail.test")
     monkeypatch.chdir(tmp_path)
@@ -52,8 +53,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def store_dir(data_dir: Path) -> Path:
+    """A data directory whose store exists, as after the server's first start."""
+
+    async def create() -> None:
+        await (await SqliteStore.open(data_dir)).close()
+
+    asyncio.run(create())
+    return data_dir
+
+
+@pytest.fixture
 def roost(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Roost:
     """roost(*argv, stdin="...") runs one command line and returns what it did."""
 
@@ -165,7 +177,7 @@ def test_passwd_unknown_user(roost: Roost) -> None:
 def test_user_delete(roost: Roost, data_dir: Path) -> None:
     roost("user", "add", "alice@example.org", stdin="secret\n")
     roost("user", "add", "bob@example.org", stdin="secret\n")
-    assert roost("user", "delete", "alice@example.org").status == 0
+    assert roost("user", "delete", "alice@example.org", "--yes").status == 0
     assert roost("user", "list").out.splitlines() == ["bob@example.org"]
     assert login(data_dir, "alice@example.org", "secret") is None
 
@@ -317,7 +329,7 @@ def test_config_file_chooses_the_data_dir(
     monkeypatch.delenv("ROOST_DATA_DIR")
     path = tmp_path / "roost.toml"
     path.write_text('data_dir = "elsewhere"\n')
-    roost("--config", str(path), "user", "add", "alice@example.org", stdin="secret\n")
+    roost("--config", str(path), "--init", "user", "add", "alice@example.org", stdin="secret\n")
     assert login(tmp_path / "elsewhere", "alice@example.org", "secret") is not None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from roost.config import Config, ConfigError, Ports, load_config
+from roost.config import Config, ConfigError, Ports, find_config_file, load_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -295,3 +295,58 @@ def test_readme_example_lists_every_setting_with_its_default(tmp_path: Path) -> 
             assert re.search(rf"^#? ?{field.name} = ", example, re.MULTILINE), field.name
     for field in dataclasses.fields(Ports):
         assert re.search(rf"^{field.name} = ", example, re.MULTILINE), field.name
+
+
+# ----- operations (issue 13) --------------------------------------------------------------
+
+
+def test_operations_defaults() -> None:
+    config = load_config(None, {}, hostname=fixed_hostname)
+    assert config.ports.https == 8443
+    assert config.log_format == "text"
+    assert (config.lmtp_socket_owner, config.lmtp_socket_mode) == ("", "0660")
+    assert config.postmaster == ""
+    assert (config.recipient_delimiter, config.deliver_to_tag_mailbox) == ("+", False)
+
+
+def test_operations_from_the_environment() -> None:
+    config = load_config(
+        None,
+        {"ROOST_HTTPS_PORT": "443", "ROOST_LOG_FORMAT": "JSON", "ROOST_LOG_LEVEL": "debug"},
+        hostname=fixed_hostname,
+    )
+    assert (config.ports.https, config.log_format, config.log_level) == (443, "json", "DEBUG")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('log_format = "xml"', "'log_format' must be one of text, json"),
+        ('lmtp_socket_mode = "rw"', "'lmtp_socket_mode' must be an octal mode"),
+        ('lmtp_socket_mode = "0999"', "'lmtp_socket_mode' must be an octal mode"),
+        ('postmaster = "admin"', "'postmaster' must be an address"),
+        ('recipient_delimiter = "++"', "'recipient_delimiter' must be one character"),
+        ('recipient_delimiter = "@"', "'recipient_delimiter' must be one character"),
+        ("[ports]\nhttps = 8080", "'ports.https' and 'ports.http' both use port 8080"),
+    ],
+)
+def test_operations_settings_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path / "roost.toml", text + "\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path, {}, hostname=fixed_hostname)
+
+
+def test_empty_recipient_delimiter_turns_plus_addressing_off(tmp_path: Path) -> None:
+    path = write(tmp_path / "roost.toml", 'recipient_delimiter = ""\n')
+    assert load_config(path, {}, hostname=fixed_hostname).recipient_delimiter == ""
+
+
+def test_the_configuration_file_is_found_like_the_server_finds_it(tmp_path: Path) -> None:
+    system = tmp_path / "etc" / "roost.toml"
+    explicit = tmp_path / "given.toml"
+    assert find_config_file(explicit, {"ROOST_CONFIG": "/x.toml"}, system) == explicit
+    assert find_config_file(None, {"ROOST_CONFIG": "/x.toml"}, system) == Path("/x.toml")
+    assert find_config_file(None, {"ROOST_CONFIG": " "}, system) is None  # absent: no file
+    system.parent.mkdir()
+    write(system, "")
+    assert find_config_file(None, {}, system) == system

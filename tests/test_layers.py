@@ -24,7 +24,7 @@ import roost
 
 SRC = Path(roost.__file__).parent
 IO_MODULES = {"asyncio", "socket", "ssl", "selectors", "sqlite3"}
-PROTOCOLS = ("roost.imap", "roost.pop3", "roost.smtp")
+PROTOCOLS = ("roost.imap", "roost.pop3", "roost.smtp", "roost.http")
 CONCRETE_STORE = ("roost.store.engines", "roost.store.mail", "roost.store.blobs")
 CONCRETE_ENGINES = ("roost.store.engines.sqlite", "roost.store.engines.postgresql")
 WIRING = ("roost.app", "roost.backends", "roost.cli")

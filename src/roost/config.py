@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 Every setting has a default, so Roost runs with no configuration file at all. A TOML file
-(passed with ``--config``) overrides the defaults, and a few environment variables override
+(passed with ``--config``, else named by ``ROOST_CONFIG``, else /etc/roost/roost.toml if it
+exists: `find_config_file`) overrides the defaults, and a few environment variables override
 the file (handy for containers and tests). The result is one frozen `Config`, passed to
 whatever needs it; nothing reads the environment or the file again later.
 
@@ -19,6 +20,7 @@ the resulting `Config` are absolute.
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import tomllib
 from collections.abc import Callable, Mapping
@@ -30,7 +32,10 @@ MiB = 1024 * 1024
 KiB = 1024
 
 DEFAULT_DATA_DIR = Path("roost-data")
+# Where a server installed by deploy/ keeps its configuration (the CLI finds it there too).
+SYSTEM_CONFIG_FILE = Path("/etc/roost/roost.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -49,7 +54,8 @@ class Ports:
     submissions: int = 1465
     smtp: int = 2525
     lmtp: int = 1024
-    http: int = 8080
+    http: int = 8080  # autoconfig, /metrics
+    https: int = 8443  # autoconfig, autodiscover, .mobileconfig (and ActiveSync)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +80,7 @@ class Config:
     max_line_length: int = 64 * KiB
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
+    log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
     allow_plaintext_auth_on_loopback: bool = True
     # POP3 RETR sets \Seen (TOP never does). Off: a download-only client leaves the IMAP
     # devices' unread mail unread, as most clients that keep mail on the server expect.
@@ -82,6 +89,17 @@ class Config:
     # The LMTP Unix socket: relative to data_dir unless absolute (a path given in the file
     # is made absolute against the file's directory); "" disables it.
     lmtp_socket: str = "lmtp.sock"
+    # So that an MTA running as another user can deliver: "user", "user:group" or ":group"
+    # ("": left as created), and the socket's mode, octal.
+    lmtp_socket_owner: str = ""
+    lmtp_socket_mode: str = "0660"
+    # RFC 5321 §4.5.1: postmaster@ of every local domain must be accepted; it delivers to
+    # this account (or alias). "": only where an account or alias postmaster@ exists.
+    postmaster: str = ""
+    # user+tag@domain delivers to user@domain ("": no plus-addressing), and into user's
+    # mailbox "tag" when deliver_to_tag_mailbox is on and that mailbox exists.
+    recipient_delimiter: str = "+"
+    deliver_to_tag_mailbox: bool = False
     smarthost: str = ""  # relay all outbound mail through this host; "": the MX hosts
     smarthost_port: int = 587
     smarthost_user: str = ""  # "": no AUTH at the smarthost
@@ -108,6 +126,8 @@ ENV_OVERRIDES: Mapping[str, tuple[str | None, str]] = {
     "ROOST_DATABASE_URL": (None, "database_url"),
     "ROOST_BIND": (None, "bind"),
     "ROOST_HOSTNAME": (None, "hostname"),
+    "ROOST_LOG_LEVEL": (None, "log_level"),
+    "ROOST_LOG_FORMAT": (None, "log_format"),
     **{f"ROOST_{f.name.upper()}_PORT": ("ports", f.name) for f in dataclasses.fields(Ports)},
 }
 
@@ -121,9 +141,15 @@ _TOP_LEVEL: Mapping[str, type] = {
     "max_line_length": int,
     "idle_keepalive": int,
     "log_level": str,
+    "log_format": str,
     "allow_plaintext_auth_on_loopback": bool,
     "pop3_retr_marks_seen": bool,
     "lmtp_socket": str,
+    "lmtp_socket_owner": str,
+    "lmtp_socket_mode": str,
+    "postmaster": str,
+    "recipient_delimiter": str,
+    "deliver_to_tag_mailbox": bool,
     "smarthost": str,
     "smarthost_port": int,
     "smarthost_user": str,
@@ -140,6 +166,24 @@ _TABLES: Mapping[str, Mapping[str, type]] = {
     "ports": {field.name: int for field in dataclasses.fields(Ports)},
     "tls": {"cert": str, "key": str},
 }
+
+
+def find_config_file(
+    explicit: Path | None, environ: Mapping[str, str], system: Path | None = None
+) -> Path | None:
+    """The configuration file the server uses: --config, else ROOST_CONFIG, else the system
+    one (/etc/roost/roost.toml) if it exists, else none (defaults and ROOST_* only)."""
+    if explicit is not None:
+        return explicit
+    named = environ.get("ROOST_CONFIG", "").strip()
+    if named:
+        return Path(named)
+    system = SYSTEM_CONFIG_FILE if system is None else system
+    return system if system.is_file() else None
+
+
+def lmtp_socket_mode(config: Config) -> int:
+    return int(config.lmtp_socket_mode, 8)
 
 
 def default_hostname() -> str:
@@ -248,6 +292,8 @@ def _build(
         plain["lmtp_socket"] = str(path("lmtp_socket", Path(plain["lmtp_socket"])))
     if "log_level" in plain:
         plain["log_level"] = plain["log_level"].upper()
+    if "log_format" in plain:
+        plain["log_format"] = plain["log_format"].lower()
     plain.setdefault("hostname", hostname())
     config = Config(
         data_dir=data_dir,
@@ -274,6 +320,15 @@ def _validate(config: Config) -> None:
         raise ConfigError("'bind' must not be empty")
     if config.log_level not in LOG_LEVELS:
         raise ConfigError(f"'log_level' must be one of {', '.join(LOG_LEVELS)}")
+    if config.log_format not in LOG_FORMATS:
+        raise ConfigError(f"'log_format' must be one of {', '.join(LOG_FORMATS)}")
+    if not re.fullmatch(r"0?[0-7]{3}", config.lmtp_socket_mode):
+        raise ConfigError("'lmtp_socket_mode' must be an octal mode such as \"0660\"")
+    if config.postmaster and "@" not in config.postmaster:
+        raise ConfigError("'postmaster' must be an address (local@domain) or empty")
+    delimiter = config.recipient_delimiter
+    if delimiter and (len(delimiter) != 1 or delimiter in '@"' or delimiter.isspace()):
+        raise ConfigError("'recipient_delimiter' must be one character such as \"+\", or empty")
     # A line limit below 1 KiB would refuse ordinary clients' commands.
     minimums = (
         ("max_message_size", 1),

@@ -71,7 +71,16 @@ def start_server(
         ROOST_HOSTNAME="localhost",
         **{
             f"ROOST_{name}_PORT": "0"
-            for name in ("POP3", "POP3S", "SUBMISSION", "SUBMISSIONS", "SMTP", "LMTP", "HTTP")
+            for name in (
+                "POP3",
+                "POP3S",
+                "SUBMISSION",
+                "SUBMISSIONS",
+                "SMTP",
+                "LMTP",
+                "HTTP",
+                "HTTPS",
+            )
         },
     )
     env.update(extra_env or {})

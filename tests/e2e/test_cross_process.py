@@ -83,7 +83,7 @@ def test_an_account_deleted_with_the_cli_ends_its_sessions(server: Server) -> No
     user = server.add_user()
     client = idling(server, user)
     try:
-        result = server.roost("user", "delete", user)
+        result = server.roost("user", "delete", user, "--yes")
         assert result.returncode == 0, result.stderr
         seen = wait_for(client, b"BYE")
         assert (b"BYE", b"This", b"account", b"was", b"deleted") in seen

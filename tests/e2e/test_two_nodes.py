@@ -181,11 +181,14 @@ def test_the_cli_on_the_same_database_reaches_both_nodes(nodes: tuple[Server, Se
     one, two = nodes
     user = one.add_user()
     idlers = [client(one, user), client(two, user)]
-    for idler in idlers:
-        idler.select_folder("INBOX")
-        idler.idle()
-    result = one.roost("user", "delete", user)  # the roost CLI, a third process
-    assert result.returncode == 0, result.stderr
-    for idler in idlers:
-        wait_for(idler, b"BYE")
-        idler.shutdown()
+    try:
+        for idler in idlers:
+            idler.select_folder("INBOX")
+            idler.idle()
+        result = one.roost("user", "delete", "--yes", user)  # the roost CLI, a third process
+        assert result.returncode == 0, result.stderr
+        for idler in idlers:
+            wait_for(idler, b"BYE")
+    finally:
+        for idler in idlers:
+            idler.shutdown()

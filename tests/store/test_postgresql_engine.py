@@ -189,7 +189,7 @@ def test_text_candidates_come_from_the_trigram_indexes(postgres_url: str) -> Non
 def test_migrations_run_once_and_refuse_a_newer_schema(postgres_url: str) -> None:
     run(postgres_url, lambda store: store.list_domains())
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        assert migrate(conn) == len(_migrations())  # nothing left to apply
+        assert migrate(conn) == _migrations()[-1][0]  # nothing left to apply
         conn.execute("UPDATE roost_schema SET version = 999")
         with pytest.raises(RuntimeError, match="newer"):
             migrate(conn)

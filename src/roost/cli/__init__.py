@@ -1,11 +1,20 @@
 """The `roost` command: run the server and administer accounts over the store interface.
 
-    roost [--config FILE] serve [--demo]
-    roost [--config FILE] user add|list|passwd|delete [ADDRESS]
-    roost [--config FILE] user quota ADDRESS [--storage SIZE] [--messages N]
-    roost [--config FILE] domain add|list [DOMAIN]
-    roost [--config FILE] queue list|flush|delete [ID...]
-    roost [--config FILE] check [--repair]
+    roost [--config FILE] [--init] serve [--demo]
+    roost ... user add|set|list|passwd|delete [ADDRESS] [--services LIST] [--yes] [--no-backup]
+    roost ... user quota ADDRESS [--storage SIZE] [--messages N]
+    roost ... domain add|list|delete [DOMAIN]
+    roost ... alias add|list|delete ...
+    roost ... queue list|flush|delete [ID...]
+    roost ... check [--repair]
+    roost ... status | kick ADDRESS | dns DOMAIN
+    roost --version
+
+The configuration is the server's: --config FILE, else the file named by ROOST_CONFIG, else
+/etc/roost/roost.toml if it exists, else the defaults (./roost-data) and ROOST_* variables.
+A command that would open a store that does not exist yet refuses, saying where it looked,
+unless told --init: run from the wrong directory, `roost user list` must not quietly
+create (and list) an empty store. `serve` creates its store.
 
 Each group lives in its own module (serve, users, domains, aliases, queue, check) and registers its
 subcommands on the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`;
@@ -29,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+import roost
 from roost.auth.accounts import normalise_address
-from roost.config import Config, ConfigError, load_config
+from roost.config import Config, ConfigError, find_config_file, load_config
 from roost.errors import MailError
 from roost.store.api import Store
 
@@ -58,6 +68,8 @@ class Context:
     """Everything a subcommand may use; built once by `main`."""
 
     config: Config
+    config_file: Path | None = None  # where the configuration came from (None: defaults)
+    init: bool = False  # --init: creating a new store is intended
     stdin: TextIO
     stdout: TextIO
     stderr: TextIO
@@ -65,8 +77,11 @@ class Context:
     open_store: StoreOpener
     run_server: ServerRunner
 
-    def with_store(self, action: Callable[[Store], Awaitable[T]]) -> T:
-        """Opens the store, runs `action` on it in a fresh event loop, closes the store."""
+    def with_store(self, action: Callable[[Store], Awaitable[T]], *, create: bool = False) -> T:
+        """Opens the store, runs `action` on it in a fresh event loop, closes the store.
+        A store that does not exist yet is created only with `create` or --init."""
+        if not (create or self.init):
+            self.require_store()
 
         async def run() -> T:
             store = await self.open_store(self.config)
@@ -80,6 +95,27 @@ class Context:
     def say(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)
 
+    def require_store(self) -> None:
+        """CommandError unless the configured store exists (a PostgreSQL one always
+        counts: its database is made by its administrator, its tables by Roost)."""
+        if self.config.database_url or store_exists(self.config):
+            return
+        origin = (
+            f"configuration {self.config_file}"
+            if self.config_file is not None
+            else "no configuration file (not --config, ROOST_CONFIG nor /etc/roost/roost.toml)"
+        )
+        raise CommandError(
+            f"no Roost store in {self.config.data_dir} ({origin}); point ROOST_CONFIG or "
+            "--config at the server's configuration, or pass --init to create a new store there"
+        )
+
+
+def store_exists(config: Config) -> bool:
+    from roost.store.engines.sqlite import DATABASE
+
+    return (config.data_dir / DATABASE).is_file()
+
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -91,13 +127,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed by argparse
         return exc.code if isinstance(exc.code, int) else 2
+    config_file = find_config_file(args.config, os.environ)
     try:
-        config = load_config(args.config, os.environ)
+        config = load_config(config_file, os.environ)
     except ConfigError as exc:
         print(f"roost: configuration: {exc}", file=sys.stderr)
         return 1
     context = Context(
         config=config,
+        config_file=config_file,
+        init=bool(args.init),
         stdin=sys.stdin,
         stdout=sys.stdout,
         stderr=sys.stderr,
@@ -119,15 +158,22 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, check, domains, queue, serve, users
+    from roost.cli import aliases, check, dns, domains, live, queue, serve, users
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help="TOML configuration file (default: built-in defaults and ROOST_* variables)",
+        help="TOML configuration file (default: $ROOST_CONFIG, else /etc/roost/roost.toml "
+        "if it exists, else built-in defaults and ROOST_* variables)",
     )
+    parser.add_argument(
+        "--init",
+        action="store_true",
+        help="create the store if it does not exist yet (otherwise a command refuses)",
+    )
+    parser.add_argument("--version", action="version", version=f"roost {roost.__version__}")
     groups = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     serve.register(groups)
     users.register(groups)
@@ -135,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     aliases.register(groups)
     queue.register(groups)
     check.register(groups)
+    live.register(groups)
+    dns.register(groups)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 `list` prints one line per recipient still to be delivered: the entry id, when it was
 queued, the sender, the recipient, the attempts so far, the next attempt and the last
-error. `flush` makes every entry due now (a running server sees it within a minute);
-`delete` removes entries without telling anyone.
+error. `flush` makes every entry due now and tells the running server, through its control
+socket (roost.http.control), to try them at once; with no server running they wait for its
+start. `delete` removes entries without telling anyone.
 """
 
 from __future__ import annotations
@@ -55,10 +56,21 @@ def describe(entry: QueueEntry) -> str:
 
 
 def flush_queue(ctx: Context, args: argparse.Namespace) -> int:
+    from roost.http.control import ControlClient, NoServer
+
+    try:
+        due = ControlClient(ctx.config.data_dir).flush()
+    except NoServer:
+        pass
+    else:
+        ctx.say(f"{due} entries due now; the server is trying them")
+        return 0
+
     async def flush(store: Store) -> int:
         return await store.queue_flush()
 
-    ctx.say(f"{ctx.with_store(flush)} entries due now")
+    due = ctx.with_store(flush)
+    ctx.say(f"{due} entries due now; no server is running here: they go when it starts")
     return 0
 
 

@@ -1,8 +1,11 @@
 """`roost serve [--demo]`: run the server until Ctrl-C or SIGTERM.
 
-Start-up order: logging (one line per event, on stderr), the TLS certificate (made on first
-start), with --demo the demo account, then the listeners. Ctrl-C and SIGTERM both cancel the
-server, which closes its listeners and connections; the command then exits with status 0.
+Start-up order: logging (one line per event, on stderr, text or JSON lines), the checks of
+roost.startup (data directory, TLS files: a failure is one line and status 1), with --demo
+the demo account, then the listeners. Ctrl-C and SIGTERM both cancel the server, which says
+goodbye to every session and closes its listeners; the command then exits with status 0.
+Files the server creates are its own user's only (umask 077: the data directory 0700, the
+database and messages 0600); the LMTP socket gets its configured mode.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import string
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from roost.auth.passwords import hash_password, verify_password
 from roost.cli import CommandError
 from roost.config import Config
+from roost.logs import configure_logging
+from roost.startup import StartupError, check_data_dir, prepare_tls
 from roost.store.api import Store
-from roost.tls import CertificateError, ensure_certificate
 
 if TYPE_CHECKING:
     from roost.cli import Context, ServerRunner
@@ -34,7 +38,7 @@ DEMO_ADDRESS = "demo@localhost"
 DEMO_PASSWORD_FILE = "demo-password"
 GIL_SWITCH_SECONDS = 0.0005
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PRIVATE_UMASK = 0o077
 
 log = logging.getLogger(__name__)
 
@@ -52,30 +56,23 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def serve(ctx: Context, args: argparse.Namespace) -> int:
     root = logging.getLogger()
     previous_level = root.level
-    handler = configure_logging(ctx.config.log_level, ctx.stderr)
+    handler = configure_logging(ctx.config.log_level, ctx.config.log_format, ctx.stderr)
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         return _serve(ctx, demo=bool(args.demo))
+    except StartupError as exc:
+        raise CommandError(str(exc)) from None
     finally:
+        os.umask(previous_umask)
         root.removeHandler(handler)
         root.setLevel(previous_level)
 
 
-def configure_logging(level: str, stream: TextIO) -> logging.Handler:
-    """Sends every log record to `stream`, one line each; returns the handler to remove."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
-    return handler
-
-
 def _serve(ctx: Context, *, demo: bool) -> int:
     config = ctx.config
-    try:
-        ensure_certificate(config.tls.cert, config.tls.key, config.hostname)
-    except (CertificateError, OSError) as exc:
-        raise CommandError(f"TLS certificate: {exc}") from None
+    # Checked before the demo account is made, so its store is not made in the wrong place.
+    check_data_dir(config)
+    prepare_tls(config)
 
     banner = demo_banner(config, prepare_demo(ctx)) if demo else ""
 
@@ -94,7 +91,7 @@ def _serve(ctx: Context, *, demo: bool) -> int:
         asyncio.run(_serve_until_terminated(ctx.run_server, config, ready))
     except KeyboardInterrupt:
         pass
-    except OSError as exc:  # typically a port already in use
+    except OSError as exc:  # not one of the failures roost.startup names
         raise CommandError(f"cannot serve: {exc}") from None
     log.info("stopped")
     return 0
@@ -144,7 +141,7 @@ def prepare_demo(ctx: Context) -> str | None:
             return True
         return verify_password(account.password_hash, password)
 
-    return password if ctx.with_store(ensure) else None
+    return password if ctx.with_store(ensure, create=True) else None
 
 
 def demo_banner(config: Config, password: str | None) -> str:

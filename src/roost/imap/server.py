@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -22,6 +23,7 @@ from roost.imap.session import Session
 from roost.notify.api import Notifier
 from roost.proto.deflate import Deflate
 from roost.proto.imap.responses import untagged_status
+from roost.sessions import LiveSession, Sessions, peer_text
 from roost.store.api import Store
 
 log = logging.getLogger("roost.imap")
@@ -30,6 +32,7 @@ READ_SIZE = 65536
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 # RFC 9051 §5.4: an inactivity autologout timer must be at least 30 minutes.
 AUTOLOGOUT = 30 * 60
+TLS_HANDSHAKE_TIMEOUT = 30
 
 
 class StreamConnection:
@@ -91,16 +94,31 @@ class StreamConnection:
 
     async def start_tls(self) -> None:
         assert self.tls is not None
-        await self.writer.start_tls(self.tls)
+        await self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
         self.secure = True
+
+    def goodbye(self, reason: str) -> None:
+        """Ends the connection from outside (shutdown, roost kick): RFC 9051 §7.1.5, an
+        untagged BYE, then close. Written at once, between two of the session's writes."""
+        data = untagged_status("BYE", reason)
+        with contextlib.suppress(Exception):
+            self.writer.write(self.deflate.compress(data) if self.deflate is not None else data)
+        self.writer.close()
 
 
 class ImapServer:
     """Owns the listening sockets and every connection they accept."""
 
     def __init__(
-        self, *, store: Store, notifier: Notifier, config: Config, tls: ssl.SSLContext | None
+        self,
+        *,
+        store: Store,
+        notifier: Notifier,
+        config: Config,
+        tls: ssl.SSLContext | None,
+        sessions: Sessions | None = None,
     ) -> None:
+        self.sessions = sessions if sessions is not None else Sessions()
         self.store = store
         self.notifier = notifier
         self.config = config
@@ -114,8 +132,7 @@ class ImapServer:
             handler,
             self.config.bind,
             port,
-            ssl=self.tls if implicit_tls else None,
-            ssl_handshake_timeout=30 if implicit_tls else None,
+            # Implicit TLS is started by the handler, so a failed handshake is logged.
             limit=READ_SIZE,
         )
         self._servers.append(server)
@@ -136,28 +153,38 @@ class ImapServer:
     async def serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
     ) -> None:
-        conn = StreamConnection(reader, writer, self.tls, secure=secure)
+        conn = StreamConnection(reader, writer, self.tls, secure=False)
+        live = self.sessions.open(
+            "imap", peer_text(writer.get_extra_info("peername")), stop=conn.goodbye
+        )
         session = Session(
             store=self.store,
             notifier=self.notifier,
             config=self.config,
             connection=conn,
             tls_available=self.tls is not None,
+            live=live,
         )
         try:
+            if secure and not await _handshake(conn, live):
+                return
             await session.greet()
             while not session.closed:
                 data = await self._next_input(session, conn)
                 if not data:
                     break
                 await session.feed(data)
-        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
+        except ssl.SSLError as exc:  # a STARTTLS handshake that failed
+            live.tls_failed(exc)
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
         except ProtocolError as exc:  # undecodable compressed input: nothing to resync to
+            live.protocol_error(exc.text)
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await session.send(untagged_status("BYE", exc.text))
         finally:
             session.close()
+            live.close()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -182,7 +209,9 @@ class ImapServer:
                 finally:
                     hinted.cancel()
                 if hinted in done:
+                    started = time.monotonic()
                     await session.push()
+                    self.sessions.metrics.push.observe(time.monotonic() - started)
                     if session.closed:
                         return b""
                 if read in done:
@@ -193,10 +222,22 @@ class ImapServer:
             read.cancel()
 
     async def close(self) -> None:
+        """Stops listening; every connection still open gets `* BYE` and is closed."""
         for server in self._servers:
             server.close()
         for writer in list(self._connections):
-            writer.close()
+            writer.close()  # those the session table no longer has (closing already)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
+
+
+async def _handshake(conn: StreamConnection, live: LiveSession) -> bool:
+    """Implicit TLS (port 993): the handshake before the greeting. A failure is one WARNING
+    line (roost.sessions), never a traceback."""
+    try:
+        await conn.start_tls()
+    except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+        live.tls_failed(exc)
+        return False
+    return True

@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import ssl
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -49,6 +51,7 @@ from roost.proto.imap.receiver import (
 )
 from roost.proto.imap.responses import continuation, tagged, untagged, untagged_status
 from roost.proto.imap.strings import render_string
+from roost.sessions import LiveSession
 from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.imap")
@@ -141,8 +144,11 @@ class Session:
         config: Config,
         connection: Connection,
         tls_available: bool,
+        live: LiveSession | None = None,
     ) -> None:
         self.tls_available = tls_available
+        # The operator's view of this connection: log lines, metrics (roost.sessions).
+        self.live = live if live is not None else LiveSession(protocol="imap", peer="local")
         self.store = store
         self.notifier = notifier
         self.config = config
@@ -197,6 +203,7 @@ class Session:
         if isinstance(event, NeedLiteral):
             await self.send(continuation("Ready"))
         elif isinstance(event, BadCommand):
+            self.live.protocol_error(event.text)
             if event.tag is None:
                 await self.send(untagged_status("BAD", event.text))
             else:
@@ -230,7 +237,9 @@ class Session:
             # RFC 9586 §3.1: after ENABLE UIDONLY, sequence numbers are an error.
             reply = bad("Use UIDs: UIDONLY is enabled", "UIDREQUIRED")
         else:
+            started = time.monotonic()
             reply = await self._guard(HANDLERS[type(command)](self, command))
+            self.live.command(type(command).__name__.upper(), time.monotonic() - started)
         if reply is not ANSWERED:
             await self._finish(command.tag, reply, allow_expunge=_may_expunge(command))
         if self.state is State.LOGOUT:
@@ -239,6 +248,8 @@ class Session:
     async def _guard(self, call: Awaitable[Reply]) -> Reply:
         try:
             return await call
+        except (ConnectionError, ssl.SSLError):
+            raise  # the connection failed (a reset, a STARTTLS handshake): not a bug
         except ProtocolError as exc:
             return bad(exc.text)
         except MailError as exc:

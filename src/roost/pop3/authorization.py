@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from roost.auth.accounts import authenticate as check_password
+from roost.auth.login import Refusal
+from roost.auth.login import log_in as check_login
 from roost.pop3.maildrop import open_maildrop
 from roost.proto.pop3 import commands as p
 from roost.proto.pop3.responses import continuation, err, multiline, ok
@@ -69,7 +70,7 @@ async def pass_(s: Session, cmd: p.Pass) -> bytes:
     if s.user is None:
         return err("Send USER first")
     name, s.user = s.user, None
-    return await log_in(s, name, cmd.password)
+    return await log_in(s, name, cmd.password, "USER")
 
 
 async def auth(s: Session, cmd: p.Auth) -> bytes:
@@ -98,12 +99,16 @@ async def _plain(s: Session, response: bytes) -> bytes:
         return await _failed(s, "Malformed PLAIN credentials")
     if credentials.acts_for_another:
         return await _failed(s, "Acting as another user is not allowed")
-    return await log_in(s, credentials.authcid, credentials.password)
+    return await log_in(s, credentials.authcid, credentials.password, "PLAIN")
 
 
-async def log_in(s: Session, address: str, password: str) -> bytes:
-    account = await check_password(s.store, address, password)
-    if account is None:
+async def log_in(s: Session, address: str, password: str, mechanism: str) -> bytes:
+    account = await check_login(
+        s.store, s.live, address, password, mechanism=mechanism, service="pop3"
+    )
+    if account is Refusal.SERVICE:
+        return err("[AUTH] This account has no POP3 access; contact the administrator")
+    if account is Refusal.CREDENTIALS:
         return await _failed(s, "Invalid credentials")
     maildrop = await open_maildrop(s.store, account.id, s.sizes)
     s.logged_in(account, maildrop)

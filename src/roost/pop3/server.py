@@ -18,6 +18,8 @@ from roost.auth.plaintext import is_loopback
 from roost.config import Config
 from roost.pop3.maildrop import WireSizes
 from roost.pop3.session import Session
+from roost.proto.pop3.responses import err
+from roost.sessions import LiveSession, Sessions, peer_text
 from roost.store.api import Store
 
 log = logging.getLogger("roost.pop3")
@@ -25,6 +27,7 @@ log = logging.getLogger("roost.pop3")
 READ_SIZE = 65536
 # RFC 1939 §3: an inactivity autologout timer must be at least 10 minutes.
 AUTOLOGOUT = 10 * 60
+TLS_HANDSHAKE_TIMEOUT = 30
 
 
 class StreamConnection:
@@ -58,14 +61,30 @@ class StreamConnection:
         buffered = getattr(self.reader, "_buffer", None)
         if isinstance(buffered, bytearray):
             buffered.clear()
-        await self.writer.start_tls(self.tls)
+        await self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
         self.secure = True
+
+    def goodbye(self, reason: str) -> None:
+        """Ends the connection from outside (shutdown, roost kick). POP3 has no unsolicited
+        reply; a -ERR (RFC 2449 §8.1.2, [SYS/TEMP]: a transient failure) is what clients
+        print, and nothing marked DELE is removed (no UPDATE state)."""
+        with contextlib.suppress(Exception):
+            self.writer.write(err(f"[SYS/TEMP] {reason}"))
+        self.writer.close()
 
 
 class PopServer:
     """Owns the listening sockets and every connection they accept."""
 
-    def __init__(self, *, store: Store, config: Config, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: Config,
+        tls: ssl.SSLContext | None,
+        sessions: Sessions | None = None,
+    ) -> None:
+        self.sessions = sessions if sessions is not None else Sessions()
         self.store = store
         self.config = config
         self.tls = tls
@@ -78,8 +97,7 @@ class PopServer:
             self._handler(implicit_tls=implicit_tls),
             self.config.bind,
             port,
-            ssl=self.tls if implicit_tls else None,
-            ssl_handshake_timeout=30 if implicit_tls else None,
+            # Implicit TLS is started by the handler, so a failed handshake is logged.
             limit=READ_SIZE,
         )
         self._servers.append(server)
@@ -100,15 +118,21 @@ class PopServer:
     async def serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
     ) -> None:
-        conn = StreamConnection(reader, writer, self.tls, secure=secure)
+        conn = StreamConnection(reader, writer, self.tls, secure=False)
+        live = self.sessions.open(
+            "pop3", peer_text(writer.get_extra_info("peername")), stop=conn.goodbye
+        )
         session = Session(
             store=self.store,
             config=self.config,
             connection=conn,
             tls_available=self.tls is not None,
             sizes=self.sizes,
+            live=live,
         )
         try:
+            if secure and not await _handshake(conn, live):
+                return
             await session.greet()
             while not session.closed:
                 async with asyncio.timeout(AUTOLOGOUT):
@@ -116,10 +140,13 @@ class PopServer:
                 if not data:
                     break
                 await session.feed(data)
-        except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
+        except ssl.SSLError as exc:  # an STLS handshake that failed
+            live.tls_failed(exc)
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
         finally:
             session.close()
+            live.close()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -132,3 +159,14 @@ class PopServer:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
+
+
+async def _handshake(conn: StreamConnection, live: LiveSession) -> bool:
+    """Implicit TLS (port 995): the handshake before the greeting. A failure is one WARNING
+    line (roost.sessions), never a traceback."""
+    try:
+        await conn.start_tls()
+    except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+        live.tls_failed(exc)
+        return False
+    return True

@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +40,7 @@ from roost.pop3.maildrop import Maildrop, WireSizes
 from roost.proto.pop3 import commands as p
 from roost.proto.pop3.receiver import NEED_DATA, BadCommand, RawLine, Receiver
 from roost.proto.pop3.responses import err, ok
+from roost.sessions import LiveSession
 from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.pop3")
@@ -111,7 +114,10 @@ class Session:
         tls_available: bool,
         sizes: WireSizes,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        live: LiveSession | None = None,
     ) -> None:
+        # The operator's view of this connection: log lines, metrics (roost.sessions).
+        self.live = live if live is not None else LiveSession(protocol="pop3", peer="local")
         self.store = store
         self.config = config
         self.conn = connection
@@ -137,6 +143,7 @@ class Session:
             if event is NEED_DATA:
                 return
             if isinstance(event, BadCommand):
+                self.live.protocol_error(event.text)
                 reply = err(event.text)
             elif isinstance(event, RawLine):
                 reply = await self._guard(authorization.finish_auth(self, event.line))
@@ -156,11 +163,16 @@ class Session:
         rule = COMMANDS[type(command)]
         if self.state not in rule.states:
             return err("Log in first" if self.state is State.AUTHORIZATION else "Already logged in")
-        return await self._guard(rule.handler(self, command))
+        started = time.monotonic()
+        reply = await self._guard(rule.handler(self, command))
+        self.live.command(type(command).__name__.upper(), time.monotonic() - started)
+        return reply
 
     async def _guard(self, call: Awaitable[bytes]) -> bytes:
         try:
             return await call
+        except (ConnectionError, ssl.SSLError):
+            raise  # the connection failed (a reset, an STLS handshake): not a bug
         except ProtocolError as exc:
             return err(exc.text)
         except MailError as exc:

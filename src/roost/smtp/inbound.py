@@ -24,7 +24,16 @@ import logging
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
+from roost.auth.accounts import normalise_address
+from roost.smtp.local import (
+    Local,
+    Malformed,
+    Remote,
+    Unknown,
+    classify,
+    deliver_to_inbox,
+    tag_mailbox,
+)
 from roost.smtp.policy import Policy, new_queue_id, sender_of
 
 __all__ = ["InboundPolicy"]
@@ -41,10 +50,13 @@ class InboundPolicy(Policy):
         refusal = self.too_many_recipients(envelope)
         if refusal is not None:
             return refusal
-        recipient = await classify(self.store, address)
+        recipient = await classify(self.store, address, self.config)
         match recipient:
-            case Local(account):
-                envelope.rcpt_tos.append(account.address)
+            case Local(account, tag):
+                # A plus-address is kept whole: its tag may choose the mailbox at DATA.
+                envelope.rcpt_tos.append(
+                    account.address if tag is None else normalise_address(address)
+                )
                 envelope.rcpt_options.extend(options)
                 return "250 2.1.5 Recipient OK"
             case Unknown(normalised):
@@ -86,15 +98,18 @@ class InboundPolicy(Policy):
             if address in done:
                 replies.append((address, done[address]))
                 continue
-            recipient = await classify(self.store, address)
+            recipient = await classify(self.store, address, self.config)
             if not isinstance(recipient, Local):  # deleted since RCPT
                 replies.append((address, f"550 5.1.1 <{address}>: no such user here"))
                 continue
             trace = self.received(
                 server, session, self.protocol, queue_id, address if single else None
             )
-            reply = await deliver_to_inbox(self.store, recipient.account, trace + data)
+            reply = await deliver_to_inbox(
+                self.store, recipient.account, trace + data, tag_mailbox(recipient, self.config)
+            )
             done[address] = reply
+            self.log_delivery(server, envelope, address, data, reply)
             replies.append((address, reply))
         return replies
 

@@ -2,14 +2,22 @@
 
 Each recipient's delivery is its own transaction (`roost.delivery.deliver`), so one that
 fails (over quota, say) does not undo or block the others.
+
+Who a recipient is, in this order: an account or alias with that address; in a local
+domain, `user+tag@domain` for user@domain (plus-addressing, with `recipient_delimiter`;
+the tag may choose the mailbox, `deliver_to_tag_mailbox`); postmaster@ of any local domain
+for the configured `postmaster` (RFC 5321 §4.5.1 requires that address everywhere);
+otherwise unknown in a local domain, or remote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
 from roost.auth.accounts import normalise_address
+from roost.config import Config
 from roost.delivery import deliver
 from roost.errors import MailError, MailErrorKind
 from roost.store.api import Account, Store
@@ -22,6 +30,7 @@ log = logging.getLogger("roost.smtp")
 @dataclass(frozen=True, slots=True)
 class Local:
     account: Account
+    tag: str | None = None  # user+tag@: the tag (plus-addressing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +51,8 @@ class Malformed:
 Recipient = Local | Remote | Unknown | Malformed
 
 
-async def classify(store: Store, address: str) -> Recipient:
+async def classify(store: Store, address: str, config: Config | None = None) -> Recipient:
+    """Who receives mail for address; config brings plus-addressing and postmaster."""
     try:
         normalised = normalise_address(address)
     except ValueError:
@@ -50,9 +60,21 @@ async def classify(store: Store, address: str) -> Recipient:
     account = await store.find_recipient(normalised)
     if account is not None:
         return Local(account)
-    if await store.is_local_domain(normalised.rpartition("@")[2]):
-        return Unknown(normalised)
-    return Remote(normalised)
+    local, _, domain = normalised.rpartition("@")
+    if not await store.is_local_domain(domain):
+        return Remote(normalised)
+    if config is not None:
+        delimiter = config.recipient_delimiter
+        if delimiter and delimiter in local.strip(delimiter):
+            user, _, tag = local.partition(delimiter)
+            account = await store.find_recipient(f"{user}@{domain}")
+            if account is not None:
+                return Local(account, tag)
+        if local == "postmaster" and config.postmaster:
+            account = await store.find_recipient(config.postmaster)
+            if account is not None:
+                return Local(account)
+    return Unknown(normalised)
 
 
 # MailError kinds as SMTP replies (RFC 3463 codes). Anything not listed is transient.
@@ -68,11 +90,19 @@ def reply_for(exc: MailError) -> str:
     return _REPLIES.get(exc.kind, "451 4.3.0 Temporary failure, try again later")
 
 
-async def deliver_to_inbox(store: Store, account: Account, data: bytes) -> str:
-    """Delivers data to the account's INBOX; returns the SMTP reply for this recipient."""
+async def deliver_to_inbox(
+    store: Store, account: Account, data: bytes, mailbox: str | None = None
+) -> str:
+    """Delivers data to the account's INBOX (or to `mailbox`, if it exists); returns the
+    SMTP reply for this recipient."""
     try:
-        inbox = await store.find_mailbox(account.id, "INBOX")
-        await deliver(store, inbox.id, data)
+        target = None
+        if mailbox:
+            with contextlib.suppress(MailError):
+                target = await store.find_mailbox(account.id, mailbox)
+        if target is None:
+            target = await store.find_mailbox(account.id, "INBOX")
+        await deliver(store, target.id, data)
     except MailError as exc:
         log.warning("delivery to %s failed: %s", account.address, exc.text)
         return reply_for(exc)
@@ -81,3 +111,8 @@ async def deliver_to_inbox(store: Store, account: Account, data: bytes) -> str:
         log.exception("delivery to %s failed", account.address)
         return "451 4.3.0 Internal error, try again later"
     return f"250 2.0.0 <{account.address}> delivered"
+
+
+def tag_mailbox(recipient: Local, config: Config) -> str | None:
+    """The mailbox a plus-addressed recipient's mail goes to, if the configuration says so."""
+    return recipient.tag if config.deliver_to_tag_mailbox else None

@@ -83,6 +83,16 @@ def header_addresses(data: bytes, name: str) -> list[str]:
     return found
 
 
+def message_id(data: bytes) -> str | None:
+    """The Message-ID field's value (RFC 5322 §3.6.4), for log lines; None if absent."""
+    header = data[: split_header(data)]
+    for start, colon, end in field_spans(header, 0, len(header)):
+        if colon >= 0 and field_name(header, start, colon) == "message-id":
+            value = _printable(field_value(header, colon, end).strip())
+            return value or None
+    return None
+
+
 def without_bcc(data: bytes) -> bytes:
     """The message without its Bcc: fields (RFC 5322 §3.6.3: a copy for relaying)."""
     size = split_header(data)

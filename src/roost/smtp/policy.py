@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
 from roost.config import Config
-from roost.smtp.message import bare_line_ending, received_header
+from roost.sessions import Sessions
+from roost.smtp.message import bare_line_ending, message_id, received_header
 from roost.store.api import Store
 
 __all__ = ["SMUGGLING_REPLY", "Policy", "Services", "new_queue_id"]
@@ -34,6 +35,8 @@ class Services:
     store: Store
     config: Config
     wake_queue: Callable[[], None]  # the outbound queue has new entries
+    # The server's live sessions, log lines and metrics (roost.sessions).
+    sessions: Sessions = field(default_factory=Sessions)
 
 
 def new_queue_id() -> str:
@@ -93,6 +96,21 @@ class Policy:
         if bare_line_ending(data):
             return data, SMUGGLING_REPLY
         return data, None
+
+    def log_delivery(
+        self, server: SMTP, envelope: Envelope, recipient: str, data: bytes, reply: str
+    ) -> None:
+        """One log line (and metric) per recipient's delivery into a local mailbox."""
+        live = getattr(server, "live", None)
+        self.services.sessions.delivery(
+            protocol=getattr(server, "label", "smtp"),
+            session=live.id if live is not None else None,
+            sender=sender_of(envelope),
+            recipient=recipient,
+            size=len(data),
+            message_id=message_id(data),
+            reply=reply,
+        )
 
     def received(
         self, server: SMTP, session: Session, protocol: str, queue_id: str, recipient: str | None

@@ -6,6 +6,9 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 - Enhanced status codes (RFC 2034/3463) on every 2xx/4xx/5xx reply, also aiosmtpd's own
   ("503 Error: need RCPT command" becomes "503 5.5.1 Error: ..."), since ENHANCEDSTATUSCODES
   is advertised. The EHLO/LHLO reply and the greeting carry none (RFC 2034 §3).
+- One LiveSession per connection (roost.sessions): its log lines, `roost status`, and a
+  421 when the server stops or the administrator kicks the account. A failed STARTTLS
+  handshake is one WARNING line.
 - When AUTH is allowed: over TLS (STARTTLS or implicit TLS from the first byte) or, if the
   configuration allows it, from loopback. aiosmtpd only knows STARTTLS, so the decision
   is made per connection here.
@@ -18,9 +21,10 @@ import re
 from typing import TYPE_CHECKING, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, TLSSetupException
 
 from roost.auth.plaintext import is_loopback, password_allowed
+from roost.sessions import LiveSession, Sessions, peer_text
 
 __all__ = ["RoostLMTP", "RoostSMTP"]
 
@@ -70,6 +74,38 @@ class _RoostConnection(_Base):
 
     plaintext_auth_on_loopback: bool = False
     _in_hello: bool = False  # the EHLO/LHLO reply carries no enhanced codes
+    # Set by the factory (roost.smtp.server): the session table and this listener's name.
+    sessions: Sessions | None = None
+    label: str = "smtp"
+    live: LiveSession | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.live is None and self.sessions is not None:  # not the STARTTLS upgrade
+            peer = peer_text(transport.get_extra_info("peername"))
+            self.live = self.sessions.open(self.label, peer, stop=self.goodbye)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self.live is not None:
+            self.live.close()
+        super().connection_lost(error)
+
+    def goodbye(self, reason: str) -> None:
+        """Ends the connection from outside (shutdown, roost kick): RFC 5321 §3.8, a 421
+        reply, then close."""
+        transport = self.transport
+        if transport is None:
+            return
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(f"421 4.3.2 {self.hostname} {reason}\r\n".encode())
+        transport.close()
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException) and self.live is not None:
+            self.live.tls_failed(error.__cause__ or error)  # one line, no traceback
+            return "421 4.7.0 TLS handshake failed"
+        status: str = await super().handle_exception(error)
+        return status
 
     def is_secure(self) -> bool:
         transport = self.transport

@@ -31,8 +31,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from roost.config import Config
+from roost.sessions import Sessions
 from roost.smtp.dsn import Failure, delivery_status_notification
-from roost.smtp.local import Local, Remote, classify, deliver_to_inbox
+from roost.smtp.local import Local, Remote, classify, deliver_to_inbox, tag_mailbox
+from roost.smtp.message import message_id
 from roost.smtp.relay import Replies
 from roost.store.api import QueueEntry, Store
 
@@ -69,7 +71,10 @@ class QueueRunner:
         config: Config,
         relay: Relay,
         clock: Callable[[], datetime] = _now,
+        sessions: Sessions | None = None,
     ) -> None:
+        # Log lines and metrics of deliveries and relay attempts (roost.sessions).
+        self.sessions = sessions if sessions is not None else Sessions()
         self.store = store
         self.config = config
         self.relay = relay
@@ -126,9 +131,21 @@ class QueueRunner:
         replies: dict[int, str] = {}
         remote: list[QueueEntry] = []
         for entry in entries:
-            match await classify(self.store, entry.recipient):
-                case Local(account):
-                    replies[entry.id] = await deliver_to_inbox(self.store, account, data)
+            match await classify(self.store, entry.recipient, self.config):
+                case Local() as local:
+                    reply = await deliver_to_inbox(
+                        self.store, local.account, data, tag_mailbox(local, self.config)
+                    )
+                    replies[entry.id] = reply
+                    self.sessions.delivery(
+                        protocol="queue",
+                        session=None,
+                        sender=entry.mail_from,
+                        recipient=entry.recipient,
+                        size=len(data),
+                        message_id=message_id(data),
+                        reply=reply,
+                    )
                 case Remote():
                     remote.append(entry)
                 case _:
@@ -141,6 +158,12 @@ class QueueRunner:
             for entry in remote:
                 code, text = sent.get(entry.recipient, (451, "4.0.0 No reply"))
                 replies[entry.id] = f"{code} {text}"
+                self.sessions.relay(
+                    sender=entry.mail_from,
+                    recipient=entry.recipient,
+                    attempt=entry.attempts + 1,
+                    reply=replies[entry.id],
+                )
         await self._settle(entries, replies, data)
 
     async def _settle(
@@ -153,7 +176,7 @@ class QueueRunner:
         for entry in entries:
             reply = replies[entry.id]
             if reply.startswith("2"):
-                log.info("delivered to %s: %s", entry.recipient, reply)
+                log.debug("delivered to %s: %s", entry.recipient, reply)
                 done.append(entry.id)
             elif reply.startswith("4") and now - entry.created < give_up:
                 when = now + backoff(self.config.queue_retry, entry.attempts + 1)

@@ -13,11 +13,13 @@ import contextlib
 import logging
 import ssl
 import weakref
+from asyncio import sslproto
 from collections.abc import Callable
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
+from roost.sessions import Sessions, peer_text
 from roost.smtp.inbound import InboundPolicy
 from roost.smtp.lmtp import LmtpPolicy
 from roost.smtp.policy import Policy, Services
@@ -40,6 +42,7 @@ class SmtpServers:
         self.services = services
         self.config = services.config
         self.tls = tls
+        self.sessions = services.sessions
         self._submission = SubmissionPolicy(services)
         self._inbound = InboundPolicy(services)
         self._lmtp = LmtpPolicy(services)
@@ -48,19 +51,21 @@ class SmtpServers:
         self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     async def listen_submission(self, port: int, *, implicit_tls: bool) -> asyncio.Server:
-        factory = self._factory(RoostSMTP, self._submission, auth=True, starttls=not implicit_tls)
+        factory = self._factory(
+            RoostSMTP, self._submission, auth=True, starttls=not implicit_tls, label="submission"
+        )
         return await self._tcp(factory, port, implicit_tls=implicit_tls)
 
     async def listen_inbound(self, port: int) -> asyncio.Server:
-        factory = self._factory(RoostSMTP, self._inbound, auth=False, starttls=True)
+        factory = self._factory(RoostSMTP, self._inbound, auth=False, starttls=True, label="smtp")
         return await self._tcp(factory, port, implicit_tls=False)
 
     async def listen_lmtp(self, port: int) -> asyncio.Server:
-        factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False)
+        factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False, label="lmtp")
         return await self._tcp(factory, port, implicit_tls=False)
 
     async def listen_lmtp_socket(self, path: Path) -> asyncio.Server:
-        factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False)
+        factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False, label="lmtp")
         _prepare_socket_path(path)
         server = await asyncio.get_running_loop().create_unix_server(factory, str(path))
         self._servers.append(server)
@@ -69,18 +74,22 @@ class SmtpServers:
     async def _tcp(
         self, factory: Callable[[], SMTP], port: int, *, implicit_tls: bool
     ) -> asyncio.Server:
-        server = await asyncio.get_running_loop().create_server(
-            factory,
-            self.config.bind,
-            port,
-            ssl=self.tls if implicit_tls else None,
-            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit_tls else None,
-        )
+        make: Callable[[], asyncio.BaseProtocol] = factory
+        if implicit_tls:
+            assert self.tls is not None
+            make = _implicit_tls(factory, self.tls, self.sessions)
+        server = await asyncio.get_running_loop().create_server(make, self.config.bind, port)
         self._servers.append(server)
         return server
 
     def _factory(
-        self, kind: type[RoostSMTP | RoostLMTP], policy: Policy, *, auth: bool, starttls: bool
+        self,
+        kind: type[RoostSMTP | RoostLMTP],
+        policy: Policy,
+        *,
+        auth: bool,
+        starttls: bool,
+        label: str,
     ) -> Callable[[], SMTP]:
         loop = asyncio.get_running_loop()
         config = self.config
@@ -99,6 +108,8 @@ class SmtpServers:
                 loop=loop,
             )
             protocol.plaintext_auth_on_loopback = config.allow_plaintext_auth_on_loopback
+            protocol.sessions = self.sessions
+            protocol.label = label
             self._connections.add(protocol)
             return protocol
 
@@ -113,6 +124,46 @@ class SmtpServers:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
+
+
+class _ImplicitTls(sslproto.SSLProtocol):
+    """TLS from the first byte (port 465, RFC 8314), as create_server(ssl=...) does it, but
+    remembering the peer so that a failed handshake is one WARNING line (asyncio itself
+    drops it silently)."""
+
+    peer = "unknown"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.peer = peer_text(transport.get_extra_info("peername"))
+        super().connection_made(transport)
+
+
+def _implicit_tls(
+    factory: Callable[[], SMTP], context: ssl.SSLContext, sessions: Sessions
+) -> Callable[[], asyncio.BaseProtocol]:
+    loop = asyncio.get_running_loop()
+
+    def make() -> asyncio.BaseProtocol:
+        waiter: asyncio.Future[None] = loop.create_future()
+        protocol = _ImplicitTls(
+            loop,
+            factory(),
+            context,
+            waiter,
+            server_side=True,
+            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+        )
+
+        def handshake_done(done: asyncio.Future[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                error = done.exception()
+                assert error is not None
+                sessions.tls_failed("submission", protocol.peer, error)
+
+        waiter.add_done_callback(handshake_done)
+        return protocol
+
+    return make
 
 
 def _prepare_socket_path(path: Path) -> None:

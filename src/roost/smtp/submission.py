@@ -23,11 +23,21 @@ import logging
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from roost.auth.accounts import authenticate
+from roost.auth.accounts import normalise_address
+from roost.auth.login import Refusal, log_in
 from roost.errors import MailError, ProtocolError
 from roost.proto.sasl import decode_response, parse_plain
-from roost.smtp.local import Local, Malformed, Remote, Unknown, classify, deliver_to_inbox
-from roost.smtp.message import header_addresses, without_bcc
+from roost.sessions import LiveSession
+from roost.smtp.local import (
+    Local,
+    Malformed,
+    Remote,
+    Unknown,
+    classify,
+    deliver_to_inbox,
+    tag_mailbox,
+)
+from roost.smtp.message import header_addresses, message_id, without_bcc
 from roost.smtp.policy import Policy, new_queue_id, parse_path, sender_of
 from roost.smtp.sent import save_sent_copy
 from roost.store.api import Account
@@ -59,8 +69,14 @@ class SubmissionPolicy(Policy):
             return "504 5.5.4 Unrecognized authentication type"
         if isinstance(credentials, str) or credentials is None:
             return credentials  # a refusal, or None: aiosmtpd already answered
-        account = await authenticate(self.store, *credentials)
-        if account is None:
+        user, password = credentials
+        live = getattr(server, "live", None) or LiveSession(protocol="submission", peer="local")
+        account = await log_in(
+            self.store, live, user, password, mechanism=mechanism, service="submission"
+        )
+        if account is Refusal.SERVICE:
+            return "535 5.7.8 This account may not send mail here; contact the administrator"
+        if account is Refusal.CREDENTIALS:
             return AUTH_FAILED
         session.authenticated = True
         session.auth_data = account  # type: ignore[assignment]  # aiosmtpd: "free-form"
@@ -84,9 +100,11 @@ class SubmissionPolicy(Policy):
         refusal = self.too_many_recipients(envelope)
         if refusal is not None:
             return refusal
-        match await classify(self.store, address):
-            case Local(account):
-                envelope.rcpt_tos.append(account.address)
+        match await classify(self.store, address, self.config):
+            case Local(account, tag):
+                envelope.rcpt_tos.append(
+                    account.address if tag is None else normalise_address(address)
+                )
             case Remote(normalised):
                 envelope.rcpt_tos.append(normalised)
             case Unknown(normalised):
@@ -104,12 +122,13 @@ class SubmissionPolicy(Policy):
             return refusal
         account = _account(session)
         refusal = await self.check_from(account, data)
+        self._log_submission(server, account, envelope, data, refusal)
         if refusal is not None:
             return refusal
         queue_id = new_queue_id()
         trace = self.received(server, session, self.protocol, queue_id, None)
         relayed = trace + without_bcc(data)
-        await self.relay(envelope, relayed)
+        await self.relay(server, envelope, relayed)
         try:
             await save_sent_copy(self.store, account, data, self.config.sent_dedup_window)
         except MailError as exc:
@@ -132,13 +151,27 @@ class SubmissionPolicy(Policy):
                 )
         return None
 
-    async def relay(self, envelope: Envelope, data: bytes) -> None:
+    def _log_submission(
+        self, server: SMTP, account: Account, envelope: Envelope, data: bytes, refusal: str | None
+    ) -> None:
+        live = getattr(server, "live", None)
+        self.services.sessions.submission(
+            session=live.id if live is not None else "-",
+            account=account.address,
+            sender=sender_of(envelope),
+            recipients=len(envelope.rcpt_tos),
+            size=len(data),
+            message_id=message_id(data),
+            result="accepted" if refusal is None else "refused",
+        )
+
+    async def relay(self, server: SMTP, envelope: Envelope, data: bytes) -> None:
         """Queues the remote recipients, then delivers to the local ones."""
         sender = sender_of(envelope)
         local: list[tuple[str, Local]] = []
         remote: list[str] = []
         for address in dict.fromkeys(envelope.rcpt_tos):  # each recipient once
-            recipient = await classify(self.store, address)
+            recipient = await classify(self.store, address, self.config)
             if isinstance(recipient, Local):
                 local.append((address, recipient))
             else:
@@ -148,7 +181,10 @@ class SubmissionPolicy(Policy):
             await self.store.enqueue(data, sender, retry)
         failed = []
         for address, recipient in local:
-            reply = await deliver_to_inbox(self.store, recipient.account, data)
+            reply = await deliver_to_inbox(
+                self.store, recipient.account, data, tag_mailbox(recipient, self.config)
+            )
+            self.log_delivery(server, envelope, address, data, reply)
             if not reply.startswith("2"):
                 failed.append(address)
         if failed:

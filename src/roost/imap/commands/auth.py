@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from roost.auth.accounts import authenticate as check_password
+from roost.auth.login import Refusal, log_in
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import continuation, tagged
@@ -33,7 +33,7 @@ async def starttls(s: Session, cmd: c.StartTls) -> Reply:
 async def login(s: Session, cmd: c.Login) -> Reply:
     if not s.may_authenticate():
         return no(_PLAINTEXT_REFUSED, "PRIVACYREQUIRED")
-    return await _log_in(s, cmd.user, cmd.password)
+    return await _log_in(s, cmd.user, cmd.password, "LOGIN")
 
 
 async def authenticate(s: Session, cmd: c.Authenticate) -> Reply:
@@ -62,12 +62,15 @@ async def _plain(s: Session, response: bytes) -> Reply:
         return no("Malformed PLAIN credentials", "AUTHENTICATIONFAILED")
     if credentials.acts_for_another:
         return no("Acting as another user is not allowed", "AUTHORIZATIONFAILED")
-    return await _log_in(s, credentials.authcid, credentials.password)
+    return await _log_in(s, credentials.authcid, credentials.password, "PLAIN")
 
 
-async def _log_in(s: Session, user: str, password: str) -> Reply:
-    account = await check_password(s.store, user, password)
-    if account is None:
+async def _log_in(s: Session, user: str, password: str, mechanism: str) -> Reply:
+    account = await log_in(s.store, s.live, user, password, mechanism=mechanism, service="imap")
+    if account is Refusal.SERVICE:
+        # RFC 5530 §3: CONTACTADMIN, the user should contact the system administrator.
+        return no("This account has no IMAP access", "CONTACTADMIN")
+    if account is Refusal.CREDENTIALS:
         return no("Invalid credentials", "AUTHENTICATIONFAILED")
     s.logged_in(account)
     from roost.imap.commands.general import capabilities

@@ -99,6 +99,10 @@ async def logout(s: Session, cmd: c.Logout) -> Reply:
 
 
 async def ident(s: Session, cmd: c.Id) -> Reply:
+    # RFC 2971 §3.3: "name" and "version" say which client this is (roost status shows it).
+    sent = {key.lower(): value for key, value in cmd.params or ()}
+    if sent.get("name"):
+        s.live.named(" ".join(v for v in (sent.get("name"), sent.get("version")) if v))
     fields = (b"name", b"Roost", b"version", roost.__version__.encode())
     await s.send(untagged(b"ID (" + b" ".join(render_string(f) for f in fields) + b")"))
     return ok("ID completed")

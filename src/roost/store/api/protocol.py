@@ -43,6 +43,10 @@ class AccountStore(Protocol):
     async def add_domain(self, domain: str) -> None: ...
     async def list_domains(self) -> list[str]: ...
     async def is_local_domain(self, domain: str) -> bool: ...
+    async def delete_domain(self, domain: str) -> None:
+        """Removes a local domain. NONEXISTENT if it is not one; HAS_CHILDREN if accounts or
+        aliases remain in it (the text names them)."""
+        ...
 
     async def create_account(self, address: str, password_hash: str) -> Account:
         """Creates the account with INBOX and DEFAULT_MAILBOXES (subscribed); makes its
@@ -70,6 +74,17 @@ class AccountStore(Protocol):
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         """Whether the account may send as address (its own or one of its aliases)."""
+        ...
+
+    async def account_services(self, account: AccountId) -> frozenset[str] | None:
+        """The services (roost.auth.services) the account may use; None: every one."""
+        ...
+
+    async def set_account_services(
+        self, account: AccountId, services: frozenset[str] | None
+    ) -> None:
+        """Limits the account to services; None allows every one. NONEXISTENT if no such
+        account."""
         ...
 
     async def get_quota(self, account: AccountId) -> Quota: ...

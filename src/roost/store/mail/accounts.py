@@ -18,6 +18,7 @@ __all__ = [
     "add_domain",
     "create_account",
     "delete_account",
+    "delete_domain",
     "find_account",
     "is_local_domain",
     "list_accounts",
@@ -42,6 +43,28 @@ def list_domains(tx: Tx) -> list[str]:
 
 def is_local_domain(tx: Tx, domain: str) -> bool:
     return tx.one("SELECT 1 FROM domains WHERE name = ?", (domain.lower(),)) is not None
+
+
+def delete_domain(tx: Tx, domain: str) -> None:
+    """Removes a local domain with no account or alias left in it: mail for it is then
+    refused. NONEXISTENT if it is not local, HAS_CHILDREN (naming them) if addresses remain."""
+    domain = domain.lower()
+    if not is_local_domain(tx, domain):
+        raise MailError(MailErrorKind.NONEXISTENT, f"{domain} is not a local domain")
+    pattern = "%@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    left = [
+        row[0]
+        for row in tx.all(
+            "SELECT address FROM accounts WHERE lower(address) LIKE ? ESCAPE '\\'"
+            " UNION SELECT address FROM aliases WHERE lower(address) LIKE ? ESCAPE '\\'"
+            " ORDER BY 1",
+            (pattern, pattern),
+        )
+    ]
+    if left:
+        shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+        raise MailError(MailErrorKind.HAS_CHILDREN, f"{domain} still has addresses: {shown}")
+    tx.execute("DELETE FROM domains WHERE name = ?", (domain,))
 
 
 def find_account(tx: Tx, address: str) -> Account | None:
@@ -91,7 +114,7 @@ def delete_account(tx: Tx, address: str) -> None:
     owned = "SELECT id FROM mailboxes WHERE account_id = ?"
     for table in ("messages", "tombstones"):
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id IN ({owned})", (account.id,))
-    for table in ("mailboxes", "subscriptions", "mailbox_changes", "aliases"):
+    for table in ("mailboxes", "subscriptions", "mailbox_changes", "aliases", "account_services"):
         tx.execute(f"DELETE FROM {table} WHERE account_id = ?", (account.id,))
     # The account log keeps one row saying so (its rows before go): live sessions of the
     # account, in this process or another, hear that it is gone.

@@ -83,6 +83,7 @@ from roost.store.mail import (
     message_ids,
     outbound,
     quota,
+    services,
     sorting,
 )
 from roost.store.mail import check as check_units
@@ -120,6 +121,9 @@ class _Silent:
 
     def publish(self, hint: object) -> None:
         pass
+
+
+_set_services = services.set_account_services  # the method's parameter shadows the module
 
 
 class MailStore:
@@ -222,6 +226,9 @@ class MailStore:
     async def is_local_domain(self, domain: str) -> bool:
         return await self._read(partial(accounts.is_local_domain, domain=domain))
 
+    async def delete_domain(self, domain: str) -> None:
+        await self._write(partial(accounts.delete_domain, domain=domain))
+
     async def create_account(self, address: str, password_hash: str) -> Account:
         return await self._write(
             partial(accounts.create_account, address=address, password_hash=password_hash)
@@ -257,6 +264,17 @@ class MailStore:
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         return await self._read(partial(aliases.owns_address, account=account, address=address))
+
+    # --- services an account may use
+
+    async def account_services(self, account: AccountId) -> frozenset[str] | None:
+        return await self._read(partial(services.account_services, account=account))
+
+    async def set_account_services(
+        self, account: AccountId, services: frozenset[str] | None
+    ) -> None:
+        work = partial(_set_services, account=account, services=services)
+        await self._write(work)
 
     # --- quotas
 

@@ -1,0 +1,65 @@
+"""A login as every protocol does it: the password, then the account's services, then one
+log line (roost.sessions) saying which.
+
+IMAP, POP3 and submission (and ActiveSync later) call `log_in` with the credentials the
+client sent and the mechanism it used; each maps a `Refusal` to its own reply:
+
+    Refusal.CREDENTIALS   IMAP NO [AUTHENTICATIONFAILED], POP3 -ERR [AUTH], SMTP 535 5.7.8
+    Refusal.SERVICE       IMAP NO [CONTACTADMIN],         POP3 -ERR [AUTH], SMTP 535 5.7.8,
+                          HTTP 403
+
+A service refusal comes only after the right password, so it tells nothing to a guesser;
+it is logged as "login refused" (not "login failed": fail2ban must not ban a customer who
+merely lacks a service).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from roost.auth.accounts import authenticate
+from roost.sessions import LiveSession
+from roost.store.api import Account, Store
+
+__all__ = ["SERVICES", "Refusal", "log_in", "parse_services"]
+
+# The services an account may be given (roost user add|set --services).
+SERVICES = ("imap", "pop3", "submission", "activesync")
+
+
+class Refusal(enum.Enum):
+    CREDENTIALS = "invalid credentials"
+    SERVICE = "service not allowed for this account"
+
+
+def parse_services(text: str) -> frozenset[str]:
+    """ "imap,pop3" -> {"imap", "pop3"}; "all" is every service; ValueError names an unknown one."""
+    names = {name.strip().lower() for name in text.split(",") if name.strip()}
+    if names == {"all"}:
+        return frozenset(SERVICES)
+    unknown = sorted(names - set(SERVICES))
+    if unknown:
+        raise ValueError(f"unknown service {unknown[0]!r}; services are {', '.join(SERVICES)}")
+    return frozenset(names)
+
+
+async def log_in(
+    store: Store,
+    live: LiveSession,
+    user: str,
+    password: str,
+    *,
+    mechanism: str,
+    service: str,
+) -> Account | Refusal:
+    """The account if the password is right and the account may use service."""
+    account = await authenticate(store, user, password)
+    if account is None:
+        live.login_failed(user, mechanism, Refusal.CREDENTIALS.value)
+        return Refusal.CREDENTIALS
+    allowed = await store.account_services(account.id)
+    if allowed is not None and service not in allowed:
+        live.login_refused(account.address, mechanism, service)
+        return Refusal.SERVICE
+    live.login_ok(account.address, mechanism)
+    return account
