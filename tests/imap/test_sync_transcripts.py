@@ -206,7 +206,7 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S2: k OK ENABLE completed
             C2: l EXAMINE INBOX (QRESYNC ({v + 1} 1))
             S2: * FLAGS ...
-            S2: * OK [PERMANENTFLAGS ...] Flags permitted
+            S2: * OK [PERMANENTFLAGS ()] Read-only mailbox
             S2: * 4 EXISTS
             S2: * 0 RECENT
             S2: * OK [UNSEEN 1] First unseen

@@ -224,7 +224,7 @@ def test_select_and_examine_responses(run: Run) -> None:
         C1: c EXAMINE INBOX
         S1: * OK [CLOSED] Previous mailbox closed
         S1: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen)
-        S1: * OK [PERMANENTFLAGS ...] Flags permitted
+        S1: * OK [PERMANENTFLAGS ()] Read-only mailbox
         S1: * 2 EXISTS
         S1: * 0 RECENT
         S1: * OK [UNSEEN 2] First unseen
@@ -442,6 +442,8 @@ def test_store_add_remove_replace_silent_and_uid(run: Run) -> None:
         FILLED
         + """
         C1: a STORE 1:2 +FLAGS (\\Answered $Work)
+        S1: * FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Work)
+        S1: * OK [PERMANENTFLAGS (\\* \\Answered \\Deleted \\Draft \\Flagged \\Seen $Work)] Flags permitted
         S1: * 1 FETCH (UID 1 FLAGS (\\Answered \\Recent \\Seen $Work))
         S1: * 2 FETCH (UID 2 FLAGS (\\Answered \\Recent $Work))
         S1: a OK STORE completed

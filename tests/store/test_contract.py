@@ -927,6 +927,29 @@ async def test_uids_and_fetch_flags(store: Store) -> None:
 
 
 @contract
+async def test_keywords_of_a_mailbox(store: Store) -> None:
+    """Every keyword some message carries, once whatever its case; system flags are not
+    keywords, and a keyword no message keeps any more is gone."""
+    _, inbox = await account_inbox(store)
+    assert await store.keywords(inbox.id) == []
+    uids = await append(
+        store,
+        inbox,
+        make("a", flags=["$Label1", "\\Seen"]),
+        make("b", flags=["$label1", "Work"]),
+        make("c"),
+    )
+    assert await store.keywords(inbox.id) == ["$Label1", "Work"]
+    await store.store_flags(inbox.id, uids[2:], FlagMode.ADD, frozenset({"$Junk"}))
+    assert await store.keywords(inbox.id) == ["$Junk", "$Label1", "Work"]
+    await store.store_flags(inbox.id, uids[1:2], FlagMode.REMOVE, frozenset({"Work"}))
+    assert await store.keywords(inbox.id) == ["$Junk", "$Label1"]
+    other = await store.create_mailbox(inbox.account_id, "Other")
+    assert await store.keywords(other.id) == []
+    await refused(MailErrorKind.NONEXISTENT, store.keywords(MISSING_MAILBOX))
+
+
+@contract
 async def test_many_uids_in_one_call(store: Store) -> None:
     """Uid lists longer than any SQL parameter limit, in scattered ranges."""
     _, inbox = await account_inbox(store)

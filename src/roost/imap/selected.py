@@ -10,6 +10,14 @@ while answering FETCH, STORE or SEARCH by sequence number, so expunges the sessi
 not yet report are kept pending and the messages stay in the view (a FETCH of them answers
 from whatever the store still has, or nothing). Flag changes this session caused and
 already reported itself are not reported twice.
+
+Keywords (RFC 9051 §7.3.5): FLAGS and PERMANENTFLAGS at SELECT list the keywords of the
+mailbox; the view remembers them and never forgets one (a client drops a keyword from its
+list only when FLAGS no longer names it). Every flag list the view renders passes through
+`_flags`, which notes a keyword the client has not been told of; the session sends
+`announcement()` (an untagged FLAGS and PERMANENTFLAGS) ahead of the bytes that carry it,
+so a client never sees a keyword in a FETCH before it sees it in FLAGS, whichever device
+set it.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from roost.model import MailboxId, ModSeq, Msn, Uid, UidValidity
+from roost.model import SYSTEM_FLAGS, MailboxId, ModSeq, Msn, Uid, UidValidity
 from roost.proto.imap.responses import flag_list
 from roost.proto.imap.seqset import SeqSet, compress
 from roost.store.api import Changes, MessageFlags
+
+ANY_KEYWORD = "\\*"  # in PERMANENTFLAGS: the client may create keywords (RFC 9051 §7.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +46,13 @@ class Reporting:
 
 class SelectedMailbox:
     __slots__ = (
+        "_keywords",
         "_pending_expunge",
         "_recent_extra",
         "_recent_from",
         "_recent_until",
         "_reported",
+        "_unannounced",
         "mailbox_id",
         "modseq",
         "readonly",
@@ -59,6 +71,7 @@ class SelectedMailbox:
         modseq: ModSeq,
         readonly: bool,
         first_recent: Uid,
+        keywords: Iterable[str] = (),
     ) -> None:
         self.mailbox_id = mailbox_id
         self.uidvalidity = uidvalidity
@@ -75,6 +88,10 @@ class SelectedMailbox:
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
         self.uidonly = False  # RFC 9586: messages are named by UID alone (UIDFETCH)
+        self._keywords: dict[str, str] = {}  # casefolded -> as first seen; only grows
+        self._unannounced = False  # a keyword was rendered that FLAGS has not named yet
+        self.learn(keywords)
+        self._unannounced = False
 
     @property
     def exists(self) -> int:
@@ -199,10 +216,39 @@ class SelectedMailbox:
             ranges.append((self._recent_from, self._recent_until - 1))
         return ranges
 
+    # --- keywords (RFC 9051 §7.3.5) ------------------------------------------------------
+    def learn(self, flags: Iterable[str]) -> None:
+        """Notes the keywords among flags; those new to the client are announced next."""
+        for flag in flags:
+            if not flag.startswith("\\"):
+                folded = flag.casefold()
+                if folded not in self._keywords:
+                    self._keywords[folded] = flag
+                    self._unannounced = True
+
+    def flags_responses(self) -> bytes:
+        """`* FLAGS (...)` and `* OK [PERMANENTFLAGS (...)]`: the system flags and every
+        keyword the view knows; any keyword may be created (`\\*`) unless read-only."""
+        keywords = sorted(self._keywords.values(), key=str.casefold)
+        defined = flag_list((*SYSTEM_FLAGS, *keywords))
+        if self.readonly:
+            permanent = "OK [PERMANENTFLAGS ()] Read-only mailbox"
+        else:
+            permanent = flag_list((*SYSTEM_FLAGS, *keywords, ANY_KEYWORD))
+            permanent = f"OK [PERMANENTFLAGS {permanent}] Flags permitted"
+        self._unannounced = False
+        return b"* FLAGS %s\r\n* %s\r\n" % (defined.encode(), permanent.encode())
+
+    def announcement(self) -> bytes:
+        """The FLAGS responses if a keyword was rendered that the client has not been told
+        of, else b"". The session sends this ahead of whatever it is about to send."""
+        return self.flags_responses() if self._unannounced else b""
+
     def flags(self, flags: frozenset[str], uid: int) -> str:
         return self._flags(flags, uid)
 
     def _flags(self, flags: frozenset[str], uid: int) -> str:
+        self.learn(flags)
         if self.is_recent(uid):
             return flag_list((*flags, "\\Recent"))
         return flag_list(flags)

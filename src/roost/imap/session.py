@@ -186,6 +186,10 @@ class Session:
         await self.send(untagged("OK Still here"))
 
     async def send(self, data: bytes) -> None:
+        if self.selected is not None:
+            # RFC 9051 §7.3.5: a keyword the client has not heard of is announced in FLAGS
+            # before the responses that carry it (see roost.imap.selected).
+            data = self.selected.announcement() + data
         await self.conn.write(data)
 
     # --- events -------------------------------------------------------------------

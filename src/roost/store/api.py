@@ -512,6 +512,11 @@ class Store(Protocol):
         """Flags of the existing messages among uids, ascending by uid."""
         ...
 
+    async def keywords(self, mailbox: MailboxId) -> list[str]:
+        """The keywords set on at least one message of the mailbox, each once (compared
+        case-insensitively), sorted case-insensitively."""
+        ...
+
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
         """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
         ...

@@ -256,6 +256,9 @@ class MailStore:
     async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
         return await self._read(partial(msgs.fetch_flags, mailbox=mailbox, uids=uids))
 
+    async def keywords(self, mailbox: MailboxId) -> list[str]:
+        return await self._read(partial(msgs.keywords, mailbox=mailbox))
+
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
         return await self._read(partial(msgs.fetch_meta, mailbox=mailbox, uids=uids))
 

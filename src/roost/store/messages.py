@@ -211,6 +211,20 @@ def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Message
     return [message_flags(row) for row in select_uids(tx, FLAG_COLUMNS, mailbox, uids)]
 
 
+def keywords(tx: Tx, mailbox: MailboxId) -> list[str]:
+    get_mailbox(tx, mailbox)
+    # Read from the messages_flags index (migration 4), one distinct keyword string at a time.
+    rows = tx.all(
+        "SELECT DISTINCT keywords FROM messages WHERE mailbox_id = ? AND keywords <> ''",
+        (mailbox,),
+    )
+    found: dict[str, str] = {}
+    for (text,) in rows:
+        for keyword in text.split():
+            found.setdefault(keyword.casefold(), keyword)
+    return [found[k] for k in sorted(found)]
+
+
 def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
     # Every field: the MessageField values are MessageMeta's attribute names.
     rows = fetch_fields(tx, mailbox, uids, _ALL_FIELDS)

@@ -4,14 +4,15 @@ RFC 4315)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
-from roost.model import SEEN, SYSTEM_FLAGS, MailboxId, ModSeq, Uid
+from roost.model import SEEN, MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
-from roost.proto.imap.responses import flag_list, untagged
+from roost.proto.imap.responses import untagged
 from roost.proto.imap.seqset import compress
 from roost.store.api import HasFlag, Not
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from roost.imap.session import Session
 
 NEVER_RECENT = Uid(2**32)
-PERMANENT = flag_list((*SYSTEM_FLAGS, "\\*"))
 
 
 async def select(s: Session, cmd: c.Select) -> Reply:
@@ -34,9 +34,14 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     # Independent reads (and the \Recent claim), asked of the store at once.
-    (uids, modseq), first_recent, unseen = await asyncio.gather(
-        s.store.uids(mailbox.id), _claim_recent(s, mailbox.id, cmd), _first_unseen(s, mailbox.id)
+    (uids, modseq), first_recent, unseen, keywords = await asyncio.gather(
+        s.store.uids(mailbox.id),
+        _claim_recent(s, mailbox.id, cmd),
+        _first_unseen(s, mailbox.id),
+        s.store.keywords(mailbox.id),
     )
+    if cmd.readonly and not s.rev2:
+        first_recent = await _examined_recent(s, mailbox.id, uids)
     view = SelectedMailbox(
         mailbox_id=mailbox.id,
         uidvalidity=mailbox.uidvalidity,
@@ -44,12 +49,9 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         modseq=modseq,
         readonly=cmd.readonly,
         first_recent=first_recent,
+        keywords=keywords,
     )
-    lines = [
-        untagged("FLAGS " + flag_list(SYSTEM_FLAGS)),
-        untagged(f"OK [PERMANENTFLAGS {PERMANENT}] Flags permitted"),
-        untagged(f"{view.exists} EXISTS"),
-    ]
+    lines = [view.flags_responses(), untagged(f"{view.exists} EXISTS")]
     if not s.rev2:
         recent = view.recent_count()
         lines.append(untagged(f"{recent} RECENT"))
@@ -79,6 +81,13 @@ async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> Uid:
     if s.rev2 or cmd.readonly:
         return NEVER_RECENT
     return await s.store.claim_recent(mailbox)
+
+
+async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) -> Uid:
+    """EXAMINE changes no state (RFC 3501 §6.3.2), so it claims nothing, but it still
+    reports RECENT: the recent messages are the newest ones, as many as the store counts."""
+    count = (await s.store.status(mailbox)).recent
+    return uids[-count] if 0 < count <= len(uids) else NEVER_RECENT
 
 
 async def _first_unseen(s: Session, mailbox: MailboxId) -> list[Uid]:

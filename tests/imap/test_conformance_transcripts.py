@@ -1,0 +1,167 @@
+"""What imaptest (Dovecot's tester, `make conformance`) found, as transcripts, so that none of
+it comes back: each test names the imaptest group or stress check that failed."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.imap.transcript import transcript
+
+NOTE = """\
+From: Bob <bob@example.org>
+To: alice@example.org
+Subject: Note
+
+Hello.
+"""
+
+Run = Callable[..., None]
+SYSTEM = "\\Answered \\Deleted \\Draft \\Flagged \\Seen"
+PERMANENT = "\\* " + SYSTEM
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return functools.partial(transcript, tmp_path, messages={"note": NOTE})
+
+
+# ----- keywords in FLAGS (the checked stress test: "Keyword used without being in FLAGS") ---
+
+
+def test_select_lists_the_mailbox_keywords_in_flags_and_permanentflags(run: Run) -> None:
+    run(
+        f"""
+        C1: a APPEND INBOX ($Label1 \\Seen) {{note}} (Work $label1) {{note}} {{note}}
+        S1: a OK [APPENDUID ... 1:3] APPEND completed
+        C1: b SELECT INBOX
+        S1: * FLAGS ({SYSTEM} $Label1 Work)
+        S1: * OK [PERMANENTFLAGS ({PERMANENT} $Label1 Work)] Flags permitted
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c EXAMINE INBOX
+        S1: * OK [CLOSED] Previous mailbox closed
+        S1: * FLAGS ({SYSTEM} $Label1 Work)
+        S1: * OK [PERMANENTFLAGS ()] Read-only mailbox
+        S1: ...
+        S1: c OK [READ-ONLY] EXAMINE completed
+        """,
+        login=(1,),
+    )
+
+
+def test_a_keyword_set_by_another_device_is_announced_before_its_fetch(run: Run) -> None:
+    run(
+        f"""
+        C1: a APPEND INBOX {{note}}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b SELECT INBOX
+        S1: * FLAGS ({SYSTEM})
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C2: c SELECT INBOX
+        S2: ...
+        S2: c OK [READ-WRITE] SELECT completed
+        C2: d STORE 1 +FLAGS.SILENT ($Important)
+        S2: * FLAGS ({SYSTEM} $Important)
+        S2: * OK [PERMANENTFLAGS ({PERMANENT} $Important)] Flags permitted
+        S2: d OK STORE completed
+        C1: e NOOP
+        S1: * FLAGS ({SYSTEM} $Important)
+        S1: * OK [PERMANENTFLAGS ({PERMANENT} $Important)] Flags permitted
+        S1: * 1 FETCH (UID 1 FLAGS (\\Recent $Important))
+        S1: e OK NOOP completed
+        C1: f NOOP
+        S1: f OK NOOP completed
+        """,
+        login=(1, 2),
+    )
+
+
+def test_a_fetch_before_the_sync_announces_the_keyword_first(run: Run) -> None:
+    """FETCH reads the flags as they are now, which may hold a keyword another device set
+    since this one last heard: FLAGS goes out ahead of that FETCH, never after."""
+    run(
+        f"""
+        C1: a APPEND INBOX (\\Seen) {{note}}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C2: c SELECT INBOX
+        S2: ...
+        S2: c OK [READ-WRITE] SELECT completed
+        C2: d STORE 1 +FLAGS.SILENT (Later)
+        S2: ...
+        S2: d OK STORE completed
+        C1: e FETCH 1 (FLAGS)
+        S1: * FLAGS ({SYSTEM} Later)
+        S1: * OK [PERMANENTFLAGS ({PERMANENT} Later)] Flags permitted
+        S1: * 1 FETCH (FLAGS (\\Recent \\Seen Later))
+        S1: * 1 FETCH (UID 1 FLAGS (\\Recent \\Seen Later))
+        S1: e OK FETCH completed
+        """,
+        login=(1, 2),
+    )
+
+
+def test_flags_never_drops_a_keyword_and_case_does_not_make_a_new_one(run: Run) -> None:
+    run(
+        f"""
+        C1: a APPEND INBOX (Old) {{note}}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b SELECT INBOX
+        S1: * FLAGS ({SYSTEM} Old)
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c STORE 1 -FLAGS (Old)
+        S1: * 1 FETCH (UID 1 FLAGS (\\Recent))
+        S1: c OK STORE completed
+        C1: d STORE 1 +FLAGS (OLD)
+        S1: * 1 FETCH (UID 1 FLAGS (\\Recent OLD))
+        S1: d OK STORE completed
+        C1: e STORE 1 +FLAGS (New)
+        S1: * FLAGS ({SYSTEM} New Old)
+        S1: * OK [PERMANENTFLAGS ({PERMANENT} New Old)] Flags permitted
+        S1: * 1 FETCH (UID 1 FLAGS (\\Recent New OLD))
+        S1: e OK STORE completed
+        """,
+        login=(1,),
+    )
+
+
+# ----- select: EXAMINE reports RECENT without claiming it ---------------------------------
+
+
+def test_examine_reports_recent_and_leaves_it_to_select(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {note}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b APPEND INBOX {note}
+        S1: b OK [APPENDUID ... 2] APPEND completed
+        C1: c EXAMINE INBOX
+        S1: ...
+        S1: * 2 EXISTS
+        S1: * 2 RECENT
+        S1: ...
+        S1: c OK [READ-ONLY] EXAMINE completed
+        C1: d FETCH 1:2 (FLAGS)
+        S1: * 1 FETCH (FLAGS (\\Recent))
+        S1: * 2 FETCH (FLAGS (\\Recent))
+        S1: d OK FETCH completed
+        C1: e SELECT INBOX
+        S1: ...
+        S1: * 2 EXISTS
+        S1: * 2 RECENT
+        S1: ...
+        S1: e OK [READ-WRITE] SELECT completed
+        C1: f STATUS INBOX (RECENT)
+        S1: * STATUS "INBOX" (RECENT 0)
+        S1: f OK STATUS completed
+        """,
+        login=(1,),
+    )
