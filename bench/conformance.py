@@ -23,6 +23,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,7 +59,9 @@ class GroupResult:
 class StressResult:
     clients: int
     seconds: int
-    errors: int
+    errors: int  # imaptest's "Error:" lines: state checks that failed
+    commands: int  # commands imaptest completed (its "Totals" line)
+    panic: str = ""  # imaptest's own assertion, if it stopped on one
     first_errors: list[str] = field(default_factory=list)
 
 
@@ -135,15 +138,36 @@ def run_stress(
         f"secs={seconds}",
         "seed=1",
     )
+    # Line-buffered, so the counters printed before an abort are not lost with the buffer.
+    if shutil.which("stdbuf"):
+        argv = ["stdbuf", "-oL", *argv]
     done = subprocess.run(
         argv, capture_output=True, timeout=seconds + 120, env=imaptest_env(), check=False
     )
+    lines = [line.decode("utf-8", "replace") for line in (done.stderr + done.stdout).splitlines()]
     errors = [
-        line.decode("utf-8", "replace")
-        for line in (done.stderr + done.stdout).splitlines()
-        if line.startswith((b"Error:", b"Panic:", b"Fatal:"))
+        line
+        for line in lines
+        if line.startswith(("Error:", "Fatal:")) and not line.startswith("Error: Raw backtrace")
     ]
-    return StressResult(clients, seconds, len(errors), errors[:5])
+    panic = next((line for line in lines if line.startswith("Panic:")), "")
+    return StressResult(clients, seconds, len(errors), _commands(lines), panic, errors[:5])
+
+
+def _commands(lines: list[str]) -> int:
+    """The sum of the per-second counter rows imaptest prints (a row of numbers and then
+    "n/ m" connected clients), or of its Totals row when it got that far."""
+    if "Totals:" in lines:
+        after = lines[lines.index("Totals:") + 1 :]
+        rows = [line.split() for line in after if line.split() and line.replace(" ", "").isdigit()]
+        return sum(int(n) for n in rows[0]) if rows else 0
+    total = 0
+    for line in lines:
+        head, _, clients = line.rpartition("  ")
+        fields = head.split()
+        if fields and all(f.isdigit() for f in fields) and "/" in clients:
+            total += sum(int(f) for f in fields)
+    return total
 
 
 def _tail(output: bytes, lines: int = 12) -> str:
@@ -206,7 +230,7 @@ def run(options: Options, workdir: Path) -> list[ServerResults]:
                     options.imaptest, server, user, mbox, clients, options.stress_seconds
                 )
                 result.stress.append(outcome_s)
-                _progress(f"{server.name:8} stress, {clients} clients: {outcome_s.errors} errors")
+                _progress(f"{server.name:8} stress, {clients} clients: {_stress_text(outcome_s)}")
     return results
 
 
@@ -231,6 +255,11 @@ class _running:
     def __exit__(self, *exc: object) -> None:
         for server in self.servers:
             server.stop()
+
+
+def _stress_text(s: StressResult) -> str:
+    text = f"{s.errors} errors in {s.commands} commands"
+    return text + (f" (imaptest stopped: {s.panic})" if s.panic else "")
 
 
 def _progress(line: str) -> None:
@@ -258,7 +287,10 @@ def report(results: list[ServerResults], options: Options, argv: list[str]) -> s
         "|---" * (5 + len(options.clients)) + "|",
     ]
     for r in results:
-        stress = [str(s.errors) for s in r.stress] + ["-"] * (len(options.clients) - len(r.stress))
+        stress = [
+            f"{s.errors} in {s.commands} commands" + (" (imaptest panicked)" if s.panic else "")
+            for s in r.stress
+        ] + ["-"] * (len(options.clients) - len(r.stress))
         lines.append(
             f"| {r.name} | {len(r.groups)} | {r.count('pass')} | {len(r.failed())} "
             f"| {r.count('skip')} | " + " | ".join(stress) + " |"
@@ -286,17 +318,18 @@ def report(results: list[ServerResults], options: Options, argv: list[str]) -> s
         lines += ["", "## Failure details (first lines of imaptest's output)", ""]
         for server, g in details:
             lines += [f"### {server}: {g.name}", "", "```", g.detail, "```", ""]
-    stress_errors = [(r.name, s) for r in results for s in r.stress if s.first_errors]
+    stress_errors = [(r.name, s) for r in results for s in r.stress if s.first_errors or s.panic]
     if stress_errors:
         lines += ["", "## First stress errors", ""]
         for server, s in stress_errors:
-            lines += [f"### {server}, {s.clients} clients", "", "```", *s.first_errors, "```", ""]
+            shown = [*s.first_errors, *([s.panic] if s.panic else [])]
+            lines += [f"### {server}, {s.clients} clients", "", "```", *shown, "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def summary(results: list[ServerResults]) -> Iterator[str]:
     for r in results:
-        stress = ", ".join(f"{s.clients} clients: {s.errors} errors" for s in r.stress)
+        stress = ", ".join(f"{s.clients} clients: {_stress_text(s)}" for s in r.stress)
         yield (
             f"{r.name}: {len(r.groups)} groups, {r.count('pass')} passed, {len(r.failed())} "
             f"failed, {r.count('skip')} skipped; stress {stress or 'not run'}"

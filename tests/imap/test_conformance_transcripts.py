@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from roost.imap.selected import SelectedMailbox
+from roost.model import MailboxId, ModSeq, UidValidity
 from tests.imap.transcript import transcript
 
 NOTE = """\
@@ -133,6 +135,42 @@ def test_flags_never_drops_a_keyword_and_case_does_not_make_a_new_one(run: Run) 
     )
 
 
+def test_a_keyword_on_a_message_expunged_unseen_is_still_announced(run: Run) -> None:
+    """Checkpoint "Missing keyword": every session of a mailbox names the same keywords,
+    including one whose only message went before this session heard of it."""
+    run(
+        f"""
+        C1: a APPEND INBOX {{note}}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b APPEND INBOX {{note}}
+        S1: b OK [APPENDUID ... 2] APPEND completed
+        C1: c SELECT INBOX
+        S1: * FLAGS ({SYSTEM})
+        S1: ...
+        S1: c OK [READ-WRITE] SELECT completed
+        C2: d SELECT INBOX
+        S2: ...
+        S2: d OK [READ-WRITE] SELECT completed
+        C2: e STORE 2 +FLAGS.SILENT (Brief \\Deleted)
+        S2: ...
+        S2: e OK STORE completed
+        C2: f EXPUNGE
+        S2: * 2 EXPUNGE
+        S2: f OK EXPUNGE completed
+        C1: g NOOP
+        S1: * FLAGS ({SYSTEM} Brief)
+        S1: * OK [PERMANENTFLAGS ({PERMANENT} Brief)] Flags permitted
+        S1: * 2 EXPUNGE
+        S1: g OK NOOP completed
+        C3: h SELECT INBOX
+        S3: * FLAGS ({SYSTEM} Brief)
+        S3: ...
+        S3: h OK [READ-WRITE] SELECT completed
+        """,
+        login=(1, 2, 3),
+    )
+
+
 # ----- select: EXAMINE reports RECENT without claiming it ---------------------------------
 
 
@@ -165,3 +203,30 @@ def test_examine_reports_recent_and_leaves_it_to_select(run: Run) -> None:
         """,
         login=(1,),
     )
+
+
+# ----- stress: "Message has \Recent flag in multiple sessions" ---------------------------
+
+
+def test_recent_follows_the_claimed_range_not_the_view() -> None:
+    """SELECT reads the uids and claims \\Recent at once, so a message may arrive between the
+    two: it is recent to this session only if its claim covered it, whether the view holds
+    it yet or learns of it at a later sync."""
+    view = SelectedMailbox(
+        mailbox_id=MailboxId(1),
+        uidvalidity=UidValidity(1),
+        uids=[1, 2, 3, 4],  # 4 arrived after the claim: another session claims it
+        modseq=ModSeq(1),
+        readonly=False,
+        recent=(2, 4),
+    )
+    assert [view.is_recent(u) for u in (1, 2, 3, 4)] == [False, True, True, False]
+    assert view.recent_count() == 2
+    view.claim_recent(5, 7)  # a later claim; 5 and 6 reach the view afterwards
+    view.uids.extend([5, 6])
+    assert [view.is_recent(u) for u in (4, 5, 6)] == [False, True, True]
+    assert view.recent_count() == 4
+    assert view.recent_ranges() == [(2, 3), (5, 6)]
+    view.claim_recent(7, 7)  # nothing new claimed
+    view.claim_recent(7, 9)
+    assert view.recent_ranges() == [(2, 3), (5, 8)]

@@ -11,13 +11,14 @@ not yet report are kept pending and the messages stay in the view (a FETCH of th
 from whatever the store still has, or nothing). Flag changes this session caused and
 already reported itself are not reported twice.
 
-Keywords (RFC 9051 §7.3.5): FLAGS and PERMANENTFLAGS at SELECT list the keywords of the
-mailbox; the view remembers them and never forgets one (a client drops a keyword from its
-list only when FLAGS no longer names it). Every flag list the view renders passes through
-`_flags`, which notes a keyword the client has not been told of; the session sends
-`announcement()` (an untagged FLAGS and PERMANENTFLAGS) ahead of the bytes that carry it,
-so a client never sees a keyword in a FETCH before it sees it in FLAGS, whichever device
-set it.
+Keywords (RFC 9051 §7.3.5): FLAGS and PERMANENTFLAGS at SELECT list the keywords defined
+in the mailbox (Store.keywords, which only grows); the view remembers them and never forgets
+one (a client drops a keyword from its list only when FLAGS no longer names it). It learns
+new ones from each sync's Changes and from every flag list it renders (`_flags`: a FETCH
+reads flags newer than the last sync); the session sends `announcement()` (an untagged
+FLAGS and PERMANENTFLAGS) ahead of the bytes that carry a keyword the client has not been
+told of, so a client never sees a keyword in a FETCH before it sees it in FLAGS, whichever
+device set it.
 """
 
 from __future__ import annotations
@@ -48,9 +49,7 @@ class SelectedMailbox:
     __slots__ = (
         "_keywords",
         "_pending_expunge",
-        "_recent_extra",
-        "_recent_from",
-        "_recent_until",
+        "_recent",
         "_reported",
         "_unannounced",
         "mailbox_id",
@@ -70,7 +69,7 @@ class SelectedMailbox:
         uids: Iterable[int],
         modseq: ModSeq,
         readonly: bool,
-        first_recent: Uid,
+        recent: tuple[int, int] = (0, 0),
         keywords: Iterable[str] = (),
     ) -> None:
         self.mailbox_id = mailbox_id
@@ -79,11 +78,11 @@ class SelectedMailbox:
         self.modseq = modseq
         self.readonly = readonly
         # IMAP4rev1 \Recent (RFC 3501 §2.3.2): only the first session to see a message
-        # calls it recent. At SELECT this session claimed [first_recent, end of the view);
-        # later arrivals it claimed are in _recent_extra.
-        self._recent_from = first_recent
-        self._recent_until = (self.uids[-1] + 1) if self.uids else first_recent
-        self._recent_extra: set[int] = set()
+        # calls it recent. The uid ranges [lo, hi) this session claimed from the store (at
+        # SELECT, then as new mail came), merged when they touch; a claimed message may
+        # reach the view later than the claim.
+        self._recent: list[tuple[int, int]] = []
+        self.claim_recent(*recent)
         self._pending_expunge: set[int] = set()
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
@@ -141,6 +140,9 @@ class SelectedMailbox:
     def apply(self, changes: Changes, *, allow_expunge: bool, report: Reporting) -> list[bytes]:
         """Turns store changes into untagged responses and updates the view."""
         out: list[bytes] = []
+        # Keywords defined since (some perhaps on messages already expunged): every session
+        # of the mailbox names the same ones. Announced ahead of this output by the session.
+        self.learn(changes.keywords)
         last = self.uids[-1] if self.uids else 0
         self._pending_expunge.update(u for u in changes.expunged if self.msn(u) is not None)
         if allow_expunge and self._pending_expunge:
@@ -199,22 +201,26 @@ class SelectedMailbox:
         last = self.uids[-1] if self.uids else 0
         return [m.uid for m in changes.changed if m.uid > last]
 
-    def claim_recent(self, uids: Iterable[int]) -> None:
-        self._recent_extra.update(uids)
+    def claim_recent(self, first: int, end: int) -> None:
+        """The uids [first, end) are recent to this session (Store.claim_recent)."""
+        if first >= end:
+            return
+        if self._recent and self._recent[-1][1] >= first:
+            lo, hi = self._recent[-1]
+            self._recent[-1] = (min(lo, first), max(hi, end))
+        else:
+            self._recent.append((first, end))
 
     def is_recent(self, uid: int) -> bool:
-        return self._recent_from <= uid < self._recent_until or uid in self._recent_extra
+        return any(lo <= uid < hi for lo, hi in self._recent)
 
     def recent_count(self) -> int:
-        start = bisect_left(self.uids, self._recent_from)
-        stop = bisect_left(self.uids, self._recent_until)
-        return max(0, stop - start) + sum(1 for u in self._recent_extra if self.msn(u))
+        uids = self.uids
+        return sum(bisect_left(uids, hi) - bisect_left(uids, lo) for lo, hi in self._recent)
 
     def recent_ranges(self) -> list[tuple[int, int]]:
-        ranges = [(u, u) for u in sorted(self._recent_extra)]
-        if self._recent_from < self._recent_until:
-            ranges.append((self._recent_from, self._recent_until - 1))
-        return ranges
+        """The recent uids as inclusive ranges (a SEARCH RECENT)."""
+        return [(lo, hi - 1) for lo, hi in self._recent]
 
     # --- keywords (RFC 9051 §7.3.5) ------------------------------------------------------
     def learn(self, flags: Iterable[str]) -> None:

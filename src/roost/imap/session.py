@@ -264,9 +264,9 @@ class Session:
         report = self.reporting()
         new = view.new_uids(changes)
         if new and report.recent and not view.readonly:
-            # IMAP4rev1: the new messages are recent to us unless a session claimed them.
-            first = await self.store.claim_recent(view.mailbox_id)
-            view.claim_recent(u for u in new if u >= first)
+            # IMAP4rev1: the new messages are recent to us unless a session claimed them;
+            # what we claim now and learn of later stays recent to us (selected.py).
+            view.claim_recent(*await self.store.claim_recent(view.mailbox_id))
         lines = view.apply(changes, allow_expunge=allow_expunge, report=report)
         if lines:
             await self.send(b"".join(lines))

@@ -206,6 +206,7 @@ class Changes:
     uidnext: Uid
     changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
     expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+    keywords: tuple[str, ...] = ()  # every keyword defined in the mailbox (Store.keywords)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -503,9 +504,10 @@ class Store(Protocol):
         the highestmodseq they reflect. Cost follows the changes since the last call."""
         ...
 
-    async def claim_recent(self, mailbox: MailboxId) -> Uid:
-        """IMAP4rev1 \\Recent: returns the first uid that is recent for the caller and
-        marks every current message as no longer recent for later callers."""
+    async def claim_recent(self, mailbox: MailboxId) -> tuple[Uid, Uid]:
+        """IMAP4rev1 \\Recent: returns (first, end), the uids [first, end) that are recent
+        for the caller (whenever it learns of them), and marks every current message as no
+        longer recent for later callers."""
         ...
 
     async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
@@ -513,8 +515,8 @@ class Store(Protocol):
         ...
 
     async def keywords(self, mailbox: MailboxId) -> list[str]:
-        """The keywords set on at least one message of the mailbox, each once (compared
-        case-insensitively), sorted case-insensitively."""
+        """Every keyword ever set on a message of the mailbox (RFC 9051 §7.3.5: FLAGS only
+        grows), each once (compared case-insensitively), sorted case-insensitively."""
         ...
 
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:

@@ -67,11 +67,16 @@ def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
         "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY +uid",
         (mailbox_id, modseq),
     )
+    # A keyword is only ever defined along with a change, so no change means none new.
+    defined = (changed or expunged) and tx.one(
+        "SELECT keywords FROM mailboxes WHERE id = ?", (mailbox_id,)
+    )
     return Changes(
         highestmodseq=mailbox.highestmodseq,
         uidnext=mailbox.uidnext,
         changed=tuple(message_flags(row) for row in changed),
         expunged=tuple(Uid(row[0]) for row in expunged),
+        keywords=tuple(defined[0].split()) if defined else (),
     )
 
 

@@ -247,7 +247,7 @@ class MailStore:
         uids, highest = await self._read(partial(self._uids.uids, mailbox=mailbox))
         return cast(Sequence[Uid], uids), highest
 
-    async def claim_recent(self, mailbox: MailboxId) -> Uid:
+    async def claim_recent(self, mailbox: MailboxId) -> tuple[Uid, Uid]:
         # \Recent is advisory (and gone from IMAP4rev2): a claim lost to a power cut makes a
         # message recent once more, so it need not wait for an fsync of its own.
         work = partial(msgs.claim_recent, mailbox=mailbox)

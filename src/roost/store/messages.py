@@ -63,6 +63,7 @@ _CARRIED = (
     "sort_subject, subject_reply, sort_from, sort_to, sort_cc, sort_display_from, "
     "sort_display_to, thread_refs"
 )
+_KEYWORDS = 2  # the keywords column in a (uid, *_CARRIED) row
 _SIZE = 5  # the size column in a (uid, *_CARRIED) row
 _INSERT_MESSAGE = (
     "INSERT INTO messages (mailbox_id, uid, modseq, savedate, email_id, thread_id, "
@@ -127,6 +128,7 @@ def append(
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
+    define_keywords(tx, mailbox_id, (k for m in messages for k in Flags.parse(m.flags).keywords))
     texts = [
         (blob, message.parsed.headers_text, message.parsed.body_text)
         for message, blob in zip(messages, blobs, strict=True)
@@ -194,8 +196,8 @@ def list_uids(tx: Tx, mailbox: MailboxId) -> list[Uid]:
     return _uid_column(rows)
 
 
-def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
-    row = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox,))
+def claim_recent(tx: Tx, mailbox: MailboxId) -> tuple[Uid, Uid]:
+    row = tx.one("SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?", (mailbox,))
     if row is None:
         raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
     tx.execute(
@@ -203,7 +205,7 @@ def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
         "WHERE id = ? AND first_recent_uid <> uidnext",
         (mailbox,),
     )
-    return Uid(row[0])
+    return Uid(row[0]), Uid(row[1])
 
 
 def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
@@ -212,17 +214,33 @@ def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Message
 
 
 def keywords(tx: Tx, mailbox: MailboxId) -> list[str]:
-    get_mailbox(tx, mailbox)
-    # Read from the messages_flags index (migration 4), one distinct keyword string at a time.
-    rows = tx.all(
-        "SELECT DISTINCT keywords FROM messages WHERE mailbox_id = ? AND keywords <> ''",
-        (mailbox,),
-    )
+    row = tx.one("SELECT keywords FROM mailboxes WHERE id = ?", (mailbox,))
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
+    return _keyword_list(row[0])
+
+
+def _keyword_list(text: str) -> list[str]:
     found: dict[str, str] = {}
-    for (text,) in rows:
-        for keyword in text.split():
-            found.setdefault(keyword.casefold(), keyword)
+    for keyword in text.split():
+        found.setdefault(keyword.casefold(), keyword)
     return [found[k] for k in sorted(found)]
+
+
+def define_keywords(tx: Tx, mailbox: MailboxId, keywords: Iterable[str]) -> None:
+    """Adds keywords to the mailbox's defined keywords (migration 10), which only grow."""
+    wanted: dict[str, str] = {}
+    for keyword in keywords:
+        wanted.setdefault(keyword.casefold(), keyword)  # the first spelling wins
+    if not wanted:
+        return
+    row = tx.one("SELECT keywords FROM mailboxes WHERE id = ?", (mailbox,))
+    assert row is not None  # the callers found the mailbox in this transaction
+    known = {k.casefold() for k in row[0].split()}
+    new = [k for folded, k in wanted.items() if folded not in known]
+    if new:
+        text = " ".join([*row[0].split(), *new])
+        tx.execute("UPDATE mailboxes SET keywords = ? WHERE id = ?", (text, mailbox))
 
 
 def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
@@ -322,6 +340,8 @@ def store_flags(
     if not updates:
         return FlagResult(changed=(), modified=modified)
     _, modseq = advance(tx, mailbox, 0)
+    if mode is not FlagMode.REMOVE:
+        define_keywords(tx, mailbox, Flags.parse(flags).keywords)
     tx.executemany(
         "UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? "
         "WHERE mailbox_id = ? AND uid = ?",
@@ -419,4 +439,5 @@ def _insert_copies(
         head = (target.id, first + offset, modseq, to_micros(now), email, thread_id(email))
         inserts.append((*head, *carried))
     tx.executemany(_INSERT_MESSAGE, inserts)
+    define_keywords(tx, target.id, (k for row in rows for k in row[_KEYWORDS].split()))
     return first, modseq

@@ -19,7 +19,7 @@ from roost.store.api import HasFlag, Not
 if TYPE_CHECKING:
     from roost.imap.session import Session
 
-NEVER_RECENT = Uid(2**32)
+NOT_RECENT = (Uid(0), Uid(0))
 
 
 async def select(s: Session, cmd: c.Select) -> Reply:
@@ -34,27 +34,26 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     # Independent reads (and the \Recent claim), asked of the store at once.
-    (uids, modseq), first_recent, unseen, keywords = await asyncio.gather(
+    (uids, modseq), recent, unseen, keywords = await asyncio.gather(
         s.store.uids(mailbox.id),
         _claim_recent(s, mailbox.id, cmd),
         _first_unseen(s, mailbox.id),
         s.store.keywords(mailbox.id),
     )
     if cmd.readonly and not s.rev2:
-        first_recent = await _examined_recent(s, mailbox.id, uids)
+        recent = await _examined_recent(s, mailbox.id, uids)
     view = SelectedMailbox(
         mailbox_id=mailbox.id,
         uidvalidity=mailbox.uidvalidity,
         uids=uids,
         modseq=modseq,
         readonly=cmd.readonly,
-        first_recent=first_recent,
+        recent=recent,
         keywords=keywords,
     )
     lines = [view.flags_responses(), untagged(f"{view.exists} EXISTS")]
     if not s.rev2:
-        recent = view.recent_count()
-        lines.append(untagged(f"{recent} RECENT"))
+        lines.append(untagged(f"{view.recent_count()} RECENT"))
         if unseen and not s.uidonly:  # RFC 9586 §3.4: UNSEEN carries a sequence number
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
@@ -77,17 +76,17 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     )
 
 
-async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> Uid:
+async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> tuple[Uid, Uid]:
     if s.rev2 or cmd.readonly:
-        return NEVER_RECENT
+        return NOT_RECENT
     return await s.store.claim_recent(mailbox)
 
 
-async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) -> Uid:
+async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) -> tuple[Uid, Uid]:
     """EXAMINE changes no state (RFC 3501 §6.3.2), so it claims nothing, but it still
     reports RECENT: the recent messages are the newest ones, as many as the store counts."""
     count = (await s.store.status(mailbox)).recent
-    return uids[-count] if 0 < count <= len(uids) else NEVER_RECENT
+    return (uids[-count], Uid(uids[-1] + 1)) if 0 < count <= len(uids) else NOT_RECENT
 
 
 async def _first_unseen(s: Session, mailbox: MailboxId) -> list[Uid]:
