@@ -64,9 +64,6 @@ async def store(s: Session, cmd: c.Store) -> Reply:
             view.note_reported(changed.uid, changed.modseq)
     if result.changed:
         s.publish(view.mailbox_id, result.changed[0].modseq)
-        if cmd.mode != "-":
-            # RFC 9051 §7.3.5: a keyword new to the mailbox is announced even with .SILENT.
-            view.learn(flags)
     if not cmd.silent:
         report = s.reporting()
         current = await s.store.fetch_flags(view.mailbox_id, uids)

@@ -62,13 +62,16 @@ ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC", "UID
 
 
 def capabilities(s: Session) -> list[str]:
+    """The same extensions before and after login (as Dovecot and Stalwart advertise):
+    clients plan with the greeting's list (IDLE, MOVE, CONDSTORE, QRESYNC...), and some
+    read capabilities only once. Before login it adds how to log in."""
     from roost.imap.session import State
 
+    # RFC 7889 §3.1: APPENDLIMIT=n holds for every mailbox; the receiver refuses a longer
+    # literal with [TOOBIG] before reading it.
+    caps = [*AUTHENTICATED_CAPABILITIES, f"APPENDLIMIT={s.config.max_message_size}"]
     if s.state is not State.NOT_AUTHENTICATED:
-        # RFC 7889 §3.1: APPENDLIMIT=n holds for every mailbox; the receiver refuses a
-        # longer literal with [TOOBIG] before reading it.
-        return [*AUTHENTICATED_CAPABILITIES, f"APPENDLIMIT={s.config.max_message_size}"]
-    caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"]
+        return caps
     if not s.conn.secure and s.tls_available:
         caps.append("STARTTLS")
     if s.may_authenticate():
