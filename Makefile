@@ -18,11 +18,11 @@ test-venv: $(BIN)/activate
 serve: venv
 	$(BIN)/roost serve --demo
 
-# Debian tools the end-to-end tests drive (mbsync from isync, neomutt); installed when missing.
+# Debian tools the end-to-end tests drive (mbsync from isync, swaks, mutt); installed when missing.
 system-deps:
-	@command -v mbsync >/dev/null 2>&1 && command -v neomutt >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq isync swaks neomutt >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync swaks neomutt >/dev/null; fi; }
+	@command -v mbsync >/dev/null 2>&1 && command -v mutt >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq isync swaks mutt >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq isync swaks mutt >/dev/null; fi; }
 
 lint: test-venv
 	$(BIN)/ruff check src tests bench

@@ -14,7 +14,8 @@ from roost.model import ParsedMessage, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
-from roost.store.api import Mailbox, NewMessage
+from roost.smtp.sent import find_copy
+from roost.store.api import FlagMode, Mailbox, NewMessage
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
@@ -29,11 +30,28 @@ async def append(s: Session, cmd: c.Append) -> Reply:
     if mailbox is None:
         return no("No such mailbox", "TRYCREATE")
     messages = [await _new_message(message) for message in cmd.messages]
+    if len(messages) == 1 and mailbox.special_use == "\\Sent":
+        filed = await _filed_already(s, mailbox, messages[0])
+        if filed is not None:
+            return ok("APPEND completed", f"APPENDUID {mailbox.uidvalidity} {filed}")
     result = await s.store.append(mailbox.id, messages)
     s.publish(mailbox.id, result.modseq)
     return ok(
         "APPEND completed", f"APPENDUID {result.uidvalidity} {compress(result.uids).decode()}"
     )
+
+
+async def _filed_already(s: Session, sent: Mailbox, message: NewMessage) -> Uid | None:
+    """A client that saves to Sent after submitting (mutt, neomutt, Thunderbird) APPENDs the
+    message the server already filed there (roost.smtp.sent): it gets that copy's UID, with
+    the flags it asked for, and every device sees one copy (RFC 4315 APPENDUID)."""
+    window = s.config.sent_dedup_window
+    uid = await find_copy(s.store, sent.id, message.data, message.parsed, window)
+    if uid is not None and message.flags:
+        result = await s.store.store_flags(sent.id, [uid], FlagMode.ADD, message.flags)
+        if result.changed:
+            s.publish(sent.id, result.changed[0].modseq)
+    return uid
 
 
 async def replace(s: Session, cmd: c.Replace) -> Reply:
