@@ -230,3 +230,24 @@ def test_recent_follows_the_claimed_range_not_the_view() -> None:
     view.claim_recent(7, 7)  # nothing new claimed
     view.claim_recent(7, 9)
     assert view.recent_ranges() == [(2, 3), (5, 8)]
+
+
+# ----- atoms: a name that is not modified UTF-7 names no mailbox ----------------------
+
+
+def test_a_name_that_is_not_modified_utf7_gets_no_not_bad(run: Run) -> None:
+    run(
+        """
+        C1: a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}
+        S1: a NO [NONEXISTENT] No such mailbox name: ...
+        C1: b LIST "" !#$&'+,-.0123456789:;<=>?@^_`|[}%*
+        S1: b OK LIST completed
+        C1: c CREATE &Jjo
+        S1: c NO [CANNOT] No such mailbox name: ...
+        C1: d RENAME INBOX &Jjo
+        S1: d NO [CANNOT] ...
+        C1: e STATUS &Jjo! (MESSAGES)
+        S1: e NO [NONEXISTENT] ...
+        """,
+        login=(1,),
+    )

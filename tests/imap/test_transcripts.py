@@ -1114,7 +1114,7 @@ def test_mailbox_names_in_modified_utf7_and_in_utf8(run: Run) -> None:
         C1: a CREATE &AOk-t&AOk-
         S1: a OK [MAILBOXID (...)] CREATE completed
         C1: b CREATE &Jjo
-        S1: b BAD unterminated modified BASE64 in mailbox name
+        S1: b NO [CANNOT] No such mailbox name: unterminated modified BASE64 in mailbox name
         C1: c LIST "" &AOk-*
         S1: * LIST (\\HasNoChildren) "/" "&AOk-t&AOk-"
         S1: c OK LIST completed

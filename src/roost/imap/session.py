@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from roost.config import Config
-from roost.errors import MailError, ProtocolError
+from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap.codes import code_for
 from roost.imap.commands import HANDLERS
 from roost.imap.commands.auth import finish_authenticate
@@ -290,18 +290,32 @@ class Session:
         vanished = self.qresync or self.uidonly
         return Reporting(recent=not self.rev2, modseq=self.condstore, vanished=vanished)
 
-    def decode_mailbox(self, name: str) -> str:
-        """A mailbox name as the client sent it -> the store's UTF-8 name."""
+    def decode_mailbox(self, name: str, *, new: bool = False) -> str:
+        """A mailbox name as the client sent it -> the store's UTF-8 name. A name that is
+        not valid modified UTF-7 names no mailbox: NO [NONEXISTENT], or NO [CANNOT] for a
+        `new` one (CREATE, RENAME's target), as Dovecot answers; not BAD, since the
+        command itself is well formed."""
         if not self.utf8:
-            name = mutf7.decode(name)
+            try:
+                name = mutf7.decode(name)
+            except ProtocolError as exc:
+                kind = MailErrorKind.CANNOT if new else MailErrorKind.NONEXISTENT
+                raise MailError(kind, f"No such mailbox name: {exc.text}") from None
         name = name.rstrip("/") if name not in ("", "/") else name
         if name.upper() == "INBOX":
             return "INBOX"
         return name
 
     def decode_list_name(self, name: str) -> str:
-        """A LIST reference or pattern: decoded, but kept as typed (wildcards and all)."""
-        return name if self.utf8 else mutf7.decode(name)
+        """A LIST reference or pattern: decoded, but kept as typed (wildcards and all). A
+        pattern that is not valid modified UTF-7 is kept as sent: it matches no name an
+        IMAP4rev1 client could see, so LIST answers OK with nothing (as Dovecot does)."""
+        if self.utf8:
+            return name
+        try:
+            return mutf7.decode(name)
+        except ProtocolError:
+            return name
 
     def encode_mailbox(self, name: str) -> str:
         return name if self.utf8 else mutf7.encode(name)

@@ -52,7 +52,7 @@ def _check_name(name: str) -> None:
 
 async def create(s: Session, cmd: c.Create) -> Reply:
     assert s.account is not None
-    name = s.decode_mailbox(cmd.mailbox)
+    name = s.decode_mailbox(cmd.mailbox, new=True)
     _check_name(name)
     if name == "INBOX":
         return no("INBOX always exists", "ALREADYEXISTS")
@@ -80,7 +80,7 @@ async def delete(s: Session, cmd: c.Delete) -> Reply:
 
 async def rename(s: Session, cmd: c.Rename) -> Reply:
     assert s.account is not None
-    old, new = s.decode_mailbox(cmd.old), s.decode_mailbox(cmd.new)
+    old, new = s.decode_mailbox(cmd.old), s.decode_mailbox(cmd.new, new=True)
     _check_name(new)
     if new == "INBOX":
         return no("INBOX already exists", "ALREADYEXISTS")
