@@ -251,3 +251,32 @@ def test_a_name_that_is_not_modified_utf7_gets_no_not_bad(run: Run) -> None:
         """,
         login=(1,),
     )
+
+
+# ----- append-binary: no NUL in an ordinary literal -----------------------------------
+
+
+def test_a_part_appended_with_nul_is_sent_in_base64_and_binary_decodes_it(run: Run) -> None:
+    run(
+        """
+        C1: a CREATE Bin
+        S1: a OK ...
+        C1: b APPEND Bin ~{41+}
+        C1: Content-Transfer-Encoding: binary
+        C1:
+        C1: \0\x01ab
+        S1: b OK [APPENDUID ... 1] APPEND completed
+        C1: c SELECT Bin
+        S1: ...
+        S1: c OK [READ-WRITE] SELECT completed
+        C1: d FETCH 1 (BODY.PEEK[1] BINARY.SIZE[1] BODYSTRUCTURE)
+        S1: * 1 FETCH (BODY[1] {8}
+        S1: AAFhYg== BINARY.SIZE[1] 4 BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "BASE64" 8 1 NIL NIL NIL NIL))
+        S1: d OK FETCH completed
+        C1: e FETCH 1 (BINARY.PEEK[1])
+        S1: * 1 FETCH (BINARY[1] ~{4}
+        S1: \0\x01ab)
+        S1: e OK FETCH completed
+        """,
+        login=(1,),
+    )

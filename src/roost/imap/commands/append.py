@@ -12,6 +12,7 @@ from roost.imap.commands.flags import normalise_flags
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ParsedMessage, Uid
 from roost.proto.imap import commands as c
+from roost.proto.imap.binary_parts import without_nul
 from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
 from roost.smtp.sent import find_copy
@@ -105,9 +106,12 @@ async def _destination(s: Session, name: str) -> Mailbox | None:
 
 
 async def _new_message(message: c.AppendMessage) -> NewMessage:
+    # A literal8 may carry NUL octets, which no ordinary literal may (RFC 9051 §4.3): such
+    # parts are stored in base64, so BODY[n] can send them and BINARY[n] decodes them.
+    data = without_nul(message.data)
     return NewMessage(
-        data=message.data,
-        parsed=await _analyse(message.data),
+        data=data,
+        parsed=await _analyse(data),
         flags=normalise_flags(message.flags),
         internaldate=message.internaldate,
     )
