@@ -21,6 +21,15 @@ Subject: Note
 Hello.
 """
 
+QP = """\
+Content-Type: text/plain
+Content-Transfer-Encoding: quoted-printable
+
+hello \t
+foo =\t
+=62=
+"""
+
 Run = Callable[..., None]
 SYSTEM = "\\Answered \\Deleted \\Draft \\Flagged \\Seen"
 PERMANENT = "\\* " + SYSTEM
@@ -28,7 +37,7 @@ PERMANENT = "\\* " + SYSTEM
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
-    return functools.partial(transcript, tmp_path, messages={"note": NOTE})
+    return functools.partial(transcript, tmp_path, messages={"note": NOTE, "qp": QP})
 
 
 # ----- keywords in FLAGS (the checked stress test: "Keyword used without being in FLAGS") ---
@@ -277,6 +286,27 @@ def test_a_part_appended_with_nul_is_sent_in_base64_and_binary_decodes_it(run: R
         S1: * 1 FETCH (BINARY[1] ~{4}
         S1: \0\x01ab)
         S1: e OK FETCH completed
+        """,
+        login=(1,),
+    )
+
+
+# ----- fetch-binary-mime-qp: RFC 2045 §6.7 decoding, and BINARY.SIZE agrees ----------
+
+
+def test_binary_of_quoted_printable_drops_trailing_space_and_soft_breaks(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {qp}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])
+        S1: * 1 FETCH (BINARY.SIZE[1] 12 BINARY[1] {12}
+        S1: hello
+        S1: foo b)
+        S1: c OK FETCH completed
         """,
         login=(1,),
     )

@@ -46,3 +46,22 @@ def test_only_the_parts_with_nul_change_in_a_multipart() -> None:
     assert max(map(len, lines)) == 76
     assert decode_body(out[binary.body_start : binary.end], binary.encoding) == blob
     assert out.endswith(b"\r\n--b--\r\n")
+
+
+# What BINARY[n] returns of a quoted-printable part (imaptest fetch-binary-mime-qp).
+QP = (
+    b"hello  \r\nbar=\r\n\r\nfoo\t=\r\nbar\r\nfoo\t \t= \r\n=62\r\nfoo = \t\r\nbar\r\n"
+    b"foo =\r\n=62\r\nfoo  \r\nbar=\r\n\r\nfoo_bar\r\n"
+)
+
+
+def test_quoted_printable_drops_trailing_space_and_breaks_softly_after_spaces() -> None:
+    assert decode_body(QP, "quoted-printable") == (
+        b"hello\r\nbar\r\nfoo\tbar\r\nfoo\t \tb\r\nfoo bar\r\nfoo b\r\nfoo\r\nbar\r\nfoo_bar\r\n"
+    )
+
+
+def test_quoted_printable_escapes() -> None:
+    assert decode_body(b"a=3Db=\r\nc=ZZ d=4\r\n=e9=", "quoted-printable") == (
+        b"a=bc=ZZ d=4\r\n\xe9"
+    )

@@ -42,8 +42,31 @@ def decode_body(data: bytes, encoding: str) -> bytes | None:
     if name == "base64":
         return _decode_base64(data)
     if name == "quoted-printable":
-        return binascii.a2b_qp(data)
+        return decode_quoted_printable(data)
     return None
+
+
+_QP_LINE = re.compile(rb"([^\r\n]*)(\r?\n|\Z)")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def decode_quoted_printable(data: bytes) -> bytes:
+    """RFC 2045 §6.7: white space at the end of a line was added in transport and goes
+    (rule 3); a line that then ends in "=" continues on the next (rule 5: a soft line
+    break, also when spaces followed the "="); "=XX" is an octet. Line ends stay as they
+    were; an "=" that starts no valid escape is kept."""
+    out: list[bytes] = []
+    for match in _QP_LINE.finditer(data):
+        line, ending = match.group(1).rstrip(b" \t"), match.group(2)
+        if not line and not ending:
+            break
+        soft = line.endswith(b"=")
+        if soft:
+            line = line[:-1]
+        out.append(_QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), line))
+        if not soft:
+            out.append(ending)
+    return b"".join(out)
 
 
 def _decode_base64(data: bytes) -> bytes:
