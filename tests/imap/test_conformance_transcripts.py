@@ -310,3 +310,46 @@ def test_binary_of_quoted_printable_drops_trailing_space_and_soft_breaks(run: Ru
         """,
         login=(1,),
     )
+
+
+# ----- esearch-condstore: RFC 7162 §3.1 and §3.1.5 --------------------------------------
+
+
+def test_first_condstore_command_reports_highestmodseq_and_min_max_their_modseq(
+    run: Run,
+) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {note} {note} {note}
+        S1: a OK [APPENDUID ... 1:3] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: * OK [HIGHESTMODSEQ 2] Highest
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c FETCH 1 (MODSEQ)
+        S1: * OK [HIGHESTMODSEQ 2] Highest
+        S1: * 1 FETCH (MODSEQ (2))
+        S1: c OK FETCH completed
+        C1: d FETCH 2 (MODSEQ)
+        S1: * 2 FETCH (MODSEQ (2))
+        S1: d OK FETCH completed
+        C1: e STORE 3 +FLAGS.SILENT (\\Seen)
+        S1: e OK STORE completed
+        C1: f STORE 1 +FLAGS.SILENT (\\Seen)
+        S1: f OK STORE completed
+        C1: g SEARCH RETURN (MIN) MODSEQ 3
+        S1: * ESEARCH (TAG "g") MIN 1 MODSEQ 4
+        S1: g OK SEARCH completed
+        C1: h SEARCH RETURN (MAX) MODSEQ 3
+        S1: * ESEARCH (TAG "h") MAX 3 MODSEQ 3
+        S1: h OK SEARCH completed
+        C1: i SEARCH RETURN (MIN MAX) MODSEQ 3
+        S1: * ESEARCH (TAG "i") MIN 1 MAX 3 MODSEQ 4
+        S1: i OK SEARCH completed
+        C1: j SEARCH RETURN (MAX COUNT) MODSEQ 3
+        S1: * ESEARCH (TAG "j") MAX 3 COUNT 2 MODSEQ 4
+        S1: j OK SEARCH completed
+        """,
+        login=(1,),
+    )

@@ -280,6 +280,16 @@ class Session:
         if self.notify is not None and self.listener is not None:
             await report(self, self.listener.drain())
 
+    async def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command (RFC 7162 §3.1): the first one in the selected
+        state is answered with an untagged OK [HIGHESTMODSEQ] (SELECT and EXAMINE report
+        it themselves)."""
+        if self.condstore:
+            return
+        self.condstore = True
+        if self.selected is not None:
+            await self.send(untagged(f"OK [HIGHESTMODSEQ {self.selected.modseq}] Highest"))
+
     def publish(self, mailbox: MailboxId | None, modseq: ModSeq) -> None:
         assert self.account is not None
         self.notifier.publish(Hint(self.account.id, mailbox, modseq))

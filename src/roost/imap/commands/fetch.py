@@ -51,7 +51,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
     if cmd.vanished and not s.qresync:
         return bad("ENABLE QRESYNC first (RFC 7162 §3.2.6)")
     if "MODSEQ" in cmd.items:
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        await s.enable_condstore()
     if cmd.changedsince is None:
         uids = view.resolve(cmd.seqset, uid=cmd.uid)
     else:

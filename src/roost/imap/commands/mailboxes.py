@@ -123,7 +123,7 @@ async def status(s: Session, cmd: c.Status) -> Reply:
     if unknown:
         return bad(f"unknown STATUS item {sorted(unknown)[0]}")
     if "HIGHESTMODSEQ" in cmd.items:
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        await s.enable_condstore()
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     await s.send(status_line(s, await s.store.status(mailbox.id), cmd.items))
     return ok("STATUS completed")

@@ -53,7 +53,7 @@ async def search(s: Session, cmd: c.Search) -> Reply:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE leaves "$" empty
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
     uids = visible(view, await s.store.search(view.mailbox_id, to_query(view, cmd.key)))
-    modseq = await result_modseq(s, cmd.key, uids)
+    modseq = await result_modseq(s, cmd.key, reported(uids, cmd.returns))
     returns = cmd.returns
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
@@ -91,12 +91,23 @@ async def result_modseq(
     the selected mailbox unless another is named)."""
     if not _uses_modseq(key):
         return None
-    s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+    await s.enable_condstore()
     if mailbox is None and s.selected is not None:
         mailbox = s.selected.mailbox_id
     if not uids or mailbox is None:
         return None
     return max(m.modseq for m in await s.store.fetch_flags(mailbox, uids))
+
+
+def reported(uids: list[Uid], returns: tuple[str, ...] | None) -> list[Uid]:
+    """The messages whose modseqs the MODSEQ of a result covers: RFC 7162 §3.1.5 with
+    RFC 4731 §3.2, only those MIN and MAX return when neither ALL nor COUNT is asked."""
+    if not returns or not uids or {"ALL", "COUNT"} & set(returns):
+        return uids
+    picked = [uids[0]] if "MIN" in returns else []
+    if "MAX" in returns:
+        picked.append(uids[-1])
+    return picked or uids
 
 
 def plain_result(name: str, found: list[int], modseq: int | None) -> bytes:
