@@ -255,6 +255,7 @@ def test_uid_fetch_partial(run: Run) -> None:
         C1: d STORE 2 +FLAGS.SILENT (\\Seen)
         S1: d OK STORE completed
         C1: e UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 PARTIAL -1:-1)
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * 4 FETCH (UID 5 FLAGS (\\Recent) MODSEQ (...))
         S1: e OK UID FETCH completed
         C1: f FETCH 1:* (FLAGS) (PARTIAL 1:2)
@@ -345,6 +346,7 @@ def test_sort_with_modseq_and_in_imap4rev2(run: Run) -> None:
         FILLED
         + """
         C1: a SORT (DATE) UTF-8 MODSEQ 1
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: re:\\* SORT 3 1 4 2 \\(MODSEQ \\d+\\)
         S1: a OK SORT completed
         C1: b SORT RETURN (COUNT) (DATE) UTF-8 MODSEQ 1

@@ -107,6 +107,7 @@ def test_changes_arrive_as_uidfetch_vanished_and_exists(run: Run) -> None:
         S1: * VANISHED 4
         S1: h OK UID MOVE completed
         C1: i UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * 2 UIDFETCH (UID 2 FLAGS (\\Flagged) MODSEQ (...))
         S1: * 3 UIDFETCH (UID 3 FLAGS () MODSEQ (...))
         S1: i OK UID FETCH completed
