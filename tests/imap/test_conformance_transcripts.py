@@ -353,3 +353,63 @@ def test_first_condstore_command_reports_highestmodseq_and_min_max_their_modseq(
         """,
         login=(1,),
     )
+
+
+# ----- listext and subscribe: RFC 5258 options, CHILDINFO, LSUB's \Noselect parents ----
+
+
+def test_list_extended_refuses_options_it_does_not_know(run: Run) -> None:
+    run(
+        """
+        C1: a LIST (IMAPTEST) "" ""
+        S1: a BAD unknown LIST selection option IMAPTEST
+        C1: b LIST (RECURSIVEMATCH) "" ""
+        S1: b BAD RECURSIVEMATCH needs another selection option
+        C1: c LIST (RECURSIVEMATCH REMOTE) "" ""
+        S1: c BAD RECURSIVEMATCH needs another selection option
+        C1: d LIST "" "" RETURN (IMAPTEST)
+        S1: d BAD unknown LIST return option IMAPTEST
+        C1: e LIST (REMOTE) "" Nothing%
+        S1: e OK LIST completed
+        """,
+        login=(1,),
+    )
+
+
+def test_childinfo_and_lsub_stand_in_for_a_subscribed_child_the_pattern_misses(
+    run: Run,
+) -> None:
+    run(
+        """
+        C1: a CREATE Box/Kid
+        S1: a OK ...
+        C1: b SUBSCRIBE Box/Kid
+        S1: b OK SUBSCRIBE completed
+        C1: c LIST (SUBSCRIBED RECURSIVEMATCH) "" (Box)
+        S1: * LIST (\\HasChildren) "/" "Box" ("CHILDINFO" ("SUBSCRIBED"))
+        S1: c OK LIST completed
+        C1: d LIST (SUBSCRIBED RECURSIVEMATCH) "" (Box Box/Kid)
+        S1: * LIST (\\HasNoChildren \\Subscribed) "/" "Box/Kid"
+        S1: d OK LIST completed
+        C1: e LSUB "" B%
+        S1: * LSUB (\\Noselect) "/" "Box"
+        S1: e OK LSUB completed
+        C1: f LSUB "" B*
+        S1: * LSUB () "/" "Box/Kid"
+        S1: f OK LSUB completed
+        C1: g CREATE Gone/Deep/Kid
+        S1: g OK ...
+        C1: h SUBSCRIBE Gone/Deep/Kid
+        S1: h OK SUBSCRIBE completed
+        C1: i DELETE Gone/Deep/Kid
+        S1: i OK DELETE completed
+        C1: j DELETE Gone/Deep
+        S1: j OK DELETE completed
+        C1: k DELETE Gone
+        S1: k OK DELETE completed
+        C1: l LSUB "" Gone/%
+        S1: * LSUB (\\Noselect) "/" "Gone/Deep"
+        S1: l OK LSUB completed
+        """,
+        login=(1,),
+    )

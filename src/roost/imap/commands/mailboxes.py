@@ -174,23 +174,28 @@ async def list_(s: Session, cmd: c.List) -> Reply:
     returns = set(cmd.returns)
     mailboxes = {m.name: m for m in await s.store.list_mailboxes(s.account.id)}
     subscribed = set(await s.store.list_subscriptions(s.account.id))
-    names = set(mailboxes) | (subscribed if "SUBSCRIBED" in selection else set())
+    names = set(mailboxes) | (
+        subscribed | _ancestors(subscribed) if "SUBSCRIBED" in selection else set()
+    )
     parents = {n.rsplit("/", 1)[0] for n in names if "/" in n}
     for name in sorted(names, key=lambda n: (n != "INBOX", n)):
         matched = any(r.match(name) for r in regexes)
         child_info = ""
+        parent_only = False
         if "SUBSCRIBED" in selection and name not in subscribed:
-            if not (
-                "RECURSIVEMATCH" in selection and matched and _subscribed_child(name, subscribed)
-            ):
+            recursive = "RECURSIVEMATCH" in selection or cmd.lsub
+            if not (recursive and matched and _hidden_subscribed_child(name, subscribed, regexes)):
                 continue
-            child_info = ' ("CHILDINFO" ("SUBSCRIBED"))'
+            parent_only = True
+            child_info = "" if cmd.lsub else ' ("CHILDINFO" ("SUBSCRIBED"))'
         if not matched:
             continue
         mailbox = mailboxes.get(name)
         if "SPECIAL-USE" in selection and (mailbox is None or not mailbox.special_use):
             continue
         attrs = _attributes(name, mailbox, parents, subscribed, selection | returns, cmd.lsub)
+        if cmd.lsub and parent_only:
+            attrs = ["\\Noselect"]  # RFC 3501 §6.3.9: an unsubscribed parent, listed by "%"
         line = f'{verb} ({" ".join(attrs)}) "/" '.encode()
         line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
@@ -199,8 +204,20 @@ async def list_(s: Session, cmd: c.List) -> Reply:
     return ok(f"{verb} completed")
 
 
-def _subscribed_child(name: str, subscribed: set[str]) -> bool:
-    return any(other.startswith(name + "/") for other in subscribed)
+def _hidden_subscribed_child(
+    name: str, subscribed: set[str], regexes: list[re.Pattern[str]]
+) -> bool:
+    """Whether a subscribed descendant of name matches no pattern: then name stands in for
+    it, with CHILDINFO (RFC 5258 §3.5) or, in LSUB, as \\Noselect (RFC 3501 §6.3.9)."""
+    return any(
+        other.startswith(name + "/") and not any(r.match(other) for r in regexes)
+        for other in subscribed
+    )
+
+
+def _ancestors(names: set[str]) -> set[str]:
+    """Every superior of the names (a subscribed a/b/c has a and a/b above it)."""
+    return {n.rsplit("/", i)[0] for n in names for i in range(1, n.count("/") + 1)}
 
 
 def _attributes(

@@ -180,12 +180,27 @@ def _rename(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Rename(tag=tag, old=old, new=cur.mailbox())
 
 
+# RFC 5258 §3.1 and RFC 6154 §5.1 (SPECIAL-USE); §3.2, RFC 5819 (STATUS) and RFC 6154.
+LIST_SELECTION_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+LIST_RETURN_OPTIONS = frozenset({"SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"})
+
+
 def _list(lsub: bool) -> Callable[[Cursor, str, bool], c.Command]:
     def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
         cur.sp()
         selection: list[str] = []
         if not lsub and cur.peek() == b"(":
-            cur.parenthesised(lambda: selection.append(cur.atom("selection option").upper()))
+
+            def selection_option() -> None:
+                # RFC 5258 §3: an option the server does not know is BAD.
+                selection.append(cur.atom("selection option").upper())
+                if selection[-1] not in LIST_SELECTION_OPTIONS:
+                    raise cur.fail(f"unknown LIST selection option {selection[-1]}")
+
+            cur.parenthesised(selection_option)
+            if "RECURSIVEMATCH" in selection and not set(selection) - {"RECURSIVEMATCH", "REMOTE"}:
+                # RFC 5258 §3.1: RECURSIVEMATCH only modifies another selection option.
+                raise cur.fail("RECURSIVEMATCH needs another selection option")
             cur.sp()
         reference = cur.mailbox()
         cur.sp()
@@ -204,6 +219,8 @@ def _list(lsub: bool) -> Callable[[Cursor, str, bool], c.Command]:
 
             def option() -> None:
                 opt = cur.atom("return option").upper()
+                if opt not in LIST_RETURN_OPTIONS:
+                    raise cur.fail(f"unknown LIST return option {opt}")
                 returns.append(opt)
                 if opt == "STATUS":
                     cur.sp()
