@@ -30,6 +30,24 @@ foo =\t
 =62=
 """
 
+COMMENTED = """\
+From: <user-from (comment)@ (comment) domain.org>
+Cc: user2: blah@domain1.org;
+To: empty:;
+Subject: comments
+
+Hi.
+"""
+
+PLAIN = """\
+From: user-from@domain.org
+Cc: user2@domain2.org
+To: b@c.d
+Subject: plain
+
+Hi.
+"""
+
 Run = Callable[..., None]
 SYSTEM = "\\Answered \\Deleted \\Draft \\Flagged \\Seen"
 PERMANENT = "\\* " + SYSTEM
@@ -37,7 +55,11 @@ PERMANENT = "\\* " + SYSTEM
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
-    return functools.partial(transcript, tmp_path, messages={"note": NOTE, "qp": QP})
+    return functools.partial(
+        transcript,
+        tmp_path,
+        messages={"note": NOTE, "qp": QP, "commented": COMMENTED, "plain": PLAIN},
+    )
 
 
 # ----- keywords in FLAGS (the checked stress test: "Keyword used without being in FLAGS") ---
@@ -410,6 +432,31 @@ def test_childinfo_and_lsub_stand_in_for_a_subscribed_child_the_pattern_misses(
         C1: l LSUB "" Gone/%
         S1: * LSUB (\\Noselect) "/" "Gone/Deep"
         S1: l OK LSUB completed
+        """,
+        login=(1,),
+    )
+
+
+# ----- search-addresses, sort-addresses, sort-display-to ------------------------------
+
+
+def test_address_search_sees_through_comments_and_groups_sort_by_name(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {plain} {commented} {note}
+        S1: a OK [APPENDUID ... 1:3] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: c SEARCH FROM user-from@domain.org
+        S1: * SEARCH 1 2
+        S1: c OK SEARCH completed
+        C1: d SORT (CC) US-ASCII ALL
+        S1: * SORT 3 1 2
+        S1: d OK SORT completed
+        C1: e SORT (DISPLAYTO) US-ASCII ALL
+        S1: * SORT 3 1 2
+        S1: e OK SORT completed
         """,
         login=(1,),
     )
