@@ -460,3 +460,52 @@ def test_address_search_sees_through_comments_and_groups_sort_by_name(run: Run) 
         """,
         login=(1,),
     )
+
+
+# ----- catenate, catenate-multiappend (RFC 4469) ----------------------------------------
+
+
+def test_catenate_builds_a_message_from_text_and_parts_of_others(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {note}
+        S1: a OK [APPENDUID ... 1] APPEND completed
+        C1: b CREATE Out
+        S1: b OK ...
+        C1: c APPEND Out CATENATE (TEXT {14+}
+        C1: Subject: New
+        C1:  URL "/INBOX/;UID=1/;SECTION=TEXT" TEXT {2+}
+        C1: PS)
+        S1: c OK [APPENDUID ... 1] APPEND completed
+        C1: d APPEND Out CATENATE (URL "/INBOX/;uid=1/;section=header") CATENATE (URL "/INBOX/;UID=1/;PARTIAL=6.3")
+        S1: d OK [APPENDUID ... 2:3] APPEND completed
+        C1: e SELECT Out
+        S1: ...
+        S1: e OK [READ-WRITE] SELECT completed
+        C1: f FETCH 1:3 (BODY.PEEK[])
+        S1: * 1 FETCH (BODY[] {24}
+        S1: Subject: New
+        S1: Hello.
+        S1: PS)
+        S1: * 2 FETCH (BODY[] {69}
+        S1: From: Bob <bob@example.org>
+        S1: To: alice@example.org
+        S1: Subject: Note
+        S1:
+        S1: )
+        S1: * 3 FETCH (BODY[] {3}
+        S1: Bob)
+        S1: f OK FETCH completed
+        C1: g APPEND Out CATENATE (TEXT {2+}
+        C1: x: URL "/INBOX;UIDVALIDITY=1/;UID=1")
+        S1: g NO [BADURL /INBOX;UIDVALIDITY=1/;UID=1] CATENATE names no message part you may read
+        C1: h APPEND Out CATENATE (URL "/INBOX/;UID=9")
+        S1: h NO [BADURL /INBOX/;UID=9] ...
+        C1: i APPEND Nowhere CATENATE (URL "/INBOX/;UID=9")
+        S1: i NO [TRYCREATE] No such mailbox
+        C1: j STATUS Out (MESSAGES)
+        S1: * STATUS "Out" (MESSAGES 3)
+        S1: j OK STATUS completed
+        """,
+        login=(1,),
+    )

@@ -1,5 +1,6 @@
-"""APPEND with MULTIAPPEND and APPENDUID (RFC 9051 §6.3.12, RFC 3502, RFC 4315), and REPLACE
-(RFC 8508), which is an APPEND plus the expunge of the message it replaces."""
+"""APPEND with MULTIAPPEND, APPENDUID and CATENATE (RFC 9051 §6.3.12, RFC 3502, RFC 4315,
+RFC 4469), and REPLACE (RFC 8508), which is an APPEND plus the expunge of the message it
+replaces."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
+from roost.imap.commands.catenate import BadUrl, assemble
 from roost.imap.commands.flags import normalise_flags
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ParsedMessage, Uid
@@ -30,7 +32,10 @@ async def append(s: Session, cmd: c.Append) -> Reply:
     mailbox = await _destination(s, cmd.mailbox)
     if mailbox is None:
         return no("No such mailbox", "TRYCREATE")
-    messages = [await _new_message(message) for message in cmd.messages]
+    try:
+        messages = [await _new_message(s, message) for message in cmd.messages]
+    except BadUrl as exc:
+        return no("CATENATE names no message part you may read", exc.code)
     if len(messages) == 1 and mailbox.special_use == "\\Sent":
         filed = await _filed_already(s, mailbox, messages[0])
         if filed is not None:
@@ -70,9 +75,11 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
     if mailbox is None:
         # RFC 8508 §3.4: the append failed, so the old message stays as it was.
         return no("No such mailbox", "TRYCREATE")
-    result = await s.store.replace(
-        view.mailbox_id, old, mailbox.id, await _new_message(cmd.message)
-    )
+    try:
+        new = await _new_message(s, cmd.message)
+    except BadUrl as exc:
+        return no("CATENATE names no message part you may read", exc.code)
+    result = await s.store.replace(view.mailbox_id, old, mailbox.id, new)
     appended = result.appended
     s.publish(mailbox.id, appended.modseq)
     if mailbox.id != view.mailbox_id:
@@ -105,10 +112,13 @@ async def _destination(s: Session, name: str) -> Mailbox | None:
         raise
 
 
-async def _new_message(message: c.AppendMessage) -> NewMessage:
+async def _new_message(s: Session, message: c.AppendMessage) -> NewMessage:
+    data = message.data
+    if isinstance(data, c.Catenate):
+        data = await assemble(s, data)  # RFC 4469
     # A literal8 may carry NUL octets, which no ordinary literal may (RFC 9051 §4.3): such
     # parts are stored in base64, so BODY[n] can send them and BINARY[n] decodes them.
-    data = without_nul(message.data)
+    data = without_nul(data)
     return NewMessage(
         data=data,
         parsed=await _analyse(data),

@@ -134,7 +134,22 @@ class Status(Command):
 class AppendMessage:
     flags: tuple[str, ...]
     internaldate: datetime | None
-    data: bytes
+    data: bytes | Catenate  # the message, or (RFC 4469) the parts to build it from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatenateText:
+    data: bytes  # RFC 4469 §5: TEXT literal, taken as it is
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatenateUrl:
+    url: str  # RFC 4469 §5: URL astring, an IMAP URL (RFC 5092) of a message or its part
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catenate:
+    parts: tuple[CatenateText | CatenateUrl, ...]  # one or more, in order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

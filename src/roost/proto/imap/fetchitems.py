@@ -138,6 +138,15 @@ def fetch_att(cur: Cursor) -> c.FetchItem:
     )
 
 
+def parse_section(text: str) -> c.Section:
+    """A section as an IMAP URL names it (RFC 5092 §6: ";SECTION=" enc-section, after
+    %-decoding): the section-spec of BODY[...]. ProtocolError if it is not one."""
+    cur = Cursor([b"[" + text.upper().encode() + b"]"])
+    section = _section(cur, binary=False)
+    cur.end()
+    return section
+
+
 def _section(cur: Cursor, binary: bool) -> c.Section:
     cur.expect(b"[")
     path: tuple[int, ...] = ()

@@ -293,6 +293,7 @@ def _setquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
 
 def _append_message(cur: Cursor) -> c.AppendMessage:
     # append-message = append-opts SP append-data (RFC 4466 §2.1.1), after its SP
+    # append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")" (RFC 4469 §5)
     flags: tuple[str, ...] = ()
     when = None
     if cur.peek() == b"(":
@@ -301,10 +302,34 @@ def _append_message(cur: Cursor) -> c.AppendMessage:
     if cur.peek() == b'"':
         when = date_time(cur)
         cur.sp()
+    if cur.take(b"CATENATE"):
+        cur.sp()
+        return c.AppendMessage(flags=flags, internaldate=when, data=_catenate(cur))
     lit = cur.literal()
     if lit is None:
         raise cur.fail("the message must be a literal")
     return c.AppendMessage(flags=flags, internaldate=when, data=lit.data)
+
+
+def _catenate(cur: Cursor) -> c.Catenate:
+    # cat-part = text-literal / url; text-literal = "TEXT" SP literal; url = "URL" SP astring
+    parts: list[c.CatenateText | c.CatenateUrl] = []
+
+    def part() -> None:
+        if cur.take(b"TEXT "):
+            lit = cur.literal()
+            if lit is None:
+                raise cur.fail("CATENATE TEXT needs a literal")
+            parts.append(c.CatenateText(data=lit.data))
+        elif cur.take(b"URL "):
+            parts.append(c.CatenateUrl(url=cur.astring("URL")))
+        else:
+            raise cur.fail("expected TEXT or URL")
+
+    cur.parenthesised(part)
+    if not parts:
+        raise cur.fail("CATENATE needs at least one part")
+    return c.Catenate(parts=tuple(parts))
 
 
 def _replace(cur: Cursor, tag: str, uid: bool) -> c.Command:
