@@ -509,3 +509,60 @@ def test_catenate_builds_a_message_from_text_and_parts_of_others(run: Run) -> No
         """,
         login=(1,),
     )
+
+
+# ----- search-context-update (RFC 5267 CONTEXT=SEARCH), search-partial ------------------
+
+
+def test_a_search_kept_up_to_date_reports_what_joins_and_leaves(run: Run) -> None:
+    run(
+        """
+        C1: a APPEND INBOX {note} {note} {note} {note}
+        S1: a OK [APPENDUID ... 1:4] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C1: s SEARCH RETURN (UPDATE) SEEN
+        S1: * ESEARCH (TAG "s")
+        S1: s OK SEARCH completed
+        C1: u UID SEARCH RETURN (UPDATE COUNT) SEEN
+        S1: * ESEARCH (TAG "u") UID COUNT 0
+        S1: u OK UID SEARCH completed
+        C1: c STORE 1,2,4 +FLAGS.SILENT (\\Seen)
+        S1: * ESEARCH (TAG "s") ADDTO (0 1:2,4)
+        S1: * ESEARCH (TAG "u") UID ADDTO (0 1:2,4)
+        S1: c OK STORE completed
+        C2: d SELECT INBOX
+        S2: ...
+        S2: d OK [READ-WRITE] SELECT completed
+        C2: e STORE 2 +FLAGS.SILENT (\\Deleted)
+        S2: e OK STORE completed
+        C2: f EXPUNGE
+        S2: * 2 EXPUNGE
+        S2: f OK EXPUNGE completed
+        C1: g NOOP
+        S1: * ESEARCH (TAG "s") REMOVEFROM (0 2)
+        S1: * ESEARCH (TAG "u") UID REMOVEFROM (0 2)
+        S1: * 2 EXPUNGE
+        S1: g OK NOOP completed
+        C2: h APPEND INBOX (\\Seen) {note}
+        S2: ...
+        S2: h OK [APPENDUID ... 5] APPEND completed
+        C1: i NOOP
+        S1: * 4 EXISTS
+        S1: * 3 RECENT
+        S1: * ESEARCH (TAG "s") ADDTO (0 4)
+        S1: * ESEARCH (TAG "u") UID ADDTO (0 5)
+        S1: i OK NOOP completed
+        C1: j CANCELUPDATE "s" "u"
+        S1: j OK CANCELUPDATE completed
+        C1: k STORE 2 +FLAGS.SILENT (\\Seen)
+        S1: k OK STORE completed
+        C1: l CANCELUPDATE "s"
+        S1: l BAD No search is kept up to date under tag s
+        C1: m SEARCH RETURN (PARTIAL 4:2) ALL
+        S1: * ESEARCH (TAG "m") PARTIAL (2:4 2:4)
+        S1: m OK SEARCH completed
+        """,
+        login=(1, 2),
+    )

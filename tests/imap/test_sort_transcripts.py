@@ -209,7 +209,7 @@ def test_search_partial_and_its_saved_result(run: Run) -> None:
         S1: * ESEARCH (TAG "b") UID PARTIAL (-1:-2 4:5)
         S1: b OK UID SEARCH completed
         C1: c UID SEARCH RETURN (PARTIAL 3:1 MIN MAX COUNT) NOT SUBJECT lunch
-        S1: * ESEARCH (TAG "c") UID MIN 4 MAX 5 PARTIAL (3:1 4:5) COUNT 2
+        S1: * ESEARCH (TAG "c") UID MIN 4 MAX 5 PARTIAL (1:3 4:5) COUNT 2
         S1: c OK UID SEARCH completed
         C1: d SEARCH RETURN (PARTIAL 5:9) ALL
         S1: * ESEARCH (TAG "d") PARTIAL (5:9 NIL)

@@ -50,7 +50,13 @@ SAMPLES: dict[type[c.Command], tuple[bytes, ...]] = {
     c.Close: (b"CLOSE",),
     c.Unselect: (b"UNSELECT",),
     c.Expunge: (b"EXPUNGE", b"UID EXPUNGE 1:*"),
-    c.Search: (b"SEARCH ALL", b"UID SEARCH RETURN (SAVE MIN) UNSEEN", b"SEARCH $"),
+    c.Search: (
+        b"SEARCH ALL",
+        b"UID SEARCH RETURN (SAVE MIN) UNSEEN",
+        b"SEARCH $",
+        b"SEARCH RETURN (UPDATE) SEEN",
+    ),
+    c.CancelUpdate: (b'CANCELUPDATE "x"',),
     c.Sort: (
         b"SORT (REVERSE DATE) UTF-8 ALL",
         b"UID SORT RETURN (PARTIAL -1:-5) (SUBJECT) UTF-8 ALL",

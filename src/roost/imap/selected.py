@@ -27,11 +27,15 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from roost.model import SYSTEM_FLAGS, MailboxId, ModSeq, Msn, Uid, UidValidity
 from roost.proto.imap.responses import flag_list
 from roost.proto.imap.seqset import SeqSet, compress
 from roost.store.api import Changes, MessageFlags
+
+if TYPE_CHECKING:
+    from roost.imap.contexts import SearchContext
 
 ANY_KEYWORD = "\\*"  # in PERMANENTFLAGS: the client may create keywords (RFC 9051 §7.1)
 
@@ -52,6 +56,7 @@ class SelectedMailbox:
         "_recent",
         "_reported",
         "_unannounced",
+        "contexts",
         "mailbox_id",
         "modseq",
         "readonly",
@@ -87,6 +92,7 @@ class SelectedMailbox:
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
         self.uidonly = False  # RFC 9586: messages are named by UID alone (UIDFETCH)
+        self.contexts: dict[str, SearchContext] = {}  # RFC 5267 SEARCH RETURN (UPDATE), by tag
         self._keywords: dict[str, str] = {}  # casefolded -> as first seen; only grows
         self._unannounced = False  # a keyword was rendered that FLAGS has not named yet
         self.learn(keywords)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
+from roost.imap import contexts
 from roost.imap.codes import code_for
 from roost.imap.commands import HANDLERS
 from roost.imap.commands.auth import finish_authenticate
@@ -112,6 +113,7 @@ ALLOWED: dict[type[c.Command], frozenset[State]] = {
     c.Unselect: _SELECTED,
     c.Expunge: _SELECTED,
     c.Search: _SELECTED,
+    c.CancelUpdate: _SELECTED,
     c.Sort: _SELECTED,
     c.Thread: _SELECTED,
     c.Fetch: _SELECTED,
@@ -261,13 +263,21 @@ class Session:
         if view is None:
             return
         changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+        found = None
+        if view.contexts and (changes.changed or changes.expunged):
+            found = await contexts.rerun(self.store, view)  # RFC 5267 §4
         report = self.reporting()
         new = view.new_uids(changes)
         if new and report.recent and not view.readonly:
             # IMAP4rev1: the new messages are recent to us unless a session claimed them;
             # what we claim now and learn of later stays recent to us (selected.py).
             view.claim_recent(*await self.store.claim_recent(view.mailbox_id))
+        # REMOVEFROM numbers messages as they are before this sync's EXPUNGEs; ADDTO comes
+        # after the EXISTS that announced the new ones.
+        removed = contexts.removals(view, found) if found is not None else b""
         lines = view.apply(changes, allow_expunge=allow_expunge, report=report)
+        if found is not None:
+            lines = [line for line in (removed, *lines, contexts.additions(view, found)) if line]
         if lines:
             await self.send(b"".join(lines))
         if new and self.notify is not None and self.notify.new_message_fetch:

@@ -50,6 +50,7 @@ HANDLERS: dict[type[c.Command], Any] = {
     c.Idle: idle.idle,
     c.Compress: compress.compress,
     c.Search: search.search,
+    c.CancelUpdate: search.cancelupdate,
     c.Sort: sort.sort,
     c.Thread: sort.thread,
     c.Esearch: multisearch.multisearch,

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from roost.imap.reply import Reply, no, ok
+from roost.imap.contexts import MAX_CONTEXTS, SearchContext
+from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, MailboxId, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
@@ -52,9 +53,14 @@ async def search(s: Session, cmd: c.Search) -> Reply:
         if cmd.returns is not None and "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE leaves "$" empty
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
-    uids = visible(view, await s.store.search(view.mailbox_id, to_query(view, cmd.key)))
+    query = to_query(view, cmd.key)
+    uids = visible(view, await s.store.search(view.mailbox_id, query))
     modseq = await result_modseq(s, cmd.key, reported(uids, cmd.returns))
     returns = cmd.returns
+    if returns is not None and "UPDATE" in returns:
+        await _keep_updated(s, view, cmd, query, uids)
+        # RFC 4731 §3.1: with no option that asks for a result, ALL is meant.
+        returns = tuple(r for r in returns if r not in ("UPDATE", "CONTEXT"))
     if returns is None and s.rev2:
         returns = ()  # IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 §7.3.4)
     if returns is None:
@@ -66,6 +72,29 @@ async def search(s: Session, cmd: c.Search) -> Reply:
             result = Result(numbers=numbers(view, uids, cmd.uid), modseq=modseq)
             await s.send(esearch(cmd, returns or ("ALL",), result))
     return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
+
+
+async def _keep_updated(
+    s: Session, view: SelectedMailbox, cmd: c.Search, query: q.Query, uids: list[Uid]
+) -> None:
+    """RFC 5267 §4.1: remember the search, to report how its result changes."""
+    if len(view.contexts) >= MAX_CONTEXTS and cmd.tag not in view.contexts:
+        tag = render_string(cmd.tag.encode()).decode()
+        await s.send(untagged(f"NO [NOUPDATE {tag}] Too many searches kept up to date"))
+        return
+    view.contexts[cmd.tag] = SearchContext(uid=cmd.uid, query=query, found=set(uids))
+
+
+async def cancelupdate(s: Session, cmd: c.CancelUpdate) -> Reply:
+    """RFC 5267 §4.2: stop updating these searches' results."""
+    view = s.selected
+    assert view is not None
+    unknown = [t for t in cmd.tags if t not in view.contexts]
+    if unknown:
+        return bad(f"No search is kept up to date under tag {unknown[0][:40]}")
+    for tag in cmd.tags:
+        del view.contexts[tag]
+    return ok("CANCELUPDATE completed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +193,8 @@ def esearch(
         # RFC 9394 §3.1: the range as requested, then what is in it, or NIL
         page = partial_page(found, cmd.partial)
         first, last = cmd.partial
+        if first > 0 and last > 0:
+            first, last = min(first, last), max(first, last)  # 4:2 is 2:4, and says so
         line += b" PARTIAL (%d:%d %s)" % (first, last, compress(page) if page else b"NIL")
     if "COUNT" in returns:
         line += b" COUNT %d" % len(found)

@@ -240,6 +240,11 @@ class Search(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelUpdate(Command):
+    tags: tuple[str, ...]  # RFC 5267 §4.2: the SEARCH RETURN (UPDATE) commands to forget
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SortCriterion:
     key: str  # ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO
     reverse: bool = False

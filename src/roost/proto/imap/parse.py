@@ -343,6 +343,16 @@ def _replace(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Replace(tag=tag, uid=uid, number=number, mailbox=mailbox, message=message)
 
 
+def _cancelupdate(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    # "CANCELUPDATE" 1*(SP tag-string), tag-string = string (RFC 5267 §5)
+    tags: list[str] = []
+    while cur.take(b" "):
+        tags.append(cur.text(cur.string_bytes(what="tag string")))
+    if not tags:
+        raise cur.fail("CANCELUPDATE needs a tag")
+    return c.CancelUpdate(tag=tag, tags=tuple(tags))
+
+
 def _compress(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
     return c.Compress(tag=tag, mechanism=cur.atom("compression mechanism").upper())
@@ -429,6 +439,7 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"UNSELECT": _no_args(c.Unselect),
     b"EXPUNGE": _expunge,
     b"SEARCH": parse_search,
+    b"CANCELUPDATE": _cancelupdate,
     b"SORT": parse_sort,
     b"THREAD": parse_thread,
     b"ESEARCH": parse_esearch,

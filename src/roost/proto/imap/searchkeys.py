@@ -61,6 +61,9 @@ WITH_ARGUMENT = (
 OBJECTID = re.compile(rb"[A-Za-z0-9_-]{1,255}(?![^ )\r\n])")
 RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
 SORT_RETURN_OPTIONS = RETURN_OPTIONS - {"SAVE"}  # RFC 5267 §3.2
+# RFC 5267 §4.1 (CONTEXT=SEARCH): UPDATE asks for ADDTO/REMOVEFROM as the result changes;
+# CONTEXT is a hint that the client will ask again.
+SEARCH_RETURN_OPTIONS = RETURN_OPTIONS | {"UPDATE", "CONTEXT"}
 SORT_KEYS = frozenset("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
 THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
 MAX_DEPTH = 64
@@ -70,7 +73,7 @@ Returns = tuple[tuple[str, ...] | None, tuple[int, int] | None]
 
 def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
-    returns, partial = return_options(cur, RETURN_OPTIONS, "SEARCH")
+    returns, partial = return_options(cur, SEARCH_RETURN_OPTIONS, "SEARCH")
     charset = None
     if cur.take(b"CHARSET "):
         charset = cur.astring("charset").upper()

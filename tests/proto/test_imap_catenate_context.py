@@ -1,4 +1,5 @@
-"""CATENATE (RFC 4469 §5) through the receiver, and the IMAP URLs it names (RFC 5092)."""
+"""CATENATE (RFC 4469 §5) and CANCELUPDATE (RFC 5267 §5) through the receiver, and the IMAP
+URLs CATENATE names (RFC 5092)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,13 @@ def test_urls_of_messages_and_their_parts() -> None:
 def test_what_names_no_message(url: str) -> None:
     with pytest.raises(ValueError):
         parse_message_url(url)
+
+
+# CANCELUPDATE (RFC 5267 §5) lives beside CATENATE here: both came with issue 11.
+def test_cancelupdate_and_search_return_update() -> None:
+    assert parse_one(b'a CANCELUPDATE "s1" "s2"\r\n') == c.CancelUpdate(tag="a", tags=("s1", "s2"))
+    for line in (b"a CANCELUPDATE\r\n", b"a CANCELUPDATE s1\r\n"):  # tag-string = string
+        [bad] = events(line)
+        assert isinstance(bad, BadCommand)
+    search = parse_one(b"s SEARCH RETURN (UPDATE CONTEXT COUNT) SEEN\r\n")
+    assert isinstance(search, c.Search) and search.returns == ("UPDATE", "CONTEXT", "COUNT")
