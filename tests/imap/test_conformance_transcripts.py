@@ -566,3 +566,18 @@ def test_a_search_kept_up_to_date_reports_what_joins_and_leaves(run: Run) -> Non
         """,
         login=(1, 2),
     )
+
+
+# ----- limits: a 1 KiB tag is the longest ------------------------------------------------
+
+
+def test_a_tag_past_1_kib_is_bad_untagged_and_the_session_goes_on(run: Run) -> None:
+    long = "t" * 1025
+    run(
+        f"""
+        C1: {long} NOOP
+        S1: * BAD tag longer than 1024 octets
+        C1: {long[:1024]} NOOP
+        S1: {long[:1024]} OK NOOP completed
+        """
+    )

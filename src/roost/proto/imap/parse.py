@@ -15,6 +15,7 @@ from roost.proto.imap.cursor import (
     ATOM,
     BASE64,
     MAX_NUMBER64,
+    MAX_TAG,
     TAG,
     Cursor,
     Literal,
@@ -35,6 +36,8 @@ def parse_command(segments: Sequence[bytes | Literal]) -> c.Command:
     raw_tag = TAG.match(cur.line)
     if raw_tag is None:
         raise ProtocolError("missing or invalid tag")
+    if raw_tag.end() > MAX_TAG:
+        raise ProtocolError(f"tag longer than {MAX_TAG} octets")  # untagged: not echoed
     cur.pos = raw_tag.end()
     cur.tag = raw_tag.group().decode("utf-8", "replace")
     if not cur.take(b" "):
