@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 The server feeds the session raw bytes (`feed`); the session's Receiver turns them into
-events. Each command is checked against `ALLOWED` (which state may run it), dispatched
-through `HANDLERS` to one function in roost.imap.commands, and answered with the tagged
+events. Each command's entry in roost.imap.commands.COMMANDS says which states may run it
+and which function handles it; the session checks the one and calls the other, and answers
+with the tagged
 `Reply` the handler returns. Before that reply the session reports what other devices
 changed in the selected mailbox (a pull from the store's change log; RFC 9051 §7.5.1 decides
 whether expunges may be included). During IDLE the server calls `push` whenever the
@@ -18,22 +19,22 @@ is a bug -> logged with its traceback, NO [SERVERBUG] with a fixed text.
 
 from __future__ import annotations
 
-import enum
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable
+from typing import Protocol
 
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap import contexts
 from roost.imap.codes import code_for
-from roost.imap.commands import HANDLERS
+from roost.imap.commands import COMMANDS
 from roost.imap.commands.auth import finish_authenticate
 from roost.imap.commands.fetch import fetch_new
 from roost.imap.commands.general import capabilities
 from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
+from roost.imap.states import NOT_AUTHENTICATED, State
 from roost.model import MailboxId, ModSeq
 from roost.notify.api import Hint, Listener, Notifier
 from roost.proto.imap import commands as c
@@ -53,13 +54,6 @@ from roost.store.api import Account, Store
 log = logging.getLogger("roost.imap")
 
 
-class State(enum.Enum):
-    NOT_AUTHENTICATED = "not authenticated"
-    AUTHENTICATED = "authenticated"
-    SELECTED = "selected"
-    LOGOUT = "logout"
-
-
 class Connection(Protocol):
     """What the session needs from the socket side."""
 
@@ -72,55 +66,6 @@ class Connection(Protocol):
     async def write(self, data: bytes) -> None: ...
     async def start_tls(self) -> None: ...
     def start_compression(self, buffered: bytes) -> bytes: ...
-
-
-Handler = Callable[[Any, Any], Awaitable[Reply]]
-
-_ANY = frozenset(State) - {State.LOGOUT}
-_NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
-_AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
-_SELECTED = frozenset({State.SELECTED})
-
-# Which state may run which command (RFC 9051 §6.1-§6.4).
-ALLOWED: dict[type[c.Command], frozenset[State]] = {
-    c.Capability: _ANY,
-    c.Noop: _ANY,
-    c.Logout: _ANY,
-    c.Id: _ANY,
-    c.StartTls: _NOT_AUTH,
-    c.Authenticate: _NOT_AUTH,
-    c.Login: _NOT_AUTH,
-    c.Enable: _AUTH,
-    c.Select: _AUTH,
-    c.Create: _AUTH,
-    c.Delete: _AUTH,
-    c.Rename: _AUTH,
-    c.Subscribe: _AUTH,
-    c.Unsubscribe: _AUTH,
-    c.List: _AUTH,
-    c.Namespace: _AUTH,
-    c.Status: _AUTH,
-    c.Append: _AUTH,
-    c.Idle: _AUTH,
-    c.Compress: _AUTH,
-    c.GetQuota: _AUTH,
-    c.GetQuotaRoot: _AUTH,
-    c.SetQuota: _AUTH,
-    c.Notify: _AUTH,
-    c.Esearch: _AUTH,  # RFC 7377 §2: IN (selected) is checked by the handler
-    c.Check: _SELECTED,
-    c.Close: _SELECTED,
-    c.Unselect: _SELECTED,
-    c.Expunge: _SELECTED,
-    c.Search: _SELECTED,
-    c.CancelUpdate: _SELECTED,
-    c.Sort: _SELECTED,
-    c.Thread: _SELECTED,
-    c.Fetch: _SELECTED,
-    c.Store: _SELECTED,
-    c.Copy: _SELECTED,
-    c.Replace: _SELECTED,  # RFC 8508 §3.5
-}
 
 
 def _may_expunge(command: c.Command) -> bool:
@@ -225,14 +170,14 @@ class Session:
             await self.send(untagged_status("BAD", "unexpected continuation"))
 
     async def _command(self, command: c.Command) -> None:
-        allowed = ALLOWED[type(command)]
-        if self.state not in allowed:
-            reply = bad(_state_error(self.state, allowed))
+        entry = COMMANDS[type(command)]
+        if self.state not in entry.states:
+            reply = bad(_state_error(self.state, entry.states))
         elif self.uidonly and uses_sequence_numbers(command):
             # RFC 9586 §3.1: after ENABLE UIDONLY, sequence numbers are an error.
             reply = bad("Use UIDs: UIDONLY is enabled", "UIDREQUIRED")
         else:
-            reply = await self._guard(HANDLERS[type(command)](self, command))
+            reply = await self._guard(entry.run(self, command))
         if reply is not ANSWERED:
             await self._finish(command.tag, reply, allow_expunge=_may_expunge(command))
         if self.state is State.LOGOUT:
@@ -394,6 +339,6 @@ def _has_sequence_key(key: c.SearchKey) -> bool:
 def _state_error(state: State, allowed: frozenset[State]) -> str:
     if state is State.NOT_AUTHENTICATED:
         return "Log in first"
-    if allowed == _NOT_AUTH:
+    if allowed == NOT_AUTHENTICATED:
         return "Already authenticated"
     return "No mailbox selected"
