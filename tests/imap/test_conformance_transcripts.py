@@ -192,6 +192,7 @@ def test_a_keyword_on_a_message_expunged_unseen_is_still_announced(run: Run) -> 
         S1: * FLAGS ({SYSTEM} Brief)
         S1: * OK [PERMANENTFLAGS ({PERMANENT} Brief)] Flags permitted
         S1: * 2 EXPUNGE
+        S1: * 1 RECENT
         S1: g OK NOOP completed
         C3: h SELECT INBOX
         S3: * FLAGS ({SYSTEM} Brief)
@@ -544,6 +545,7 @@ def test_a_search_kept_up_to_date_reports_what_joins_and_leaves(run: Run) -> Non
         S1: * ESEARCH (TAG "s") REMOVEFROM (0 2)
         S1: * ESEARCH (TAG "u") UID REMOVEFROM (0 2)
         S1: * 2 EXPUNGE
+        S1: * 3 RECENT
         S1: g OK NOOP completed
         C2: h APPEND INBOX (\\Seen) {note}
         S2: ...
@@ -580,4 +582,43 @@ def test_a_tag_past_1_kib_is_bad_untagged_and_the_session_goes_on(run: Run) -> N
         C1: {long[:1024]} NOOP
         S1: {long[:1024]} OK NOOP completed
         """
+    )
+
+
+def test_recent_is_reported_again_when_expunges_lower_it(run: Run) -> None:
+    """Checkpoint "Total RECENT count larger than message count": a client cannot tell
+    from EXPUNGE whether the message was recent, so RECENT follows (as Dovecot sends)."""
+    run(
+        """
+        C1: a APPEND INBOX {note} {note} {note}
+        S1: a OK [APPENDUID ... 1:3] APPEND completed
+        C1: b SELECT INBOX
+        S1: ...
+        S1: * 3 RECENT
+        S1: ...
+        S1: b OK [READ-WRITE] SELECT completed
+        C2: c APPEND INBOX (\\Deleted) {note}
+        S2: c OK [APPENDUID ... 4] APPEND completed
+        C1: d NOOP
+        S1: * 4 EXISTS
+        S1: * 4 RECENT
+        S1: d OK NOOP completed
+        C2: e SELECT INBOX
+        S2: ...
+        S2: * 0 RECENT
+        S2: ...
+        S2: e OK [READ-WRITE] SELECT completed
+        C2: f STORE 1 +FLAGS.SILENT (\\Deleted)
+        S2: f OK STORE completed
+        C2: g EXPUNGE
+        S2: * 4 EXPUNGE
+        S2: * 1 EXPUNGE
+        S2: g OK EXPUNGE completed
+        C1: h NOOP
+        S1: * 4 EXPUNGE
+        S1: * 1 EXPUNGE
+        S1: * 2 RECENT
+        S1: h OK NOOP completed
+        """,
+        login=(1, 2),
     )

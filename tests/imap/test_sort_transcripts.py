@@ -84,6 +84,7 @@ C1: f3 STORE 1 +FLAGS.SILENT (\\Deleted)
 S1: f3 OK STORE completed
 C1: f4 EXPUNGE
 S1: * 1 EXPUNGE
+S1: * 0 RECENT
 S1: f4 OK EXPUNGE completed
 C1: f5 APPEND INBOX "05-Jan-2024 00:00:00 +0000" {lunch} "03-Jan-2024 00:00:00 +0000" {reply} "04-Jan-2024 00:00:00 +0000" {report} "02-Jan-2024 00:00:00 +0000" {forward}
 S1: * 4 EXISTS

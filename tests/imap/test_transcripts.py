@@ -624,10 +624,12 @@ def test_copy_and_move_with_copyuid(run: Run) -> None:
         C1: c MOVE 2 Trash
         S1: * OK [COPYUID ... 2 1] Moved
         S1: * 2 EXPUNGE
+        S1: * 2 RECENT
         S1: c OK MOVE completed
         C1: d UID MOVE 3 Trash
         S1: * OK [COPYUID ... 3 2] Moved
         S1: * 2 EXPUNGE
+        S1: * 1 RECENT
         S1: d OK UID MOVE completed
         C1: e UID MOVE 7 Trash
         S1: e OK UID MOVE completed (no messages)
@@ -657,6 +659,7 @@ def test_expunge_uid_expunge_close_and_unselect(run: Run) -> None:
         S1: a OK STORE completed
         C1: b UID EXPUNGE 2
         S1: * 2 EXPUNGE
+        S1: * 2 RECENT
         S1: b OK EXPUNGE completed
         C1: c UNSELECT
         S1: c OK UNSELECT completed
@@ -956,6 +959,7 @@ def test_changes_by_another_connection_arrive_with_the_next_command(run: Run) ->
         C1: g STATUS Trash (MESSAGES)
         S1: * STATUS "Trash" (MESSAGES 0)
         S1: * 1 EXPUNGE
+        S1: * 3 RECENT
         S1: g OK STATUS completed
         C1: h FETCH 1:* UID
         S1: * 1 FETCH (UID 2)
@@ -998,6 +1002,7 @@ def test_no_expunge_during_fetch_store_search_by_sequence_number(run: Run) -> No
         S1: f OK SEARCH completed
         C1: g NOOP
         S1: * 1 EXPUNGE
+        S1: * 2 RECENT
         S1: g OK NOOP completed
         C1: h FETCH 1:2 UID
         S1: * 1 FETCH (UID 2)
@@ -1012,6 +1017,7 @@ def test_no_expunge_during_fetch_store_search_by_sequence_number(run: Run) -> No
         C1: k UID FETCH 1:* UID
         S1: * 2 FETCH (UID 3)
         S1: * 1 EXPUNGE
+        S1: * 1 RECENT
         S1: k OK UID FETCH completed
         """,
         login=(1, 2),
@@ -1046,6 +1052,7 @@ def test_idle_receives_changes_when_the_notifier_wakes_it(run: Run) -> None:
         S2: e OK MOVE completed
         P1:
         S1: * 1 EXPUNGE
+        S1: * 3 RECENT
         C1: DONE
         S1: a OK IDLE terminated
         """,

@@ -91,6 +91,7 @@ def test_changes_arrive_as_uidfetch_vanished_and_exists(run: Run) -> None:
         S1: * 1 UIDFETCH (FLAGS (\\Deleted \\Seen))
         C2: f EXPUNGE
         S2: * 1 EXPUNGE
+        S2: * 2 RECENT
         S2: f OK EXPUNGE completed
         P1:
         S1: * VANISHED 1

@@ -60,6 +60,7 @@ class SelectedMailbox:
         "mailbox_id",
         "modseq",
         "readonly",
+        "recent_reported",
         "saved",
         "uidonly",
         "uids",
@@ -88,6 +89,7 @@ class SelectedMailbox:
         # reach the view later than the claim.
         self._recent: list[tuple[int, int]] = []
         self.claim_recent(*recent)
+        self.recent_reported = self.recent_count()  # the last RECENT the client heard
         self._pending_expunge: set[int] = set()
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
@@ -151,15 +153,20 @@ class SelectedMailbox:
         self.learn(changes.keywords)
         last = self.uids[-1] if self.uids else 0
         self._pending_expunge.update(u for u in changes.expunged if self.msn(u) is not None)
-        if allow_expunge and self._pending_expunge:
+        expunged = allow_expunge and bool(self._pending_expunge)
+        if expunged:
             out += self._expunge(report)
         new = [m.uid for m in changes.changed if m.uid > last]
         if new:
             self.uids.extend(new)
             out.append(b"* %d EXISTS\r\n" % len(self.uids))
-            if report.recent:
-                recent = self.recent_count()
+        if report.recent and (new or expunged):
+            # With new mail, and also when expunges lowered it (as Dovecot does): a client
+            # cannot tell from EXPUNGE alone whether the message was recent.
+            recent = self.recent_count()
+            if new or recent != self.recent_reported:
                 out.append(b"* %d RECENT\r\n" % recent)
+            self.recent_reported = recent
         for m in changes.changed:
             if m.uid > last or self._reported.get(m.uid) == m.modseq:
                 continue
