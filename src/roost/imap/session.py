@@ -331,9 +331,9 @@ def uses_sequence_numbers(command: c.Command) -> bool:
 
 def _has_sequence_key(key: c.SearchKey) -> bool:
     # "$" (SEARCHRES) holds UIDs, so only a literal sequence set counts.
-    if key.name == "SEQ":
-        return key.seqset is None or not key.seqset.saved
-    return any(_has_sequence_key(k) for k in key.keys)
+    if isinstance(key, c.SeqKey):
+        return not key.seqset.saved
+    return any(map(_has_sequence_key, c.subkeys(key)))
 
 
 def _state_error(state: State, allowed: frozenset[State]) -> str:
