@@ -1,15 +1,19 @@
-"""Every search key the parser knows becomes its own store query (issue 11): none falls
-through to "every message", which a client that deletes its search results would turn
-into an empty mailbox. (mypy checks that to_query matches every kind of key; this checks
-that each keyword is parsed into the kind it means.)"""
+"""Search keys and fetch items are typed (issue 11). Every search key the parser knows
+becomes its own store query: none falls through to "every message", which a client that
+deletes its search results would turn into an empty mailbox (mypy checks that to_query
+matches every kind of key; this checks that each keyword is parsed into the kind it
+means). Every fetch attribute the parser knows is one FETCH renders."""
 
 from __future__ import annotations
 
 import pytest
 
+from roost.imap import cached_fetch
+from roost.imap.commands import fetch
 from roost.imap.commands.search import to_query
 from roost.imap.selected import SelectedMailbox
 from roost.model import MailboxId, ModSeq, UidValidity
+from roost.proto.imap import commands as c
 from roost.proto.imap.cursor import Cursor
 from roost.proto.imap.searchkeys import NO_ARGUMENT, WITH_ARGUMENT, search_key
 from roost.store import api as q
@@ -55,3 +59,9 @@ def test_only_all_and_savedatesupported_match_every_message(name: str) -> None:
     text = f"{name} {ARGUMENTS[name]}" if name in ARGUMENTS else name
     everything = name in ("ALL", "SAVEDATESUPPORTED")
     assert (query(text) == q.All()) is everything, text
+
+
+def test_every_fetch_attribute_is_rendered_somewhere() -> None:
+    """A fetch-att the parser accepts is one FETCH renders: from the stored items or as a
+    section of the message (RFC822, RFC822.HEADER, RFC822.TEXT)."""
+    assert set(c.FetchAttr) == set(cached_fetch._ITEMS) | set(fetch._ALIASES)
