@@ -14,7 +14,8 @@ Theory of operation. Both servers start on loopback in one temporary directory
   user, appending messages from a generated mbox; each `Error:` line imaptest logs counts.
 
 imaptest is not ours and is never committed: its binary and tests directory are given by the
-caller. The table is printed and written into the output file with the date and the commands.
+caller. The table is printed and written into the output file with the date and the commands;
+the file's hand-written "## Notes" section, if it has one, is kept.
 """
 
 from __future__ import annotations
@@ -338,6 +339,20 @@ def report(results: list[ServerResults], options: Options, argv: list[str]) -> s
     return "\n".join(lines).rstrip() + "\n"
 
 
+NOTES = "## Notes"
+
+
+def _kept_notes(path: Path) -> str:
+    """The hand-written part of the file (from its "## Notes" heading on), which a new run
+    keeps: what the figures mean, and where they stood before."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return ""
+    at = text.find("\n" + NOTES + "\n")
+    return "\n" + text[at + 1 :] if at >= 0 else ""
+
+
 def summary(results: list[ServerResults]) -> Iterator[str]:
     for r in results:
         stress = ", ".join(f"{s.clients} clients: {_stress_text(s)}" for s in r.stress)
@@ -384,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"({time.monotonic() - started:.0f} s)")
     if args.output is not None:
         given = sys.argv[1:] if argv is None else argv
-        args.output.write_text(report(results, options, given))
+        args.output.write_text(report(results, options, given) + _kept_notes(args.output))
     return 0
 
 
