@@ -18,12 +18,12 @@ test-venv: $(BIN)/activate
 serve: venv
 	$(BIN)/roost serve --demo
 
-# Debian tools the end-to-end tests drive (mbsync from isync, swaks, fetchmail), and Debian's
+# Debian tools the end-to-end tests drive (mbsync from isync, swaks, fetchmail, mutt), and Debian's
 # PostgreSQL, which the store tests start in a temporary directory (tests/pgserver.py);
 # installed when missing.
-SYSTEM_DEPS := isync swaks fetchmail
+SYSTEM_DEPS := isync swaks fetchmail mutt
 system-deps:
-	@command -v mbsync >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && command -v fetchmail >/dev/null 2>&1 || { \
+	@command -v mbsync >/dev/null 2>&1 && command -v swaks >/dev/null 2>&1 && command -v fetchmail >/dev/null 2>&1 && command -v mutt >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; fi; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
@@ -58,3 +58,16 @@ bench-deps:
 
 bench: venv bench-deps
 	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --output BENCHMARKS.md $(BENCH_ARGS)
+
+# Dovecot's imaptest against Roost and Dovecot (not part of `make test`; see CONFORMANCE.md).
+# imaptest is not part of this repository: build it yourself (dovecot/imaptest, branch
+# release-2.3) and name the binary and its src/tests directory.
+.PHONY: conformance
+IMAPTEST ?= imaptest
+IMAPTEST_TESTS ?=
+CONFORMANCE_ARGS ?=
+
+conformance: venv bench-deps
+	@command -v $(IMAPTEST) >/dev/null 2>&1 || { echo "make conformance: no imaptest binary (set IMAPTEST=/path/to/imaptest)"; exit 2; }
+	@test -n "$(IMAPTEST_TESTS)" && test -d "$(IMAPTEST_TESTS)" || { echo "make conformance: no imaptest tests directory (set IMAPTEST_TESTS=/path/to/imaptest/src/tests)"; exit 2; }
+	$(BIN)/python -m bench.conformance --imaptest "$$(command -v $(IMAPTEST))" --tests "$(IMAPTEST_TESTS)" --output CONFORMANCE.md $(CONFORMANCE_ARGS)

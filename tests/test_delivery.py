@@ -111,9 +111,10 @@ def test_analyse_derives_sort_and_thread_keys() -> None:
     sort = analyse(data).sort
     assert sort.subject == "RéUNION"  # base subject, i;ascii-casemap folded
     assert sort.reply
-    assert (sort.from_, sort.to, sort.cc) == ("EMILE", "BOB", "DAVE")
+    # A group sorts by its name, as Dovecot does (issue 11, imaptest sort-addresses).
+    assert (sort.from_, sort.to, sort.cc) == ("EMILE", "TEAM", "DAVE")
     assert sort.display_from == "ÉMILE"  # decoded; only ASCII letters fold
-    assert sort.display_to == "BOB@EXAMPLE.ORG"
+    assert sort.display_to == "TEAM"
     assert sort.references == ("root@example.com", "parent@example.com")
     bare = analyse(b"In-Reply-To: <a@x> <b@x>\r\n\r\n").sort
     assert (bare.subject, bare.reply, bare.from_, bare.display_to) == ("", False, "", "")

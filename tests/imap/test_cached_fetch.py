@@ -111,6 +111,9 @@ def test_every_item_list_renders_as_the_general_path(
             one, two = s.clients["1"], s.clients["2"]
             await answer(two, "k UID STORE 1:40 +FLAGS (Other \\Deleted)")
             await answer(one, "n NOOP")  # hears of it now, not after the first FETCH below
+            for client in (one, two):
+                # CONDSTORE on first: the first FETCH MODSEQ also reports HIGHESTMODSEQ.
+                await answer(client, "c FETCH 1 (MODSEQ)")
             combos = [
                 *((i,) for i in ITEMS),
                 *itertools.combinations(ITEMS, 2),

@@ -106,6 +106,7 @@ def test_esearch_selected_save_and_sequence_numbers(run: Run) -> None:
         C1: j ESEARCH IN (SELECTED) CHARSET KOI8-R ALL
         S1: j NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset
         C1: k ESEARCH IN (SELECTED MAILBOXES Archive) RETURN (COUNT) MODSEQ 1
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * ESEARCH (TAG "k" MAILBOX "INBOX" UIDVALIDITY ...) UID COUNT 3 MODSEQ ...
         S1: * ESEARCH (TAG "k" MAILBOX "Archive" UIDVALIDITY ...) UID COUNT 2 MODSEQ ...
         S1: k OK ESEARCH completed

@@ -63,6 +63,7 @@ def test_idle_connection_hears_other_mailboxes_and_mailbox_events(run: Run) -> N
         S1: * STATUS "Archive" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ... UNSEEN 0)
         C2: k EXPUNGE
         S2: * 1 EXPUNGE
+        S2: * 0 RECENT
         S2: k OK EXPUNGE completed
         P1:
         S1: * STATUS "Archive" (MESSAGES 0 UIDNEXT 2 UIDVALIDITY ... UNSEEN 0)

@@ -97,6 +97,7 @@ def test_emailid_threadid_fetch_search_and_move(tmp_path: Path) -> None:
                 C1: h MOVE 1 Old
                 S1: * OK [COPYUID ... 1 1] Moved
                 S1: * 1 EXPUNGE
+                S1: * 1 RECENT
                 S1: h OK MOVE completed
                 C1: i SEARCH EMAILID {lunch}
                 S1: * SEARCH

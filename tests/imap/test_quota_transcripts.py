@@ -50,6 +50,7 @@ def test_storage_quota_getquotaroot_getquota_and_overquota(tmp_path: Path) -> No
         S2: * OK [COPYUID ... 1:2 1:2] Moved
         S2: * 2 EXPUNGE
         S2: * 1 EXPUNGE
+        S2: * 0 RECENT
         S2: g OK MOVE completed
         C2: h STATUS Archive (MESSAGES)
         S2: * STATUS "Archive" (MESSAGES 2)

@@ -94,6 +94,7 @@ def test_replace_into_another_mailbox_is_heard_by_both(run: Run) -> None:
         P3:
         S3: * 1 EXISTS
         S3: * 1 RECENT
+        S2: * 1 RECENT
         C2: DONE
         S2: c OK IDLE terminated
         C3: DONE
@@ -152,6 +153,7 @@ def test_replace_of_a_message_another_device_expunged(run: Run) -> None:
         S2: b OK STORE completed
         C2: c EXPUNGE
         S2: * 1 EXPUNGE
+        S2: * 1 RECENT
         S2: c OK EXPUNGE completed
         C1: d FETCH 1 (FLAGS)
         S1: d OK FETCH completed

@@ -84,6 +84,7 @@ C1: f3 STORE 1 +FLAGS.SILENT (\\Deleted)
 S1: f3 OK STORE completed
 C1: f4 EXPUNGE
 S1: * 1 EXPUNGE
+S1: * 0 RECENT
 S1: f4 OK EXPUNGE completed
 C1: f5 APPEND INBOX "05-Jan-2024 00:00:00 +0000" {lunch} "03-Jan-2024 00:00:00 +0000" {reply} "04-Jan-2024 00:00:00 +0000" {report} "02-Jan-2024 00:00:00 +0000" {forward}
 S1: * 4 EXISTS
@@ -209,7 +210,7 @@ def test_search_partial_and_its_saved_result(run: Run) -> None:
         S1: * ESEARCH (TAG "b") UID PARTIAL (-1:-2 4:5)
         S1: b OK UID SEARCH completed
         C1: c UID SEARCH RETURN (PARTIAL 3:1 MIN MAX COUNT) NOT SUBJECT lunch
-        S1: * ESEARCH (TAG "c") UID MIN 4 MAX 5 PARTIAL (3:1 4:5) COUNT 2
+        S1: * ESEARCH (TAG "c") UID MIN 4 MAX 5 PARTIAL (1:3 4:5) COUNT 2
         S1: c OK UID SEARCH completed
         C1: d SEARCH RETURN (PARTIAL 5:9) ALL
         S1: * ESEARCH (TAG "d") PARTIAL (5:9 NIL)
@@ -255,6 +256,7 @@ def test_uid_fetch_partial(run: Run) -> None:
         C1: d STORE 2 +FLAGS.SILENT (\\Seen)
         S1: d OK STORE completed
         C1: e UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 PARTIAL -1:-1)
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * 4 FETCH (UID 5 FLAGS (\\Recent) MODSEQ (...))
         S1: e OK UID FETCH completed
         C1: f FETCH 1:* (FLAGS) (PARTIAL 1:2)
@@ -345,6 +347,7 @@ def test_sort_with_modseq_and_in_imap4rev2(run: Run) -> None:
         FILLED
         + """
         C1: a SORT (DATE) UTF-8 MODSEQ 1
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: re:\\* SORT 3 1 4 2 \\(MODSEQ \\d+\\)
         S1: a OK SORT completed
         C1: b SORT RETURN (COUNT) (DATE) UTF-8 MODSEQ 1

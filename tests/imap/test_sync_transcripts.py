@@ -116,10 +116,12 @@ def test_qresync_live_expunges_are_vanished(run: Run) -> None:
         S2: f OK EXPUNGE completed
         C1: g NOOP
         S1: * VANISHED 2:3
+        S1: * 2 RECENT
         S1: g OK NOOP completed
         C1: h UID MOVE 4 Trash
         S1: * OK [COPYUID ... 4 1] Moved
         S1: * VANISHED 4
+        S1: * 1 RECENT
         S1: h OK UID MOVE completed
         """,
         login=(1, 2),
@@ -162,6 +164,7 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             C1: e EXPUNGE
             S1: * 5 EXPUNGE
             S1: * 3 EXPUNGE
+            S1: * 3 RECENT
             S1: e OK EXPUNGE completed
             C1: f APPEND INBOX {lunch}
             S1: * 4 EXISTS
@@ -206,7 +209,7 @@ def test_device_that_was_away_gets_exactly_what_changed(tmp_path: Path) -> None:
             S2: k OK ENABLE completed
             C2: l EXAMINE INBOX (QRESYNC ({v + 1} 1))
             S2: * FLAGS ...
-            S2: * OK [PERMANENTFLAGS ...] Flags permitted
+            S2: * OK [PERMANENTFLAGS ()] Read-only mailbox
             S2: * 4 EXISTS
             S2: * 0 RECENT
             S2: * OK [UNSEEN 1] First unseen

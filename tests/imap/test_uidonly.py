@@ -91,6 +91,7 @@ def test_changes_arrive_as_uidfetch_vanished_and_exists(run: Run) -> None:
         S1: * 1 UIDFETCH (FLAGS (\\Deleted \\Seen))
         C2: f EXPUNGE
         S2: * 1 EXPUNGE
+        S2: * 2 RECENT
         S2: f OK EXPUNGE completed
         P1:
         S1: * VANISHED 1
@@ -107,6 +108,7 @@ def test_changes_arrive_as_uidfetch_vanished_and_exists(run: Run) -> None:
         S1: * VANISHED 4
         S1: h OK UID MOVE completed
         C1: i UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)
+        S1: * OK [HIGHESTMODSEQ ...] Highest
         S1: * 2 UIDFETCH (UID 2 FLAGS (\\Flagged) MODSEQ (...))
         S1: * 3 UIDFETCH (UID 3 FLAGS () MODSEQ (...))
         S1: i OK UID FETCH completed

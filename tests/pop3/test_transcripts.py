@@ -482,6 +482,7 @@ def test_quit_expunges_and_idling_imap_devices_hear_it_at_once(tmp_path: Path) -
                 Pi1:
                 Si1: * 3 EXPUNGE
                 Si1: * 1 EXPUNGE
+                Si1: * 1 RECENT
                 Ci1: DONE
                 Si1: i OK IDLE terminated
                 Ci2: n NOOP
@@ -508,6 +509,7 @@ def test_a_message_an_imap_device_expunged_meanwhile(run: Run) -> None:
         Si1: e OK UID STORE completed
         Ci1: x EXPUNGE
         Si1: * 1 EXPUNGE
+        Si1: * 2 RECENT
         Si1: x OK EXPUNGE completed
         Cp1: LIST 1
         Sp1: +OK 1 {SIZE["lunch"]}
@@ -527,6 +529,7 @@ def test_a_message_an_imap_device_expunged_meanwhile(run: Run) -> None:
         Sp1: +OK Bye; 2 deleted, 1 left on the server
         Ci1: n NOOP
         Si1: * 1 EXPUNGE
+        Si1: * 1 RECENT
         Si1: n OK NOOP completed
         Ci1: f UID FETCH 1:* (UID)
         Si1: * 1 FETCH (UID 3)
@@ -653,6 +656,7 @@ def test_a_pop3_client_and_two_imap_devices_at_once(tmp_path: Path) -> None:
                 Ci1: m UID MOVE 4 Archive
                 Si1: * OK [COPYUID ... 4 1] Moved
                 Si1: * 4 EXPUNGE
+                Si1: * 3 RECENT
                 Si1: m OK UID MOVE completed
                 Pi2:
                 Si2: * 4 EXPUNGE

@@ -16,7 +16,7 @@ F = c.MailboxFilter
 E = c.NotifyEvent
 G = c.NotifyGroup
 NEW, GONE = E(name="MessageNew"), E(name="MessageExpunge")
-KEY_ALL = c.SearchKey(name="ALL")
+KEY_ALL = c.AllKey()
 
 CASES: list[tuple[bytes, c.Command]] = [
     (b"a NOTIFY NONE\r\n", c.Notify(tag="a", groups=None)),
@@ -80,7 +80,7 @@ CASES: list[tuple[bytes, c.Command]] = [
             tag="a",
             sources=(F(kind="PERSONAL"),),
             charset=None,
-            key=c.SearchKey(name="UNSEEN"),
+            key=c.FlagKey(flag="\\Seen", present=False),
             returns=("MIN", "COUNT"),
         ),
     ),
@@ -98,11 +98,10 @@ CASES: list[tuple[bytes, c.Command]] = [
                 F(kind="SUBTREE", mailboxes=("Work",)),
             ),
             charset="UTF-8",
-            key=c.SearchKey(
-                name="AND",
+            key=c.AndKey(
                 keys=(
-                    c.SearchKey(name="FROM", text="bob"),
-                    c.SearchKey(name="UID", seqset=SeqSet.parse(b"1:*")),
+                    c.HeaderKey(field="from", text="bob"),
+                    c.UidKey(seqset=SeqSet.parse(b"1:*")),
                 ),
             ),
         ),

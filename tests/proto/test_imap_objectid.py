@@ -20,12 +20,12 @@ _OBJECTID = st.text(
 @given(email=_OBJECTID, thread=_OBJECTID)
 def test_objectid_keys_parse(email: str, thread: str) -> None:
     line = f"a UID SEARCH (EMAILID {email} THREADID {thread})\r\n".encode()
-    keys = (c.SearchKey(name="EMAILID", text=email), c.SearchKey(name="THREADID", text=thread))
+    keys = (c.EmailIdKey(id=email), c.ThreadIdKey(id=thread))
     assert parse_one(line) == c.Search(
         tag="a",
         uid=True,
         charset=None,
-        key=c.SearchKey(name="AND", keys=keys),
+        key=c.AndKey(keys=keys),
         returns=None,
     )
 

@@ -142,9 +142,11 @@ CASES: list[tuple[bytes, c.Command]] = [
             tag="a",
             uid=False,
             charset=None,
-            key=c.SearchKey(
-                name="AND",
-                keys=(c.SearchKey(name="UNSEEN"), c.SearchKey(name="FROM", text="Bob Smith")),
+            key=c.AndKey(
+                keys=(
+                    c.FlagKey(flag="\\Seen", present=False),
+                    c.HeaderKey(field="from", text="Bob Smith"),
+                ),
             ),
         ),
     ),
@@ -155,7 +157,9 @@ CASES: list[tuple[bytes, c.Command]] = [
             uid=True,
             charset=None,
             returns=("COUNT",),
-            key=c.SearchKey(name="SINCE", day=date(2024, 2, 1)),
+            key=c.DateKey(
+                field=c.DateField.INTERNAL, relation=c.DateRelation.SINCE, day=date(2024, 2, 1)
+            ),
         ),
     ),
     (
@@ -164,14 +168,9 @@ CASES: list[tuple[bytes, c.Command]] = [
             tag="a",
             uid=False,
             charset="UTF-8",
-            key=c.SearchKey(
-                name="OR",
-                keys=(
-                    c.SearchKey(name="SEQ", seqset=SeqSet(((1, 3),))),
-                    c.SearchKey(
-                        name="NOT", keys=(c.SearchKey(name="HEADER", field="X-Spam", text="yes"),)
-                    ),
-                ),
+            key=c.OrKey(
+                left=c.SeqKey(seqset=SeqSet(((1, 3),))),
+                right=c.NotKey(key=c.HeaderKey(field="x-spam", text="yes")),
             ),
         ),
     ),
@@ -207,9 +206,7 @@ CASES: list[tuple[bytes, c.Command]] = [
     ),
     (
         b'a SEARCH MODSEQ "/flags/\\\\draft" all 620162338\r\n',
-        c.Search(
-            tag="a", uid=False, charset=None, key=c.SearchKey(name="MODSEQ", number=620162338)
-        ),
+        c.Search(tag="a", uid=False, charset=None, key=c.ModSeqKey(modseq=620162338)),
     ),
     (
         b"a STORE 1 (UNCHANGEDSINCE 7) -FLAGS (\\Seen)\r\n",

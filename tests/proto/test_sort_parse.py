@@ -14,8 +14,8 @@ from roost.proto.imap.searchkeys import partial_page
 from roost.proto.imap.seqset import SeqSet
 from tests.proto.test_imap_receiver import events, parse_one
 
-ALL = c.SearchKey(name="ALL")
-SEEN = c.SearchKey(name="SEEN")
+ALL = c.AllKey()
+SEEN = c.FlagKey(flag="\\Seen", present=True)
 
 
 def crit(key: str, reverse: bool = False) -> c.SortCriterion:
@@ -38,7 +38,7 @@ CASES: list[tuple[bytes, c.Command]] = [
                 *(crit(k) for k in "CC DATE FROM SIZE TO DISPLAYFROM DISPLAYTO".split()),
             ),
             charset="US-ASCII",
-            key=c.SearchKey(name="AND", keys=(SEEN, ALL)),
+            key=c.AndKey(keys=(SEEN, ALL)),
         ),
     ),
     (
@@ -75,7 +75,7 @@ CASES: list[tuple[bytes, c.Command]] = [
             uid=True,
             algorithm="ORDEREDSUBJECT",
             charset="US-ASCII",
-            key=c.SearchKey(name="SEQ", seqset=SeqSet.parse(b"1:5")),
+            key=c.SeqKey(seqset=SeqSet.parse(b"1:5")),
         ),
     ),
     (
@@ -84,7 +84,7 @@ CASES: list[tuple[bytes, c.Command]] = [
             tag="a",
             uid=True,
             charset=None,
-            key=c.SearchKey(name="UNDELETED"),
+            key=c.FlagKey(flag="\\Deleted", present=False),
             returns=("PARTIAL", "MIN"),
             partial=(500, 401),
         ),
@@ -95,11 +95,10 @@ CASES: list[tuple[bytes, c.Command]] = [
             tag="a",
             uid=False,
             charset=None,
-            key=c.SearchKey(
-                name="AND",
+            key=c.AndKey(
                 keys=(
-                    c.SearchKey(name="YOUNGER", number=3600),
-                    c.SearchKey(name="NOT", keys=(c.SearchKey(name="OLDER", number=60),)),
+                    c.AgeKey(younger=True, seconds=3600),
+                    c.NotKey(key=c.AgeKey(younger=False, seconds=60)),
                 ),
             ),
         ),

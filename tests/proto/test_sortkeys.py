@@ -98,8 +98,11 @@ def test_address_keys() -> None:
     bare = parse_addresses("carol@example.org")
     assert display_key(bare) == "carol@example.org"
     assert mailbox_key(()) == "" and display_key(()) == ""
+    # A group sorts by its name, the mailbox of ENVELOPE's start marker (RFC 3501 §7.4.2),
+    # as Dovecot sorts (imaptest sort-addresses, sort-display-to); so does an empty one.
     group = parse_addresses("Team: dave@example.org, erin@example.org;")
-    assert mailbox_key(group) == "dave"
+    assert mailbox_key(group) == "Team" and display_key(group) == "Team"
+    assert display_key(parse_addresses("empty:;")) == "empty"
     assert display_key([Address("=?x?q?y?=", None, "a", "b")], lambda s: "Y") == "Y"
 
 

@@ -140,6 +140,25 @@ def test_submission_delivers_queues_and_keeps_a_sent_copy(roost: Harness) -> Non
     assert "\\Seen" in meta.flags
 
 
+def test_the_sent_copy_names_the_blind_copied_recipients(roost: Harness) -> None:
+    """mutt and most clients leave Bcc: out of what they submit; the server's Sent copy
+    names those envelope recipients that To: and Cc: do not (an alias counts as named)."""
+    roost.add_user("carol@example.org")
+    roost.call(roost.store.add_alias("bobby@example.org", "bob@example.org"))
+    plain = MESSAGE.replace(b"Bcc: Eve <eve@remote.test>\r\n", b"").replace(
+        b"Bob <bob@example.org>", b"Bob <bobby@example.org>"
+    )
+    recipients = ["bobby@example.org", "dan@remote.test", "eve@remote.test", "carol@example.org"]
+    with roost.submit_client("alice@example.org") as client:
+        assert client.sendmail("alice@example.org", recipients, plain) == {}
+    [(meta, sent)] = roost.messages("alice@example.org", "Sent")
+    header, _, body = plain.partition(b"\r\n\r\n")
+    assert sent == header + b"\r\nBcc: eve@remote.test, carol@example.org\r\n\r\n" + body
+    assert "\\Seen" in meta.flags
+    [(_, carol_copy)] = roost.messages("carol@example.org")
+    assert b"Bcc" not in carol_copy
+
+
 def test_a_copy_the_client_appended_is_not_duplicated(roost: Harness) -> None:
     alice = roost.call(roost.store.find_account("alice@example.org"))
     assert alice is not None

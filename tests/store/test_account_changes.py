@@ -269,6 +269,7 @@ ALTER TABLE accounts DROP COLUMN log_floor;
 ALTER TABLE accounts DROP COLUMN last_uidvalidity;
 DROP TABLE search_fields;
 ALTER TABLE messages DROP COLUMN envelope_fields;
+ALTER TABLE mailboxes DROP COLUMN keywords;
 PRAGMA user_version = 9;
 """
 

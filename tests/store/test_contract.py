@@ -835,6 +835,44 @@ async def test_uids_and_fetch_flags(store: Store) -> None:
 
 
 @contract
+async def test_keywords_of_a_mailbox(store: Store) -> None:
+    """Every keyword ever set in the mailbox (by APPEND, STORE, COPY), once whatever its
+    case; system flags are not keywords, and a keyword stays defined when no message keeps
+    it any more (RFC 9051 §7.3.5). Changes name them when anything changed."""
+    _, inbox = await account_inbox(store)
+    assert await store.keywords(inbox.id) == []
+    uids = await append(
+        store,
+        inbox,
+        make("a", flags=["$Label1", "\\Seen"]),
+        make("b", flags=["$label1", "Work"]),
+        make("c"),
+    )
+    assert await store.keywords(inbox.id) == ["$Label1", "Work"]
+    await store.store_flags(inbox.id, uids[2:], FlagMode.ADD, frozenset({"$Junk"}))
+    assert await store.keywords(inbox.id) == ["$Junk", "$Label1", "Work"]
+    mark = await highest(store, inbox)
+    await store.store_flags(inbox.id, uids[1:2], FlagMode.REMOVE, frozenset({"Work"}))
+    await store.store_flags(inbox.id, uids[2:], FlagMode.ADD, frozenset({"$Junk", "\\Draft"}))
+    await store.expunge(inbox.id, uids[2:])
+    assert await store.keywords(inbox.id) == ["$Junk", "$Label1", "Work"]
+    assert sorted((await store.changes_since(inbox.id, mark)).keywords) == [
+        "$Junk",
+        "$Label1",
+        "Work",
+    ]
+    assert (await store.changes_since(inbox.id, await highest(store, inbox))).keywords == ()
+    other = await store.create_mailbox(inbox.account_id, "Other")
+    assert await store.keywords(other.id) == []
+    await store.copy(inbox.id, uids[1:2], other.id)
+    assert await store.keywords(other.id) == ["$label1"]  # as message b spells it
+    await store.store_flags(other.id, [], FlagMode.ADD, frozenset({"Unused"}))
+    await store.store_flags(other.id, [Uid(1)], FlagMode.REPLACE, frozenset({"Mine"}))
+    assert await store.keywords(other.id) == ["$label1", "Mine"]
+    await refused(MailErrorKind.NONEXISTENT, store.keywords(MISSING_MAILBOX))
+
+
+@contract
 async def test_many_uids_in_one_call(store: Store) -> None:
     """Uid lists longer than any SQL parameter limit, in scattered ranges."""
     _, inbox = await account_inbox(store)
@@ -854,11 +892,11 @@ async def test_claim_recent_and_status(store: Store) -> None:
     assert status.size == sum(m.size for m in await store.fetch_meta(inbox.id, uids))
     assert status.deleted_size == (await store.fetch_meta(inbox.id, uids[2:]))[0].size
     assert status.mailbox == await store.get_mailbox(inbox.id)
-    assert await store.claim_recent(inbox.id) == 1
-    assert await store.claim_recent(inbox.id) == 4  # the first caller took them all
+    assert await store.claim_recent(inbox.id) == (1, 4)
+    assert await store.claim_recent(inbox.id) == (4, 4)  # the first caller took them all
     await append(store, inbox, make())
     assert (await store.status(inbox.id)).recent == 1
-    assert await store.claim_recent(inbox.id) == 4
+    assert await store.claim_recent(inbox.id) == (4, 5)
     await refused(MailErrorKind.NONEXISTENT, store.status(MISSING_MAILBOX))
 
 

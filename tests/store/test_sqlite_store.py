@@ -268,6 +268,7 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
             (original.headers_text, original.body_text, "zebrafish"),
         )
         conn.execute("ALTER TABLE messages DROP COLUMN envelope_fields")  # 14, after it
+        conn.execute("ALTER TABLE mailboxes DROP COLUMN keywords")  # 16
         conn.execute("PRAGMA user_version = 12")
     conn.close()
     assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]

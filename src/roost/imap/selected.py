@@ -10,6 +10,15 @@ while answering FETCH, STORE or SEARCH by sequence number, so expunges the sessi
 not yet report are kept pending and the messages stay in the view (a FETCH of them answers
 from whatever the store still has, or nothing). Flag changes this session caused and
 already reported itself are not reported twice.
+
+Keywords (RFC 9051 §7.3.5): FLAGS and PERMANENTFLAGS at SELECT list the keywords defined
+in the mailbox (Store.keywords, which only grows); the view remembers them and never forgets
+one (a client drops a keyword from its list only when FLAGS no longer names it). It learns
+new ones from each sync's Changes and from every flag list it renders (`_flags`: a FETCH
+reads flags newer than the last sync); the session sends `announcement()` (an untagged
+FLAGS and PERMANENTFLAGS) ahead of the bytes that carry a keyword the client has not been
+told of, so a client never sees a keyword in a FETCH before it sees it in FLAGS, whichever
+device set it.
 """
 
 from __future__ import annotations
@@ -18,11 +27,17 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from roost.model import MailboxId, ModSeq, Msn, Uid, UidValidity
+from roost.model import SYSTEM_FLAGS, MailboxId, ModSeq, Msn, Uid, UidValidity
 from roost.proto.imap.responses import flag_list
 from roost.proto.imap.seqset import SeqSet, compress
 from roost.store.api import Changes, MessageFlags
+
+if TYPE_CHECKING:
+    from roost.imap.contexts import SearchContext
+
+ANY_KEYWORD = "\\*"  # in PERMANENTFLAGS: the client may create keywords (RFC 9051 §7.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +51,16 @@ class Reporting:
 
 class SelectedMailbox:
     __slots__ = (
+        "_keywords",
         "_pending_expunge",
-        "_recent_extra",
-        "_recent_from",
-        "_recent_until",
+        "_recent",
         "_reported",
+        "_unannounced",
+        "contexts",
         "mailbox_id",
         "modseq",
         "readonly",
+        "recent_reported",
         "saved",
         "uidonly",
         "uids",
@@ -58,7 +75,8 @@ class SelectedMailbox:
         uids: Iterable[int],
         modseq: ModSeq,
         readonly: bool,
-        first_recent: Uid,
+        recent: tuple[int, int] = (0, 0),
+        keywords: Iterable[str] = (),
     ) -> None:
         self.mailbox_id = mailbox_id
         self.uidvalidity = uidvalidity
@@ -66,15 +84,21 @@ class SelectedMailbox:
         self.modseq = modseq
         self.readonly = readonly
         # IMAP4rev1 \Recent (RFC 3501 §2.3.2): only the first session to see a message
-        # calls it recent. At SELECT this session claimed [first_recent, end of the view);
-        # later arrivals it claimed are in _recent_extra.
-        self._recent_from = first_recent
-        self._recent_until = (self.uids[-1] + 1) if self.uids else first_recent
-        self._recent_extra: set[int] = set()
+        # calls it recent. The uid ranges [lo, hi) this session claimed from the store (at
+        # SELECT, then as new mail came), merged when they touch; a claimed message may
+        # reach the view later than the claim.
+        self._recent: list[tuple[int, int]] = []
+        self.claim_recent(*recent)
+        self.recent_reported = self.recent_count()  # the last RECENT the client heard
         self._pending_expunge: set[int] = set()
         self._reported: dict[int, int] = {}  # uid -> modseq of a change we reported
         self.saved: list[int] = []  # SEARCHRES: uids saved by SEARCH RETURN (SAVE)
         self.uidonly = False  # RFC 9586: messages are named by UID alone (UIDFETCH)
+        self.contexts: dict[str, SearchContext] = {}  # RFC 5267 SEARCH RETURN (UPDATE), by tag
+        self._keywords: dict[str, str] = {}  # casefolded -> as first seen; only grows
+        self._unannounced = False  # a keyword was rendered that FLAGS has not named yet
+        self.learn(keywords)
+        self._unannounced = False
 
     @property
     def exists(self) -> int:
@@ -124,17 +148,25 @@ class SelectedMailbox:
     def apply(self, changes: Changes, *, allow_expunge: bool, report: Reporting) -> list[bytes]:
         """Turns store changes into untagged responses and updates the view."""
         out: list[bytes] = []
+        # Keywords defined since (some perhaps on messages already expunged): every session
+        # of the mailbox names the same ones. Announced ahead of this output by the session.
+        self.learn(changes.keywords)
         last = self.uids[-1] if self.uids else 0
         self._pending_expunge.update(u for u in changes.expunged if self.msn(u) is not None)
-        if allow_expunge and self._pending_expunge:
+        expunged = allow_expunge and bool(self._pending_expunge)
+        if expunged:
             out += self._expunge(report)
         new = [m.uid for m in changes.changed if m.uid > last]
         if new:
             self.uids.extend(new)
             out.append(b"* %d EXISTS\r\n" % len(self.uids))
-            if report.recent:
-                recent = self.recent_count()
+        if report.recent and (new or expunged):
+            # With new mail, and also when expunges lowered it (as Dovecot does): a client
+            # cannot tell from EXPUNGE alone whether the message was recent.
+            recent = self.recent_count()
+            if new or recent != self.recent_reported:
                 out.append(b"* %d RECENT\r\n" % recent)
+            self.recent_reported = recent
         for m in changes.changed:
             if m.uid > last or self._reported.get(m.uid) == m.modseq:
                 continue
@@ -182,27 +214,60 @@ class SelectedMailbox:
         last = self.uids[-1] if self.uids else 0
         return [m.uid for m in changes.changed if m.uid > last]
 
-    def claim_recent(self, uids: Iterable[int]) -> None:
-        self._recent_extra.update(uids)
+    def claim_recent(self, first: int, end: int) -> None:
+        """The uids [first, end) are recent to this session (Store.claim_recent)."""
+        if first >= end:
+            return
+        if self._recent and self._recent[-1][1] >= first:
+            lo, hi = self._recent[-1]
+            self._recent[-1] = (min(lo, first), max(hi, end))
+        else:
+            self._recent.append((first, end))
 
     def is_recent(self, uid: int) -> bool:
-        return self._recent_from <= uid < self._recent_until or uid in self._recent_extra
+        return any(lo <= uid < hi for lo, hi in self._recent)
 
     def recent_count(self) -> int:
-        start = bisect_left(self.uids, self._recent_from)
-        stop = bisect_left(self.uids, self._recent_until)
-        return max(0, stop - start) + sum(1 for u in self._recent_extra if self.msn(u))
+        uids = self.uids
+        return sum(bisect_left(uids, hi) - bisect_left(uids, lo) for lo, hi in self._recent)
 
     def recent_ranges(self) -> list[tuple[int, int]]:
-        ranges = [(u, u) for u in sorted(self._recent_extra)]
-        if self._recent_from < self._recent_until:
-            ranges.append((self._recent_from, self._recent_until - 1))
-        return ranges
+        """The recent uids as inclusive ranges (a SEARCH RECENT)."""
+        return [(lo, hi - 1) for lo, hi in self._recent]
+
+    # --- keywords (RFC 9051 §7.3.5) ------------------------------------------------------
+    def learn(self, flags: Iterable[str]) -> None:
+        """Notes the keywords among flags; those new to the client are announced next."""
+        for flag in flags:
+            if not flag.startswith("\\"):
+                folded = flag.casefold()
+                if folded not in self._keywords:
+                    self._keywords[folded] = flag
+                    self._unannounced = True
+
+    def flags_responses(self) -> bytes:
+        """`* FLAGS (...)` and `* OK [PERMANENTFLAGS (...)]`: the system flags and every
+        keyword the view knows; any keyword may be created (`\\*`) unless read-only."""
+        keywords = sorted(self._keywords.values(), key=str.casefold)
+        defined = flag_list((*SYSTEM_FLAGS, *keywords))
+        if self.readonly:
+            permanent = "OK [PERMANENTFLAGS ()] Read-only mailbox"
+        else:
+            permanent = flag_list((*SYSTEM_FLAGS, *keywords, ANY_KEYWORD))
+            permanent = f"OK [PERMANENTFLAGS {permanent}] Flags permitted"
+        self._unannounced = False
+        return b"* FLAGS %s\r\n* %s\r\n" % (defined.encode(), permanent.encode())
+
+    def announcement(self) -> bytes:
+        """The FLAGS responses if a keyword was rendered that the client has not been told
+        of, else b"". The session sends this ahead of whatever it is about to send."""
+        return self.flags_responses() if self._unannounced else b""
 
     def flags(self, flags: frozenset[str], uid: int) -> str:
         return self._flags(flags, uid)
 
     def _flags(self, flags: frozenset[str], uid: int) -> str:
+        self.learn(flags)
         if self.is_recent(uid):
             return flag_list((*flags, "\\Recent"))
         return flag_list(flags)

@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 The server feeds the session raw bytes (`feed`); the session's Receiver turns them into
-events. Each command is checked against `ALLOWED` (which state may run it), dispatched
-through `HANDLERS` to one function in roost.imap.commands, and answered with the tagged
+events. Each command's entry in roost.imap.commands.COMMANDS says which states may run it
+and which function handles it; the session checks the one and calls the other, and answers
+with the tagged
 `Reply` the handler returns. Before that reply the session reports what other devices
 changed in the selected mailbox (a pull from the store's change log; RFC 9051 §7.5.1 decides
 whether expunges may be included). During IDLE the server calls `push` whenever the
@@ -19,24 +20,25 @@ is a bug -> logged with its traceback, NO [SERVERBUG] with a fixed text.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable
+from typing import Protocol
 
 from roost.auth.plaintext import password_allowed
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
+from roost.imap import contexts
 from roost.imap.codes import code_for
-from roost.imap.commands import HANDLERS
+from roost.imap.commands import COMMANDS
 from roost.imap.commands.auth import finish_authenticate
 from roost.imap.commands.fetch import fetch_new
 from roost.imap.commands.general import capabilities
 from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
+from roost.imap.states import NOT_AUTHENTICATED, State
 from roost.model import Uid
 from roost.notify.api import Listener, Notifier
 from roost.proto.imap import commands as c
@@ -57,13 +59,6 @@ from roost.store.api import Account, Store
 log = logging.getLogger("roost.imap")
 
 
-class State(enum.Enum):
-    NOT_AUTHENTICATED = "not authenticated"
-    AUTHENTICATED = "authenticated"
-    SELECTED = "selected"
-    LOGOUT = "logout"
-
-
 class Connection(Protocol):
     """What the session needs from the socket side."""
 
@@ -76,54 +71,6 @@ class Connection(Protocol):
     async def write(self, data: bytes) -> None: ...
     async def start_tls(self) -> None: ...
     def start_compression(self, buffered: bytes) -> bytes: ...
-
-
-Handler = Callable[[Any, Any], Awaitable[Reply]]
-
-_ANY = frozenset(State) - {State.LOGOUT}
-_NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
-_AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
-_SELECTED = frozenset({State.SELECTED})
-
-# Which state may run which command (RFC 9051 §6.1-§6.4).
-ALLOWED: dict[type[c.Command], frozenset[State]] = {
-    c.Capability: _ANY,
-    c.Noop: _ANY,
-    c.Logout: _ANY,
-    c.Id: _ANY,
-    c.StartTls: _NOT_AUTH,
-    c.Authenticate: _NOT_AUTH,
-    c.Login: _NOT_AUTH,
-    c.Enable: _AUTH,
-    c.Select: _AUTH,
-    c.Create: _AUTH,
-    c.Delete: _AUTH,
-    c.Rename: _AUTH,
-    c.Subscribe: _AUTH,
-    c.Unsubscribe: _AUTH,
-    c.List: _AUTH,
-    c.Namespace: _AUTH,
-    c.Status: _AUTH,
-    c.Append: _AUTH,
-    c.Idle: _AUTH,
-    c.Compress: _AUTH,
-    c.GetQuota: _AUTH,
-    c.GetQuotaRoot: _AUTH,
-    c.SetQuota: _AUTH,
-    c.Notify: _AUTH,
-    c.Esearch: _AUTH,  # RFC 7377 §2: IN (selected) is checked by the handler
-    c.Check: _SELECTED,
-    c.Close: _SELECTED,
-    c.Unselect: _SELECTED,
-    c.Expunge: _SELECTED,
-    c.Search: _SELECTED,
-    c.Sort: _SELECTED,
-    c.Thread: _SELECTED,
-    c.Fetch: _SELECTED,
-    c.Store: _SELECTED,
-    c.Copy: _SELECTED,
-    c.Replace: _SELECTED,  # RFC 8508 §3.5
-}
 
 
 def _may_expunge(command: c.Command) -> bool:
@@ -196,6 +143,10 @@ class Session:
         await self.send(untagged("OK Still here"))
 
     async def send(self, data: bytes) -> None:
+        if self.selected is not None:
+            # RFC 9051 §7.3.5: a keyword the client has not heard of is announced in FLAGS
+            # before the responses that carry it (see roost.imap.selected).
+            data = self.selected.announcement() + data
         await self.conn.write(data)
 
     # --- events -------------------------------------------------------------------
@@ -230,15 +181,15 @@ class Session:
             await self.send(untagged_status("BAD", "unexpected continuation"))
 
     async def _command(self, command: c.Command) -> None:
-        allowed = ALLOWED[type(command)]
-        if self.state not in allowed:
-            reply = bad(_state_error(self.state, allowed))
+        entry = COMMANDS[type(command)]
+        if self.state not in entry.states:
+            reply = bad(_state_error(self.state, entry.states))
         elif self.uidonly and uses_sequence_numbers(command):
             # RFC 9586 §3.1: after ENABLE UIDONLY, sequence numbers are an error.
             reply = bad("Use UIDs: UIDONLY is enabled", "UIDREQUIRED")
         else:
             started = time.monotonic()
-            reply = await self._guard(HANDLERS[type(command)](self, command))
+            reply = await self._guard(entry.run(self, command))
             self.live.command(type(command).__name__.upper(), time.monotonic() - started)
         if reply is not ANSWERED:
             await self._finish(command.tag, reply, allow_expunge=_may_expunge(command))
@@ -300,13 +251,21 @@ class Session:
             present, _ = await self.store.uids(view.mailbox_id)
             gone = sorted(set(view.uids) - set(present))
             changes = dataclasses.replace(changes, expunged=tuple(Uid(u) for u in gone))
+        found = None
+        if view.contexts and (changes.changed or changes.expunged):
+            found = await contexts.rerun(self.store, view)  # RFC 5267 §4
         report = self.reporting()
         new = view.new_uids(changes)
         if new and report.recent and not view.readonly:
-            # IMAP4rev1: the new messages are recent to us unless a session claimed them.
-            first = await self.store.claim_recent(view.mailbox_id)
-            view.claim_recent(u for u in new if u >= first)
+            # IMAP4rev1: the new messages are recent to us unless a session claimed them;
+            # what we claim now and learn of later stays recent to us (selected.py).
+            view.claim_recent(*await self.store.claim_recent(view.mailbox_id))
+        # REMOVEFROM numbers messages as they are before this sync's EXPUNGEs; ADDTO comes
+        # after the EXISTS that announced the new ones.
+        removed = contexts.removals(view, found) if found is not None else b""
         lines = view.apply(changes, allow_expunge=allow_expunge, report=report)
+        if found is not None:
+            lines = [line for line in (removed, *lines, contexts.additions(view, found)) if line]
         if lines:
             await self.send(b"".join(lines))
         if new and self.notify is not None and self.notify.new_message_fetch:
@@ -319,24 +278,48 @@ class Session:
         if self.notify is not None and self.listener is not None:
             await report(self, self.listener.drain())
 
+    async def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command (RFC 7162 §3.1): the first one in the selected
+        state is answered with an untagged OK [HIGHESTMODSEQ] (SELECT and EXAMINE report
+        it themselves)."""
+        if self.condstore:
+            return
+        self.condstore = True
+        if self.selected is not None:
+            await self.send(untagged(f"OK [HIGHESTMODSEQ {self.selected.modseq}] Highest"))
+
     # --- helpers for handlers --------------------------------------------------------
     def reporting(self) -> Reporting:
         # RFC 9586 §3.2: after ENABLE UIDONLY expunges are VANISHED, as with QRESYNC.
         vanished = self.qresync or self.uidonly
         return Reporting(recent=not self.rev2, modseq=self.condstore, vanished=vanished)
 
-    def decode_mailbox(self, name: str) -> str:
-        """A mailbox name as the client sent it -> the store's UTF-8 name."""
+    def decode_mailbox(self, name: str, *, new: bool = False) -> str:
+        """A mailbox name as the client sent it -> the store's UTF-8 name. A name that is
+        not valid modified UTF-7 names no mailbox: NO [NONEXISTENT], or NO [CANNOT] for a
+        `new` one (CREATE, RENAME's target), as Dovecot answers; not BAD, since the
+        command itself is well formed."""
         if not self.utf8:
-            name = mutf7.decode(name)
+            try:
+                name = mutf7.decode(name)
+            except ProtocolError as exc:
+                kind = MailErrorKind.CANNOT if new else MailErrorKind.NONEXISTENT
+                raise MailError(kind, f"No such mailbox name: {exc.text}") from None
         name = name.rstrip("/") if name not in ("", "/") else name
         if name.upper() == "INBOX":
             return "INBOX"
         return name
 
     def decode_list_name(self, name: str) -> str:
-        """A LIST reference or pattern: decoded, but kept as typed (wildcards and all)."""
-        return name if self.utf8 else mutf7.decode(name)
+        """A LIST reference or pattern: decoded, but kept as typed (wildcards and all). A
+        pattern that is not valid modified UTF-7 is kept as sent: it matches no name an
+        IMAP4rev1 client could see, so LIST answers OK with nothing (as Dovecot does)."""
+        if self.utf8:
+            return name
+        try:
+            return mutf7.decode(name)
+        except ProtocolError:
+            return name
 
     def encode_mailbox(self, name: str) -> str:
         return name if self.utf8 else mutf7.encode(name)
@@ -389,14 +372,14 @@ def uses_sequence_numbers(command: c.Command) -> bool:
 
 def _has_sequence_key(key: c.SearchKey) -> bool:
     # "$" (SEARCHRES) holds UIDs, so only a literal sequence set counts.
-    if key.name == "SEQ":
-        return key.seqset is None or not key.seqset.saved
-    return any(_has_sequence_key(k) for k in key.keys)
+    if isinstance(key, c.SeqKey):
+        return not key.seqset.saved
+    return any(map(_has_sequence_key, c.subkeys(key)))
 
 
 def _state_error(state: State, allowed: frozenset[State]) -> str:
     if state is State.NOT_AUTHENTICATED:
         return "Log in first"
-    if allowed == _NOT_AUTH:
+    if allowed == NOT_AUTHENTICATED:
         return "Already authenticated"
     return "No mailbox selected"

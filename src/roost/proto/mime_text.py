@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterator
 
+from roost.proto.addresses import parse_addresses
 from roost.proto.mime_headers import field_name, field_spans, field_value
 from roost.proto.mime_parts import Part
 
@@ -42,8 +43,31 @@ def decode_body(data: bytes, encoding: str) -> bytes | None:
     if name == "base64":
         return _decode_base64(data)
     if name == "quoted-printable":
-        return binascii.a2b_qp(data)
+        return decode_quoted_printable(data)
     return None
+
+
+_QP_LINE = re.compile(rb"([^\r\n]*)(\r?\n|\Z)")
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def decode_quoted_printable(data: bytes) -> bytes:
+    """RFC 2045 §6.7: white space at the end of a line was added in transport and goes
+    (rule 3); a line that then ends in "=" continues on the next (rule 5: a soft line
+    break, also when spaces followed the "="); "=XX" is an octet. Line ends stay as they
+    were; an "=" that starts no valid escape is kept."""
+    out: list[bytes] = []
+    for match in _QP_LINE.finditer(data):
+        line, ending = match.group(1).rstrip(b" \t"), match.group(2)
+        if not line and not ending:
+            break
+        soft = line.endswith(b"=")
+        if soft:
+            line = line[:-1]
+        out.append(_QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), line))
+        if not soft:
+            out.append(ending)
+    return b"".join(out)
 
 
 def _decode_base64(data: bytes) -> bytes:
@@ -92,15 +116,32 @@ def decode_words(value: str) -> str:
     return "".join(out)
 
 
+_ADDRESS_FIELDS = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc"})
+
+
 def decoded_headers(header: bytes) -> str:
     """The header for SEARCH: one "name: value" line per field, names lower-case,
-    folding removed and RFC 2047 encoded-words decoded."""
+    folding removed and RFC 2047 encoded-words decoded. An address field also names each
+    address as local@domain when it is not written so (comments or spaces inside
+    `<user (c)@ (c) domain.org>`), so SEARCH FROM user@domain.org finds it."""
     lines = []
     for field, colon, end in field_spans(header, 0, len(header)):
         if colon >= 0:
+            name = field_name(header, field, colon)
             value = decode_words(field_value(header, colon, end))
-            lines.append(f"{field_name(header, field, colon)}: {value}\n")
+            if name in _ADDRESS_FIELDS:
+                value = " ".join([value, *_unwritten_addresses(value)])
+            lines.append(f"{name}: {value}\n")
     return "".join(lines)
+
+
+def _unwritten_addresses(value: str) -> list[str]:
+    found = (
+        f"{a.mailbox}@{a.host}"
+        for a in parse_addresses(value)
+        if a.mailbox is not None and a.host is not None
+    )
+    return [address for address in dict.fromkeys(found) if address not in value]
 
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")

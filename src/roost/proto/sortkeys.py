@@ -78,23 +78,28 @@ def fold(text: str) -> str:
 
 
 def _first(addresses: Sequence[Address]) -> Address | None:
-    # Group markers (host None) are not addresses; the first member is.
-    return next((a for a in addresses if a.host is not None and a.mailbox is not None), None)
+    # The first ENVELOPE address as RFC 3501 §7.4.2 draws it: a group's start marker
+    # (mailbox: the group's name) counts, as Dovecot sorts (imaptest sort-addresses).
+    return next((a for a in addresses if a.mailbox is not None), None)
 
 
 def mailbox_key(addresses: Sequence[Address]) -> str:
-    """RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address, "" if none."""
+    """RFC 5256 §3 FROM/TO/CC: the addr-mailbox of the first address (of a group, its
+    name), "" if none."""
     first = _first(addresses)
     return "" if first is None or first.mailbox is None else first.mailbox
 
 
 def display_key(addresses: Sequence[Address], decode: Callable[[str], str] = str) -> str:
     """RFC 5957 §3 DISPLAYFROM/DISPLAYTO: the first address's display-name (through
-    `decode`, which undoes RFC 2047), or its addr-spec when it has none; "" without one."""
+    `decode`, which undoes RFC 2047), or its addr-spec when it has none (a group's name,
+    a bare local part); "" without one."""
     first = _first(addresses)
     if first is None:
         return ""
     name = decode(first.name).strip() if first.name else ""
+    if first.host is None:
+        return name or first.mailbox or ""
     return name or f"{first.mailbox}@{first.host}"
 
 

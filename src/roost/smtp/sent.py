@@ -1,13 +1,16 @@
 """The Sent folder in sync: every submitted message gets one copy in the sender's Sent.
 
-Clients that also APPEND their own copy (Thunderbird, Outlook) must not end up with two.
+Clients that also save their own copy to Sent must not end up with two, whichever comes
+first: Outlook APPENDs and then submits (the submission finds the copy and files none),
+mutt, neomutt and Thunderbird submit and then APPEND (the APPEND finds the server's copy,
+stores nothing and answers OK with that copy's APPENDUID, roost.imap.commands.append).
 A copy is "the same message" when its Message-ID matches and the digest of its body
 (line endings and trailing white space normalised, since a client may re-encode them)
 matches, and it arrived in the Sent mailbox within `sent_dedup_window` seconds. Headers
 are left out of the digest: the two routes differ there (Bcc:, Received:, ...).
 
-`is_duplicate` is the check both routes use; the IMAP APPEND side calls it as well once
-it wants to (it may skip its append and answer with the existing UID).
+The server's own copy is \\Seen and names the blind-copied recipients in a Bcc: field
+(from the envelope, when the client left the field out), so the user still sees them.
 """
 
 from __future__ import annotations
@@ -15,14 +18,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from roost.auth.accounts import normalise_address
 from roost.delivery import PARSE_INLINE_LIMIT, analyse, analyse_async, deliver
 from roost.errors import MailError, MailErrorKind
-from roost.model import SEEN, MailboxId, ParsedMessage
+from roost.model import SEEN, MailboxId, ParsedMessage, Uid
+from roost.proto.mime_headers import split_header
+from roost.smtp.message import header_addresses
 from roost.store.api import Account, Mailbox, Store
 
-__all__ = ["body_digest", "find_sent_mailbox", "is_duplicate", "save_sent_copy"]
+__all__ = [
+    "blind_recipients",
+    "body_digest",
+    "find_copy",
+    "find_sent_mailbox",
+    "save_sent_copy",
+    "with_bcc",
+]
 
 log = logging.getLogger("roost.smtp")
 
@@ -35,20 +49,55 @@ def body_digest(data: bytes, header_size: int) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-async def is_duplicate(
+async def find_copy(
     store: Store, mailbox: MailboxId, data: bytes, parsed: ParsedMessage, window: int
-) -> bool:
+) -> Uid | None:
+    """The uid of the same message filed in mailbox within the window, if there is one."""
     if parsed.message_id is None or window <= 0:
-        return False
+        return None
     since = _now() - timedelta(seconds=window)
     candidates = await store.find_by_message_id(mailbox, parsed.message_id, since)
     digest = body_digest(data, parsed.header_size)
-    for _uid, blob in candidates:
+    for uid, blob in candidates:
         other = await store.read_blob(blob)
         header_size = (await analyse_async(other)).header_size
         if body_digest(other, header_size) == digest:
-            return True
-    return False
+            return uid
+    return None
+
+
+async def blind_recipients(store: Store, data: bytes, recipients: Sequence[str]) -> list[str]:
+    """The envelope recipients that the To:, Cc: and Bcc: fields do not name. A local
+    recipient is in the envelope as its account's address, so a field naming one of its
+    aliases names it too."""
+    named: set[str] = set()
+    for address in (a for name in ("to", "cc", "bcc") for a in header_addresses(data, name)):
+        try:
+            normalised = normalise_address(address)
+        except ValueError:
+            continue
+        named.add(normalised)
+        account = await store.find_recipient(normalised)
+        if account is not None:
+            named.add(account.address)
+    return list(dict.fromkeys(r for r in recipients if r.lower() not in named))
+
+
+def with_bcc(data: bytes, blind: Sequence[str]) -> bytes:
+    """data with a Bcc: field naming `blind` (RFC 5322 §3.6.3), added at the end of the
+    header; data itself if there is no one to name."""
+    if not blind:
+        return data
+    field = b"Bcc: " + ", ".join(blind).encode()
+    size = split_header(data)
+    head, body = data[:size], data[size:]
+    for ending in (b"\r\n", b"\n"):
+        if head == ending:  # no header at all
+            return field + ending + head + body
+        if head.endswith(ending + ending):  # the usual case: before the empty line
+            return head[: -len(ending)] + field + ending + ending + body
+    # A header with no empty line after it, and so no body.
+    return data + (b"" if data.endswith(b"\n") else b"\r\n") + field + b"\r\n"
 
 
 async def find_sent_mailbox(store: Store, account: Account) -> Mailbox:
@@ -68,12 +117,20 @@ async def find_sent_mailbox(store: Store, account: Account) -> Mailbox:
         return await store.find_mailbox(account.id, "Sent")
 
 
-async def save_sent_copy(store: Store, account: Account, data: bytes, window: int) -> bool:
-    """Stores data in the account's Sent mailbox, \\Seen, unless it is already there.
-    Returns whether a copy was added."""
+async def save_sent_copy(
+    store: Store,
+    account: Account,
+    data: bytes,
+    window: int,
+    recipients: Sequence[str] = (),
+) -> bool:
+    """Stores data in the account's Sent mailbox, \\Seen, with a Bcc: field for the
+    envelope recipients it does not name, unless it is already there. Returns whether a
+    copy was added."""
+    data = with_bcc(data, await blind_recipients(store, data, recipients))
     parsed = analyse(data) if len(data) <= PARSE_INLINE_LIMIT else await analyse_async(data)
     sent = await find_sent_mailbox(store, account)
-    if await is_duplicate(store, sent.id, data, parsed, window):
+    if await find_copy(store, sent.id, data, parsed, window) is not None:
         log.info("%s: Sent already holds %s", account.address, parsed.message_id)
         return False
     await deliver(store, sent.id, data, frozenset({SEEN}), parsed=parsed)

@@ -12,8 +12,8 @@ An accepted message is, in this order, each step durable before the next:
 1. queued for the remote recipients, with a Received: field and without Bcc: (RFC 6409
    §8.1 lets the MSA remove it; the recipients must not see it);
 2. delivered to the local recipients' INBOX (a failure there goes to the queue too);
-3. stored \\Seen in the sender's Sent mailbox, Bcc: kept, unless the client already
-   APPENDed the same message (roost.smtp.sent).
+3. stored \\Seen in the sender's Sent mailbox, Bcc: kept (or added from the envelope),
+   unless the client already APPENDed the same message (roost.smtp.sent).
 Then 250. A failure in step 3 is logged, not reported: the mail itself is on its way.
 """
 
@@ -130,7 +130,9 @@ class SubmissionPolicy(Policy):
         relayed = trace + without_bcc(data)
         await self.relay(server, envelope, relayed)
         try:
-            await save_sent_copy(self.store, account, data, self.config.sent_dedup_window)
+            await save_sent_copy(
+                self.store, account, data, self.config.sent_dedup_window, envelope.rcpt_tos
+            )
         except MailError as exc:
             # Over quota, say: the mail is on its way all the same; only the copy is lost.
             log.warning("%s: no Sent copy of %s: %s", account.address, queue_id, exc.text)

@@ -1,5 +1,6 @@
-"""APPEND with MULTIAPPEND and APPENDUID (RFC 9051 §6.3.12, RFC 3502, RFC 4315), and REPLACE
-(RFC 8508), which is an APPEND plus the expunge of the message it replaces."""
+"""APPEND with MULTIAPPEND, APPENDUID and CATENATE (RFC 9051 §6.3.12, RFC 3502, RFC 4315,
+RFC 4469), and REPLACE (RFC 8508), which is an APPEND plus the expunge of the message it
+replaces."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from typing import TYPE_CHECKING
 
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
+from roost.imap.commands.catenate import BadUrl, assemble
 from roost.imap.commands.flags import normalise_flags
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ParsedMessage, Uid
 from roost.proto.imap import commands as c
+from roost.proto.imap.binary_parts import without_nul
 from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
-from roost.store.api import Mailbox, NewMessage
+from roost.smtp.sent import find_copy
+from roost.store.api import FlagMode, Mailbox, NewMessage
 
 if TYPE_CHECKING:
     from roost.imap.selected import SelectedMailbox
@@ -28,11 +32,29 @@ async def append(s: Session, cmd: c.Append) -> Reply:
     mailbox = await _destination(s, cmd.mailbox)
     if mailbox is None:
         return no("No such mailbox", "TRYCREATE")
-    messages = [await _new_message(message) for message in cmd.messages]
+    try:
+        messages = [await _new_message(s, message) for message in cmd.messages]
+    except BadUrl as exc:
+        return no("CATENATE names no message part you may read", exc.code)
+    if len(messages) == 1 and mailbox.special_use == "\\Sent":
+        filed = await _filed_already(s, mailbox, messages[0])
+        if filed is not None:
+            return ok("APPEND completed", f"APPENDUID {mailbox.uidvalidity} {filed}")
     result = await s.store.append(mailbox.id, messages)
     return ok(
         "APPEND completed", f"APPENDUID {result.uidvalidity} {compress(result.uids).decode()}"
     )
+
+
+async def _filed_already(s: Session, sent: Mailbox, message: NewMessage) -> Uid | None:
+    """A client that saves to Sent after submitting (mutt, neomutt, Thunderbird) APPENDs the
+    message the server already filed there (roost.smtp.sent): it gets that copy's UID, with
+    the flags it asked for, and every device sees one copy (RFC 4315 APPENDUID)."""
+    window = s.config.sent_dedup_window
+    uid = await find_copy(s.store, sent.id, message.data, message.parsed, window)
+    if uid is not None and message.flags:
+        await s.store.store_flags(sent.id, [uid], FlagMode.ADD, message.flags)
+    return uid
 
 
 async def replace(s: Session, cmd: c.Replace) -> Reply:
@@ -50,9 +72,11 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
     if mailbox is None:
         # RFC 8508 §3.4: the append failed, so the old message stays as it was.
         return no("No such mailbox", "TRYCREATE")
-    result = await s.store.replace(
-        view.mailbox_id, old, mailbox.id, await _new_message(cmd.message)
-    )
+    try:
+        new = await _new_message(s, cmd.message)
+    except BadUrl as exc:
+        return no("CATENATE names no message part you may read", exc.code)
+    result = await s.store.replace(view.mailbox_id, old, mailbox.id, new)
     appended = result.appended
     # RFC 8508 §3.4 (example): APPENDUID in an untagged OK, then EXISTS/EXPUNGE (from the
     # sync before the tagged reply), then the tagged OK.
@@ -82,10 +106,16 @@ async def _destination(s: Session, name: str) -> Mailbox | None:
         raise
 
 
-async def _new_message(message: c.AppendMessage) -> NewMessage:
+async def _new_message(s: Session, message: c.AppendMessage) -> NewMessage:
+    data = message.data
+    if isinstance(data, c.Catenate):
+        data = await assemble(s, data)  # RFC 4469
+    # A literal8 may carry NUL octets, which no ordinary literal may (RFC 9051 §4.3): such
+    # parts are stored in base64, so BODY[n] can send them and BINARY[n] decodes them.
+    data = without_nul(data)
     return NewMessage(
-        data=message.data,
-        parsed=await _analyse(message.data),
+        data=data,
+        parsed=await _analyse(data),
         flags=normalise_flags(message.flags),
         internaldate=message.internaldate,
     )

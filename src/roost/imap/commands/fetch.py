@@ -63,7 +63,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> Reply:
         return bad("ENABLE QRESYNC first (RFC 7162 §3.2.6)")
     items = tuple(dict.fromkeys(cmd.items))  # an item asked twice is answered once
     if "MODSEQ" in items:
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        await s.enable_condstore()
     if cmd.changedsince is None:
         uids = view.resolve(cmd.seqset, uid=cmd.uid)
     else:

@@ -46,7 +46,7 @@ async def store(s: Session, cmd: c.Store) -> Reply:
     uids = view.resolve(cmd.seqset, uid=cmd.uid)
     flags = normalise_flags(cmd.flags)
     if cmd.unchangedsince is not None:
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        await s.enable_condstore()
     result = await s.store.store_flags(
         view.mailbox_id,
         uids,

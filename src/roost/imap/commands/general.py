@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import roost
 from roost.imap.reply import Reply, ok
+from roost.imap.states import State
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.strings import render_string
@@ -34,6 +35,7 @@ AUTHENTICATED_CAPABILITIES = (
     "ESEARCH",
     "SEARCHRES",
     "MULTIAPPEND",
+    "CATENATE",
     "BINARY",
     "UTF8=ACCEPT",
     "STATUS=SIZE",
@@ -57,18 +59,20 @@ AUTHENTICATED_CAPABILITIES = (
     "UIDONLY",
     "NOTIFY",
     "MULTISEARCH",
+    "CONTEXT=SEARCH",
 )
 ENABLEABLE = frozenset({"IMAP4REV2", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC", "UIDONLY"})
 
 
 def capabilities(s: Session) -> list[str]:
-    from roost.imap.session import State
-
+    """The same extensions before and after login (as Dovecot and Stalwart advertise):
+    clients plan with the greeting's list (IDLE, MOVE, CONDSTORE, QRESYNC...), and some
+    read capabilities only once. Before login it adds how to log in."""
+    # RFC 7889 §3.1: APPENDLIMIT=n holds for every mailbox; the receiver refuses a longer
+    # literal with [TOOBIG] before reading it.
+    caps = [*AUTHENTICATED_CAPABILITIES, f"APPENDLIMIT={s.config.max_message_size}"]
     if s.state is not State.NOT_AUTHENTICATED:
-        # RFC 7889 §3.1: APPENDLIMIT=n holds for every mailbox; the receiver refuses a
-        # longer literal with [TOOBIG] before reading it.
-        return [*AUTHENTICATED_CAPABILITIES, f"APPENDLIMIT={s.config.max_message_size}"]
-    caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"]
+        return caps
     if not s.conn.secure and s.tls_available:
         caps.append("STARTTLS")
     if s.may_authenticate():
@@ -88,8 +92,6 @@ async def noop(s: Session, cmd: c.Noop | c.Check) -> Reply:
 
 
 async def logout(s: Session, cmd: c.Logout) -> Reply:
-    from roost.imap.session import State
-
     # RFC 9051 §6.1.3: BYE, then the tagged OK. Nothing about the selected mailbox may
     # follow the BYE, so the view goes first.
     s.deselect()

@@ -52,7 +52,7 @@ def _check_name(name: str) -> None:
 
 async def create(s: Session, cmd: c.Create) -> Reply:
     assert s.account is not None
-    name = s.decode_mailbox(cmd.mailbox)
+    name = s.decode_mailbox(cmd.mailbox, new=True)
     _check_name(name)
     if name == "INBOX":
         return no("INBOX always exists", "ALREADYEXISTS")
@@ -78,7 +78,7 @@ async def delete(s: Session, cmd: c.Delete) -> Reply:
 
 async def rename(s: Session, cmd: c.Rename) -> Reply:
     assert s.account is not None
-    old, new = s.decode_mailbox(cmd.old), s.decode_mailbox(cmd.new)
+    old, new = s.decode_mailbox(cmd.old), s.decode_mailbox(cmd.new, new=True)
     _check_name(new)
     if new == "INBOX":
         return no("INBOX already exists", "ALREADYEXISTS")
@@ -114,7 +114,7 @@ async def status(s: Session, cmd: c.Status) -> Reply:
     if unknown:
         return bad(f"unknown STATUS item {sorted(unknown)[0]}")
     if "HIGHESTMODSEQ" in cmd.items:
-        s.condstore = True  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        await s.enable_condstore()
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     await s.send(status_line(s, await s.store.status(mailbox.id), cmd.items))
     return ok("STATUS completed")
@@ -158,23 +158,28 @@ async def list_(s: Session, cmd: c.List) -> Reply:
     returns = set(cmd.returns)
     mailboxes = {m.name: m for m in await s.store.list_mailboxes(s.account.id)}
     subscribed = set(await s.store.list_subscriptions(s.account.id))
-    names = set(mailboxes) | (subscribed if "SUBSCRIBED" in selection else set())
+    names = set(mailboxes) | (
+        subscribed | _ancestors(subscribed) if "SUBSCRIBED" in selection else set()
+    )
     parents = {n.rsplit("/", 1)[0] for n in names if "/" in n}
     for name in sorted(names, key=lambda n: (n != "INBOX", n)):
         matched = any(p.matches(name) for p in patterns)
         child_info = ""
+        parent_only = False
         if "SUBSCRIBED" in selection and name not in subscribed:
-            if not (
-                "RECURSIVEMATCH" in selection and matched and _subscribed_child(name, subscribed)
-            ):
+            recursive = "RECURSIVEMATCH" in selection or cmd.lsub
+            if not (recursive and matched and _hidden_subscribed_child(name, subscribed, patterns)):
                 continue
-            child_info = ' ("CHILDINFO" ("SUBSCRIBED"))'
+            parent_only = True
+            child_info = "" if cmd.lsub else ' ("CHILDINFO" ("SUBSCRIBED"))'
         if not matched:
             continue
         mailbox = mailboxes.get(name)
         if "SPECIAL-USE" in selection and (mailbox is None or not mailbox.special_use):
             continue
         attrs = _attributes(name, mailbox, parents, subscribed, selection | returns, cmd.lsub)
+        if cmd.lsub and parent_only:
+            attrs = ["\\Noselect"]  # RFC 3501 §6.3.9: an unsubscribed parent, listed by "%"
         line = f'{verb} ({" ".join(attrs)}) "/" '.encode()
         line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
@@ -183,8 +188,18 @@ async def list_(s: Session, cmd: c.List) -> Reply:
     return ok(f"{verb} completed")
 
 
-def _subscribed_child(name: str, subscribed: set[str]) -> bool:
-    return any(other.startswith(name + "/") for other in subscribed)
+def _hidden_subscribed_child(name: str, subscribed: set[str], patterns: list[ListPattern]) -> bool:
+    """Whether a subscribed descendant of name matches no pattern: then name stands in for
+    it, with CHILDINFO (RFC 5258 §3.5) or, in LSUB, as \\Noselect (RFC 3501 §6.3.9)."""
+    return any(
+        other.startswith(name + "/") and not any(p.matches(other) for p in patterns)
+        for other in subscribed
+    )
+
+
+def _ancestors(names: set[str]) -> set[str]:
+    """Every superior of the names (a subscribed a/b/c has a and a/b above it)."""
+    return {n.rsplit("/", i)[0] for n in names for i in range(1, n.count("/") + 1)}
 
 
 def _attributes(

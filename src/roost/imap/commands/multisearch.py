@@ -78,6 +78,6 @@ async def _targets(s: Session, sources: tuple[c.MailboxFilter, ...]) -> list[Mai
 
 def _names_messages(key: c.SearchKey) -> bool:
     """Sequence numbers or "$": meaningful only against the selected mailbox's view."""
-    if key.name == "SEQ" or (key.seqset is not None and key.seqset.saved):
+    if isinstance(key, c.SeqKey) or (isinstance(key, c.UidKey) and key.seqset.saved):
         return True
-    return any(_names_messages(k) for k in key.keys)
+    return any(map(_names_messages, c.subkeys(key)))

@@ -4,22 +4,22 @@ RFC 4315)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
-from roost.model import SEEN, SYSTEM_FLAGS, MailboxId, ModSeq, Uid
+from roost.model import SEEN, MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
-from roost.proto.imap.responses import flag_list, untagged
+from roost.proto.imap.responses import untagged
 from roost.proto.imap.seqset import absent, clip, compress, render_runs
 from roost.store.api import HasFlag, Not
 
 if TYPE_CHECKING:
     from roost.imap.session import Session
 
-NEVER_RECENT = Uid(2**32)
-PERMANENT = flag_list((*SYSTEM_FLAGS, "\\*"))
+NOT_RECENT = (Uid(0), Uid(0))
 
 
 async def select(s: Session, cmd: c.Select) -> Reply:
@@ -34,25 +34,26 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
     mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
     # Independent reads (and the \Recent claim), asked of the store at once.
-    (uids, modseq), first_recent, unseen = await asyncio.gather(
-        s.store.uids(mailbox.id), _claim_recent(s, mailbox.id, cmd), _first_unseen(s, mailbox.id)
+    (uids, modseq), recent, unseen, keywords = await asyncio.gather(
+        s.store.uids(mailbox.id),
+        _claim_recent(s, mailbox.id, cmd),
+        _first_unseen(s, mailbox.id),
+        s.store.keywords(mailbox.id),
     )
+    if cmd.readonly and not s.rev2:
+        recent = await _examined_recent(s, mailbox.id, uids)
     view = SelectedMailbox(
         mailbox_id=mailbox.id,
         uidvalidity=mailbox.uidvalidity,
         uids=uids,
         modseq=modseq,
         readonly=cmd.readonly,
-        first_recent=first_recent,
+        recent=recent,
+        keywords=keywords,
     )
-    lines = [
-        untagged("FLAGS " + flag_list(SYSTEM_FLAGS)),
-        untagged(f"OK [PERMANENTFLAGS {PERMANENT}] Flags permitted"),
-        untagged(f"{view.exists} EXISTS"),
-    ]
+    lines = [view.flags_responses(), untagged(f"{view.exists} EXISTS")]
     if not s.rev2:
-        recent = view.recent_count()
-        lines.append(untagged(f"{recent} RECENT"))
+        lines.append(untagged(f"{view.recent_count()} RECENT"))
         if unseen and not s.uidonly:  # RFC 9586 §3.4: UNSEEN carries a sequence number
             msn = view.msn(unseen[0])
             lines.append(untagged(f"OK [UNSEEN {msn}] First unseen"))
@@ -75,10 +76,17 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     )
 
 
-async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> Uid:
+async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> tuple[Uid, Uid]:
     if s.rev2 or cmd.readonly:
-        return NEVER_RECENT
+        return NOT_RECENT
     return await s.store.claim_recent(mailbox)
+
+
+async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) -> tuple[Uid, Uid]:
+    """EXAMINE changes no state (RFC 3501 §6.3.2), so it claims nothing, but it still
+    reports RECENT: the recent messages are the newest ones, as many as the store counts."""
+    count = (await s.store.status(mailbox)).recent
+    return (uids[-count], Uid(uids[-1] + 1)) if 0 < count <= len(uids) else NOT_RECENT
 
 
 async def _first_unseen(s: Session, mailbox: MailboxId) -> list[Uid]:

@@ -7,8 +7,10 @@ or UTF-8 (IMAP4rev2 / UTF8=ACCEPT) depends on the session, which decodes them.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeAlias
 
 from roost.proto.imap.seqset import SeqSet
 
@@ -134,7 +136,22 @@ class Status(Command):
 class AppendMessage:
     flags: tuple[str, ...]
     internaldate: datetime | None
-    data: bytes
+    data: bytes | Catenate  # the message, or (RFC 4469) the parts to build it from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatenateText:
+    data: bytes  # RFC 4469 §5: TEXT literal, taken as it is
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CatenateUrl:
+    url: str  # RFC 4469 §5: URL astring, an IMAP URL (RFC 5092) of a message or its part
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catenate:
+    parts: tuple[CatenateText | CatenateUrl, ...]  # one or more, in order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,18 +218,152 @@ class Expunge(Command):
     uids: SeqSet | None = None  # UID EXPUNGE
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SearchKey:
-    """One search key. `name` is the RFC 9051 keyword, upper-case ("SUBJECT", "SEEN"...);
-    `text`, `number`, `day`, `field`, `seqset` and `keys` hold its arguments."""
+# --- SEARCH keys (RFC 9051 §6.4.4) ------------------------------------------------
+# One type per kind of key, so that whatever turns a key into something else handles every
+# kind: a `match` over SearchKey ends in assert_never, and mypy names a forgotten one. A
+# key the parser accepts can then never fall through to "every message".
 
-    name: str
-    text: str | None = None
-    number: int | None = None
-    day: date | None = None
-    field: str | None = None  # HEADER field-name
-    seqset: SeqSet | None = None  # seq set (name "SEQ") or UID set (name "UID")
-    keys: tuple[SearchKey, ...] = ()  # NOT (1), OR (2), AND (n: a parenthesised list)
+
+class DateField(enum.Enum):
+    INTERNAL = "internal"  # BEFORE ON SINCE: the INTERNALDATE
+    SENT = "sent"  # SENTBEFORE SENTON SENTSINCE: the Date: field
+    SAVED = "saved"  # SAVEDBEFORE SAVEDON SAVEDSINCE (RFC 8514)
+
+
+class DateRelation(enum.Enum):
+    BEFORE = "before"
+    ON = "on"
+    SINCE = "since"
+
+
+class RecentKind(enum.Enum):
+    RECENT = "recent"  # IMAP4rev1 \Recent
+    NEW = "new"  # recent and not \Seen
+    OLD = "old"  # not recent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllKey:
+    """ALL, and SAVEDATESUPPORTED (RFC 8514 §4.3: every mailbox here keeps SAVEDATE)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeqKey:
+    seqset: SeqSet  # message sequence numbers, or "$" (RFC 5182: the saved result's UIDs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UidKey:
+    seqset: SeqSet  # UID set, or "$"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlagKey:
+    flag: str  # a system flag (ANSWERED: "\\Answered"...) or a keyword (KEYWORD x)
+    present: bool  # UNANSWERED, UNKEYWORD...: False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecentKey:
+    kind: RecentKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DateKey:
+    field: DateField
+    relation: DateRelation
+    day: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderKey:
+    field: str  # lower-case: FROM is HEADER from
+    text: str  # "" matches every message that has the field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BodyKey:
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextKey:
+    text: str  # header or body
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SizeKey:
+    larger: bool  # LARGER n, else SMALLER n
+    octets: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgeKey:
+    younger: bool  # RFC 5032 YOUNGER n, else OLDER n
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModSeqKey:
+    modseq: int  # RFC 7162 §3.1.5 MODSEQ (its per-flag entry is ignored)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailIdKey:
+    id: str  # RFC 8474 §6
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadIdKey:
+    id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotKey:
+    key: SearchKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrKey:
+    left: SearchKey
+    right: SearchKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AndKey:
+    keys: tuple[SearchKey, ...]  # a parenthesised list, or the keys of a search program
+
+
+SearchKey: TypeAlias = (
+    AllKey
+    | SeqKey
+    | UidKey
+    | FlagKey
+    | RecentKey
+    | DateKey
+    | HeaderKey
+    | BodyKey
+    | TextKey
+    | SizeKey
+    | AgeKey
+    | ModSeqKey
+    | EmailIdKey
+    | ThreadIdKey
+    | NotKey
+    | OrKey
+    | AndKey
+)
+
+
+def subkeys(key: SearchKey) -> tuple[SearchKey, ...]:
+    """The keys directly inside NOT, OR and AND; () for every other key."""
+    if isinstance(key, NotKey):
+        return (key.key,)
+    if isinstance(key, OrKey):
+        return (key.left, key.right)
+    if isinstance(key, AndKey):
+        return key.keys
+    return ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +373,11 @@ class Search(Command):
     key: SearchKey  # an AND of the top-level keys
     returns: tuple[str, ...] | None = None  # ESEARCH RETURN (...) options; None: plain SEARCH
     partial: tuple[int, int] | None = None  # RFC 9394 PARTIAL range as sent (-1: the last)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelUpdate(Command):
+    tags: tuple[str, ...]  # RFC 5267 §4.2: the SEARCH RETURN (UPDATE) commands to forget
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,9 +424,28 @@ class FetchBody:
     size_only: bool = False  # BINARY.SIZE[section]
 
 
-# Simple attributes are upper-case strings: UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY
-# BODYSTRUCTURE RFC822 RFC822.HEADER RFC822.TEXT MODSEQ.
-FetchItem = str | FetchBody
+class FetchAttr(enum.StrEnum):
+    """A fetch-att without a section (RFC 9051 §6.4.5). A str, so that "FLAGS" in items
+    reads as it should; the FETCH code has an entry for every member (a test checks)."""
+
+    ENVELOPE = "ENVELOPE"
+    FLAGS = "FLAGS"
+    INTERNALDATE = "INTERNALDATE"
+    RFC822 = "RFC822"
+    RFC822_HEADER = "RFC822.HEADER"
+    RFC822_SIZE = "RFC822.SIZE"
+    RFC822_TEXT = "RFC822.TEXT"
+    BODY = "BODY"
+    BODYSTRUCTURE = "BODYSTRUCTURE"
+    UID = "UID"
+    MODSEQ = "MODSEQ"  # RFC 7162 §3.1.4
+    PREVIEW = "PREVIEW"  # RFC 8970
+    SAVEDATE = "SAVEDATE"  # RFC 8514
+    EMAILID = "EMAILID"  # RFC 8474
+    THREADID = "THREADID"
+
+
+FetchItem: TypeAlias = FetchAttr | FetchBody
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,6 +31,9 @@ ATOM = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\\]]+')
 ASTRING_ATOM = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\]+')
 LIST_ATOM = re.compile(rb'[^(){ \x00-\x1f\x7f"\\]+')
 TAG = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\+]+')
+# No client needs more, and a keyword is stored with every message that carries it.
+MAX_TAG = 1024
+MAX_ATOM = 1024
 _QUOTED = re.compile(rb'"((?:[^"\\\r\n]|\\["\\])*)"')
 _NUMBER = re.compile(rb"\d{1,20}")
 _SEQSET = re.compile(rb"[\d*:,]+|\$")
@@ -137,7 +140,10 @@ class Cursor:
         return self.string()
 
     def atom(self, what: str = "atom") -> str:
-        return self.match(ATOM, what).decode("utf-8", "replace")
+        raw = self.match(ATOM, what)
+        if len(raw) > MAX_ATOM:
+            raise self.fail(f"{what} longer than {MAX_ATOM} octets")
+        return raw.decode("utf-8", "replace")
 
     def mailbox(self) -> str:
         return self.astring("mailbox name")

@@ -22,30 +22,13 @@ from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, partial_range
 
 _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _PART = re.compile(rb"[1-9]\d{0,8}(?:\.[1-9]\d{0,8})*")
+_A = c.FetchAttr
 _MACROS = {
-    "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
-    "FAST": ("FLAGS", "INTERNALDATE", "RFC822.SIZE"),
-    "FULL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"),
+    "ALL": (_A.FLAGS, _A.INTERNALDATE, _A.RFC822_SIZE, _A.ENVELOPE),
+    "FAST": (_A.FLAGS, _A.INTERNALDATE, _A.RFC822_SIZE),
+    "FULL": (_A.FLAGS, _A.INTERNALDATE, _A.RFC822_SIZE, _A.ENVELOPE, _A.BODY),
 }
-SIMPLE = frozenset(
-    {
-        "ENVELOPE",
-        "FLAGS",
-        "INTERNALDATE",
-        "RFC822",
-        "RFC822.HEADER",
-        "RFC822.SIZE",
-        "RFC822.TEXT",
-        "BODY",
-        "BODYSTRUCTURE",
-        "UID",
-        "MODSEQ",  # RFC 7162 §3.1.4
-        "PREVIEW",  # RFC 8970
-        "SAVEDATE",  # RFC 8514
-        "EMAILID",  # RFC 8474
-        "THREADID",
-    }
-)
+SIMPLE = {attr.value: attr for attr in c.FetchAttr}
 _SECTIONED = {
     "BODY": (False, False, False),  # peek, binary, size_only
     "BODY.PEEK": (True, False, False),
@@ -97,9 +80,9 @@ def parse_fetch(cur: Cursor, tag: str, uid: bool) -> c.Command:
         if vanished and (not uid or changedsince is None):
             raise cur.fail("VANISHED needs UID FETCH with CHANGEDSINCE")
         if changedsince is not None and "MODSEQ" not in items:
-            items.append("MODSEQ")  # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ
+            items.append(_A.MODSEQ)  # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ
     if uid and "UID" not in items:
-        items.insert(0, "UID")  # RFC 9051 §6.4.9: UID FETCH always returns the UID
+        items.insert(0, _A.UID)  # RFC 9051 §6.4.9: UID FETCH always returns the UID
     return c.Fetch(
         tag=tag,
         uid=uid,
@@ -120,7 +103,7 @@ def fetch_att(cur: Cursor) -> c.FetchItem:
             cur.expect(b"LAZY", "LAZY")
             cur.expect(b")")
         if name in SIMPLE:
-            return name
+            return SIMPLE[name]
         raise cur.fail(f"unknown fetch data item {name[:30]}")
     if name not in _SECTIONED:
         raise cur.fail(f"{name[:30]} takes no section")
@@ -136,6 +119,15 @@ def fetch_att(cur: Cursor) -> c.FetchItem:
     return c.FetchBody(
         section=section, peek=peek, binary=binary, partial=partial, size_only=size_only
     )
+
+
+def parse_section(text: str) -> c.Section:
+    """A section as an IMAP URL names it (RFC 5092 §6: ";SECTION=" enc-section, after
+    %-decoding): the section-spec of BODY[...]. ProtocolError if it is not one."""
+    cur = Cursor([b"[" + text.upper().encode() + b"]"])
+    section = _section(cur, binary=False)
+    cur.end()
+    return section
 
 
 def _section(cur: Cursor, binary: bool) -> c.Section:

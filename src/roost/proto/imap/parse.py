@@ -15,6 +15,7 @@ from roost.proto.imap.cursor import (
     ATOM,
     BASE64,
     MAX_NUMBER64,
+    MAX_TAG,
     TAG,
     Cursor,
     Literal,
@@ -35,6 +36,8 @@ def parse_command(segments: Sequence[bytes | Literal]) -> c.Command:
     raw_tag = TAG.match(cur.line)
     if raw_tag is None:
         raise ProtocolError("missing or invalid tag")
+    if raw_tag.end() > MAX_TAG:
+        raise ProtocolError(f"tag longer than {MAX_TAG} octets")  # untagged: not echoed
     cur.pos = raw_tag.end()
     cur.tag = raw_tag.group().decode("utf-8", "replace")
     if not cur.take(b" "):
@@ -180,12 +183,27 @@ def _rename(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Rename(tag=tag, old=old, new=cur.mailbox())
 
 
+# RFC 5258 §3.1 and RFC 6154 §5.1 (SPECIAL-USE); §3.2, RFC 5819 (STATUS) and RFC 6154.
+LIST_SELECTION_OPTIONS = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+LIST_RETURN_OPTIONS = frozenset({"SUBSCRIBED", "CHILDREN", "STATUS", "SPECIAL-USE"})
+
+
 def _list(lsub: bool) -> Callable[[Cursor, str, bool], c.Command]:
     def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
         cur.sp()
         selection: list[str] = []
         if not lsub and cur.peek() == b"(":
-            cur.parenthesised(lambda: selection.append(cur.atom("selection option").upper()))
+
+            def selection_option() -> None:
+                # RFC 5258 §3: an option the server does not know is BAD.
+                selection.append(cur.atom("selection option").upper())
+                if selection[-1] not in LIST_SELECTION_OPTIONS:
+                    raise cur.fail(f"unknown LIST selection option {selection[-1]}")
+
+            cur.parenthesised(selection_option)
+            if "RECURSIVEMATCH" in selection and not set(selection) - {"RECURSIVEMATCH", "REMOTE"}:
+                # RFC 5258 §3.1: RECURSIVEMATCH only modifies another selection option.
+                raise cur.fail("RECURSIVEMATCH needs another selection option")
             cur.sp()
         reference = cur.mailbox()
         cur.sp()
@@ -204,6 +222,8 @@ def _list(lsub: bool) -> Callable[[Cursor, str, bool], c.Command]:
 
             def option() -> None:
                 opt = cur.atom("return option").upper()
+                if opt not in LIST_RETURN_OPTIONS:
+                    raise cur.fail(f"unknown LIST return option {opt}")
                 returns.append(opt)
                 if opt == "STATUS":
                     cur.sp()
@@ -276,6 +296,7 @@ def _setquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
 
 def _append_message(cur: Cursor) -> c.AppendMessage:
     # append-message = append-opts SP append-data (RFC 4466 §2.1.1), after its SP
+    # append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")" (RFC 4469 §5)
     flags: tuple[str, ...] = ()
     when = None
     if cur.peek() == b"(":
@@ -284,10 +305,34 @@ def _append_message(cur: Cursor) -> c.AppendMessage:
     if cur.peek() == b'"':
         when = date_time(cur)
         cur.sp()
+    if cur.take(b"CATENATE"):
+        cur.sp()
+        return c.AppendMessage(flags=flags, internaldate=when, data=_catenate(cur))
     lit = cur.literal()
     if lit is None:
         raise cur.fail("the message must be a literal")
     return c.AppendMessage(flags=flags, internaldate=when, data=lit.data)
+
+
+def _catenate(cur: Cursor) -> c.Catenate:
+    # cat-part = text-literal / url; text-literal = "TEXT" SP literal; url = "URL" SP astring
+    parts: list[c.CatenateText | c.CatenateUrl] = []
+
+    def part() -> None:
+        if cur.take(b"TEXT "):
+            lit = cur.literal()
+            if lit is None:
+                raise cur.fail("CATENATE TEXT needs a literal")
+            parts.append(c.CatenateText(data=lit.data))
+        elif cur.take(b"URL "):
+            parts.append(c.CatenateUrl(url=cur.astring("URL")))
+        else:
+            raise cur.fail("expected TEXT or URL")
+
+    cur.parenthesised(part)
+    if not parts:
+        raise cur.fail("CATENATE needs at least one part")
+    return c.Catenate(parts=tuple(parts))
 
 
 def _replace(cur: Cursor, tag: str, uid: bool) -> c.Command:
@@ -299,6 +344,16 @@ def _replace(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
     message = _append_message(cur)
     return c.Replace(tag=tag, uid=uid, number=number, mailbox=mailbox, message=message)
+
+
+def _cancelupdate(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    # "CANCELUPDATE" 1*(SP tag-string), tag-string = string (RFC 5267 §5)
+    tags: list[str] = []
+    while cur.take(b" "):
+        tags.append(cur.text(cur.string_bytes(what="tag string")))
+    if not tags:
+        raise cur.fail("CANCELUPDATE needs a tag")
+    return c.CancelUpdate(tag=tag, tags=tuple(tags))
 
 
 def _compress(cur: Cursor, tag: str, uid: bool) -> c.Command:
@@ -387,6 +442,7 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"UNSELECT": _no_args(c.Unselect),
     b"EXPUNGE": _expunge,
     b"SEARCH": parse_search,
+    b"CANCELUPDATE": _cancelupdate,
     b"SORT": parse_sort,
     b"THREAD": parse_thread,
     b"ESEARCH": parse_esearch,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from roost.proto.errors import ProtocolError
 from roost.proto.imap.commands import Command
-from roost.proto.imap.cursor import Literal
+from roost.proto.imap.cursor import MAX_TAG, Literal
 from roost.proto.imap.parse import parse_command
 
 _LITERAL_RE = re.compile(rb"(~?)\{(\d{1,20})(\+?)\}\Z")
@@ -179,6 +179,8 @@ class Receiver:
             first = head if isinstance(head, bytes) else b""
         match = _TAG_RE.match(first)
         if match is None or first[match.end() : match.end() + 1] != b" ":
+            return None
+        if match.end() > MAX_TAG:
             return None
         return match.group().decode("ascii", "replace")
 

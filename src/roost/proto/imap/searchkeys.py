@@ -18,49 +18,45 @@
     partial-range-first = nz-number ":" nz-number
     partial-range-last  = MINUS nz-number ":" MINUS nz-number
 
-Keys become `SearchKey(name, ...)` trees; several top-level keys are an implicit AND.
+Keys become trees of the typed keys of roost.proto.imap.commands (SearchKey); several
+top-level keys are an implicit AND.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from roost.proto.imap import commands as c
 from roost.proto.imap.cursor import MAX_NUMBER64, Cursor, partial_range, search_date
 from roost.proto.imap.notify import mailbox_filter
 
-NO_ARGUMENT = frozenset(
-    "ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT "
-    "UNFLAGGED UNSEEN SAVEDATESUPPORTED".split()
-)
-STRING_ARGUMENT = frozenset("BCC BODY CC FROM SUBJECT TEXT TO".split())
-DATE_ARGUMENT = frozenset(
-    "BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE SAVEDBEFORE SAVEDON SAVEDSINCE".split()
-)
-NUMBER_ARGUMENT = frozenset({"LARGER", "SMALLER"})
-INTERVAL_ARGUMENT = frozenset({"OLDER", "YOUNGER"})  # RFC 5032: seconds, nz-number
-WITH_ARGUMENT = (
-    STRING_ARGUMENT
-    | DATE_ARGUMENT
-    | NUMBER_ARGUMENT
-    | INTERVAL_ARGUMENT
-    | {
-        "HEADER",
-        "KEYWORD",
-        "UNKEYWORD",
-        "UID",
-        "NOT",
-        "OR",
-        "MODSEQ",
-        "EMAILID",
-        "THREADID",
-    }
-)
+# Keys without an argument, and what each is.
+NO_ARGUMENT: dict[str, c.SearchKey] = {
+    "ALL": c.AllKey(),
+    "SAVEDATESUPPORTED": c.AllKey(),  # RFC 8514 §4.3: every mailbox keeps SAVEDATE
+    "RECENT": c.RecentKey(kind=c.RecentKind.RECENT),
+    "NEW": c.RecentKey(kind=c.RecentKind.NEW),
+    "OLD": c.RecentKey(kind=c.RecentKind.OLD),
+    **{
+        f"{prefix}{name}": c.FlagKey(flag="\\" + name.capitalize(), present=not prefix)
+        for name in ("ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN")
+        for prefix in ("", "UN")
+    },
+}
+HEADER_KEYS = frozenset({"BCC", "CC", "FROM", "SUBJECT", "TO"})  # HEADER <name> <string>
+DATE_KEYS = {
+    f"{prefix}{relation.name}": (field, relation)
+    for prefix, field in (("", c.DateField.INTERNAL), ("SENT", c.DateField.SENT))
+    for relation in c.DateRelation
+} | {f"SAVED{relation.name}": (c.DateField.SAVED, relation) for relation in c.DateRelation}
 OBJECTID = re.compile(rb"[A-Za-z0-9_-]{1,255}(?![^ )\r\n])")
 RETURN_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
 SORT_RETURN_OPTIONS = RETURN_OPTIONS - {"SAVE"}  # RFC 5267 §3.2
+# RFC 5267 §4.1 (CONTEXT=SEARCH): UPDATE asks for ADDTO/REMOVEFROM as the result changes;
+# CONTEXT is a hint that the client will ask again.
+SEARCH_RETURN_OPTIONS = RETURN_OPTIONS | {"UPDATE", "CONTEXT"}
 SORT_KEYS = frozenset("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
 THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
 MAX_DEPTH = 64
@@ -70,7 +66,7 @@ Returns = tuple[tuple[str, ...] | None, tuple[int, int] | None]
 
 def parse_search(cur: Cursor, tag: str, uid: bool) -> c.Command:
     cur.sp()
-    returns, partial = return_options(cur, RETURN_OPTIONS, "SEARCH")
+    returns, partial = return_options(cur, SEARCH_RETURN_OPTIONS, "SEARCH")
     charset = None
     if cur.take(b"CHARSET "):
         charset = cur.astring("charset").upper()
@@ -155,7 +151,7 @@ def _keys(cur: Cursor) -> c.SearchKey:
     keys = [search_key(cur, 0)]
     while cur.take(b" "):
         keys.append(search_key(cur, 0))
-    return keys[0] if len(keys) == 1 else c.SearchKey(name="AND", keys=tuple(keys))
+    return keys[0] if len(keys) == 1 else c.AndKey(keys=tuple(keys))
 
 
 def return_options(cur: Cursor, allowed: frozenset[str], command: str) -> Returns:
@@ -192,50 +188,100 @@ def search_key(cur: Cursor, depth: int) -> c.SearchKey:
         cur.parenthesised(lambda: keys.append(search_key(cur, depth + 1)))
         if not keys:
             raise cur.fail("empty search key list")
-        return c.SearchKey(name="AND", keys=tuple(keys))
+        return c.AndKey(keys=tuple(keys))
     if first.isdigit() or first in (b"*", b"$"):
-        return c.SearchKey(name="SEQ", seqset=cur.seqset())
+        return c.SeqKey(seqset=cur.seqset())
     name = cur.atom("search key").upper()
     if name in NO_ARGUMENT:
-        return c.SearchKey(name=name)
-    if name not in WITH_ARGUMENT:
+        return NO_ARGUMENT[name]
+    rule = WITH_ARGUMENT.get(name)
+    if rule is None:
         raise cur.fail(f"unknown search key {name[:30]}")
     cur.sp()
-    if name in STRING_ARGUMENT:
-        return c.SearchKey(name=name, text=cur.astring("search string"))
-    if name in DATE_ARGUMENT:
-        return c.SearchKey(name=name, day=search_date(cur))
-    if name in NUMBER_ARGUMENT:
-        return c.SearchKey(name=name, number=cur.number(MAX_NUMBER64))
-    if name in INTERVAL_ARGUMENT:
-        return c.SearchKey(name=name, number=cur.number(nonzero=True))
-    if name == "HEADER":
-        field = cur.astring("header field name")
+    return rule(cur, name, depth)
+
+
+def _string_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    text = cur.astring("search string")
+    if name == "BODY":
+        return c.BodyKey(text=text)
+    if name == "TEXT":
+        return c.TextKey(text=text)
+    return c.HeaderKey(field=name.lower(), text=text)
+
+
+def _header_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    field = cur.astring("header field name")
+    cur.sp()
+    return c.HeaderKey(field=field.lower(), text=cur.astring("search string"))
+
+
+def _date_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    field, relation = DATE_KEYS[name]
+    return c.DateKey(field=field, relation=relation, day=search_date(cur))
+
+
+def _size_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    return c.SizeKey(larger=name == "LARGER", octets=cur.number(MAX_NUMBER64))
+
+
+def _age_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    # RFC 5032: seconds, nz-number
+    return c.AgeKey(younger=name == "YOUNGER", seconds=cur.number(nonzero=True))
+
+
+def _keyword_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    return c.FlagKey(flag=cur.flag(), present=name == "KEYWORD")
+
+
+def _uid_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    return c.UidKey(seqset=cur.seqset())
+
+
+def _not_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    return c.NotKey(key=search_key(cur, depth + 1))
+
+
+def _or_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    left = search_key(cur, depth + 1)
+    cur.sp()
+    return c.OrKey(left=left, right=search_key(cur, depth + 1))
+
+
+def _modseq_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    # RFC 7162 §3.1.5: MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer;
+    # the entry (a per-flag modseq) is accepted and ignored: one modseq per message.
+    if cur.peek() == b'"':
+        cur.string("entry name")
         cur.sp()
-        return c.SearchKey(name=name, field=field, text=cur.astring("search string"))
-    if name in ("KEYWORD", "UNKEYWORD"):
-        return c.SearchKey(name=name, text=cur.flag())
-    if name == "UID":
-        return c.SearchKey(name=name, seqset=cur.seqset())
-    if name == "NOT":
-        return c.SearchKey(name=name, keys=(search_key(cur, depth + 1),))
-    if name == "MODSEQ":
-        # RFC 7162 §3.1.5: MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer;
-        # the entry (a per-flag modseq) is accepted and ignored: one modseq per message.
-        if cur.peek() == b'"':
-            cur.string("entry name")
-            cur.sp()
-            cur.atom("entry type")
-            cur.sp()
-        return c.SearchKey(name=name, number=cur.number(MAX_NUMBER64))
-    if name in ("EMAILID", "THREADID"):
-        # RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-")
-        return c.SearchKey(name=name, text=cur.match(OBJECTID, "object id").decode("ascii"))
-    if name == "OR":
-        left = search_key(cur, depth + 1)
+        cur.atom("entry type")
         cur.sp()
-        return c.SearchKey(name=name, keys=(left, search_key(cur, depth + 1)))
-    raise cur.fail(f"unknown search key {name[:30]}")
+    return c.ModSeqKey(modseq=cur.number(MAX_NUMBER64))
+
+
+def _object_id_key(cur: Cursor, name: str, depth: int) -> c.SearchKey:
+    # RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-")
+    found = cur.match(OBJECTID, "object id").decode("ascii")
+    return c.EmailIdKey(id=found) if name == "EMAILID" else c.ThreadIdKey(id=found)
+
+
+WITH_ARGUMENT: dict[str, Callable[[Cursor, str, int], c.SearchKey]] = {
+    **dict.fromkeys((*HEADER_KEYS, "BODY", "TEXT"), _string_key),
+    **dict.fromkeys(DATE_KEYS, _date_key),
+    "HEADER": _header_key,
+    "LARGER": _size_key,
+    "SMALLER": _size_key,
+    "OLDER": _age_key,
+    "YOUNGER": _age_key,
+    "KEYWORD": _keyword_key,
+    "UNKEYWORD": _keyword_key,
+    "UID": _uid_key,
+    "NOT": _not_key,
+    "OR": _or_key,
+    "MODSEQ": _modseq_key,
+    "EMAILID": _object_id_key,
+    "THREADID": _object_id_key,
+}
 
 
 T = TypeVar("T")

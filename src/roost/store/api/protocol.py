@@ -156,13 +156,19 @@ class MessageStore(Protocol):
         the highestmodseq they reflect. Cost follows the changes since the last call."""
         ...
 
-    async def claim_recent(self, mailbox: MailboxId) -> Uid:
-        """IMAP4rev1 \\Recent: returns the first uid that is recent for the caller and
-        marks every current message as no longer recent for later callers."""
+    async def claim_recent(self, mailbox: MailboxId) -> tuple[Uid, Uid]:
+        """IMAP4rev1 \\Recent: returns (first, end), the uids [first, end) that are recent
+        for the caller (whenever it learns of them), and marks every current message as no
+        longer recent for later callers."""
         ...
 
     async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
         """Flags of the existing messages among uids, ascending by uid."""
+        ...
+
+    async def keywords(self, mailbox: MailboxId) -> list[str]:
+        """Every keyword ever set on a message of the mailbox (RFC 9051 §7.3.5: FLAGS only
+        grows), each once (compared case-insensitively), sorted case-insensitively."""
         ...
 
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:

@@ -208,6 +208,7 @@ class Changes:
     uidnext: Uid
     changed: tuple[MessageFlags, ...]  # new or re-flagged messages still present, by uid
     expunged: tuple[Uid, ...]  # tombstones after the modseq, ascending
+    keywords: tuple[str, ...] = ()  # every keyword defined in the mailbox (Store.keywords)
     # Expunges up to this modseq are no longer listed (retention folded their tombstones):
     # asked from below it, `expunged` may miss some, and any UID below uidnext that is not
     # present may have been expunged (RFC 7162 §3.2.5.2 lets QRESYNC say so as a range).

@@ -108,12 +108,17 @@ def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
         (mailbox_id, modseq),
     )
     floor = tx.one("SELECT vanished_floor FROM mailboxes WHERE id = ?", (mailbox_id,))
+    # A keyword is only ever defined along with a change, so no change means none new.
+    defined = (changed or expunged) and tx.one(
+        "SELECT keywords FROM mailboxes WHERE id = ?", (mailbox_id,)
+    )
     return Changes(
         highestmodseq=mailbox.highestmodseq,
         uidnext=mailbox.uidnext,
         changed=tuple(message_flags(row) for row in changed),
         expunged=tuple(Uid(row[0]) for row in expunged),
         vanished_floor=ModSeq(floor[0] if floor else 0),
+        keywords=tuple(defined[0].split()) if defined else (),
     )
 
 

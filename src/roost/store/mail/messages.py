@@ -64,6 +64,7 @@ _CARRIED = (
     "sort_subject, subject_reply, sort_from, sort_to, sort_cc, sort_display_from, "
     "sort_display_to, thread_refs, envelope_fields"
 )
+_KEYWORDS = 3  # the keywords column in a (uid, thread_id, *_CARRIED) row
 _SIZE = 6  # the size column in a (uid, thread_id, *_CARRIED) row
 _MESSAGE_ID = 14  # in *_CARRIED: the message_id and thread_refs columns
 _THREAD_REFS = 22
@@ -122,6 +123,7 @@ def append(
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
+    define_keywords(tx, mailbox_id, (k for m in messages for k in Flags.parse(m.flags).keywords))
     search_texts = [
         (blob, message.parsed.headers_text, message.parsed.body_text)
         for message, blob in zip(messages, blobs, strict=True)
@@ -196,8 +198,8 @@ def list_uids(tx: Tx, mailbox: MailboxId) -> list[Uid]:
     return _uid_column(rows)
 
 
-def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
-    row = tx.one("SELECT first_recent_uid FROM mailboxes WHERE id = ?", (mailbox,))
+def claim_recent(tx: Tx, mailbox: MailboxId) -> tuple[Uid, Uid]:
+    row = tx.one("SELECT first_recent_uid, uidnext FROM mailboxes WHERE id = ?", (mailbox,))
     if row is None:
         raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
     tx.execute(
@@ -205,12 +207,42 @@ def claim_recent(tx: Tx, mailbox: MailboxId) -> Uid:
         "WHERE id = ? AND first_recent_uid <> uidnext",
         (mailbox,),
     )
-    return Uid(row[0])
+    return Uid(row[0]), Uid(row[1])
 
 
 def fetch_flags(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
     get_mailbox(tx, mailbox)
     return [message_flags(row) for row in select_uids(tx, FLAG_COLUMNS, mailbox, uids)]
+
+
+def keywords(tx: Tx, mailbox: MailboxId) -> list[str]:
+    row = tx.one("SELECT keywords FROM mailboxes WHERE id = ?", (mailbox,))
+    if row is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
+    return _keyword_list(row[0])
+
+
+def _keyword_list(text: str) -> list[str]:
+    found: dict[str, str] = {}
+    for keyword in text.split():
+        found.setdefault(keyword.casefold(), keyword)
+    return [found[k] for k in sorted(found)]
+
+
+def define_keywords(tx: Tx, mailbox: MailboxId, keywords: Iterable[str]) -> None:
+    """Adds keywords to the mailbox's defined keywords (migration 16), which only grow."""
+    wanted: dict[str, str] = {}
+    for keyword in keywords:
+        wanted.setdefault(keyword.casefold(), keyword)  # the first spelling wins
+    if not wanted:
+        return
+    row = tx.one("SELECT keywords FROM mailboxes WHERE id = ?", (mailbox,))
+    assert row is not None  # the callers found the mailbox in this transaction
+    known = {k.casefold() for k in row[0].split()}
+    new = [k for folded, k in wanted.items() if folded not in known]
+    if new:
+        text = " ".join([*row[0].split(), *new])
+        tx.execute("UPDATE mailboxes SET keywords = ? WHERE id = ?", (text, mailbox))
 
 
 def fetch_meta(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
@@ -303,6 +335,8 @@ def store_flags(
     if not updates:
         return FlagResult(changed=(), modified=modified)
     _, modseq = advance(tx, mailbox, 0)
+    if mode is not FlagMode.REMOVE:
+        define_keywords(tx, mailbox, Flags.parse(flags).keywords)
     tx.executemany(
         "UPDATE messages SET system_flags = ?, keywords = ?, modseq = ? "
         "WHERE mailbox_id = ? AND uid = ?",
@@ -414,4 +448,5 @@ def _insert_copies(
         head = (target.id, first + offset, modseq, to_micros(now), email, thread)
         inserts.append((*head, *carried))
     tx.executemany(_INSERT_MESSAGE, inserts)
+    define_keywords(tx, target.id, (k for row in rows for k in row[_KEYWORDS].split()))
     return first, modseq

@@ -348,13 +348,16 @@ class MailStore:
         uids, highest = await self._read(partial(self._uids.uids, mailbox=mailbox))
         return cast(Sequence[Uid], uids), highest
 
-    async def claim_recent(self, mailbox: MailboxId) -> Uid:
+    async def claim_recent(self, mailbox: MailboxId) -> tuple[Uid, Uid]:
         # \Recent is advisory (and gone from IMAP4rev2): a claim lost to a power cut makes a
         # message recent once more, so it need not wait for an fsync of its own.
         return await self._write(partial(msgs.claim_recent, mailbox=mailbox), durable=False)
 
     async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
         return await self._read(partial(msgs.fetch_flags, mailbox=mailbox, uids=uids))
+
+    async def keywords(self, mailbox: MailboxId) -> list[str]:
+        return await self._read(partial(msgs.keywords, mailbox=mailbox))
 
     async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
         return await self._read(partial(msgs.fetch_meta, mailbox=mailbox, uids=uids))
