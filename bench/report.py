@@ -279,12 +279,16 @@ METHOD = """\
 ## How to run
 
     make bench                      # full scale: 10k/100k mailboxes, 10,000 connections
-    BENCH_SCALE=small make bench    # corpora and connection counts / 10, ~20 minutes
+    BENCH_SCALE=small make bench    # corpora and connection counts / 10, ~30 minutes
     make bench BENCH_ARGS="--scenario push --repeat 5"   # a subset
+    make bench BENCH_SERVERS=dovecot,roost               # without Roost on PostgreSQL
+    python -m bench compare --servers dovecot,roost,roost@<commit> ...
+                                    # Roost as of <commit> beside today's, in one run
     python -m bench run --host H --port P --user U --password W --scenario devices
                                     # one scenario against any IMAP server
 
-`make bench-deps` installs Debian's dovecot-imapd and dovecot-lmtpd when missing. The
+`make bench-deps` installs Debian's dovecot-imapd, dovecot-lmtpd and postgresql when
+missing. The
 10,000-connection memory figure needs ~10,000 file descriptors in the bench and in each
 server: the bench raises RLIMIT_NOFILE itself (to 65,536 as root, else to the hard limit);
 as a non-root user raise the hard limit first (`ulimit -Hn 65536` as root, or limits.conf).
