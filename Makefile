@@ -46,18 +46,26 @@ clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
 
 # Benchmarks, Roost and Dovecot side by side (not part of `make test`; see BENCHMARKS.md).
-# BENCH_SCALE=small cuts corpora and connection counts by 10; BENCH_ARGS passes more options.
+# BENCH_SCALE=small cuts corpora and connection counts by 10; BENCH_SERVERS picks the servers
+# (roost-pg: Roost on PostgreSQL, roost-pg2: two Roost nodes on one PostgreSQL; these two run
+# the device mix and push); BENCH_ARGS passes more options.
 .PHONY: bench bench-deps
 BENCH_SCALE ?= full
+BENCH_SERVERS ?= dovecot,roost,roost-pg,roost-pg2
 
-# Debian's Dovecot (imapd + lmtpd), the server Roost is measured against; installed when missing.
+# Debian's Dovecot (imapd + lmtpd), the server Roost is measured against, and Debian's
+# PostgreSQL, which the bench starts in its work directory for roost-pg and roost-pg2;
+# installed when missing.
 bench-deps:
 	@command -v dovecot >/dev/null 2>&1 && test -x /usr/lib/dovecot/imap && test -x /usr/lib/dovecot/lmtp || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
 
 bench: venv bench-deps
-	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --output BENCHMARKS.md $(BENCH_ARGS)
+	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --servers $(BENCH_SERVERS) --output BENCHMARKS.md $(BENCH_ARGS)
 
 # Dovecot's imaptest against Roost and Dovecot (not part of `make test`; see CONFORMANCE.md).
 # imaptest is not part of this repository: build it yourself (dovecot/imaptest, branch

@@ -5,8 +5,11 @@ python -m bench run --host H --port P --user U --password W --scenario devices
     every role (device accounts, push, idle, ...) is that one user, every sized
     mailbox is --mailbox.
 python -m bench compare [--scale small|full] [--repeat 3] [--output BENCHMARKS.md]
-    starts Dovecot and Roost, loads the same corpus into both, runs every scenario
-    against both, prints the table and writes it to --output.
+                       [--servers dovecot,roost,roost-pg,roost-pg2]
+    starts the servers (by default Dovecot and Roost on SQLite; roost-pg is Roost on
+    PostgreSQL, roost-pg2 two Roost nodes on one PostgreSQL, roost@<commit> Roost as of a
+    commit), loads the same corpus into each, runs every scenario against each (the
+    PostgreSQL kinds: --postgresql-scenarios), prints the table and writes it to --output.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench.compare import DEFAULT_KINDS, KINDS, POSTGRESQL_SCENARIOS, check_kind
 from bench.scenarios import SCENARIOS
 from bench.scenarios.base import SCALES, Context, Figure
 
@@ -56,6 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         "FETCH figures are no longer first)",
     )
     cmp.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+    cmp.add_argument(
+        "--servers",
+        type=_kinds,
+        default=list(DEFAULT_KINDS),
+        help=f"comma-separated, from {', '.join(KINDS)}, roost@<commit> "
+        f"(default: {','.join(DEFAULT_KINDS)})",
+    )
+    cmp.add_argument(
+        "--postgresql-scenarios",
+        type=lambda text: None if text == "all" else _names(text),
+        default=list(POSTGRESQL_SCENARIOS),
+        help="the scenarios roost-pg and roost-pg2 run, comma-separated, or 'all' "
+        f"(default: {','.join(POSTGRESQL_SCENARIOS)})",
+    )
     cmp.add_argument("--no-profile", action="store_true", help="skip profiling misses")
     cmp.add_argument("--no-drop-caches", action="store_true")
 
@@ -89,6 +107,20 @@ async def run_one(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _kinds(text: str) -> list[str]:
+    try:
+        return [check_kind(kind.strip()) for kind in text.split(",") if kind.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if unknown := [name for name in names if name not in SCENARIOS]:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s): {', '.join(unknown)}")
+    return names
+
+
 def _as_dict(f: Figure) -> dict[str, object]:
     return dataclasses.asdict(f)
 
@@ -108,6 +140,8 @@ async def compare(args: argparse.Namespace, argv: list[str]) -> int:
         workdir=args.workdir,
         profile_misses=not args.no_profile,
         drop_caches=not args.no_drop_caches,
+        servers=args.servers,
+        postgresql_scenarios=args.postgresql_scenarios,
     )
     results = await run_compare(plan)
     command = f"BENCH_SCALE={scale.name} python -m bench " + shlex.join(argv)

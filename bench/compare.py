@@ -1,17 +1,21 @@
-"""`python -m bench compare`: both servers, one corpus, every scenario, one table.
+"""`python -m bench compare`: the servers, one corpus, every scenario, one table.
 
 Theory of operation
 -------------------
-1. Start Dovecot and Roost, each in its own directory under the work directory, and add the
-   same users with the same password (and the same Argon2id parameters) to both.
-2. Load the corpora into both through the same path: IMAP APPEND (MULTIAPPEND batches of
+1. Start the servers named by `--servers` (by default Dovecot and Roost on SQLite; `make
+   bench` adds Roost on PostgreSQL with one node and with two), each in its own directory
+   under the work directory, and add the same users with the same password (and the same
+   Argon2id parameters) to all.
+2. Load the corpora into all through the same path: IMAP APPEND (MULTIAPPEND batches of
    50, with the INTERNALDATE of each message), from one seeded generator whose output is
-   sent to both servers, so both hold byte-identical mailboxes. Neither server gets a
-   private shortcut (no maildir files written behind Dovecot's back).
-3. Run every scenario `repeats` times against each server, alternating which server goes
-   first, and keep the median of each figure.
-4. Where Roost misses a target, optionally run that scenario once more against Roost under
-   cProfile and keep the top of the profile for the report.
+   sent to every server, so all hold byte-identical mailboxes. No server gets a private
+   shortcut (no maildir files written behind Dovecot's back).
+3. Run every scenario `repeats` times against each server, reversing the order of the
+   servers every other time, and keep the median of each figure. The PostgreSQL kinds run
+   only `postgresql_scenarios` (by default the device mix and push), and get only the
+   corpora those need.
+4. Where Roost (on SQLite) misses a target, optionally run that scenario once more against
+   it under cProfile and keep the top of the profile for the report.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import math
 import pstats
 import shutil
+import subprocess
 import tempfile
 import time
 import traceback
@@ -36,7 +41,9 @@ from bench.scenarios.base import Context, Figure, Scale, median
 from bench.scenarios.devices import DEVICES_PER_ACCOUNT, counts
 from bench.servers import (
     PASSWORD,
+    REPO,
     DovecotServer,
+    PostgresRoost,
     RoostServer,
     Server,
     inotify_instances,
@@ -45,6 +52,11 @@ from bench.servers import (
 
 DOMAIN = "bench.test"
 BATCH = 50
+# --servers: the kinds of server; "roost@<commit>" is Roost as of that commit (on SQLite).
+KINDS = ("dovecot", "roost", "roost-pg", "roost-pg2")
+DEFAULT_KINDS = ("dovecot", "roost")
+POSTGRESQL_KINDS = ("roost-pg", "roost-pg2")
+POSTGRESQL_SCENARIOS = ("devices", "push")
 
 
 @dataclass
@@ -57,12 +69,55 @@ class Plan:
     workdir: Path | None
     profile_misses: bool = True
     drop_caches: bool = True
+    servers: list[str] = field(default_factory=lambda: list(DEFAULT_KINDS))
+    postgresql_scenarios: list[str] | None = field(
+        default_factory=lambda: list(POSTGRESQL_SCENARIOS)
+    )  # None: every scenario
+
+    def runs(self, kind: str, scenario: str) -> bool:
+        """Whether the server of this kind runs this scenario."""
+        if scenario not in self.scenarios:
+            return False
+        wanted = self.postgresql_scenarios
+        return kind not in POSTGRESQL_KINDS or wanted is None or scenario in wanted
+
+
+def check_kind(kind: str) -> str:
+    """`--servers` validation: a known kind, or roost@<commit>."""
+    if kind in KINDS or (kind.startswith("roost@") and len(kind) > len("roost@")):
+        return kind
+    raise ValueError(f"unknown server kind {kind!r} (known: {', '.join(KINDS)}, roost@<commit>)")
+
+
+def make_server(kind: str, base: Path) -> Server:
+    if kind == "dovecot":
+        return DovecotServer(base / "dovecot")
+    if kind == "roost":
+        return RoostServer(base / "roost")
+    if kind in POSTGRESQL_KINDS:
+        return PostgresRoost(base / kind, nodes=1 if kind == "roost-pg" else 2)
+    commit = kind.split("@", 1)[1]
+    return RoostServer(base / kind, name=f"Roost {commit}", source=extract(commit, base))
+
+
+def extract(commit: str, base: Path) -> Path:
+    """Roost's source as of `commit` (git archive of src/), for a before/after run."""
+    target = base / f"source-{commit}"
+    if not (target / "src" / "roost").is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", REPO, "archive", commit, "src"], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "src"
 
 
 @dataclass
 class Results:
     """Per server name: figure key -> samples; plus the last Figure seen for each key."""
 
+    servers: list[str] = field(default_factory=list)  # names, in the order of --servers
+    commands: dict[str, str] = field(default_factory=dict)  # name -> how it was started
     samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     scenario_of: dict[str, str] = field(default_factory=dict)  # figure key -> scenario
@@ -108,18 +163,20 @@ def big_mailboxes(scale: Scale) -> dict[str, tuple[str, int]]:
     return {label(n): (f"Sync-{label(n)}", n) for n in sizes}
 
 
-def loads(plan: Plan, roles: dict[str, str]) -> list[tuple[str, str, Corpus]]:
-    """(role, mailbox, corpus) for what the chosen scenarios need loaded before they run."""
+def loads(plan: Plan, roles: dict[str, str]) -> list[tuple[str, str, Corpus, set[str]]]:
+    """(role, mailbox, corpus, the scenarios that need it) for what the chosen scenarios
+    need loaded before they run."""
     scale, seed, wanted = plan.scale, plan.seed, set(plan.scenarios)
-    out: list[tuple[str, str, Corpus]] = []
-    if wanted & {"sync", "search", "resync"}:
+    out: list[tuple[str, str, Corpus, set[str]]] = []
+    if big := wanted & {"sync", "search", "resync"}:
         for i, (name, n) in enumerate(big_mailboxes(scale).values()):
-            out.append(("big", name, Corpus(seed + i, n)))
+            out.append(("big", name, Corpus(seed + i, n), big))
     if "devices" in wanted:
         for i, role in enumerate(r for r in roles if r.startswith("mix")):
-            out.append((role, "INBOX", Corpus(seed + 100 + i, scale.n(1000, minimum=100))))
+            corpus = Corpus(seed + 100 + i, scale.n(1000, minimum=100))
+            out.append((role, "INBOX", corpus, {"devices"}))
     if "memory" in wanted:
-        out.append(("idle", "INBOX", Corpus(seed + 200, 100)))
+        out.append(("idle", "INBOX", Corpus(seed + 200, 100), {"memory"}))
     return out
 
 
@@ -173,14 +230,15 @@ async def load(servers: list[Server], address: str, mailbox: str, corpus: Corpus
 
 
 async def prepare(
-    servers: list[Server], plan: Plan, roles: dict[str, str], results: Results
+    servers: dict[str, Server], plan: Plan, roles: dict[str, str], results: Results
 ) -> None:
-    for server in servers:
+    for server in servers.values():
         server.add_users(list(roles.values()))
-    for role, mailbox, corpus in loads(plan, roles):
+    for role, mailbox, corpus, needed_by in loads(plan, roles):
+        into = [s for kind, s in servers.items() if any(plan.runs(kind, n) for n in needed_by)]
         start = time.perf_counter()
         print(f"loading {len(corpus)} messages into {role} {mailbox} ...", flush=True)
-        await load(servers, roles[role], mailbox, corpus)
+        await load(into, roles[role], mailbox, corpus)
         results.load_seconds[f"{role}/{mailbox}"] = time.perf_counter() - start
 
 
@@ -198,17 +256,19 @@ def context(server: Server, plan: Plan, roles: dict[str, str]) -> Context:
         server=server,
         lmtp_port=server.lmtp_port,
         drop_caches=plan.drop_caches,
+        ports=server.ports if len(server.ports) > 1 else (),
     )
 
 
 async def run_scenarios(
-    servers: list[Server], plan: Plan, roles: dict[str, str], results: Results
+    servers: dict[str, Server], plan: Plan, roles: dict[str, str], results: Results
 ) -> None:
     for name in plan.scenarios:
         scenario = SCENARIOS[name]
         repeats = min(plan.repeats, scenario.repeats or plan.repeats)
+        running = [server for kind, server in servers.items() if plan.runs(kind, name)]
         for rep in range(repeats):
-            order = servers if rep % 2 == 0 else servers[::-1]
+            order = running if rep % 2 == 0 else running[::-1]
             for server in order:
                 print(f"{name} #{rep + 1}/{repeats} on {server.name} ...", flush=True)
                 start = time.perf_counter()
@@ -226,7 +286,7 @@ async def run_scenarios(
 
 
 def ensure_running(server: Server) -> None:
-    if server.process is None or server.process.poll() is not None:
+    if not server.running():
         server.stop()
         server.start()
 
@@ -286,22 +346,24 @@ async def compare(plan: Plan) -> Results:
     with workdir(plan.workdir) as base, inotify_instances(20_000) as inotify_before:
         base.chmod(0o755)  # Dovecot's mail processes run as `nobody` when we are root
         results.environment["inotify_before"] = str(inotify_before)
-        dovecot, roost = DovecotServer(base / "dovecot"), RoostServer(base / "roost")
-        servers: list[Server] = [dovecot, roost]
+        servers = {kind: make_server(kind, base) for kind in plan.servers}
+        results.servers = [server.name for server in servers.values()]
         try:
-            for server in servers:
+            for server in servers.values():
                 server.workdir.mkdir(parents=True, exist_ok=True)
                 server.workdir.chmod(0o755)
                 server.start()
             roles = users(plan.scale)
             await prepare(servers, plan, roles, results)
             await run_scenarios(servers, plan, roles, results)
-            if plan.profile_misses:
+            roost = servers.get("roost")
+            if plan.profile_misses and isinstance(roost, RoostServer):
                 await profile_misses(roost, report.missed_scenarios(results), plan, roles, results)
-            results.environment["dovecot_conf"] = dovecot.conf.read_text()
-            results.environment["dovecot_command"] = " ".join(dovecot.command())
-            results.environment["roost_command"] = " ".join(roost.command())
+            for server in servers.values():
+                results.commands[server.name] = server.describe()
+                if isinstance(server, DovecotServer):
+                    results.environment["dovecot_conf"] = server.conf.read_text()
         finally:
-            for server in servers:
+            for server in servers.values():  # each stops only what it started
                 server.stop()
     return results

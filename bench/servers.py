@@ -1,13 +1,21 @@
-"""Start, restart and stop the two servers under test, each in its own temporary directory.
+"""Start, restart and stop the servers under test, each in its own temporary directory.
 
 Roost runs as `python -m roost serve` with its ports in the environment; its log goes to a
 file (a pipe nobody reads would eventually block it). Dovecot (Debian's dovecot-imapd and
 dovecot-lmtpd) runs as `dovecot -F -c <conf>` with a configuration written here: loopback
 only, no TLS, plaintext LOGIN allowed, Maildir under the temporary directory, users from a
-passwd-file. Both servers get the same Argon2id hash (m=64 MiB, t=3, p=4, Roost's
-parameters) for every user, so a LOGIN costs both the same.
+passwd-file. Every server gets the same Argon2id hash (m=64 MiB, t=3, p=4, Roost's
+parameters) for every user, so a LOGIN costs them the same.
 
-Memory is the VmRSS of the server's process and all its descendants, read from /proc.
+Roost on PostgreSQL (`PostgresRoost`) is one or more `roost serve` nodes, each with its own
+ports, on one database of a PostgreSQL cluster of its own (Debian's, started by
+tests/pgserver.py in the work directory, on a Unix socket only) with PostgreSQL's durable
+defaults (fsync, synchronous_commit), as an operator would run it. A restart restarts the
+cluster too, so "cold" is cold for PostgreSQL's buffers as well.
+
+Memory is the VmRSS of the server's process and all its descendants, read from /proc; for
+several nodes, the sum over every node. PostgreSQL's processes are not in it: they are
+reported on their own (`database_memory`).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.pgserver import PostgresServer, find_bindir
 
 HOST = "127.0.0.1"
 PASSWORD = "bench password"
@@ -117,6 +127,22 @@ class Server:
         return self.process is not None and port_open(self.lmtp_port)
 
     @property
+    def ports(self) -> tuple[int, ...]:
+        """Every node's IMAP port (one node: just `port`)."""
+        return (self.port,)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def describe(self) -> str:
+        """How the server was started, for the report."""
+        raise NotImplementedError
+
+    def database_memory(self) -> tuple[int, int] | None:
+        """(RSS, PSS) in bytes of a database server this one uses, if any."""
+        return None
+
+    @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
@@ -155,15 +181,34 @@ class Server:
 
 
 class RoostServer(Server):
-    def __init__(self, workdir: Path, python: str = sys.executable) -> None:
-        super().__init__("Roost", workdir)
+    """`roost serve` on SQLite in workdir, or on `database_url`. `source` (a directory with
+    a roost package) runs that Roost instead of the installed one, e.g. an earlier commit
+    extracted by `compare` for a before/after run."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        python: str = sys.executable,
+        *,
+        name: str = "Roost",
+        database_url: str = "",
+        source: Path | None = None,
+    ) -> None:
+        super().__init__(name, workdir)
         self.python = python
         self.data_dir = workdir / "data"
         self.log = workdir / "roost.log"
+        self.database_url = database_url
+        self.source = source
 
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.source is not None:
+            env["PYTHONPATH"] = str(self.source)
+        env.pop("ROOST_DATABASE_URL", None)
+        if self.database_url:
+            env["ROOST_DATABASE_URL"] = self.database_url
         env.update(
             ROOST_DATA_DIR=str(self.data_dir),
             ROOST_IMAP_PORT=str(self.port),
@@ -189,13 +234,20 @@ class RoostServer(Server):
     def command(self) -> list[str]:
         return [self.python, "-m", "roost", "serve"]
 
+    def describe(self) -> str:
+        shown = [f"{k}={v}" for k, v in self.env.items() if k == "PYTHONPATH" and self.source]
+        if self.database_url:
+            shown.append(f"ROOST_DATABASE_URL={self.database_url}")
+        return " ".join([*shown, *self.command()])
+
     def start(self, *, profile: Path | None = None) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv, env = self.command(), self.env
         self.profile = profile
         if profile is not None:  # every thread profiled; written when serve returns (SIGTERM)
             argv = [self.python, "-m", "bench.profiled", str(profile), *argv[3:]]
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO, env.get("PYTHONPATH")]))
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), REPO]))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log)
         wait_for_port(self.port, self.process)
@@ -213,6 +265,81 @@ class RoostServer(Server):
             )
             if result.returncode != 0 and "exists" not in result.stderr:
                 raise RuntimeError(f"roost user add {address}: {result.stderr}")
+
+
+class PostgresRoost(Server):
+    """`nodes` Roost nodes (`roost serve` each, its own ports and data_dir) on the database
+    `roost` of a PostgreSQL cluster in workdir/postgresql, which this server starts and
+    stops with its nodes. `port` is the first node's; `ports` every node's."""
+
+    DATABASE = "roost"
+
+    def __init__(self, workdir: Path, nodes: int = 1, python: str = sys.executable) -> None:
+        count = {1: "", 2: ", two nodes"}.get(nodes, f", {nodes} nodes")
+        name = f"Roost on PostgreSQL{count}"
+        super().__init__(name, workdir)
+        bindir = find_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed (make bench-deps installs it)")
+        (workdir / "postgresql").mkdir(parents=True, exist_ok=True)
+        self.database = PostgresServer(bindir, root=workdir / "postgresql")
+        url = self.database.url(self.DATABASE)
+        self.nodes = [
+            RoostServer(workdir / f"node{i + 1}", python, name=f"{name} #{i + 1}", database_url=url)
+            for i in range(nodes)
+        ]
+        self.port, self.lmtp_port = self.nodes[0].port, self.nodes[0].lmtp_port
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(node.port for node in self.nodes)
+
+    @property
+    def pid(self) -> int:
+        return self.nodes[0].pid
+
+    def running(self) -> bool:
+        return self.database.postmaster_pid() is not None and all(n.running() for n in self.nodes)
+
+    def has_lmtp(self) -> bool:
+        return self.nodes[0].has_lmtp()
+
+    def describe(self) -> str:
+        return " & ".join(node.describe() for node in self.nodes)
+
+    def start(self, *, profile: Path | None = None) -> None:
+        if self.database.postmaster_pid() is None:
+            self.database.start()
+            self.database.ensure_database(self.DATABASE)
+        for node in self.nodes:  # the first migrates the database; the others find it done
+            node.start(profile=profile)
+        self.process = self.nodes[0].process
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self.process = None
+        self.database.halt()
+
+    def add_users(self, addresses: list[str]) -> None:
+        self.nodes[0].add_users(addresses)  # one database: every node knows them
+
+    def rss_bytes(self) -> int:
+        return sum(node.rss_bytes() for node in self.nodes)
+
+    def pss_bytes(self) -> int:
+        return sum(node.pss_bytes() for node in self.nodes)
+
+    def processes(self) -> int:
+        return sum(node.processes() for node in self.nodes)
+
+    def database_memory(self) -> tuple[int, int] | None:
+        postmaster = self.database.postmaster_pid()
+        if postmaster is None:
+            return None
+        pids = tree_pids(postmaster)
+        rss = sum(_status_kib(pid, "VmRSS") for pid in pids) * 1024
+        return rss, sum(_pss_kib(pid) for pid in pids) * 1024
 
 
 DOVECOT_CONF = """\
@@ -309,6 +436,9 @@ class DovecotServer(Server):
 
     def command(self) -> list[str]:
         return [self.binary, "-F", "-c", str(self.conf)]
+
+    def describe(self) -> str:
+        return " ".join(self.command())
 
     def start(self, *, profile: Path | None = None) -> None:
         self.write_config()

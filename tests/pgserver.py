@@ -1,11 +1,16 @@
-"""A throwaway PostgreSQL server for the tests: Debian's postgresql-15 in a temporary directory.
+"""A throwaway PostgreSQL server: Debian's postgresql-15 in a directory of its own.
 
 initdb refuses to run as root, so as root (CI) the cluster belongs to the unprivileged
 `postgres` OS user (runuser), in a directory chowned to it; as anyone else it runs as that
-user. It listens on a Unix socket only (no TCP port to collide with), trusts local
-connections, and runs with fsync off: a test server, whose data is thrown away. One server
-serves a whole test session; each test gets a fresh database from a migrated template, so
-a test starts from an empty store in a few tens of milliseconds.
+user. It listens on a Unix socket only (no TCP port to collide with) and trusts local
+connections.
+
+The tests (tests/conftest.py) run it with fsync off (TEST_SETTINGS): a test server, whose
+data is thrown away. One server serves a whole test session; each test gets a fresh
+database from a migrated template, so a test starts from an empty store in a few tens of
+milliseconds. The benchmarks (bench/servers.py) run it with PostgreSQL's own durable
+defaults, in their work directory, and stop and start it again (`halt`, `start`) when a
+scenario restarts the server.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PostgresServer", "database_name", "find_bindir", "running_server"]
+__all__ = ["TEST_SETTINGS", "PostgresServer", "database_name", "find_bindir", "running_server"]
 
 _USER = "postgres"
-_SETTINGS = {
-    "listen_addresses": "''",
+# Every server: no TCP listener (the socket directory only).
+_SETTINGS = {"listen_addresses": "''"}
+# The tests': speed over durability, and room for many test databases' pools.
+TEST_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
@@ -50,17 +57,22 @@ def _version(path: str) -> int:
 
 
 class PostgresServer:
-    """A running test cluster; `url(database)` names a database in it."""
+    """A cluster in `root` (a new temporary directory if None); `url(database)` names a
+    database in it. `settings` are given to the server beside _SETTINGS."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(
+        self, bindir: Path, *, root: Path | None = None, settings: dict[str, str] | None = None
+    ) -> None:
         self._bindir = bindir
-        self._root = Path(tempfile.mkdtemp(prefix="roost-pg-"))
+        self._root = root if root is not None else Path(tempfile.mkdtemp(prefix="roost-pg-"))
         self._data = self._root / "data"
         self.socket_dir = self._root / "sock"
+        self.log = self._root / "log"
+        self.settings = {**_SETTINGS, **(settings or {})}
         self._names = itertools.count(1)
         self._as_root = os.geteuid() == 0
         self.user = _USER if self._as_root else _current_user()
-        self.socket_dir.mkdir()
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self._as_root:
             shutil.chown(self._root, _USER)
             shutil.chown(self.socket_dir, _USER)
@@ -72,21 +84,35 @@ class PostgresServer:
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
+        """Creates the cluster the first time, then starts it."""
+        if not (self._data / "PG_VERSION").exists():
+            self._run(
+                "initdb", "-D", str(self._data), "-A", "trust", "-U", self.user,
+                "-E", "UTF8", "--no-locale", "--no-sync",
+            )  # fmt: skip
+        options = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
         self._run(
-            "initdb", "-D", str(self._data), "-A", "trust", "-U", self.user,
-            "-E", "UTF8", "--no-locale", "--no-sync",
-        )  # fmt: skip
-        options = " ".join(f"-c {k}={v}" for k, v in _SETTINGS.items())
-        log = self._root / "log"
-        self._run(
-            "pg_ctl", "-D", str(self._data), "-l", str(log), "-w", "-t", "60",
+            "pg_ctl", "-D", str(self._data), "-l", str(self.log), "-w", "-t", "60",
             "-o", f"-k {self.socket_dir} {options}", "start",
         )  # fmt: skip
 
+    def halt(self) -> None:
+        """Stops the server cleanly (its data stays; `start` starts it again)."""
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            self._run("pg_ctl", "-D", str(self._data), "-m", "fast", "-w", "-t", "60", "stop")
+
     def stop(self) -> None:
+        """Stops the server at once and removes its directory."""
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def postmaster_pid(self) -> int | None:
+        """The server's first process (every other one descends from it), if it runs."""
+        try:
+            return int((self._data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@/{database}?host={self.socket_dir}"
@@ -99,6 +125,16 @@ class PostgresServer:
         source = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}{source}")  # type: ignore[arg-type]
+        return self.url(name)
+
+    def ensure_database(self, name: str) -> str:
+        """Creates the database `name` unless it exists; returns its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
@@ -121,10 +157,11 @@ def _current_user() -> str:
 
 @contextlib.contextmanager
 def running_server() -> Iterator[PostgresServer]:
+    """The tests' server, in a temporary directory removed afterwards."""
     bindir = find_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (make system-deps installs it)")
-    server = PostgresServer(bindir)
+    server = PostgresServer(bindir, settings=TEST_SETTINGS)
     try:
         server.start()
         yield server

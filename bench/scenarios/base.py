@@ -44,7 +44,7 @@ class Context:
     (`python -m bench run`): then there is no restart (cold figures) and no /proc memory."""
 
     host: str
-    port: int
+    port: int  # the first node's IMAP port
     password: str
     scale: Scale
     users: dict[str, str]  # role ("big", "mix0", "push", ...) -> address
@@ -56,12 +56,25 @@ class Context:
     device_counts: tuple[int, ...] | None = None  # overrides the scale's 10 and 50
     drop_caches: bool = False
     notes: list[str] = field(default_factory=list)
+    # Every node's IMAP port, when the server is several nodes on one store (Roost on
+    # PostgreSQL); empty for one node (then `port`).
+    ports: tuple[int, ...] = ()
+
+    @property
+    def nodes(self) -> int:
+        return len(self.ports) or 1
+
+    def node_port(self, node: int) -> int:
+        """The IMAP port of node `node` (counted round the nodes: any int names one)."""
+        return self.ports[node % len(self.ports)] if self.ports else self.port
 
     def user(self, role: str) -> str:
         return self.users.get(role) or self.users["default"]
 
-    async def login(self, role: str) -> ImapClient:
-        return await ImapClient.login(self.host, self.port, self.user(role), self.password)
+    async def login(self, role: str, node: int = 0) -> ImapClient:
+        return await ImapClient.login(
+            self.host, self.node_port(node), self.user(role), self.password
+        )
 
 
 Run = Callable[[Context, int], Awaitable[list[Figure]]]

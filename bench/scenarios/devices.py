@@ -4,7 +4,9 @@ EXPUNGE (its own appended message, by UID), IDLE briefly, and after a few rounds
 
 Closed loop, no think time: the figure is how many commands per second the server completes
 for N busy devices, with p50/p99 latency per command. Each device has its own seeded random
-stream, so runs are comparable.
+stream, so runs are comparable. When the server is several nodes on one store, device i
+connects to node i mod nodes, so the five devices of an account are spread over the nodes
+and hear each other's changes across them.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ async def device(ctx: Context, index: int, deadline: float, stats: Stats, rep: i
     serial = 0
     while time.perf_counter() < deadline:
         try:
-            serial = await session(ctx, role, rng, corpus, serial, deadline, stats)
+            serial = await session(ctx, index, role, rng, corpus, serial, deadline, stats)
         except (ImapError, OSError, TimeoutError) as exc:
             stats.errors.append(f"device {index}: {exc}")
             await asyncio.sleep(0.1)
@@ -55,6 +57,7 @@ async def device(ctx: Context, index: int, deadline: float, stats: Stats, rep: i
 
 async def session(
     ctx: Context,
+    index: int,
     role: str,
     rng: random.Random,
     corpus: Corpus,
@@ -63,7 +66,7 @@ async def session(
     stats: Stats,
 ) -> int:
     t = time.perf_counter()
-    client = await ImapClient.connect(ctx.host, ctx.port)
+    client = await ImapClient.connect(ctx.host, ctx.node_port(index))
     try:
         t = time.perf_counter()
         await client.command(f'LOGIN "{ctx.user(role)}" "{ctx.password}"')

@@ -7,6 +7,9 @@ shared pages (libraries, mmapped indexes) once per process.
 Connections are added step by step and kept open. 10,000 of them need ~10,000 file
 descriptors in this process and in the server: `python -m bench compare` raises
 RLIMIT_NOFILE (see servers.raise_fd_limit).
+
+For Roost on PostgreSQL, the server's memory is that of its nodes (summed); PostgreSQL's
+own processes are read at the same moments and reported on rows of their own.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ def steps(ctx: Context) -> list[int]:
     return [0, *(ctx.scale.n(n) for n in (100, 1000, 10_000))]
 
 
-async def open_idler(ctx: Context, gate: asyncio.Semaphore) -> ImapClient:
+async def open_idler(ctx: Context, gate: asyncio.Semaphore, index: int) -> ImapClient:
     async with gate:
-        client = await ctx.login("idle")
+        client = await ctx.login("idle", node=index)  # spread over the nodes, if several
         await client.command("SELECT INBOX")
         await client.idle_start()
         return client
@@ -44,12 +47,15 @@ async def run(ctx: Context, rep: int) -> list[Figure]:
     clients: list[ImapClient] = []
     rss: dict[int, int] = {}
     pss: dict[int, int] = {}
+    database: dict[int, tuple[int, int]] = {}
     try:
         for n in counts:
-            more = await asyncio.gather(*(open_idler(ctx, gate) for _ in range(n - len(clients))))
+            more = await asyncio.gather(*(open_idler(ctx, gate, i) for i in range(len(clients), n)))
             clients.extend(more)
             await asyncio.sleep(SETTLE)
             rss[n], pss[n] = server.rss_bytes(), server.pss_bytes()
+            if (used := server.database_memory()) is not None:
+                database[n] = used
     finally:
         await asyncio.gather(*(c.close() for c in clients))
     top = counts[-1]
@@ -61,6 +67,15 @@ async def run(ctx: Context, rep: int) -> list[Figure]:
         Figure(f"memory PSS, {n} idle connections", pss[n] / MiB, "MiB", "lower", detail=True)
         for n in counts
     ]
+    for n, (db_rss, db_pss) in database.items():
+        out.append(
+            Figure(f"memory of PostgreSQL (RSS), {n} idle connections", db_rss / MiB, "MiB",
+                   "lower", detail=True)
+        )  # fmt: skip
+        out.append(
+            Figure(f"memory of PostgreSQL (PSS), {n} idle connections", db_pss / MiB, "MiB",
+                   "lower", detail=True)
+        )  # fmt: skip
     out.append(
         Figure("memory per idle connection (RSS)", (rss[top] - rss[0]) / top / 1024, "KiB", "lower")
     )
