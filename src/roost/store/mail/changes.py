@@ -27,6 +27,7 @@ from roost.model import AccountId, MailboxId, ModSeq, Uid
 from roost.notify.api import Hint
 from roost.store.api import AccountChanges, Changes, MailboxChange, MailboxChangeKind
 from roost.store.engines.api import Row, Tx
+from roost.store.mail import quota
 from roost.store.mail.flags import FLAG_COLUMNS, message_flags
 from roost.store.mail.instants import now_utc, to_micros
 from roost.store.mail.journal import journal_of
@@ -47,9 +48,13 @@ __all__ = [
 _LOG = "INSERT INTO account_log (account_id, modseq, mailbox_id, mailbox_modseq, at) VALUES "
 
 
-def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
+def advance(
+    tx: Tx, mailbox: MailboxId, new_uids: int, charge: tuple[int, int] | None = None
+) -> tuple[Uid, ModSeq]:
     """Takes the next modseq and new_uids consecutive uids; returns (first uid, modseq).
-    Also takes the account's MODSEQ for this unit and logs the change in the account log."""
+    Also takes the account's MODSEQ for this unit and logs the change in the account log;
+    `charge` (octets, messages) is checked against the account's quota on the way
+    (roost.store.mail.quota), in the same UPDATE of the account row when it can be."""
     journal = journal_of(tx)
     row = tx.one(
         "UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = highestmodseq + 1 "
@@ -61,7 +66,7 @@ def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
     first, modseq, account = Uid(row[0]), ModSeq(row[1]), AccountId(row[2])
     logged = tx.one(
         _LOG + "(?, ?, ?, ?, ?) RETURNING seq",
-        (account, account_modseq(tx, account), mailbox, modseq, to_micros(now_utc())),
+        (account, account_modseq(tx, account, charge), mailbox, modseq, to_micros(now_utc())),
     )
     assert logged is not None
     journal.seqs.append(logged[0])
@@ -69,15 +74,31 @@ def advance(tx: Tx, mailbox: MailboxId, new_uids: int) -> tuple[Uid, ModSeq]:
     return first, modseq
 
 
-def account_modseq(tx: Tx, account: AccountId) -> ModSeq:
-    """The account's MODSEQ of this unit of work: taken (incremented) once per unit."""
+def account_modseq(
+    tx: Tx, account: AccountId, charge: tuple[int, int] | None = None
+) -> ModSeq:
+    """The account's MODSEQ of this unit of work: taken (incremented) once per unit. With
+    `charge`, the quota is checked too (one UPDATE of the account row for both: an APPEND
+    pays one statement less)."""
     journal = journal_of(tx)
     taken = journal.account_modseqs.get(account)
     if taken is not None:
+        if charge is not None:
+            quota.charge(tx, account, *charge)
         return taken
-    row = tx.one(
-        "UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account,)
-    )
+    if charge is None or (charge[0] <= 0 and charge[1] <= 0):
+        row = tx.one(
+            "UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", (account,)
+        )
+    else:
+        octets, messages = charge
+        row = tx.one(
+            "UPDATE accounts SET modseq = modseq + 1 "
+            f"WHERE id = ? AND {quota.WITHIN_LIMITS} RETURNING modseq",
+            (account, octets, octets, messages, messages),
+        )
+        if row is None:
+            quota.refuse(tx, account, octets)
     if row is None:
         raise MailError(MailErrorKind.NONEXISTENT, "no such account")
     journal.account_modseqs[account] = ModSeq(row[0])

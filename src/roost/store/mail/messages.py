@@ -113,10 +113,11 @@ def append(
     if not messages:
         return AppendResult(uidvalidity=mailbox.uidvalidity, uids=(), modseq=mailbox.highestmodseq)
     # The mailbox row first, then the account's (as an expunge's triggers take them), so
-    # that concurrent writers of one account do not deadlock on PostgreSQL.
-    first, modseq = advance(tx, mailbox_id, len(messages))
-    # RFC 3502: MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing.
-    charge(tx, mailbox.account_id, sum(len(m.data) for m in messages), len(messages))
+    # that concurrent writers of one account do not deadlock on PostgreSQL. RFC 3502:
+    # MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing; the charge
+    # is checked in the UPDATE that takes the account's MODSEQ.
+    octets = sum(len(m.data) for m in messages)
+    first, modseq = advance(tx, mailbox_id, len(messages), charge=(octets, len(messages)))
     when = now_utc()
     rows = [
         _new_row(tx, mailbox, Uid(first + offset), modseq, when, message, blob)

@@ -18,7 +18,7 @@ from roost.model import AccountId
 from roost.store.api import Quota
 from roost.store.engines.api import Tx
 
-__all__ = ["charge", "get_quota", "set_quota"]
+__all__ = ["WITHIN_LIMITS", "charge", "get_quota", "refuse", "set_quota"]
 
 
 def get_quota(tx: Tx, account: AccountId) -> Quota:
@@ -53,11 +53,13 @@ def set_quota(
 # retried after) this one's commit, so two cannot both take the last room. A no-op
 # assignment, because the usage itself is charged by the triggers that count every
 # message row inserted or deleted (migrations), in this same transaction.
-_CHARGE = (
-    "UPDATE accounts SET storage_used = storage_used WHERE id = ? "
-    "AND (? <= 0 OR storage_limit IS NULL OR storage_used + ? <= storage_limit) "
+# WITHIN_LIMITS is the condition, with parameters (octets, octets, messages, messages);
+# roost.store.mail.changes uses it too, to take the account's MODSEQ in the same UPDATE.
+WITHIN_LIMITS = (
+    "(? <= 0 OR storage_limit IS NULL OR storage_used + ? <= storage_limit) "
     "AND (? <= 0 OR message_limit IS NULL OR messages_used + ? <= message_limit)"
 )
+_CHARGE = f"UPDATE accounts SET storage_used = storage_used WHERE id = ? AND {WITHIN_LIMITS}"
 
 
 def charge(tx: Tx, account: AccountId, octets: int, messages: int) -> None:
@@ -69,7 +71,13 @@ def charge(tx: Tx, account: AccountId, octets: int, messages: int) -> None:
     # RFC 9208 §4.1: an operation that would exceed a limit fails as a whole.
     if tx.execute(_CHARGE, (account, octets, octets, messages, messages)) == 1:
         return
-    quota = get_quota(tx, account)  # NONEXISTENT if there is no such account
+    refuse(tx, account, octets)
+
+
+def refuse(tx: Tx, account: AccountId, octets: int) -> None:
+    """Raises what a charge that did not fit says: NONEXISTENT if there is no such account,
+    else OVER_QUOTA naming the limit."""
+    quota = get_quota(tx, account)
     if octets > 0 and _exceeds(quota.storage_used + octets, quota.storage_limit):
         raise MailError(MailErrorKind.OVER_QUOTA, "storage quota exceeded")
     raise MailError(MailErrorKind.OVER_QUOTA, "message quota exceeded")
