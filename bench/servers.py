@@ -254,17 +254,23 @@ class RoostServer(Server):
 
     def add_users(self, addresses: list[str]) -> None:
         for address in addresses:
-            result = subprocess.run(
-                [self.python, "-m", "roost", "user", "add", address],
-                input=PASSWORD + "\n",
-                capture_output=True,
-                text=True,
-                env=self.env,
-                timeout=120,
-                check=False,
-            )
+            result = self._roost("user", "add", address)
+            if result.returncode != 0 and "--init" in result.stderr:
+                # The roost CLI creates a store only when told (older ones know no --init).
+                result = self._roost("--init", "user", "add", address)
             if result.returncode != 0 and "exists" not in result.stderr:
                 raise RuntimeError(f"roost user add {address}: {result.stderr}")
+
+    def _roost(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.python, "-m", "roost", *args],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+            check=False,
+        )
 
 
 class PostgresRoost(Server):
