@@ -74,9 +74,7 @@ def advance(
     return first, modseq
 
 
-def account_modseq(
-    tx: Tx, account: AccountId, charge: tuple[int, int] | None = None
-) -> ModSeq:
+def account_modseq(tx: Tx, account: AccountId, charge: tuple[int, int] | None = None) -> ModSeq:
     """The account's MODSEQ of this unit of work: taken (incremented) once per unit. With
     `charge`, the quota is checked too (one UPDATE of the account row for both: an APPEND
     pays one statement less)."""
