@@ -3,6 +3,7 @@ memory (no sockets)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ssl
 import stat
@@ -12,7 +13,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from roost.tls import VALIDITY, CertificateError, ensure_certificate, server_context
+from roost.tls import (
+    VALIDITY,
+    CertificateError,
+    discard_unread,
+    ensure_certificate,
+    server_context,
+)
 
 
 @pytest.fixture
@@ -134,3 +141,42 @@ def test_ip_address_hostname(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     ensure_certificate(cert, key, "192.0.2.7")
     handshake(server_context(cert, key), trusting(cert), "192.0.2.7")
+
+
+def test_starttls_discards_what_was_sent_in_the_clear_before_the_upgrade() -> None:
+    # RFC 9051 §6.2.1, RFC 2595 §4 (the CVE-2011-0411 class): a command injected after
+    # STARTTLS, still unread in the stream's buffer when the upgrade starts, must not be read
+    # afterwards as if it had come over TLS. Both STARTTLS paths (IMAP, POP3) go through
+    # discard_unread; the IMAP one is checked here with a writer that sees the buffer.
+    from roost.imap.server import StreamConnection
+
+    async def main() -> None:
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"b LOGIN injected secret\r\n")
+        seen: list[bytes] = []
+
+        class Writer:
+            def get_extra_info(self, name: str) -> object:
+                return ("127.0.0.1", 1) if name == "peername" else None
+
+            async def start_tls(self, context: object, **_: object) -> None:
+                reader.feed_eof()
+                seen.append(await reader.read())
+
+        conn = StreamConnection(reader, Writer(), ssl.create_default_context(), secure=False)  # type: ignore[arg-type]
+        await conn.start_tls()
+        assert seen == [b""] and conn.secure
+
+    asyncio.run(main())
+
+
+def test_discard_unread_keeps_what_comes_after() -> None:
+    async def main() -> None:
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"in the clear")
+        discard_unread(reader)
+        reader.feed_data(b"over TLS")
+        reader.feed_eof()
+        assert await reader.read() == b"over TLS"
+
+    asyncio.run(main())

@@ -4,11 +4,13 @@ A fresh installation has no certificate, yet IMAP clients need TLS (STARTTLS on 
 implicit TLS on IMAPS). `ensure_certificate` makes a self-signed one valid for the configured
 hostname and for loopback, so a mail client can connect at once after accepting it; an
 operator replaces the two PEM files with real ones (e.g. from Let's Encrypt) by pointing
-`[tls] cert`/`key` at them.
+`[tls] cert`/`key` at them. `discard_unread` is the one rule every STARTTLS (IMAP STARTTLS,
+POP3 STLS) follows before the upgrade.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import ipaddress
@@ -170,3 +172,15 @@ def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def discard_unread(reader: asyncio.StreamReader) -> None:
+    """Before a STARTTLS upgrade: drops what the client sent that the session has not read
+    yet. RFC 2595 §4 / RFC 9051 §6.2.1 (the CVE-2011-0411 class): bytes sent in the clear
+    after STARTTLS wait in the stream's own buffer, which the upgrade keeps, and would come
+    out as if they had arrived over TLS. Called once the reply is drained, with nothing
+    awaited between this and the upgrade pausing the socket, so nothing slips in after it.
+    asyncio has no public way to empty the buffer, hence its private one."""
+    buffered = getattr(reader, "_buffer", None)
+    if isinstance(buffered, bytearray):
+        buffered.clear()

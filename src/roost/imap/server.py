@@ -25,6 +25,7 @@ from roost.proto.deflate import Deflate
 from roost.proto.imap.responses import untagged_status
 from roost.sessions import LiveSession, Sessions, peer_text
 from roost.store.api import Store
+from roost.tls import discard_unread
 
 log = logging.getLogger("roost.imap")
 
@@ -94,6 +95,7 @@ class StreamConnection:
 
     async def start_tls(self) -> None:
         assert self.tls is not None
+        discard_unread(self.reader)  # RFC 9051 §6.2.1: nothing sent before TLS counts after it
         await self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
         self.secure = True
 

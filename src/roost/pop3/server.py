@@ -21,6 +21,7 @@ from roost.pop3.session import Session
 from roost.proto.pop3.responses import err
 from roost.sessions import LiveSession, Sessions, peer_text
 from roost.store.api import Store
+from roost.tls import discard_unread
 
 log = logging.getLogger("roost.pop3")
 
@@ -54,13 +55,7 @@ class StreamConnection:
 
     async def start_tls(self) -> None:
         assert self.tls is not None
-        # RFC 2595 §4: what the client sent after STLS and the session has not read yet
-        # waits in the stream's own buffer, which the upgrade keeps; it would come out as
-        # if it had arrived over TLS. Nothing awaits between this and the upgrade pausing
-        # the socket (the +OK is already drained), so nothing can slip in after it.
-        buffered = getattr(self.reader, "_buffer", None)
-        if isinstance(buffered, bytearray):
-            buffered.clear()
+        discard_unread(self.reader)  # RFC 2595 §4: nothing sent before TLS counts after it
         await self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
         self.secure = True
 
