@@ -164,3 +164,26 @@ def test_a_damaged_message_file_is_a_no_corruption_not_its_bytes(tmp_path: Path)
             assert await send(one, "n NOOP") == b"n OK NOOP completed\r\n"
 
     asyncio.run(main())
+
+
+def test_literals_before_login_are_small(tmp_path: Path) -> None:
+    # Issue 9: 20 unauthenticated 40 MB literals grew the server by 800 MB. Before login a
+    # literal may hold a user name or a password (8 KiB), no more; after it, a message.
+    async def main() -> None:
+        async with Scene(tmp_path) as s:
+            stranger = await s.client(1)
+            out = await send(stranger, "a LOGIN {40000000}")
+            assert out.startswith(b"a BAD [TOOBIG] "), out
+            assert await send(stranger, "b NOOP") == b"b OK NOOP completed\r\n"
+            out = await send(stranger, "c LOGIN alice@example.org {6}")
+            assert out == b"+ Ready\r\n"
+            out = await send(stranger, "secret")
+            assert out.startswith(b"c OK "), out
+            body = b"Subject: big\r\n\r\n" + b"x" * 20_000 + b"\r\n"
+            out = await send(stranger, f"d APPEND INBOX {{{len(body)}}}")
+            assert out == b"+ Ready\r\n"
+            stranger.conn.output.clear()
+            await stranger.session.feed(body + b"\r\n")
+            assert bytes(stranger.conn.output).startswith(b"d OK [APPENDUID ")
+
+    asyncio.run(main())

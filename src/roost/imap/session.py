@@ -58,6 +58,9 @@ from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.imap")
 
+# The largest literal taken before login (LOGIN's user name and password).
+PRE_AUTH_LITERAL = 8 * 1024
+
 
 class Connection(Protocol):
     """What the session needs from the socket side."""
@@ -100,8 +103,11 @@ class Session:
         self.notifier = notifier
         self.config = config
         self.conn = connection
+        # Issue 9: before login no command needs a literal larger than a user name or a
+        # password, so a stranger cannot make the server hold megabytes.
         self.receiver = Receiver(
-            max_line=config.max_line_length, max_literal=config.max_message_size
+            max_line=config.max_line_length,
+            max_literal=min(PRE_AUTH_LITERAL, config.max_message_size),
         )
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
@@ -347,6 +353,7 @@ class Session:
         self.state = State.AUTHENTICATED
 
     def logged_in(self, account: Account) -> None:
+        self.receiver.limit_literals(self.config.max_message_size)
         self.account = account
         self.state = State.AUTHENTICATED
         self.listener = self.notifier.listen(account.id)

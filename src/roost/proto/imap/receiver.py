@@ -68,11 +68,16 @@ Event = Command | NeedLiteral | BadCommand | RawLine | Fatal | _Need
 
 
 class Receiver:
-    def __init__(self, *, max_line: int = 65536, max_literal: int = 50 * 1024 * 1024) -> None:
-        self.max_line = max_line
+    def limit_literals(self, max_literal: int) -> None:
+        """The largest literal taken from now on (a session raises it once the client has
+        logged in: before that no command needs more than a few kilobytes)."""
         self.max_literal = max_literal
         # the whole command (lines and literals) is capped so MULTIAPPEND stays bounded
-        self.max_command = 2 * max_literal + max_line
+        self.max_command = 2 * max_literal + self.max_line
+
+    def __init__(self, *, max_line: int = 65536, max_literal: int = 50 * 1024 * 1024) -> None:
+        self.max_line = max_line
+        self.limit_literals(max_literal)
         self._buffer = bytearray()
         self._segments: list[bytes | Literal] = []
         self._command_size = 0
