@@ -4,15 +4,19 @@
 UID/MODSEQ happen in the store. `deliver` is the one path by which mail arriving from
 outside a mailbox session (SMTP, LMTP, submission's Sent copy) lands in a mailbox:
 analyse once, append (the store publishes the hint that wakes idling sessions).
+`find_copy` tells whether a mailbox already holds a message (the Sent copy that submission
+and a client's own APPEND must not both file).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from roost.model import MailboxId, ParsedMessage, SortFields
+from roost.model import MailboxId, ParsedMessage, SortFields, Uid
 from roost.proto import mime, sortkeys
 from roost.proto.imap.bodystructure import render_bodystructure, render_envelope
 from roost.store.api import AppendResult, NewMessage, Store
@@ -104,3 +108,38 @@ def sent_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# ----- one message filed twice ----------------------------------------------------------
+# A client that saves to Sent after submitting APPENDs what the server filed already, and
+# one that submits after saving has its copy found by submission (roost.smtp.sent). Both
+# ask `find_copy`, which is why it lives here, beside delivery, rather than in a protocol.
+
+_TRAILING_SPACE = re.compile(rb"[ \t]+(?=\n)")
+
+
+def body_digest(data: bytes, header_size: int) -> str:
+    body = data[header_size:].replace(b"\r\n", b"\n")
+    body = _TRAILING_SPACE.sub(b"", body).rstrip(b"\n")
+    return hashlib.sha256(body).hexdigest()
+
+
+async def find_copy(
+    store: Store, mailbox: MailboxId, data: bytes, parsed: ParsedMessage, window: int
+) -> Uid | None:
+    """The uid of the same message filed in mailbox within the window, if there is one."""
+    if parsed.message_id is None or window <= 0:
+        return None
+    since = _now() - timedelta(seconds=window)
+    candidates = await store.find_by_message_id(mailbox, parsed.message_id, since)
+    digest = body_digest(data, parsed.header_size)
+    for uid, blob in candidates:
+        other = await store.read_blob(blob)
+        header_size = (await analyse_async(other)).header_size
+        if body_digest(other, header_size) == digest:
+            return uid
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

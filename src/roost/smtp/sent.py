@@ -15,55 +15,25 @@ The server's own copy is \\Seen and names the blind-copied recipients in a Bcc: 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from roost.auth.accounts import normalise_address
-from roost.delivery import PARSE_INLINE_LIMIT, analyse, analyse_async, deliver
+from roost.delivery import PARSE_INLINE_LIMIT, analyse, analyse_async, deliver, find_copy
 from roost.errors import MailError, MailErrorKind
-from roost.model import SEEN, MailboxId, ParsedMessage, Uid
+from roost.model import SEEN
 from roost.proto.mime_headers import split_header
 from roost.smtp.message import header_addresses
 from roost.store.api import Account, Mailbox, Store
 
 __all__ = [
     "blind_recipients",
-    "body_digest",
-    "find_copy",
     "find_sent_mailbox",
     "save_sent_copy",
     "with_bcc",
 ]
 
 log = logging.getLogger("roost.smtp")
-
-_TRAILING_SPACE = re.compile(rb"[ \t]+(?=\n)")
-
-
-def body_digest(data: bytes, header_size: int) -> str:
-    body = data[header_size:].replace(b"\r\n", b"\n")
-    body = _TRAILING_SPACE.sub(b"", body).rstrip(b"\n")
-    return hashlib.sha256(body).hexdigest()
-
-
-async def find_copy(
-    store: Store, mailbox: MailboxId, data: bytes, parsed: ParsedMessage, window: int
-) -> Uid | None:
-    """The uid of the same message filed in mailbox within the window, if there is one."""
-    if parsed.message_id is None or window <= 0:
-        return None
-    since = _now() - timedelta(seconds=window)
-    candidates = await store.find_by_message_id(mailbox, parsed.message_id, since)
-    digest = body_digest(data, parsed.header_size)
-    for uid, blob in candidates:
-        other = await store.read_blob(blob)
-        header_size = (await analyse_async(other)).header_size
-        if body_digest(other, header_size) == digest:
-            return uid
-    return None
 
 
 async def blind_recipients(store: Store, data: bytes, recipients: Sequence[str]) -> list[str]:
@@ -135,7 +105,3 @@ async def save_sent_copy(
         return False
     await deliver(store, sent.id, data, frozenset({SEEN}), parsed=parsed)
     return True
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

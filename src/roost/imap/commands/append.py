@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from roost.delivery import analyse
+from roost.delivery import analyse, find_copy
 from roost.errors import MailError, MailErrorKind
 from roost.imap.commands.catenate import BadUrl, assemble
 from roost.imap.commands.flags import normalise_flags
@@ -17,7 +17,6 @@ from roost.proto.imap import commands as c
 from roost.proto.imap.binary_parts import without_nul
 from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
-from roost.smtp.sent import find_copy
 from roost.store.api import FlagMode, Mailbox, NewMessage
 
 if TYPE_CHECKING:
