@@ -13,7 +13,8 @@ import pytest
 
 from roost import app
 from roost.config import Ports, load_config
-from roost.store.mail.store import MailStore, Maintenance
+from roost.store.mail.store import MailStore
+from roost.store.mail.upkeep import Maintenance
 
 
 def test_upkeep_runs_on_schedule_and_survives_a_failure(

@@ -12,7 +12,7 @@ boundary), one module per concept:
     names.py      mailbox-name and address rules
     flags.py      how flags are stored and compared
     instants.py   how instants are stored
-    query.py      Query -> SQL WHERE, UID ranges
+    query_sql.py  Query -> SQL WHERE, UID ranges
     texts.py      the folded search texts of a blob and the exact text tests
     lookup.py     the mailbox and account rows every unit of work starts from
     journal.py    what a unit of work changed, published after the commit
@@ -20,13 +20,19 @@ boundary), one module per concept:
     accounts.py   domains and accounts
     mailboxes.py  create, delete, rename, subscribe, status
     messages.py   append, fetch, store flags, expunge, copy/move, search
+    threads.py    THREADID per conversation
     quota.py      per-account limits, checked where mail is added
+    aliases.py, services.py, outbound.py, message_ids.py, sorting.py, uidcache.py
+    retention.py  tombstones and change logs folded past the horizon
+    check.py      the store checked against itself (roost check)
+    upkeep.py     the maintenance side of MailStore (retention, check, blob collection)
 
 Every write runs inside a Journal (roost.store.mail.journal): the units that number changes
 record what they changed there, and once the engine has committed, the store publishes
 one hint per changed mailbox (and per account whose mailboxes changed) to its Publisher.
 Writes made by other processes (the roost CLI, other workers) reach this process's
-sessions through `follow`, which reads the account log past the last row it saw.
+sessions through `follow`, which reads the account log past the last row it saw (the
+PostgreSQL store overrides it with LISTEN/NOTIFY: roost.store.engines.postgresql.store).
 
 Mail that is added is written as a blob and fsync'd on a thread of its own (the blobs of
 concurrent deliveries are written side by side, not one after another in the engine's
@@ -40,12 +46,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import TypeVar, cast
 
-from roost.errors import MailError
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
 from roost.notify.api import Publisher
 from roost.store.api import (
@@ -86,34 +90,22 @@ from roost.store.mail import (
     services,
     sorting,
 )
-from roost.store.mail import check as check_units
 from roost.store.mail import messages as msgs  # "messages" is a parameter name of the Store API
-from roost.store.mail import retention as retention_units
-from roost.store.mail.instants import now_utc, to_micros
+from roost.store.mail.instants import now_utc
 from roost.store.mail.journal import Journal
 from roost.store.mail.lookup import get_mailbox, require_mailbox
 from roost.store.mail.uidcache import UidCache
+from roost.store.mail.upkeep import Upkeep
 
 __all__ = ["Engine", "MailStore", "Row", "Tx"]
 
 T = TypeVar("T")
 
 BLOB_WRITERS = 8
-FOLD_BATCH = 100  # mailboxes (or accounts) one unit of retention work handles at most
-CHECK_BATCH = 64  # blobs `check` reads at once
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
 FOLLOW_BATCH = 1000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Maintenance:
-    """What one run of `maintain` removed."""
-
-    tombstones: int
-    log_rows: int
-    blobs: int
 
 
 class _Silent:
@@ -126,7 +118,7 @@ class _Silent:
 _set_services = services.set_account_services  # the method's parameter shadows the module
 
 
-class MailStore:
+class MailStore(Upkeep):
     """The Store protocol over an Engine and a BlobStore."""
 
     __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_uids", "_writer")
@@ -467,90 +459,7 @@ class MailStore:
     async def queue_flush(self) -> int:
         return await self._write(partial(outbound.flush, now=now_utc()))
 
-    # --- maintenance (not part of the Store protocol: the server's upkeep, admin and CLI)
-
-    async def maintain(
-        self, *, retention: timedelta, blob_grace_seconds: float = 3600.0
-    ) -> Maintenance:
-        """The scheduled upkeep: folds tombstones and account-log rows older than
-        retention (roost.store.mail.retention), then collects unreferenced blobs."""
-        before = to_micros(now_utc() - retention)
-        tombstones = await self._fold(retention_units.fold_tombstones, before)
-        log_rows = await self._fold(retention_units.fold_account_log, before)
-        blobs = await self.collect_blobs(blob_grace_seconds)
-        return Maintenance(tombstones=tombstones, log_rows=log_rows, blobs=blobs)
-
-    async def check(self, *, repair: bool = False) -> check_units.Report:
-        """`roost check`: the rows checked against each other (roost.store.mail.check),
-        then every blob read whole and checked against its name; with repair, what can be
-        mended without losing mail is mended, and the rows are checked again."""
-        report = check_units.Report(findings=await self._read(check_units.find_problems))
-        blobs = await self._read(_referenced_blobs)
-        for start in range(0, len(blobs), CHECK_BATCH):
-            for blob in await self._damaged(blobs[start : start + CHECK_BATCH]):
-                users = await self._read(partial(_blob_users, blob=blob))
-                text = f"message file {blob} is missing or damaged; it holds {', '.join(users)}"
-                report.findings.append(check_units.Finding(text, False))
-        report.blobs_checked = len(blobs)
-        if repair and any(f.repairable for f in report.findings):
-            await self._write(check_units.repair_counters)
-            report.repaired = True
-            rows = await self._read(check_units.find_problems)
-            report.findings = rows + [f for f in report.findings if not f.repairable]
-        return report
-
-    async def _damaged(self, blobs: list[BlobId]) -> list[BlobId]:
-        try:
-            await self._blobs.load(blobs)
-            return []
-        except MailError:  # one of them, at least: look at each
-            pass
-        damaged = []
-        for blob in blobs:
-            try:
-                await self._blobs.load([blob])
-            except MailError:
-                damaged.append(blob)
-        return damaged
-
-    async def _fold(self, unit: Callable[[Tx, int, int], int], before: int) -> int:
-        total = 0
-        while dropped := await self._write(lambda tx: unit(tx, before, FOLD_BATCH)):
-            total += dropped
-        return total
-
-    async def collect_blobs(self, grace_seconds: float = 3600.0) -> int:
-        """Deletes unreferenced blobs older than grace_seconds; returns how many. Drops
-        their search documents first (a blob delivered again is indexed again)."""
-        await self._write(self._engine.text_index.prune)
-
-        def collect(tx: Tx) -> int:
-            # A write: the BlobStore keeps what a concurrent write comes to reference.
-            msgs.forget_texts(tx)
-            return self._blobs.collect_unreferenced(tx, grace_seconds)
-
-        return await self._write(collect)
-
 
 def _conforms(store: MailStore) -> Store:
     # Lets mypy prove that MailStore implements every method of the Store protocol.
     return store
-
-
-def _referenced_blobs(tx: Tx) -> list[BlobId]:
-    rows = tx.all("SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound ORDER BY 1")
-    return [BlobId(row[0]) for row in rows]
-
-
-def _blob_users(tx: Tx, blob: BlobId) -> list[str]:
-    """Where a blob is used, in words: "alice@example.org 'INBOX' UID 7", queued mail."""
-    rows = tx.all(
-        "SELECT a.address, b.name, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
-        "JOIN accounts a ON a.id = b.account_id WHERE m.blob_id = ? ORDER BY 1, 2, 3",
-        (blob,),
-    )
-    users = [f"{address} {name!r} UID {uid}" for address, name, uid in rows]
-    queued = tx.one("SELECT COUNT(*) FROM outbound WHERE blob_id = ?", (blob,))
-    if queued and queued[0]:
-        users.append(f"{queued[0]} queued recipient(s)")
-    return users
