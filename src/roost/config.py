@@ -74,6 +74,7 @@ class Config:
     # holds everything (roost.backends).
     database_url: str = ""
     bind: str = "127.0.0.1"
+    lmtp_bind: str = "127.0.0.1"  # LMTP has no authentication: loopback unless told
     ports: Ports = Ports()
     tls: TlsFiles
     max_message_size: int = 50 * MiB
@@ -137,6 +138,7 @@ _TOP_LEVEL: Mapping[str, type] = {
     "database_url": str,
     "hostname": str,
     "bind": str,
+    "lmtp_bind": str,
     "max_message_size": int,
     "max_line_length": int,
     "idle_keepalive": int,

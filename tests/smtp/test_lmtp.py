@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 import socket
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +66,22 @@ def test_a_recipient_named_twice_gets_two_replies_and_one_copy(roost: Harness) -
     after_data = lines[lines.index("354 End data with <CR><LF>.<CR><LF>") + 1 :]
     assert after_data == ["250 2.0.0 <alice@example.org> delivered"] * 3  # RFC 2033 §4.2
     assert len(roost.messages("alice@example.org")) == 1
+
+
+def test_lmtp_listens_on_loopback_whatever_bind_says(tmp_path: Path) -> None:
+    # Issue 9: with bind = "0.0.0.0", LMTP (no authentication) took forged deliveries from
+    # any host. It has a bind of its own, loopback by default.
+    harness = Harness(tmp_path / "data", bind="0.0.0.0")
+    try:
+        hosts = {
+            server.sockets[0].getsockname()[1]: server.sockets[0].getsockname()[0]
+            for server in harness.servers._servers
+            if server.sockets and isinstance(server.sockets[0].getsockname(), tuple)
+        }
+        assert hosts[harness.lmtp] == "127.0.0.1"
+        assert hosts[harness.submission] == "0.0.0.0"
+    finally:
+        harness.close()
 
 
 def test_helo_and_ehlo_are_not_lmtp(roost: Harness) -> None:

@@ -112,6 +112,22 @@ def test_from_header_must_be_the_account(roost: Harness) -> None:
     assert roost.messages("alice@example.org", "Sent") == []
 
 
+def test_sender_header_must_be_the_account_too(roost: Harness) -> None:
+    # Issue 9: a user could otherwise sign mail as sent by someone else (RFC 5322 §3.6.2).
+    forged = MESSAGE.replace(
+        b"From: Alice <alice@example.org>",
+        b"From: Alice <alice@example.org>\r\nSender: Bob <bob@example.org>",
+    )
+    with (
+        roost.submit_client("alice@example.org") as client,
+        pytest.raises(smtplib.SMTPDataError) as error,
+    ):
+        client.sendmail("alice@example.org", ["bob@example.org"], forged)
+    assert error.value.smtp_code == 550
+    assert error.value.smtp_error.startswith(b"5.7.1 Sender: <bob@example.org> is not yours")
+    assert roost.messages("bob@example.org") == []
+
+
 def test_unknown_local_recipient_is_refused(roost: Harness) -> None:
     with roost.submit_client("alice@example.org") as client:
         client.mail("alice@example.org")

@@ -61,8 +61,10 @@ class SmtpServers:
         return await self._tcp(factory, port, implicit_tls=False)
 
     async def listen_lmtp(self, port: int) -> asyncio.Server:
+        # LMTP trusts its client (an MTA of this machine) and has no authentication, so it
+        # listens on lmtp_bind (loopback by default), never on the public `bind`.
         factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False, label="lmtp")
-        return await self._tcp(factory, port, implicit_tls=False)
+        return await self._tcp(factory, port, implicit_tls=False, host=self.config.lmtp_bind)
 
     async def listen_lmtp_socket(self, path: Path) -> asyncio.Server:
         factory = self._factory(RoostLMTP, self._lmtp, auth=False, starttls=False, label="lmtp")
@@ -72,13 +74,19 @@ class SmtpServers:
         return server
 
     async def _tcp(
-        self, factory: Callable[[], SMTP], port: int, *, implicit_tls: bool
+        self,
+        factory: Callable[[], SMTP],
+        port: int,
+        *,
+        implicit_tls: bool,
+        host: str | None = None,
     ) -> asyncio.Server:
         make: Callable[[], asyncio.BaseProtocol] = factory
         if implicit_tls:
             assert self.tls is not None
             make = _implicit_tls(factory, self.tls, self.sessions)
-        server = await asyncio.get_running_loop().create_server(make, self.config.bind, port)
+        bind = self.config.bind if host is None else host
+        server = await asyncio.get_running_loop().create_server(make, bind, port)
         self._servers.append(server)
         return server
 

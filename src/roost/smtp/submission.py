@@ -144,13 +144,16 @@ class SubmissionPolicy(Policy):
         senders = header_addresses(data, "from")
         if not senders:
             return f"550 5.7.1 The message has no From: address; use {account.address}"
-        for sender in senders:
-            address = parse_path(sender)
-            if not address or not await self.store.owns_address(account.id, address):
-                return (
-                    f"550 5.7.1 From: <{sender}> is not yours: you are logged in as "
-                    f"{account.address} and may send only as that address or its aliases"
-                )
+        # RFC 5322 §3.6.2: Sender: names who actually sent it; it must be the user's too,
+        # or a user could sign mail as someone else's secretary.
+        for field, addresses in (("From", senders), ("Sender", header_addresses(data, "sender"))):
+            for sender in addresses:
+                address = parse_path(sender)
+                if not address or not await self.store.owns_address(account.id, address):
+                    return (
+                        f"550 5.7.1 {field}: <{sender}> is not yours: you are logged in as "
+                        f"{account.address} and may send only as that address or its aliases"
+                    )
         return None
 
     def _log_submission(
