@@ -33,6 +33,9 @@ READ_SIZE = 65536
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 # RFC 9051 §5.4: an inactivity autologout timer must be at least 30 minutes.
 AUTOLOGOUT = 30 * 60
+# Issue 9: a connection must log in within this many seconds of connecting, so a stranger
+# cannot hold one open (a byte at a time, or not at all) past it.
+LOGIN_WINDOW = 60
 TLS_HANDSHAKE_TIMEOUT = 30
 
 
@@ -167,12 +170,19 @@ class ImapServer:
             tls_available=self.tls is not None,
             live=live,
         )
+        login_by = asyncio.get_running_loop().time() + LOGIN_WINDOW
         try:
             if secure and not await _handshake(conn, live):
                 return
             await session.greet()
             while not session.closed:
-                data = await self._next_input(session, conn)
+                try:
+                    data = await self._next_input(session, conn, login_by)
+                except TimeoutError:
+                    # RFC 9051 §7.1.5: BYE, then the server closes the connection.
+                    with contextlib.suppress(ConnectionError, ssl.SSLError):
+                        await session.send(untagged_status("BYE", "Autologout; idle too long"))
+                    break
                 if not data:
                     break
                 await session.feed(data)
@@ -191,7 +201,10 @@ class ImapServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _next_input(self, session: Session, conn: StreamConnection) -> bytes:
+    async def _next_input(self, session: Session, conn: StreamConnection, login_by: float) -> bytes:
+        if session.account is None:  # before login: the whole window, whatever arrives
+            async with asyncio.timeout_at(login_by):
+                return await conn.read()
         if session.idling is None or session.listener is None:
             async with asyncio.timeout(AUTOLOGOUT):
                 return await conn.read()
