@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 from roost.store.api import FlagMode, Mailbox, Store
-from roost.store.engines.api import Tx
+from roost.store.engines.api import Tx, numbered_migrations
 from roost.store.engines.postgresql import engine as engine_module
-from roost.store.engines.postgresql.engine import PostgresEngine, _migrations, migrate, translate
+from roost.store.engines.postgresql.engine import PostgresEngine, migrate, translate
 from roost.store.engines.postgresql.store import PostgresStore
 from roost.store.engines.postgresql.text import TrigramTextIndex
 from roost.store.mail.journal import Journal
@@ -189,7 +189,9 @@ def test_text_candidates_come_from_the_trigram_indexes(postgres_url: str) -> Non
 def test_migrations_run_once_and_refuse_a_newer_schema(postgres_url: str) -> None:
     run(postgres_url, lambda store: store.list_domains())
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        assert migrate(conn) == _migrations()[-1][0]  # nothing left to apply
+        assert (
+            migrate(conn) == numbered_migrations("roost.store.engines.postgresql")[-1][0]
+        )  # nothing left to apply
         conn.execute("UPDATE roost_schema SET version = 999")
         with pytest.raises(RuntimeError, match="newer"):
             migrate(conn)

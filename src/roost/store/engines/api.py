@@ -37,11 +37,13 @@ Isolation an engine must give
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from enum import Enum
+from importlib import resources
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Engine", "Row", "TextColumn", "TextIndex", "Tx"]
+__all__ = ["Engine", "Row", "TextColumn", "TextIndex", "Tx", "numbered_migrations"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -110,3 +112,18 @@ class Engine(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+_MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
+
+
+def numbered_migrations(package: str) -> list[tuple[int, str]]:
+    """An engine's migrations: the files NNNN_name.sql of its package's migrations/
+    folder, as (number, SQL) in order. Each engine applies them its own way."""
+    folder = resources.files(package).joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION.fullmatch(entry.name)
+        if match:
+            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
+    return sorted(found)

@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from importlib import resources
 from typing import TypeVar
 
 import psycopg
@@ -52,7 +50,7 @@ from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
 from psycopg_pool import ConnectionPool
 
-from roost.store.engines.api import Row, TextIndex, Tx
+from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
 __all__ = ["PostgresEngine", "PostgresTx", "migrate", "translate"]
@@ -73,7 +71,6 @@ _RETRIED = (
 )
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
 # pg_advisory_lock key: one migration at a time, whichever node starts first.
 _MIGRATION_LOCK = 0x526F6F7374  # "Roost"
 
@@ -133,16 +130,6 @@ class PostgresTx:
             cursor.executemany(translate(sql), [_values(row) for row in rows])
 
 
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files(__package__).joinpath("migrations")
-    found = []
-    for entry in folder.iterdir():
-        match = _MIGRATION.fullmatch(entry.name)
-        if match:
-            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 def migrate(conn: psycopg.Connection[Row]) -> int:
     """Applies the migrations newer than the database's, each in one transaction, under an
     advisory lock (nodes starting together migrate once). Returns the resulting version.
@@ -155,7 +142,7 @@ def migrate(conn: psycopg.Connection[Row]) -> int:
         conn.execute("CREATE TABLE IF NOT EXISTS roost_schema (version integer NOT NULL)")
         row = conn.execute("SELECT max(version) FROM roost_schema").fetchone()
         version: int = 0 if row is None or row[0] is None else row[0]
-        known = _migrations()
+        known = numbered_migrations(__package__)
         if known and version > known[-1][0]:
             raise RuntimeError(f"database schema {version} is newer than this Roost")
         for number, script in known:

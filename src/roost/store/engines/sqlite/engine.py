@@ -35,16 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import re
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roost.store.engines.api import Row, TextIndex, Tx
+from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
     FOLD_FUNCTION,
@@ -56,7 +54,6 @@ from roost.store.engines.sqlite.fts import (
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
-_MIGRATION = re.compile(r"(\d{4})_\w+\.sql")
 # FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engines.api: durable writes).
 SYNCHRONOUS = "FULL"
 # Read-only connections beside the writer's, each on a thread of its own.
@@ -92,21 +89,11 @@ class SqliteTx:
         self._conn.executemany(sql, rows)
 
 
-def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("roost.store.engines.sqlite").joinpath("migrations")
-    found = []
-    for entry in folder.iterdir():
-        match = _MIGRATION.fullmatch(entry.name)
-        if match:
-            found.append((int(match[1]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 def migrate(conn: sqlite3.Connection) -> int:
     """Applies the migrations newer than PRAGMA user_version, each in one transaction.
     Returns the resulting version."""
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    known = _migrations()
+    known = numbered_migrations(__package__)
     if known and version > known[-1][0]:
         raise RuntimeError(f"database schema {version} is newer than this Roost")
     for number, script in known:
