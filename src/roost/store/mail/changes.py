@@ -31,7 +31,6 @@ from roost.store.mail import quota
 from roost.store.mail.flags import FLAG_COLUMNS, message_flags
 from roost.store.mail.instants import now_utc, to_micros
 from roost.store.mail.journal import journal_of
-from roost.store.mail.lookup import get_mailbox
 
 __all__ = [
     "account_changes_since",
@@ -115,7 +114,14 @@ def remove_messages(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid], modseq: Mod
 
 
 def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
-    mailbox = get_mailbox(tx, mailbox_id)
+    # Every command's sync asks this: the mailbox row is read once, for all it answers.
+    mailbox = tx.one(
+        "SELECT highestmodseq, uidnext, vanished_floor, keywords FROM mailboxes WHERE id = ?",
+        (mailbox_id,),
+    )
+    if mailbox is None:
+        raise MailError(MailErrorKind.NONEXISTENT, "no such mailbox")
+    highest, uidnext, floor, keywords = mailbox
     # "+uid": order the few matching rows, rather than let the planner walk the whole
     # mailbox in uid order (an index on uid also covers these columns) to skip the sort.
     changed = tx.all(
@@ -126,18 +132,14 @@ def changes_since(tx: Tx, mailbox_id: MailboxId, modseq: ModSeq) -> Changes:
         "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY +uid",
         (mailbox_id, modseq),
     )
-    floor = tx.one("SELECT vanished_floor FROM mailboxes WHERE id = ?", (mailbox_id,))
-    # A keyword is only ever defined along with a change, so no change means none new.
-    defined = (changed or expunged) and tx.one(
-        "SELECT keywords FROM mailboxes WHERE id = ?", (mailbox_id,)
-    )
     return Changes(
-        highestmodseq=mailbox.highestmodseq,
-        uidnext=mailbox.uidnext,
+        highestmodseq=ModSeq(highest),
+        uidnext=Uid(uidnext),
         changed=tuple(message_flags(row) for row in changed),
         expunged=tuple(Uid(row[0]) for row in expunged),
-        vanished_floor=ModSeq(floor[0] if floor else 0),
-        keywords=tuple(defined[0].split()) if defined else (),
+        vanished_floor=ModSeq(floor),
+        # A keyword is only ever defined along with a change, so no change means none new.
+        keywords=tuple(keywords.split()) if changed or expunged else (),
     )
 
 
