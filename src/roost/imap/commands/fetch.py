@@ -17,6 +17,7 @@ command is refused with NO [LIMIT] before anything is sent.
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 from roost.imap import cached_fetch
@@ -154,8 +155,9 @@ async def _fetch_chunk(
                 new_flags[changed.uid] = changed
                 view.note_reported(changed.uid, changed.modseq)
     out = _Output(s)
-    for batch in _read_batches(items, metas):
-        for meta, data in zip(batch, await _message_bytes(s, items, batch), strict=True):
+    reads = _reads(items)
+    for batch in _read_batches(reads, metas):
+        for meta, data in zip(batch, await _message_bytes(s, reads, batch), strict=True):
             seen = new_flags.get(meta.uid)
             flags = meta.flags if seen is None else seen.flags
             pieces = [_item(view, item, meta, flags, data, s.utf8) for item in items]
@@ -225,22 +227,33 @@ def _sections(items: tuple[c.FetchItem, ...]) -> list[c.FetchBody]:
     ]
 
 
-def _bytes_read(items: tuple[c.FetchItem, ...], meta: MessageMeta) -> int:
-    """How many bytes of the message the items read: none, its header, or all of it."""
+class _Reads(enum.Enum):
+    """What of each message a FETCH's items read (decided once per command)."""
+
+    NOTHING = "nothing"
+    HEADER = "header"  # the top-level header only: a phone's list of new mail
+    WHOLE = "whole"
+
+
+def _reads(items: tuple[c.FetchItem, ...]) -> _Reads:
     sections = _sections(items)
     if not sections:
+        return _Reads.NOTHING
+    return _Reads.HEADER if all(_header_only(i) for i in sections) else _Reads.WHOLE
+
+
+def _bytes_read(reads: _Reads, meta: MessageMeta) -> int:
+    if reads is _Reads.NOTHING:
         return 0
-    return meta.header_size if all(_header_only(i) for i in sections) else meta.size
+    return meta.header_size if reads is _Reads.HEADER else meta.size
 
 
-def _read_batches(
-    items: tuple[c.FetchItem, ...], metas: list[MessageMeta]
-) -> list[list[MessageMeta]]:
+def _read_batches(reads: _Reads, metas: list[MessageMeta]) -> list[list[MessageMeta]]:
     """Consecutive messages whose bytes together stay under READ_BATCH (one at least)."""
     batches: list[list[MessageMeta]] = []
     total = 0
     for meta in metas:
-        size = _bytes_read(items, meta)
+        size = _bytes_read(reads, meta)
         if not batches or total + size > READ_BATCH:
             batches.append([])
             total = 0
@@ -277,15 +290,12 @@ def _section_bound(item: c.FetchBody, size: int, header_size: int) -> int:
     return bound if item.partial is None else min(bound, item.partial[1])
 
 
-async def _message_bytes(
-    s: Session, items: tuple[c.FetchItem, ...], metas: list[MessageMeta]
-) -> list[bytes]:
+async def _message_bytes(s: Session, reads: _Reads, metas: list[MessageMeta]) -> list[bytes]:
     """What of each message the items read: nothing, only its header, or all of it."""
-    sections = _sections(items)
-    if not sections:
+    if reads is _Reads.NOTHING:
         return [b""] * len(metas)
     blobs = [m.blob_id for m in metas]
-    if all(_header_only(item) for item in sections):
+    if reads is _Reads.HEADER:
         # The top-level header ends at header_size: a phone's list of new mail reads that.
         return await s.store.read_blobs(blobs, prefixes=[m.header_size for m in metas])
     return await s.store.read_blobs(blobs)
