@@ -7,6 +7,7 @@ import base64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from roost.proto.addresses import parse_addresses
 from roost.proto.mime import (
     MAX_DEPTH,
     MAX_PARTS,
@@ -538,3 +539,31 @@ def test_mime_like_bytes_parse_within_bounds(data: bytes) -> None:
 @given(st.text(max_size=300))
 def test_any_header_text_parses(text: str) -> None:
     check_message(("From: " + text + "\r\nTo: " + text + "\r\n\r\n").encode("utf-8", "replace"))
+
+
+# Address lists, plain and not: the search text must name every address as local@domain
+# whether decoded_headers parses the field or sees that it is written plainly already.
+_ADDRESS_CHARS = st.sampled_from(list("ab.-_+=!#$%&'*/?^`{|}~é\t ()\"\\[]:;<>@,"))
+_WORD = st.lists(_ADDRESS_CHARS, max_size=6).map("".join)
+_SPEC = st.builds(lambda local, domain: f"{local}@{domain}", _WORD, _WORD)
+_ITEM = st.one_of(
+    _SPEC,
+    st.builds(lambda name, spec: f"{name}<{spec}>", _WORD, _SPEC),
+    st.builds(lambda name, spec: f"{name} <{spec}>", _WORD, _SPEC),
+    st.builds(lambda name, spec: f'"{name}" <{spec}>', _WORD, _SPEC),
+    _WORD,
+)
+
+
+@settings(max_examples=2000)
+@given(st.lists(_ITEM, min_size=1, max_size=3).map(", ".join))
+def test_decoded_headers_name_every_address(value: str) -> None:
+    text = decoded_headers(b"To: " + value.encode() + b"\r\n\r\n")
+    for address in parse_addresses(value.strip()):
+        if address.mailbox is not None and address.host is not None:
+            assert f"{address.mailbox}@{address.host}" in text
+
+
+def test_decoded_headers_add_addresses_written_with_comments() -> None:
+    text = decoded_headers(b"From: Al <al (x) @ (y) example.org>\r\nTo: b@example.org\r\n\r\n")
+    assert text == "from: Al <al (x) @ (y) example.org> al@example.org\nto: b@example.org\n"

@@ -75,9 +75,10 @@ class TextIndex(Protocol):
     confirms each with the exact predicate), never leave out one that does.
     """
 
-    def add(self, tx: Tx, blob: str, headers_text: str, body_text: str) -> None:
-        """Indexes a blob's texts (in the transaction that inserts its message); a blob
-        indexed before keeps its document, widened if these texts are not in it."""
+    def add(self, tx: Tx, blob: str, headers: str, body: str) -> None:
+        """Indexes a blob's texts, folded (roost.store.mail.texts.fold), in the transaction
+        that inserts its message; a blob indexed before keeps its document, widened if
+        these texts are not in it."""
         ...
 
     def prune(self, tx: Tx) -> int:

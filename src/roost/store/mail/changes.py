@@ -21,9 +21,10 @@ after the commit: nothing else needs to remember to publish.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from roost.errors import MailError, MailErrorKind
-from roost.model import AccountId, MailboxId, ModSeq, Uid
+from roost.model import AccountId, MailboxId, ModSeq, Uid, UidValidity
 from roost.notify.api import Hint
 from roost.store.api import AccountChanges, Changes, MailboxChange, MailboxChangeKind
 from roost.store.engines.api import Row, Tx
@@ -33,6 +34,7 @@ from roost.store.mail.instants import now_utc, to_micros
 from roost.store.mail.journal import journal_of
 
 __all__ = [
+    "Advanced",
     "account_changes_since",
     "account_modseq",
     "advance",
@@ -47,17 +49,26 @@ __all__ = [
 _LOG = "INSERT INTO account_log (account_id, modseq, mailbox_id, mailbox_modseq, at) VALUES "
 
 
+class Advanced(NamedTuple):
+    """What `advance` took, and of which mailbox (so that a unit need not look it up)."""
+
+    first: Uid  # the first of the new uids
+    modseq: ModSeq
+    account: AccountId
+    uidvalidity: UidValidity
+
+
 def advance(
     tx: Tx, mailbox: MailboxId, new_uids: int, charge: tuple[int, int] | None = None
-) -> tuple[Uid, ModSeq]:
-    """Takes the next modseq and new_uids consecutive uids; returns (first uid, modseq).
-    Also takes the account's MODSEQ for this unit and logs the change in the account log;
-    `charge` (octets, messages) is checked against the account's quota on the way
+) -> Advanced:
+    """Takes the next modseq and new_uids consecutive uids of mailbox. Also takes the
+    account's MODSEQ for this unit and logs the change in the account log; `charge`
+    (octets, messages) is checked against the account's quota on the way
     (roost.store.mail.quota), in the same UPDATE of the account row when it can be."""
     journal = journal_of(tx)
     row = tx.one(
         "UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = highestmodseq + 1 "
-        "WHERE id = ? RETURNING uidnext - ?, highestmodseq, account_id",
+        "WHERE id = ? RETURNING uidnext - ?, highestmodseq, account_id, uidvalidity",
         (new_uids, mailbox, new_uids),
     )
     if row is None:
@@ -70,7 +81,7 @@ def advance(
     assert logged is not None
     journal.seqs.append(logged[0])
     journal.mailbox_changed(account, mailbox, modseq)
-    return first, modseq
+    return Advanced(first, modseq, account, UidValidity(row[3]))
 
 
 def account_modseq(tx: Tx, account: AccountId, charge: tuple[int, int] | None = None) -> ModSeq:

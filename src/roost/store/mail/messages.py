@@ -109,36 +109,38 @@ def append(
     blobs: Sequence[BlobId],
     index: TextIndex,
 ) -> AppendResult:
-    mailbox = get_mailbox(tx, mailbox_id)
     if not messages:
+        mailbox = get_mailbox(tx, mailbox_id)
         return AppendResult(uidvalidity=mailbox.uidvalidity, uids=(), modseq=mailbox.highestmodseq)
     # The mailbox row first, then the account's (as an expunge's triggers take them), so
     # that concurrent writers of one account do not deadlock on PostgreSQL. RFC 3502:
     # MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing; the charge
     # is checked in the UPDATE that takes the account's MODSEQ.
     octets = sum(len(m.data) for m in messages)
-    first, modseq = advance(tx, mailbox_id, len(messages), charge=(octets, len(messages)))
+    taken = advance(tx, mailbox_id, len(messages), charge=(octets, len(messages)))
+    first, modseq = taken.first, taken.modseq
     when = now_utc()
     rows = [
-        _new_row(tx, mailbox, Uid(first + offset), modseq, when, message, blob)
+        _new_row(tx, mailbox_id, taken.account, Uid(first + offset), modseq, when, message, blob)
         for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
     define_keywords(tx, mailbox_id, (k for m in messages for k in Flags.parse(m.flags).keywords))
     search_texts = [
-        (blob, message.parsed.headers_text, message.parsed.body_text)
+        (blob, texts.fold(message.parsed.headers_text), texts.fold(message.parsed.body_text))
         for message, blob in zip(messages, blobs, strict=True)
     ]
     texts.store(tx, search_texts)
-    for message, blob in zip(messages, blobs, strict=True):
-        index.add(tx, blob, message.parsed.headers_text, message.parsed.body_text)
+    for blob, headers, body in search_texts:
+        index.add(tx, blob, headers, body)
     uids = tuple(Uid(first + i) for i in range(len(messages)))
-    return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
+    return AppendResult(uidvalidity=taken.uidvalidity, uids=uids, modseq=modseq)
 
 
 def _new_row(
     tx: Tx,
-    mailbox: Mailbox,
+    mailbox: MailboxId,
+    account: AccountId,
     uid: Uid,
     modseq: ModSeq,
     when: datetime,
@@ -148,12 +150,12 @@ def _new_row(
     """The _INSERT_MESSAGE row of a message appended at `when` (threads it, too)."""
     flags = Flags.parse(message.flags)
     internaldate = message.internaldate or when
-    email = email_id(mailbox.account_id, blob)
+    email = email_id(account, blob)
     parsed = message.parsed
-    thread = thread_for(tx, mailbox.account_id, email, parsed.message_id, parsed.sort.references)
+    thread = thread_for(tx, account, email, parsed.message_id, parsed.sort.references)
     # RFC822.SIZE is the length of what BODY[] returns: the blob itself.
     return (
-        mailbox.id, uid, modseq, to_micros(when), email, thread,
+        mailbox, uid, modseq, to_micros(when), email, thread,
         flags.bits, flags.dump(), to_micros(internaldate), utc_offset(internaldate),
         len(message.data), blob, parsed.header_size, parsed.envelope,
         parsed.bodystructure, parsed.body, parsed.parts, parsed.preview,
@@ -186,7 +188,7 @@ def replace(
         raise MailError(MailErrorKind.NONEXISTENT, "the message to replace is gone")
     added = append(tx, dest, [message], [blob], index)
     # One modseq per mailbox per call, also when replacing within one mailbox.
-    source_modseq = added.modseq if source == dest else advance(tx, source, 0)[1]
+    source_modseq = added.modseq if source == dest else advance(tx, source, 0).modseq
     remove_messages(tx, source, [uid], source_modseq)
     return ReplaceResult(appended=added, source_modseq=source_modseq)
 
@@ -335,7 +337,7 @@ def store_flags(
     updates, modified = _flag_updates(rows, mode, Flags.parse(flags), unchangedsince)
     if not updates:
         return FlagResult(changed=(), modified=modified)
-    _, modseq = advance(tx, mailbox, 0)
+    modseq = advance(tx, mailbox, 0).modseq
     if mode is not FlagMode.REMOVE:
         define_keywords(tx, mailbox, Flags.parse(flags).keywords)
     tx.executemany(
@@ -390,7 +392,7 @@ def expunge_uids(tx: Tx, mailbox: MailboxId, uids: Sequence[Uid]) -> list[Uid]:
 
 def _remove(tx: Tx, mailbox: MailboxId, gone: list[Uid]) -> list[Uid]:
     if gone:
-        _, modseq = advance(tx, mailbox, 0)
+        modseq = advance(tx, mailbox, 0).modseq
         remove_messages(tx, mailbox, gone, modseq)
     return gone
 
@@ -420,7 +422,7 @@ def copy(
     source_modseq: ModSeq | None = None
     if move:
         # One modseq per mailbox per call, also when moving within one mailbox.
-        source_modseq = dest_modseq if source == dest else advance(tx, source, 0)[1]
+        source_modseq = dest_modseq if source == dest else advance(tx, source, 0).modseq
         remove_messages(tx, source, source_uids, source_modseq)
     return CopyResult(
         uidvalidity=target.uidvalidity,
@@ -436,7 +438,7 @@ def _insert_copies(
 ) -> tuple[Uid, ModSeq]:
     """Inserts (uid, thread_id, *_CARRIED) rows of origin into target; returns (first new
     uid, its modseq)."""
-    first, modseq = advance(tx, target.id, len(rows))
+    first, modseq, _, _ = advance(tx, target.id, len(rows))
     inserts = []
     for offset, (_uid, thread, *carried) in enumerate(rows):
         # EMAILID follows the blob within an account (RFC 8474), so recomputing it keeps

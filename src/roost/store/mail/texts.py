@@ -34,6 +34,7 @@ __all__ = [
     "contains",
     "contains_sql",
     "fold",
+    "folded_fields",
     "forget",
     "header_contains",
     "header_fields",
@@ -56,11 +57,18 @@ def fold(text: str) -> str:
 def header_fields(headers_text: str) -> dict[str, str]:
     """Folded field name -> its folded values joined by "\\n", from a header block of
     "name: value" lines (roost.model.ParsedMessage.headers_text)."""
+    return folded_fields(fold(headers_text))
+
+
+def folded_fields(folded_headers: str) -> dict[str, str]:
+    """header_fields of a header block folded already. Folding works character by
+    character and never makes or removes a line break, a ":" or white space, so folding
+    the block once gives what folding each name and value would."""
     fields: dict[str, list[str]] = {}
-    for line in headers_text.splitlines():
+    for line in folded_headers.splitlines():
         name, colon, value = line.partition(":")
         if colon:
-            fields.setdefault(fold(name.strip()), []).append(fold(value))
+            fields.setdefault(name.strip(), []).append(value)
     return {name: "\n".join(values) for name, values in fields.items()}
 
 
@@ -122,12 +130,13 @@ _INSERT_FIELD = "INSERT INTO search_fields (blob_id, name, value) VALUES (?, ?, 
 
 
 def store(tx: Tx, texts: Sequence[tuple[str, str, str]]) -> None:
-    """Stores the search texts of each (blob, headers_text, body_text) whose blob has none
-    yet (copies share their blob's texts: the first message of a blob writes them)."""
+    """Stores the search texts of each (blob, headers_text, body_text), folded already,
+    whose blob has none yet (copies share their blob's texts: the first message of a blob
+    writes them)."""
     for blob, headers, body in texts:
-        if tx.one(_INSERT_TEXT, (blob, fold(headers), fold(body))) is None:
+        if tx.one(_INSERT_TEXT, (blob, headers, body)) is None:
             continue
-        fields = header_fields(headers)
+        fields = folded_fields(headers)
         tx.executemany(_INSERT_FIELD, [(blob, name, value) for name, value in fields.items()])
 
 

@@ -49,6 +49,15 @@ def thread_for(
         own = None
     ids = ([own] if own else []) + [p for p in reversed(parents) if p and p != own]
     wanted = [i for i in ids if len(i.encode()) <= MAX_ID]
+    fresh = "T" + email[1:]
+    if wanted == [own]:  # no parents (a new conversation): one statement, usually
+        row = tx.one(
+            "INSERT INTO thread_ids (account_id, message_id, thread_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING thread_id",
+            (account, own, fresh),
+        )
+        if row is not None:
+            return fresh
     known: dict[str, str] = {}
     for start in range(0, len(wanted), 200):  # keeps the statement's parameters few
         chunk = wanted[start : start + 200]
@@ -59,7 +68,7 @@ def thread_for(
             (account, *chunk),
         )
         known.update((row[0], row[1]) for row in rows)
-    thread = next((known[i] for i in wanted if i in known), "T" + email[1:])
+    thread = next((known[i] for i in wanted if i in known), fresh)
     new = [(account, i, thread) for i in dict.fromkeys(wanted) if i not in known]
     tx.executemany(
         "INSERT INTO thread_ids (account_id, message_id, thread_id) VALUES (?, ?, ?) "

@@ -87,17 +87,20 @@ class Fts5TextIndex:
 
     __slots__ = ()
 
-    def add(self, tx: Tx, blob: str, headers_text: str, body_text: str) -> None:
-        headers, body = fold(headers_text), fold(body_text)
-        row = tx.one("SELECT id FROM search_docs WHERE blob_id = ?", (blob,))
-        if row is None:
-            doc = tx.one("INSERT INTO search_docs (blob_id) VALUES (?) RETURNING id", (blob,))
-            assert doc is not None
+    def add(self, tx: Tx, blob: str, headers: str, body: str) -> None:
+        doc = tx.one(
+            "INSERT INTO search_docs (blob_id) VALUES (?) ON CONFLICT (blob_id) DO NOTHING "
+            "RETURNING id",
+            (blob,),
+        )
+        if doc is not None:  # the usual case: a new blob, one statement to learn it
             tx.execute(
                 "INSERT INTO search_text (rowid, headers, body) VALUES (?, ?, ?)",
                 (doc[0], headers, body),
             )
             return
+        row = tx.one("SELECT id FROM search_docs WHERE blob_id = ?", (blob,))
+        assert row is not None
         old = tx.one("SELECT headers, body FROM search_text WHERE rowid = ?", (row[0],))
         old_headers, old_body = old if old is not None else ("", "")
         if headers in old_headers and body in old_body:
