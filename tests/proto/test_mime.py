@@ -467,6 +467,14 @@ def test_preview_is_at_most_256_characters_and_skips_attachments() -> None:
     assert preview(image, parse_message(image)[1]) == ""
 
 
+@given(st.lists(st.sampled_from(["> quoted", "word", "  ", "é" * 40, "x" * 300, "", "a b\tc"])))
+def test_preview_is_the_start_of_the_unquoted_words(lines: list[str]) -> None:
+    body = "\r\n".join(lines).encode()
+    data = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body
+    unquoted = [line for line in lines if not line.lstrip().startswith(">")]
+    assert preview(data, parse_message(data)[1]) == " ".join(" ".join(unquoted).split())[:256]
+
+
 def test_body_text_covers_every_text_part() -> None:
     _, root = parse_message(MIXED)
     text = body_text(MIXED, root)
