@@ -79,6 +79,46 @@ def test_a_message_stored_by_another_process_reaches_an_idling_client(
         client.logout()
 
 
+# The same, five times, telling the moment each delivery was committed.
+DELIVER_TIMED = (
+    DELIVER.replace(
+        "        await deliver(store, inbox.id, ",
+        "        for _ in range(5):\n"
+        "            await asyncio.sleep(0.3)\n"
+        "            await deliver(store, inbox.id, ",
+    )
+    .replace('hi\\r\\n")', 'hi\\r\\n")\n            print(time.time(), flush=True)')
+    .replace("import asyncio, sys", "import asyncio, sys, time")
+)
+
+
+def test_another_process_wakes_the_server_at_once(server: Server, user: str) -> None:
+    """The server reads the account log when a writer wakes it (SQLite wake-ups), not at
+    its next poll (every second): each of five deliveries reaches IDLE within 0.4 s,
+    which five polls would all do by chance once in a hundred runs."""
+    client = idling(server, user)
+    with subprocess.Popen(
+        [sys.executable, "-c", DELIVER_TIMED, str(server.data_dir), user],
+        env=server.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as writer:
+        try:
+            assert writer.stdout is not None
+            delays, exists = [], 0
+            for count in range(1, 6):
+                committed = float(writer.stdout.readline())
+                while exists < count:
+                    seen = wait_for(client, b"EXISTS")
+                    exists = max([exists, *(int(str(r[0])) for r in seen if b"EXISTS" in r)])
+                delays.append(time.time() - committed)
+            assert writer.wait(timeout=60) == 0
+        finally:
+            writer.kill()
+            client.shutdown()
+    assert max(delays) < 0.4, delays
+
+
 def test_an_account_deleted_with_the_cli_ends_its_sessions(server: Server) -> None:
     user = server.add_user()
     client = idling(server, user)

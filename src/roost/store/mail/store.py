@@ -152,7 +152,14 @@ class MailStore(Upkeep):
         self._own.update(journal.seqs)
         for hint in journal.hints():
             self._publisher.publish(hint)
+        if journal.seqs:
+            self._committed()
         return result
+
+    def _committed(self) -> None:
+        """After the commit of a write that logged changes: what an engine whose other
+        processes learn of them from outside the transaction (SQLite's wake-ups) sends.
+        Here, nothing."""
 
     def _announce(self, tx: Tx, journal: Journal) -> None:
         """Inside a write's transaction, once its work is done: what an engine that tells
