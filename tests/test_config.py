@@ -70,6 +70,17 @@ def test_database_url_from_the_file_and_the_environment(tmp_path: Path) -> None:
     )
 
 
+def test_workers_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert load_config(None, {}, hostname=fixed_hostname).workers == 1
+    path = write(tmp_path / "roost.toml", "workers = 4\n")
+    assert load_config(path, {}, hostname=fixed_hostname).workers == 4
+    assert load_config(path, {"ROOST_WORKERS": "2"}, hostname=fixed_hostname).workers == 2
+    with pytest.raises(ConfigError, match="ROOST_WORKERS must be a whole number"):
+        load_config(None, {"ROOST_WORKERS": "many"}, hostname=fixed_hostname)
+    with pytest.raises(ConfigError, match="'workers' must be at least 1"):
+        load_config(None, {"ROOST_WORKERS": "0"}, hostname=fixed_hostname)
+
+
 @pytest.mark.parametrize("url", ["mysql://x/y", "roost.db", "sqlite:///x"])
 def test_database_url_must_be_postgresql(url: str) -> None:
     with pytest.raises(ConfigError, match="'database_url' must be empty or a postgresql://"):

@@ -22,12 +22,13 @@ from pathlib import Path
 from roost.backends import open_store
 from roost.config import Config, lmtp_socket_mode, lmtp_socket_path
 from roost.http.app import Deps, HttpServer, public_app
-from roost.http.control import control_app, control_path
+from roost.http.control import control_app, control_path, wake_primary
 from roost.imap.server import ImapServer
 from roost.metrics import Metrics
 from roost.notify.local import LocalNotifier
 from roost.pop3.server import PopServer
 from roost.sdnotify import notify
+from roost.serve import ALONE, Place
 from roost.sessions import Sessions
 from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
@@ -41,12 +42,16 @@ log = logging.getLogger("roost")
 SHUTDOWN_REASON = "Server shutting down"
 
 
-async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
+async def run(
+    config: Config, ready: Callable[[], None] | None = None, place: Place = ALONE
+) -> None:
     """Serves until cancelled. Logs one line per listener once it accepts connections.
-    Raises StartupError (one line) when it cannot start."""
+    Raises StartupError (one line) when it cannot start. As one of several workers
+    (roost.serve), it shares the ports with the others, and only the primary runs the
+    outbound queue, the store's upkeep and the LMTP socket."""
     check_data_dir(config)
     tls = prepare_tls(config)
-    if not config.postmaster:
+    if not config.postmaster and place.primary:
         log.warning(
             "postmaster is not set: mail to postmaster@ of a local domain is refused unless "
             "an account or alias postmaster@ exists there (RFC 5321 section 4.5.1 requires it)"
@@ -57,27 +62,32 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls, sessions=sessions)
     pop3 = PopServer(store=store, config=config, tls=tls, sessions=sessions)
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config), sessions=sessions)
-    services = Services(store=store, config=config, wake_queue=queue.wake, sessions=sessions)
+    wake_queue = queue.wake if place.primary else _waker_of_primary(config)
+    services = Services(store=store, config=config, wake_queue=wake_queue, sessions=sessions)
     smtp = SmtpServers(services, tls)
     deps = Deps(
         config=config,
         store=store,
         metrics=sessions.metrics,
         sessions=sessions,
-        wake_queue=queue.wake,
+        wake_queue=wake_queue,
     )
     http = HttpServer(public_app(deps), control_app(deps))
+    for server in (imap, pop3, smtp, http):
+        server.reuse_port = place.shared
     # aiosmtpd logs every command at INFO; Roost's own log lines say what matters.
     logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
     reloading = _on_sighup(lambda: _reload(config, tls))
     try:
         # Outside the task group, so a StartupError comes out as itself, not in a group.
-        await _listen(config, imap, pop3, smtp, http, tls)
+        await _listen(config, imap, pop3, smtp, http, tls, place)
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(queue.run())
-            # Writes of other processes (the roost CLI) reach this one's sessions.
+            # Writes of other processes (the roost CLI, other workers) reach this one's
+            # sessions.
             tasks.create_task(store.follow())
-            tasks.create_task(_upkeep(store, config))
+            if place.primary:
+                tasks.create_task(queue.run())
+                tasks.create_task(_upkeep(store, config))
             notify("READY=1\nSTATUS=serving")
             if ready is not None:
                 ready()
@@ -90,6 +100,18 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
         await pop3.close()
         await imap.close()
         await store.close()
+
+
+def _waker_of_primary(config: Config) -> Callable[[], None]:
+    """How a worker other than the primary wakes the primary's queue runner."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def wake() -> None:
+        task = asyncio.get_running_loop().create_task(wake_primary(config.data_dir))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return wake
 
 
 def _reload(config: Config, tls: ssl.SSLContext) -> None:
@@ -152,6 +174,7 @@ async def _listen(
     smtp: SmtpServers,
     http: HttpServer,
     tls: ssl.SSLContext,
+    place: Place,
 ) -> None:
     ports = config.ports
     listeners: tuple[tuple[int, str, str, Listen], ...] = (
@@ -186,8 +209,8 @@ async def _listen(
                 exc, setting=f"ports.{setting}", bind=config.bind, port=port
             ) from None
         for host, bound in _addresses(server):
-            log.info("%s listening on %s port %d", label, host, bound)
-    socket_path = lmtp_socket_path(config)
+            log.info("%s listening on %s port %d%s", label, host, bound, _worker_note(place))
+    socket_path = lmtp_socket_path(config) if place.primary else None
     if socket_path is not None:
         try:
             await smtp.listen_lmtp_socket(socket_path)
@@ -198,7 +221,11 @@ async def _listen(
             ) from None
         _set_socket_access(config, socket_path)
         log.info("LMTP listening on %s", socket_path)
-    await http.listen_control(control_path(config.data_dir))
+    await http.listen_control(control_path(config.data_dir, place.index))
+
+
+def _worker_note(place: Place) -> str:
+    return f" (worker {place.index})" if place.shared else ""
 
 
 def _addresses(server: object) -> list[tuple[str, int]]:

@@ -114,6 +114,9 @@ class Config:
     # retention_days are folded; unreferenced blobs collected; every maintenance_interval s.
     retention_days: int = 180
     maintenance_interval: int = 6 * 3600
+    # Processes serving at once (roost.serve.supervisor): one event loop each, sharing the
+    # listeners and the store. 1 serves from this process, with no supervisor.
+    workers: int = 1
 
 
 def lmtp_socket_path(config: Config) -> Path | None:
@@ -129,6 +132,7 @@ ENV_OVERRIDES: Mapping[str, tuple[str | None, str]] = {
     "ROOST_HOSTNAME": (None, "hostname"),
     "ROOST_LOG_LEVEL": (None, "log_level"),
     "ROOST_LOG_FORMAT": (None, "log_format"),
+    "ROOST_WORKERS": (None, "workers"),
     **{f"ROOST_{f.name.upper()}_PORT": ("ports", f.name) for f in dataclasses.fields(Ports)},
 }
 
@@ -163,6 +167,7 @@ _TOP_LEVEL: Mapping[str, type] = {
     "max_recipients": int,
     "retention_days": int,
     "maintenance_interval": int,
+    "workers": int,
 }
 _TABLES: Mapping[str, Mapping[str, type]] = {
     "ports": {field.name: int for field in dataclasses.fields(Ports)},
@@ -266,6 +271,11 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{variable} must be a port number 0-65535, not {text!r}")
             values[name] = port
+        elif table is None and _TOP_LEVEL.get(key) is int:
+            try:
+                values[name] = int(text)
+            except ValueError:
+                raise ConfigError(f"{variable} must be a whole number, not {text!r}") from None
         else:
             values[name] = text
     return values
@@ -343,6 +353,7 @@ def _validate(config: Config) -> None:
         # A device offline for a week still resyncs exactly; an hour between upkeep runs.
         ("retention_days", 7),
         ("maintenance_interval", 60),
+        ("workers", 1),
     )
     for name, minimum in minimums:
         if getattr(config, name) < minimum:

@@ -93,6 +93,7 @@ class Listeners:
     def __init__(self, *, config: Config, sessions: Sessions | None) -> None:
         self.config = config
         self.sessions = sessions if sessions is not None else Sessions()
+        self.reuse_port = False  # other workers listen on the same ports (roost.serve)
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.StreamWriter] = set()
 
@@ -103,6 +104,7 @@ class Listeners:
             port,
             # Implicit TLS is started by the handler, so a failed handshake is logged.
             limit=READ_SIZE,
+            reuse_port=self.reuse_port or None,
         )
         self._servers.append(server)
         return server

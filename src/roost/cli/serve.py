@@ -20,9 +20,9 @@ import secrets
 import signal
 import string
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from roost.auth.passwords import hash_password, verify_password
 from roost.cli import CommandError
@@ -87,6 +87,8 @@ def _serve(ctx: Context, *, demo: bool) -> int:
     # each of its SQLite calls. A shorter turn bounds that queueing at the cost of a few
     # more switches.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    if config.workers > 1:
+        return _supervise(config, ready)
     try:
         asyncio.run(_serve_until_terminated(ctx.run_server, config, ready))
     except KeyboardInterrupt:
@@ -95,6 +97,47 @@ def _serve(ctx: Context, *, demo: bool) -> int:
         raise CommandError(f"cannot serve: {exc}") from None
     log.info("stopped")
     return 0
+
+
+def _supervise(config: Config, ready: Callable[[], None]) -> int:
+    """`workers` > 1: this process supervises that many workers (roost.serve.supervisor),
+    after migrating the store once, so that no two workers race through it."""
+    from roost.app import run
+    from roost.backends import open_store
+    from roost.serve import Place
+    from roost.serve.supervisor import STARTUP_FAILED, supervise
+
+    async def migrate() -> None:
+        await (await open_store(config, None)).close()
+
+    asyncio.run(migrate())
+
+    def worker(index: int) -> int:
+        place = Place(index, config.workers)
+        os.environ.pop("NOTIFY_SOCKET", None)  # systemd hears from the supervisor only
+
+        def runner(config: Config, ready: Callable[[], None]) -> Coroutine[Any, Any, None]:
+            return run(config, ready, place)
+
+        try:
+            asyncio.run(
+                _serve_until_terminated(runner, config, ready if place.primary else _nothing)
+            )
+        except KeyboardInterrupt:
+            pass
+        except StartupError as exc:
+            log.error("worker %d cannot start: %s", index, exc)
+            return STARTUP_FAILED
+        return 0
+
+    if supervise(config.workers, worker) != 0:
+        raise CommandError("cannot serve: a worker could not start (see above)")
+    log.info("stopped")
+    return 0
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _serve_until_terminated(

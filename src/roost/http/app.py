@@ -146,6 +146,7 @@ class HttpServer:
             else None
         )
         self._started: list[web.AppRunner] = []
+        self.reuse_port = False  # other workers listen on the same ports (roost.serve)
 
     async def _runner(self, runner: web.AppRunner) -> web.AppRunner:
         if runner not in self._started:
@@ -157,7 +158,9 @@ class HttpServer:
         """Serves the public app on host:port (with TLS if given); returns the addresses."""
         runner = await self._runner(self._public)
         before = list(runner.addresses)
-        site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_address=True)
+        site = web.TCPSite(
+            runner, host, port, ssl_context=tls, reuse_address=True, reuse_port=self.reuse_port
+        )
         await site.start()
         return [address for address in runner.addresses if address not in before]
 

@@ -8,31 +8,55 @@ store alone:
     GET  /status                 live sessions (roost.sessions) and the queue
     POST /kick?address=ADDRESS   ends that account's sessions (IMAP * BYE, POP3 -ERR, 421)
     POST /queue/flush            every queued entry due now, and the queue runner woken
+    POST /queue/wake             the queue runner woken (another worker queued mail)
 
-`ControlClient` is the CLI's side: plain http.client over the socket, no event loop.
+A server of several workers (roost.serve) has one socket per worker: `control.sock` is the
+primary's (worker 0, which runs the queue), `control-N.sock` worker N's. `ControlClient`
+is the CLI's side: plain http.client over the sockets, no event loop; status and kick
+gather every worker's sessions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import logging
+import os
 import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
 from roost.auth.accounts import normalise_address
 from roost.http.app import DEPS, Deps
 
-__all__ = ["CONTROL_SOCKET", "ControlClient", "NoServer", "control_app", "control_path"]
+__all__ = [
+    "CONTROL_SOCKET",
+    "ControlClient",
+    "NoServer",
+    "control_app",
+    "control_path",
+    "wake_primary",
+]
+
+log = logging.getLogger("roost.http")
 
 CONTROL_SOCKET = "control.sock"
 
 
-def control_path(data_dir: Path) -> Path:
-    return data_dir / CONTROL_SOCKET
+def control_path(data_dir: Path, worker: int = 0) -> Path:
+    """The control socket of a server (of its worker `worker`: each has one, and the first
+    is the primary's, which answers for the queue)."""
+    return data_dir / (CONTROL_SOCKET if worker == 0 else f"control-{worker}.sock")
+
+
+def _worker_paths(data_dir: Path) -> list[Path]:
+    """The control sockets of the other workers of a server with several."""
+    return sorted(data_dir.glob("control-*.sock"))
 
 
 def control_app(deps: Deps) -> web.Application:
@@ -41,6 +65,7 @@ def control_app(deps: Deps) -> web.Application:
     app.router.add_get("/status", status)
     app.router.add_post("/kick", kick)
     app.router.add_post("/queue/flush", flush)
+    app.router.add_post("/queue/wake", wake)
     return app
 
 
@@ -50,7 +75,8 @@ async def status(request: web.Request) -> web.Response:
     oldest = min((entry.created for entry in queue), default=None)
     return web.json_response(
         {
-            "sessions": [info.as_json() for info in deps.sessions.list()],
+            # Which process serves each: one of several workers (roost.serve), or the server.
+            "sessions": [info.as_json() | {"pid": os.getpid()} for info in deps.sessions.list()],
             "queue": {
                 "entries": len(queue),
                 "oldest": oldest.isoformat(timespec="seconds") if oldest else None,
@@ -73,6 +99,26 @@ async def flush(request: web.Request) -> web.Response:
     due = await deps.store.queue_flush()
     deps.wake_queue()
     return web.json_response({"due": due})
+
+
+async def wake(request: web.Request) -> web.Response:
+    """Another worker queued mail: the queue runner (the primary's) looks at once."""
+    request.app[DEPS].wake_queue()
+    return web.json_response({})
+
+
+async def wake_primary(data_dir: Path) -> None:
+    """Wakes the primary worker's queue runner from another worker. Best effort: a wake-up
+    lost only waits for the runner's own next look."""
+    connector = aiohttp.UnixConnector(path=str(control_path(data_dir)))
+    try:
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.post("http://localhost/queue/wake") as response,
+        ):
+            await response.read()
+    except (aiohttp.ClientError, OSError) as exc:
+        log.warning("could not wake the queue runner of worker 0: %s", exc)
 
 
 class NoServer(Exception):
@@ -116,10 +162,27 @@ class ControlClient:
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/status")
+        for other in self._others():
+            with contextlib.suppress(NoServer):
+                result["sessions"] += other._call("GET", "/status")["sessions"]
         return result
 
     def kick(self, address: str) -> int:
-        return int(self._call("POST", f"/kick?address={quote(address)}")["ended"])
+        target = f"/kick?address={quote(address)}"
+        ended = int(self._call("POST", target)["ended"])
+        for other in self._others():
+            with contextlib.suppress(NoServer):
+                ended += int(other._call("POST", target)["ended"])
+        return ended
+
+    def _others(self) -> list[ControlClient]:
+        """Clients of the other workers' sockets (none for a server of one process)."""
+        others = []
+        for path in _worker_paths(self.path.parent):
+            other = ControlClient(self.path.parent, self.timeout)
+            other.path = path
+            others.append(other)
+        return others
 
     def flush(self) -> int:
         return int(self._call("POST", "/queue/flush")["due"])

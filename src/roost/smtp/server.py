@@ -46,6 +46,7 @@ class SmtpServers:
         self._submission = SubmissionPolicy(services)
         self._inbound = InboundPolicy(services)
         self._lmtp = LmtpPolicy(services)
+        self.reuse_port = False  # other workers listen on the same ports (roost.serve)
         self._servers: list[asyncio.Server] = []
         # Closed connections drop out on their own; close() ends the others.
         self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
@@ -86,7 +87,8 @@ class SmtpServers:
             assert self.tls is not None
             make = _implicit_tls(factory, self.tls, self.sessions)
         bind = self.config.bind if host is None else host
-        server = await asyncio.get_running_loop().create_server(make, bind, port)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(make, bind, port, reuse_port=self.reuse_port or None)
         self._servers.append(server)
         return server
 
