@@ -53,7 +53,7 @@ from bench.servers import (
 DOMAIN = "bench.test"
 BATCH = 50
 # --servers: the kinds of server; "roost@<commit>" is Roost as of that commit (on SQLite).
-KINDS = ("dovecot", "roost", "roost-pg", "roost-pg2")
+KINDS = ("dovecot", "roost", "roost-w2", "roost-pg", "roost-pg2")
 DEFAULT_KINDS = ("dovecot", "roost")
 POSTGRESQL_KINDS = ("roost-pg", "roost-pg2")
 POSTGRESQL_SCENARIOS = ("devices", "push")
@@ -94,6 +94,8 @@ def make_server(kind: str, base: Path) -> Server:
         return DovecotServer(base / "dovecot")
     if kind == "roost":
         return RoostServer(base / "roost")
+    if kind == "roost-w2":
+        return RoostServer(base / kind, name="Roost 2 workers", workers=2)
     if kind in POSTGRESQL_KINDS:
         return PostgresRoost(base / kind, nodes=1 if kind == "roost-pg" else 2)
     commit = kind.split("@", 1)[1]

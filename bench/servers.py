@@ -193,8 +193,10 @@ class RoostServer(Server):
         name: str = "Roost",
         database_url: str = "",
         source: Path | None = None,
+        workers: int = 1,
     ) -> None:
         super().__init__(name, workdir)
+        self.workers = workers
         self.python = python
         self.data_dir = workdir / "data"
         self.log = workdir / "roost.log"
@@ -215,6 +217,7 @@ class RoostServer(Server):
             ROOST_LMTP_PORT=str(self.lmtp_port),
             ROOST_HOSTNAME="localhost",
             ROOST_LOG_LEVEL="WARNING",
+            ROOST_WORKERS=str(self.workers),
             **{
                 f"ROOST_{name}_PORT": "0"
                 for name in (
@@ -245,6 +248,8 @@ class RoostServer(Server):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv, env = self.command(), self.env
         self.profile = profile
+        if self.workers > 1:
+            profile = None  # bench.profiled would see the supervisor only
         if profile is not None:  # every thread profiled; written when serve returns (SIGTERM)
             argv = [self.python, "-m", "bench.profiled", str(profile), *argv[3:]]
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), REPO]))
