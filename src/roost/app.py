@@ -65,6 +65,7 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
         metrics=sessions.metrics,
         sessions=sessions,
         wake_queue=queue.wake,
+        notifier=notifier,
     )
     http = HttpServer(public_app(deps), control_app(deps))
     # aiosmtpd logs every command at INFO; Roost's own log lines say what matters.

@@ -4,13 +4,15 @@ control channel, and the listeners that serve them.
 Theory of operation
 -------------------
 `public_app` answers on `ports.http` and on `ports.https` (TLS with the server's
-certificate; ActiveSync will join it there):
+certificate; ActiveSync takes passwords only there, or from this machine when
+`allow_plaintext_auth_on_loopback` is on):
 
     GET  /.well-known/autoconfig/mail/config-v1.1.xml   Thunderbird (roost.http.autoconfig)
     GET  /mail/config-v1.1.xml                          the same, on autoconfig.<domain>
     POST /autodiscover/autodiscover.xml                 Outlook (roost.http.autodiscover)
     GET  /mobileconfig?emailaddress=ADDRESS             Apple (roost.http.mobileconfig)
     GET  /metrics                                       Prometheus (roost.metrics)
+    OPTIONS, POST /Microsoft-Server-ActiveSync          ActiveSync (roost.http.eas)
 
 A client-setup answer is given only for a local domain (404 otherwise) and never says
 whether an account exists. `control_app` (roost.http.control) listens on a Unix socket in
@@ -32,10 +34,11 @@ from aiohttp import web
 from roost.auth.accounts import normalise_address, normalise_domain
 from roost.config import Config
 from roost.errors import ProtocolError
-from roost.http import autoconfig, autodiscover, mobileconfig
+from roost.http import autoconfig, autodiscover, eas, mobileconfig
 from roost.http.endpoints import endpoints
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
+from roost.notify.api import Notifier
 from roost.sessions import Sessions
 from roost.store.api import Store
 
@@ -53,6 +56,7 @@ class Deps:
     metrics: Metrics
     sessions: Sessions
     wake_queue: Callable[[], None]
+    notifier: Notifier
 
 
 DEPS = web.AppKey("deps", Deps)
@@ -67,6 +71,13 @@ def public_app(deps: Deps) -> web.Application:
         app.router.add_post(path, outlook)
     app.router.add_get("/mobileconfig", apple)
     app.router.add_get("/metrics", metrics)
+    eas.install(
+        app,
+        config=deps.config,
+        store=deps.store,
+        notifier=deps.notifier,
+        sessions=deps.sessions,
+    )
     return app
 
 

@@ -1,0 +1,48 @@
+"""What every ActiveSync command handler is given: the server's services and the request
+it answers (the account that logged in, the device, the request line)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from roost.config import Config
+from roost.model import AccountId, MailboxId, ModSeq
+from roost.notify.api import Notifier
+from roost.proto.eas.query import RequestLine
+from roost.sessions import Sessions
+from roost.store.api import Account, Store
+
+__all__ = ["Command", "Service"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Service:
+    """One per server process, built by roost.http.eas.install."""
+
+    config: Config
+    store: Store
+    notifier: Notifier
+    sessions: Sessions
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The MODSEQ each device last synced each folder to, as this process saw it: Ping
+    # reports a folder that changed since (roost.http.eas.ping). Kept in memory only: after
+    # a restart, or on another worker, Ping falls back to "changed since the Ping began".
+    synced: dict[tuple[AccountId, str, MailboxId], ModSeq] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    service: Service
+    account: Account
+    line: RequestLine
+
+    @property
+    def store(self) -> Store:
+        return self.service.store
+
+    def remember_sync(self, mailbox: MailboxId, modseq: ModSeq) -> None:
+        self.service.synced[(self.account.id, self.line.device_id, mailbox)] = modseq
+
+    def last_sync(self, mailbox: MailboxId) -> ModSeq | None:
+        return self.service.synced.get((self.account.id, self.line.device_id, mailbox))

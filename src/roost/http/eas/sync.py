@@ -1,0 +1,323 @@
+"""Sync ([MS-ASCMD] §2.2.1.21) for the Email class, both ways.
+
+Theory of operation
+-------------------
+For each collection (a mailbox, by its MAILBOXID) of the request:
+
+1. The key. SyncKey 0 starts over: the answer is a key that holds nothing (cursor 1) and
+   no items. Any other key must be one of ours for this mailbox's UIDVALIDITY, not ahead
+   of the mailbox (roost.http.eas.state); otherwise Status 3 and the device starts over.
+2. The client's commands, applied first: Change (Read sets or clears \\Seen, Flag sets or
+   clears \\Flagged), Delete (moved to the Trash mailbox when DeletesAsMoves, which is the
+   default, else expunged), Fetch (the whole item, in Responses). Items the client changed
+   are not echoed back to it in the same answer.
+3. The server's changes, from the store's change log only: changes_since(the key's MODSEQ)
+   gives Change (flags) and Delete (tombstones) for the uids the device holds (below the
+   cursor); then the messages from the cursor on are sent as Add, in uid order. At most
+   WindowSize items go per answer (default 100); when there are more, MoreAvailable, and
+   the new key says where to go on from. So a Sync after N changes costs N, and a flag set
+   or a message expunged over IMAP is in the next Sync of every device, and the other way
+   round: the store publishes after each commit, whoever wrote.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from roost.errors import MailError
+from roost.http.eas.context import Command
+from roost.http.eas.messages import load, parse_server_id, server_id
+from roost.http.eas.state import SyncState, parse_sync_key, sync_key
+from roost.model import FLAGGED, SEEN, MailboxId, ModSeq, Uid
+from roost.proto.eas.email import application_data, flag_element
+from roost.proto.eas.requests import (
+    ClientChange,
+    ClientDelete,
+    ClientFetch,
+    SyncCollection,
+    parse_sync,
+)
+from roost.proto.eas.wbxml import Element
+from roost.store.api import FlagMode, Mailbox, MessageFlags
+
+__all__ = ["protocol_error", "run"]
+
+AS = "AirSync"
+DEFAULT_WINDOW = 100  # §2.2.3.199.2: 100 when the client does not say
+# §2.2.3.177.17 Sync statuses
+SUCCESS, INVALID_KEY, PROTOCOL_ERROR, NOT_FOUND, HIERARCHY_CHANGED, RESEND_FULL = (
+    "1",
+    "3",
+    "4",
+    "8",
+    "12",
+    "13",
+)
+
+
+def _a(tag: str, value: str | None = None, *children: Element) -> Element:
+    return Element(AS, tag, children, value)
+
+
+def protocol_error() -> Element:
+    return _a("Sync", None, _a("Status", PROTOCOL_ERROR))
+
+
+async def run(command: Command, document: Element | None) -> Element:
+    if document is None:
+        return _a("Sync", None, _a("Status", RESEND_FULL))  # no cached request to repeat
+    request = parse_sync(document)
+    if not request.collections:
+        return _a("Sync", None, _a("Status", RESEND_FULL))
+    answers = [
+        await _collection(command, collection, request.window_size)
+        for collection in request.collections
+    ]
+    return _a("Sync", None, _a("Collections", None, *answers))
+
+
+class _InvalidKey(Exception):
+    """The key cannot be answered (or the log no longer reaches back to it)."""
+
+
+async def _collection(command: Command, col: SyncCollection, window: int | None) -> Element:
+    mailbox = await _mailbox(command, col.collection_id)
+    if mailbox is None:
+        return _status(col, HIERARCHY_CHANGED)
+    if col.sync_key == "0":
+        start = SyncState(mailbox.uidvalidity, mailbox.highestmodseq, Uid(1))
+        command.remember_sync(mailbox.id, ModSeq(0))
+        return _a(
+            "Collection",
+            None,
+            _a("SyncKey", sync_key(start)),
+            _a("CollectionId", col.collection_id),
+            _a("Status", SUCCESS),
+        )
+    state = parse_sync_key(col.sync_key)
+    if (
+        state is None
+        or state.uidvalidity != mailbox.uidvalidity
+        or state.modseq > mailbox.highestmodseq
+    ):
+        return _status(col, INVALID_KEY)
+    responses, mine = await _apply(command, mailbox, col)
+    size = max(1, min(col.window_size or window or DEFAULT_WINDOW, 512))
+    try:
+        outgoing = await _outgoing(command, mailbox, state, col, mine, size)
+    except _InvalidKey:
+        return _status(col, INVALID_KEY)
+    command.remember_sync(mailbox.id, ModSeq(0) if outgoing.more else outgoing.state.modseq)
+    children = [
+        _a("SyncKey", sync_key(outgoing.state)),
+        _a("CollectionId", col.collection_id),
+        _a("Status", SUCCESS),
+    ]
+    if outgoing.more:
+        children.append(_a("MoreAvailable"))
+    if outgoing.items:
+        children.append(_a("Commands", None, *outgoing.items))
+    if responses:
+        children.append(_a("Responses", None, *responses))
+    return _a("Collection", None, *children)
+
+
+def _status(col: SyncCollection, status: str) -> Element:
+    return _a(
+        "Collection",
+        None,
+        _a("SyncKey", col.sync_key if status != INVALID_KEY else "0"),
+        _a("CollectionId", col.collection_id),
+        _a("Status", status),
+    )
+
+
+async def _mailbox(command: Command, collection_id: str) -> Mailbox | None:
+    if not collection_id.isdigit() or len(collection_id) > 19:
+        return None
+    try:
+        mailbox = await command.store.get_mailbox(MailboxId(int(collection_id)))
+    except MailError:
+        return None
+    return mailbox if mailbox.account_id == command.account.id else None
+
+
+# --- the client's commands
+async def _apply(
+    command: Command, mailbox: Mailbox, col: SyncCollection
+) -> tuple[list[Element], set[Uid]]:
+    """Applies Change and Delete, answers Fetch; returns the Responses and the uids the
+    client changed (not to be echoed back)."""
+    store = command.store
+    targets: dict[str, Uid | None] = {}
+    for item in col.commands:
+        found = parse_server_id(item.server_id)
+        targets[item.server_id] = found[1] if found and found[0] == mailbox.id else None
+    known = [u for u in targets.values() if u is not None]
+    existing = {f.uid for f in await store.fetch_flags(mailbox.id, known)} if known else set()
+    responses: list[Element] = []
+    mine: set[Uid] = set()
+    deleted: list[Uid] = []
+    for item in col.commands:
+        uid = targets[item.server_id]
+        if isinstance(item, ClientDelete):
+            if uid is not None and uid in existing:
+                deleted.append(uid)
+                mine.add(uid)
+            continue  # deleting what is gone already is done (a retried request)
+        if uid is None or uid not in existing:
+            tag = "Change" if isinstance(item, ClientChange) else "Fetch"
+            responses.append(_a(tag, None, _a("ServerId", item.server_id), _a("Status", NOT_FOUND)))
+            continue
+        if isinstance(item, ClientChange):
+            await _change(command, mailbox.id, uid, item)
+            mine.add(uid)
+        elif isinstance(item, ClientFetch):
+            responses.append(await _fetch(command, mailbox.id, uid, col))
+    if deleted:
+        await _delete(command, mailbox, deleted, col.deletes_as_moves)
+    return responses, mine
+
+
+async def _change(command: Command, mailbox: MailboxId, uid: Uid, change: ClientChange) -> None:
+    store = command.store
+    if change.read is not None:
+        mode = FlagMode.ADD if change.read else FlagMode.REMOVE
+        await store.store_flags(mailbox, [uid], mode, frozenset({SEEN}))
+    if change.flag_status is not None:
+        # [MS-ASEMAIL] §2.2.2.27: 2 active; 1 complete and 0 cleared both end \Flagged
+        mode = FlagMode.ADD if change.flag_status == 2 else FlagMode.REMOVE
+        await store.store_flags(mailbox, [uid], mode, frozenset({FLAGGED}))
+
+
+async def _delete(command: Command, mailbox: Mailbox, uids: list[Uid], as_moves: bool) -> None:
+    store = command.store
+    if as_moves and mailbox.special_use != "\\Trash":
+        trash = next(
+            (
+                m
+                for m in await store.list_mailboxes(command.account.id)
+                if m.special_use == "\\Trash"
+            ),
+            None,
+        )
+        if trash is not None:
+            await store.copy(mailbox.id, sorted(uids), trash.id, move=True)
+            return
+    await store.expunge_uids(mailbox.id, sorted(uids))
+
+
+async def _fetch(command: Command, mailbox: MailboxId, uid: Uid, col: SyncCollection) -> Element:
+    (source,) = await load(command.store, mailbox, [uid])
+    data = application_data(source, col.body_preferences, col.mime_support)
+    return _a(
+        "Fetch",
+        None,
+        _a("ServerId", server_id(mailbox, uid)),
+        _a("Status", SUCCESS),
+        _a("ApplicationData", None, *data),
+    )
+
+
+# --- the server's changes
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    items: list[Element]
+    state: SyncState
+    more: bool
+
+
+async def _outgoing(
+    command: Command,
+    mailbox: Mailbox,
+    state: SyncState,
+    col: SyncCollection,
+    mine: set[Uid],
+    window: int,
+) -> _Outgoing:
+    items: list[Element] = []
+    modseq = mailbox.highestmodseq
+    if state.cursor > 1:  # the device holds messages: what changed among them
+        changes = await command.store.changes_since(mailbox.id, state.modseq)
+        if not changes.complete_since(state.modseq):
+            raise _InvalidKey
+        pass_start = state.pass_start if state.resume else changes.highestmodseq
+        pending = _held_changes(changes.changed, changes.expunged, state, mine)
+        if not col.get_changes:
+            # Nothing is sent; but if the only changes are the client's own, its key
+            # moves past them, so that they are not echoed back later.
+            news = any(f.uid >= state.cursor for f in changes.changed)
+            if pending or news or state.resume:
+                return _Outgoing([], state, False)
+            return _Outgoing([], SyncState(state.uidvalidity, pass_start, state.cursor), False)
+        if len(pending) > window:
+            sent = pending[:window]
+            resume = Uid(sent[-1][0] + 1)
+            items = [_render_change(mailbox.id, entry) for entry in sent]
+            next_state = SyncState(
+                state.uidvalidity, state.modseq, state.cursor, resume, pass_start
+            )
+            return _Outgoing(items, next_state, True)
+        items = [_render_change(mailbox.id, entry) for entry in pending]
+        modseq = pass_start
+    elif not col.get_changes:
+        return _Outgoing([], state, False)
+    room = window - len(items)
+    uids, _ = await command.store.uids(mailbox.id)
+    start = bisect.bisect_left(uids, state.cursor)
+    new = list(uids[start : start + room])
+    more = len(uids) - start > room
+    for source in await load(command.store, mailbox.id, new):
+        items.append(
+            _a(
+                "Add",
+                None,
+                _a("ServerId", source.file_reference),
+                _a(
+                    "ApplicationData",
+                    None,
+                    *application_data(source, col.body_preferences, col.mime_support),
+                ),
+            )
+        )
+    if more:
+        cursor = Uid(new[-1] + 1) if new else state.cursor
+    else:
+        cursor = Uid(max(state.cursor, uids[-1] + 1 if uids else 1))
+    return _Outgoing(items, SyncState(state.uidvalidity, modseq, cursor), more)
+
+
+_Entry = tuple[Uid, MessageFlags | None]  # (uid, its flags) or (uid, None): expunged
+
+
+def _held_changes(
+    changed: Sequence[MessageFlags], expunged: Sequence[Uid], state: SyncState, mine: set[Uid]
+) -> list[_Entry]:
+    """Changes and deletes of the messages the device holds, in uid order, from where a
+    pass left off; not those the client made itself in this request."""
+    low, high = state.resume, state.cursor
+    entries: list[_Entry] = [
+        (f.uid, f) for f in changed if low <= f.uid < high and f.uid not in mine
+    ]
+    entries += [(u, None) for u in expunged if low <= u < high and u not in mine]
+    entries.sort(key=lambda entry: entry[0])
+    return entries
+
+
+def _render_change(mailbox: MailboxId, entry: _Entry) -> Element:
+    uid, flags = entry
+    if flags is None:
+        return _a("Delete", None, _a("ServerId", server_id(mailbox, uid)))
+    return _a(
+        "Change",
+        None,
+        _a("ServerId", server_id(mailbox, uid)),
+        _a(
+            "ApplicationData",
+            None,
+            Element("Email", "Read", value="1" if SEEN in flags.flags else "0"),
+            flag_element(flags.flags),
+        ),
+    )

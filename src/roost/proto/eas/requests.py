@@ -1,0 +1,332 @@
+"""ActiveSync command requests ([MS-ASCMD] §2.2.1), parsed from their WBXML tree into
+frozen dataclasses, one per command, so that a handler reads fields, never elements.
+
+A request that is not the document its command expects raises ProtocolError; the endpoint
+answers it with the command's "protocol error" status. Elements this server does not act
+on (Conflict, FilterType, ConversationMode, ...) are ignored, as the protocol allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roost.proto.eas.wbxml import Element
+from roost.proto.errors import ProtocolError
+
+__all__ = [
+    "BodyPreference",
+    "ClientChange",
+    "ClientDelete",
+    "ClientFetch",
+    "FetchItem",
+    "FolderSyncRequest",
+    "ItemOperationsRequest",
+    "PingFolder",
+    "PingRequest",
+    "ProvisionRequest",
+    "SyncCollection",
+    "SyncRequest",
+    "parse_folder_sync",
+    "parse_item_operations",
+    "parse_ping",
+    "parse_provision",
+    "parse_sync",
+]
+
+AS = "AirSync"
+ASB = "AirSyncBase"
+EMAIL = "Email"
+FH = "FolderHierarchy"
+IO = "ItemOperations"
+PING = "Ping"
+PROV = "Provision"
+SETTINGS = "Settings"
+
+
+# --- shared pieces
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BodyPreference:
+    """[MS-ASAIRS] §2.2.2.12: the body type wanted (1 plain text, 2 HTML, 3 RTF, 4 MIME),
+    truncated to truncation_size bytes (None: whole), and a preview of up to `preview`
+    characters (0: none)."""
+
+    type: int
+    truncation_size: int | None = None
+    all_or_none: bool = False
+    preview: int = 0
+
+
+def _root(document: Element, namespace: str, tag: str) -> Element:
+    if document.namespace != namespace or document.tag != tag:
+        raise ProtocolError(f"expected {namespace}:{tag}, got {document.namespace}:{document.tag}")
+    return document
+
+
+def _int(element: Element, *, low: int = 0, high: int = 0xFFFF_FFFF) -> int:
+    text = element.text().strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ProtocolError(f"{element.tag} must be a number from {low} to {high}")
+    return int(text)
+
+
+def _optional_int(parent: Element, namespace: str, tag: str, **limits: int) -> int | None:
+    child = parent.find(namespace, tag)
+    return None if child is None else _int(child, **limits)
+
+
+def _required_text(parent: Element, namespace: str, tag: str) -> str:
+    text = parent.child_text(namespace, tag)
+    if text is None or not text:
+        raise ProtocolError(f"{parent.tag} needs {tag}")
+    return text
+
+
+def _flag(parent: Element, namespace: str, tag: str, default: bool) -> bool:
+    """A boolean element: "1"/"0", or present and empty meaning true."""
+    child = parent.find(namespace, tag)
+    if child is None:
+        return default
+    return child.text().strip() not in ("0", "false")
+
+
+def _body_preferences(options: Element | None) -> tuple[BodyPreference, ...]:
+    if options is None:
+        return ()
+    return tuple(
+        BodyPreference(
+            type=_int(_need(pref, ASB, "Type"), low=1, high=4),
+            truncation_size=_optional_int(pref, ASB, "TruncationSize"),
+            all_or_none=_flag(pref, ASB, "AllOrNone", False),
+            preview=_optional_int(pref, ASB, "Preview", high=255) or 0,
+        )
+        for pref in options.iter(ASB, "BodyPreference")
+    )
+
+
+def _need(parent: Element, namespace: str, tag: str) -> Element:
+    child = parent.find(namespace, tag)
+    if child is None:
+        raise ProtocolError(f"{parent.tag} needs {tag}")
+    return child
+
+
+# --- Provision ([MS-ASPROV] §3.1.5.1)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProvisionRequest:
+    """The initial request (policy_key None) or the acknowledgement of a policy (its
+    temporary key and the device's status: 1 applied, 2 partly, ...)."""
+
+    policy_type: str | None
+    policy_key: str | None = None
+    status: int | None = None
+    device_information: tuple[tuple[str, str], ...] = ()  # Settings:Set's (name, value)
+    remote_wipe_status: int | None = None
+
+
+def parse_provision(document: Element) -> ProvisionRequest:
+    root = _root(document, PROV, "Provision")
+    info: tuple[tuple[str, str], ...] = ()
+    device = root.find(SETTINGS, "DeviceInformation")
+    if device is not None and (fields := device.find(SETTINGS, "Set")) is not None:
+        info = tuple((c.tag, c.text()) for c in fields.children)
+    wipe = root.find(PROV, "RemoteWipe")
+    wipe_status = None if wipe is None else _optional_int(wipe, PROV, "Status", high=255)
+    policies = root.find(PROV, "Policies")
+    policy = None if policies is None else policies.find(PROV, "Policy")
+    if policy is None:
+        return ProvisionRequest(
+            policy_type=None, device_information=info, remote_wipe_status=wipe_status
+        )
+    return ProvisionRequest(
+        policy_type=policy.child_text(PROV, "PolicyType"),
+        policy_key=policy.child_text(PROV, "PolicyKey"),
+        status=_optional_int(policy, PROV, "Status", high=255),
+        device_information=info,
+        remote_wipe_status=wipe_status,
+    )
+
+
+# --- FolderSync (§2.2.1.5)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderSyncRequest:
+    sync_key: str
+
+
+def parse_folder_sync(document: Element) -> FolderSyncRequest:
+    root = _root(document, FH, "FolderSync")
+    return FolderSyncRequest(sync_key=_required_text(root, FH, "SyncKey"))
+
+
+# --- Sync (§2.2.1.21)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientChange:
+    """A change of an email by the client: Read, and the follow-up flag's status
+    ([MS-ASEMAIL] §2.2.2.27: 0 cleared, 1 complete, 2 active), each None if not sent."""
+
+    server_id: str
+    read: bool | None = None
+    flag_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientDelete:
+    server_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientFetch:
+    server_id: str
+
+
+ClientCommand = ClientChange | ClientDelete | ClientFetch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncCollection:
+    sync_key: str
+    collection_id: str
+    get_changes: bool = True
+    window_size: int | None = None
+    deletes_as_moves: bool = True  # §2.2.3.44: true when absent
+    body_preferences: tuple[BodyPreference, ...] = ()
+    mime_support: int = 0  # 0 never MIME, 1 S/MIME only, 2 always
+    commands: tuple[ClientCommand, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncRequest:
+    """collections is empty for an empty Sync request (§2.2.3.x: "use the previous one")."""
+
+    collections: tuple[SyncCollection, ...]
+    window_size: int | None = None
+    wait: int | None = None  # minutes
+    heartbeat_interval: int | None = None  # seconds
+
+
+def parse_sync(document: Element) -> SyncRequest:
+    root = _root(document, AS, "Sync")
+    container = root.find(AS, "Collections")
+    collections = (
+        () if container is None else tuple(_collection(c) for c in container.iter(AS, "Collection"))
+    )
+    return SyncRequest(
+        collections=collections,
+        window_size=_optional_int(root, AS, "WindowSize", low=1, high=512),
+        wait=_optional_int(root, AS, "Wait", low=1, high=59),
+        heartbeat_interval=_optional_int(root, AS, "HeartbeatInterval", low=60, high=3540),
+    )
+
+
+def _collection(element: Element) -> SyncCollection:
+    key = _required_text(element, AS, "SyncKey")
+    options = element.find(AS, "Options")
+    mime = None if options is None else _optional_int(options, AS, "MIMESupport", high=2)
+    commands = element.find(AS, "Commands")
+    # §2.2.3.84: GetChanges is true when absent, except with SyncKey 0 (no changes then)
+    get_changes = _flag(element, AS, "GetChanges", key != "0")
+    return SyncCollection(
+        sync_key=key,
+        collection_id=_required_text(element, AS, "CollectionId"),
+        get_changes=get_changes,
+        window_size=_optional_int(element, AS, "WindowSize", low=0, high=512),
+        deletes_as_moves=_flag(element, AS, "DeletesAsMoves", True),
+        body_preferences=_body_preferences(options),
+        mime_support=mime or 0,
+        commands=() if commands is None else tuple(_command(c) for c in commands.children),
+    )
+
+
+def _command(element: Element) -> ClientCommand:
+    if element.namespace != AS:
+        raise ProtocolError(f"unexpected {element.tag} in Commands")
+    server_id = _required_text(element, AS, "ServerId") if element.tag != "Add" else ""
+    if element.tag == "Delete":
+        return ClientDelete(server_id=server_id)
+    if element.tag == "Fetch":
+        return ClientFetch(server_id=server_id)
+    if element.tag == "Change":
+        data = _need(element, AS, "ApplicationData")
+        read = data.find(EMAIL, "Read")
+        flag = data.find(EMAIL, "Flag")
+        flag_status: int | None = None
+        if flag is not None:  # an empty Flag clears it ([MS-ASEMAIL] §2.2.2.27)
+            flag_status = _optional_int(flag, EMAIL, "Status", high=2) or 0
+        return ClientChange(
+            server_id=server_id,
+            read=None if read is None else _int(read, high=1) == 1,
+            flag_status=flag_status,
+        )
+    raise ProtocolError(f"Sync {element.tag} is not supported for email")
+
+
+# --- Ping (§2.2.1.13)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PingFolder:
+    id: str
+    folder_class: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PingRequest:
+    """An empty Ping (both None / empty) repeats the previous one (§2.2.1.13)."""
+
+    heartbeat_interval: int | None
+    folders: tuple[PingFolder, ...]
+
+
+def parse_ping(document: Element) -> PingRequest:
+    root = _root(document, PING, "Ping")
+    container = root.find(PING, "Folders")
+    folders = (
+        ()
+        if container is None
+        else tuple(
+            PingFolder(
+                id=_required_text(f, PING, "Id"),
+                folder_class=f.child_text(PING, "Class") or "Email",
+            )
+            for f in container.iter(PING, "Folder")
+        )
+    )
+    heartbeat = root.find(PING, "HeartbeatInterval")
+    return PingRequest(
+        heartbeat_interval=None if heartbeat is None else _int(heartbeat),
+        folders=folders,
+    )
+
+
+# --- ItemOperations (§2.2.1.10): Fetch
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchItem:
+    store: str
+    collection_id: str | None = None
+    server_id: str | None = None
+    file_reference: str | None = None
+    body_preferences: tuple[BodyPreference, ...] = ()
+    mime_support: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemOperationsRequest:
+    fetches: tuple[FetchItem, ...]
+
+
+def parse_item_operations(document: Element) -> ItemOperationsRequest:
+    root = _root(document, IO, "ItemOperations")
+    fetches = []
+    for operation in root.children:
+        if operation.namespace != IO or operation.tag != "Fetch":
+            raise ProtocolError(f"ItemOperations {operation.tag} is not supported")
+        options = operation.find(IO, "Options")
+        mime = None if options is None else _optional_int(options, AS, "MIMESupport", high=2)
+        fetches.append(
+            FetchItem(
+                store=_required_text(operation, IO, "Store"),
+                collection_id=operation.child_text(AS, "CollectionId"),
+                server_id=operation.child_text(AS, "ServerId"),
+                file_reference=operation.child_text(ASB, "FileReference"),
+                body_preferences=_body_preferences(options),
+                mime_support=mime or 0,
+            )
+        )
+    return ItemOperationsRequest(fetches=tuple(fetches))
