@@ -80,7 +80,7 @@ class RequestLine:
 
 def parse_request_line(query: str, headers: Mapping[str, str]) -> RequestLine:
     """The request line from the URL's query string and the request headers."""
-    if query and "=" not in query and "&" not in query:
+    if query and "&" not in query:  # the plain form has four parameters at least
         return _base64_form(query)
     return _plain_form(query, headers)
 

@@ -1,0 +1,278 @@
+"""Sync for email: keys from the change log, windows, body preferences, the client's own
+changes, and what another device (the store, as an IMAP session would use it) did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from roost.model import FLAGGED, SEEN, MailboxId, Uid
+from roost.proto.eas.wbxml import Element
+from roost.store.api import FlagMode
+from tests.eas.scene import A, E, EasScene, find_all, first_text, message, run, texts
+
+ASB = "AirSyncBase"
+
+
+def body_preference(
+    type_: int, truncation: int | None = None, *, preview: int = 0, all_or_none: bool = False
+) -> Element:
+    children = [E(ASB, "Type", value=str(type_))]
+    if truncation is not None:
+        children.append(E(ASB, "TruncationSize", value=str(truncation)))
+    if all_or_none:
+        children.append(E(ASB, "AllOrNone", value="1"))
+    if preview:
+        children.append(E(ASB, "Preview", value=str(preview)))
+    return E(ASB, "BodyPreference", *children)
+
+
+def sync_request(
+    collection: MailboxId | str,
+    key: str,
+    *,
+    window: int | None = None,
+    options: tuple[Element, ...] = (),
+    commands: tuple[Element, ...] = (),
+    get_changes: bool | None = None,
+    deletes_as_moves: bool | None = None,
+) -> Element:
+    children = [A("SyncKey", value=key), A("CollectionId", value=str(collection))]
+    if deletes_as_moves is not None:
+        children.append(A("DeletesAsMoves", value="1" if deletes_as_moves else "0"))
+    if get_changes is not None:
+        children.append(A("GetChanges", value="1" if get_changes else "0"))
+    if window is not None:
+        children.append(A("WindowSize", value=str(window)))
+    if options:
+        children.append(A("Options", *options))
+    if commands:
+        children.append(A("Commands", *commands))
+    return A("Sync", A("Collections", A("Collection", *children)))
+
+
+async def sync(s: EasScene, collection: MailboxId | str, key: str, **options: Any) -> Element:
+    reply = await s.command("Sync", sync_request(collection, key, **options))
+    (answer,) = find_all(reply.document, "AirSync", "Collection")
+    return answer
+
+
+async def start(s: EasScene, mailbox: MailboxId | None = None) -> str:
+    await s.provision()
+    answer = await sync(s, mailbox or s.inbox.id, "0")
+    assert first_text(answer, "AirSync", "Status") == "1"
+    assert answer.find("AirSync", "Commands") is None  # SyncKey 0 sends no items
+    return first_text(answer, "AirSync", "SyncKey")
+
+
+def ids(answer: Element, tag: str) -> list[str]:
+    commands = answer.find("AirSync", "Commands")
+    if commands is None:
+        return []
+    return [c.child_text("AirSync", "ServerId") or "" for c in commands.iter("AirSync", tag)]
+
+
+def key_of(answer: Element) -> str:
+    return first_text(answer, "AirSync", "SyncKey")
+
+
+def more(answer: Element) -> bool:
+    return answer.find("AirSync", "MoreAvailable") is not None
+
+
+def test_window_and_more_available(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        for n in range(5):
+            await s.append(message(f"m{n}"))
+        key = await start(s)
+        box = s.inbox.id
+        pages = []
+        while True:
+            answer = await sync(s, box, key, window=2)
+            pages.append(ids(answer, "Add"))
+            key = key_of(answer)
+            if not more(answer):
+                break
+        assert pages == [[f"{box}:1", f"{box}:2"], [f"{box}:3", f"{box}:4"], [f"{box}:5"]]
+        quiet = await sync(s, box, key)
+        assert key_of(quiet) == key and quiet.find("AirSync", "Commands") is None
+
+    run(tmp_path, scenario)
+
+
+def test_a_retried_request_gets_the_same_answer(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        for n in range(3):
+            await s.append(message(f"m{n}"))
+        key = await start(s)
+        first = await sync(s, s.inbox.id, key)
+        again = await sync(s, s.inbox.id, key)  # the device lost the first answer
+        assert first == again
+        await s.store.store_flags(s.inbox.id, [Uid(2)], FlagMode.ADD, frozenset({SEEN}))
+        later = await sync(s, s.inbox.id, key_of(first))
+        assert ids(later, "Change") == [f"{s.inbox.id}:2"]
+        assert texts(later, "Email", "Read") == ["1"]
+        assert await sync(s, s.inbox.id, key_of(first)) == later
+
+    run(tmp_path, scenario)
+
+
+def test_changes_fill_windows_in_passes_and_lose_nothing(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        for n in range(5):
+            await s.append(message(f"m{n}"))
+        key = key_of(await sync(s, box, await start(s)))
+        uids = [Uid(n) for n in range(1, 6)]
+        await s.store.store_flags(box, uids, FlagMode.ADD, frozenset({FLAGGED}))
+        first = await sync(s, box, key, window=2)
+        assert ids(first, "Change") == [f"{box}:1", f"{box}:2"] and more(first)
+        # meanwhile another device changes a message this pass has already sent
+        await s.store.store_flags(box, [Uid(1)], FlagMode.REMOVE, frozenset({FLAGGED}))
+        second = await sync(s, box, key_of(first), window=2)
+        assert ids(second, "Change") == [f"{box}:3", f"{box}:4"] and more(second)
+        third = await sync(s, box, key_of(second), window=2)
+        assert ids(third, "Change") == [f"{box}:5"] and not more(third)
+        # the pass is over: the later change of uid 1 comes next, and only it
+        fourth = await sync(s, box, key_of(third), window=2)
+        assert ids(fourth, "Change") == [f"{box}:1"]
+        flag = find_all(fourth, "Email", "Flag")[0]
+        assert flag.children == ()  # an empty Flag: not flagged any more
+
+    run(tmp_path, scenario)
+
+
+def test_body_preference_truncation_and_preview(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        text = "Grüße aus Köln. " * 40
+        await s.append(message("long", text))
+        key = await start(s)
+        answer = await sync(s, s.inbox.id, key, options=(body_preference(1, 21, preview=40),))
+        body = find_all(answer, ASB, "Body")[0]
+        assert body.child_text(ASB, "Type") == "1"
+        assert body.child_text(ASB, "Truncated") == "1"
+        assert body.child_text(ASB, "EstimatedDataSize") == str(len(text.encode()))
+        data = body.child_text(ASB, "Data") or ""
+        assert text.startswith(data) and 0 < len(data.encode()) <= 21  # whole characters
+        preview = body.child_text(ASB, "Preview") or ""
+        assert preview == text[:40].strip() or text.startswith(preview)
+        assert 0 < len(preview) <= 40
+
+    run(tmp_path, scenario)
+
+
+def test_body_types(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        raw = message("plain <only>", "a < b")
+        await s.append(raw)
+        key = await start(s)
+        html = await sync(s, s.inbox.id, key, options=(body_preference(2),))
+        assert first_text(html, ASB, "Type") == "2"
+        assert "<pre>a &lt; b</pre>" in first_text(html, ASB, "Data")
+        nothing = await sync(s, s.inbox.id, key, options=(body_preference(1, 2, all_or_none=True),))
+        body = find_all(nothing, ASB, "Body")[0]
+        assert body.find(ASB, "Data") is None and body.child_text(ASB, "Truncated") == "1"
+        mime = await sync(
+            s, s.inbox.id, key, options=(body_preference(4), A("MIMESupport", value="2"))
+        )
+        data = find_all(mime, ASB, "Data")[0]
+        assert first_text(mime, ASB, "Type") == "4" and data.value == raw
+
+    run(tmp_path, scenario)
+
+
+def test_client_changes_apply_and_are_not_echoed(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        for n in range(3):
+            await s.append(message(f"m{n}"))
+        key = key_of(await sync(s, box, await start(s)))
+        read = A(
+            "Change",
+            A("ServerId", value=f"{box}:1"),
+            A("ApplicationData", E("Email", "Read", value="1")),
+        )
+        flag = A(
+            "Change",
+            A("ServerId", value=f"{box}:2"),
+            A("ApplicationData", E("Email", "Flag", E("Email", "Status", value="2"))),
+        )
+        missing = A(
+            "Change",
+            A("ServerId", value=f"{box}:99"),
+            A("ApplicationData", E("Email", "Read", value="1")),
+        )
+        answer = await sync(s, box, key, commands=(read, flag, missing))
+        assert ids(answer, "Change") == []
+        responses = answer.find("AirSync", "Responses")
+        assert responses is not None
+        assert [
+            (c.child_text("AirSync", "ServerId"), c.child_text("AirSync", "Status"))
+            for c in responses.children
+        ] == [(f"{box}:99", "8")]
+        flags = {f.uid: f.flags for f in await s.store.fetch_flags(box, [Uid(1), Uid(2)])}
+        assert flags[Uid(1)] == {SEEN} and flags[Uid(2)] == {FLAGGED}
+        assert ids(await sync(s, box, key_of(answer)), "Change") == []
+
+    run(tmp_path, scenario)
+
+
+def test_deletes_move_to_trash_or_expunge(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        for n in range(2):
+            await s.append(message(f"m{n}"))
+        key = key_of(await sync(s, box, await start(s)))
+        delete = A("Delete", A("ServerId", value=f"{box}:1"))
+        answer = await sync(s, box, key, commands=(delete,))
+        trash = await s.store.find_mailbox(s.account.id, "Trash")
+        assert (await s.store.status(trash.id)).messages == 1
+        delete = A("Delete", A("ServerId", value=f"{box}:2"))
+        await sync(s, box, key_of(answer), commands=(delete,), deletes_as_moves=False)
+        assert (await s.store.status(trash.id)).messages == 1
+        assert (await s.store.status(box)).messages == 0
+
+    run(tmp_path, scenario)
+
+
+def test_fetch_inside_sync(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        await s.append(message("fetched", "whole body here"))
+        key = key_of(await sync(s, box, await start(s)))
+        fetch = A("Fetch", A("ServerId", value=f"{box}:1"))
+        answer = await sync(s, box, key, commands=(fetch,))
+        responses = answer.find("AirSync", "Responses")
+        assert responses is not None
+        assert first_text(responses, "AirSync", "Status") == "1"
+        assert first_text(responses, ASB, "Data") == "whole body here"
+
+    run(tmp_path, scenario)
+
+
+def test_keys_that_cannot_be_answered(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        key = await start(s)
+        v = key.split(".")[0][1:]
+        for bad in ("garbage", "S1.0.1.0.0", f"S{v}.999.1.0.0", f"S{v}.0.0.0.0"):
+            answer = await sync(s, box, bad)
+            assert first_text(answer, "AirSync", "Status") == "3", bad
+            assert key_of(answer) == "0"
+        other = await s.store.create_account("mallory@example.org", "x")
+        theirs = await s.store.find_mailbox(other.id, "INBOX")
+        for collection in (str(theirs.id), "12345", "x"):
+            answer = await sync(s, collection, key)
+            assert first_text(answer, "AirSync", "Status") == "12", collection
+
+    run(tmp_path, scenario)
+
+
+def test_a_recreated_mailbox_starts_over(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = await s.store.create_mailbox(s.account.id, "Lists")
+        key = await start(s, box.id)
+        await s.store.delete_mailbox(s.account.id, "Lists")
+        assert first_text(await sync(s, box.id, key), "AirSync", "Status") == "12"
+
+    run(tmp_path, scenario)
