@@ -233,3 +233,39 @@ def test_wrong_password_is_refused(eas_server: tuple[Server, int], account: str)
     assert response.status_code == 200
     assert response.headers["MS-ASProtocolVersions"] == "14.1,16.1"
     assert "Sync" in response.headers["MS-ASProtocolCommands"].split(",")
+
+
+def test_folders_made_on_the_phone_are_mailboxes_for_imap(
+    client: Client, imap: imaplib.IMAP4
+) -> None:
+    made = client.create_folder("Receipts", type=FolderType.USER_MAIL)
+    status, listing = imap.list()
+    assert status == "OK" and any(b'"Receipts"' in line or b" Receipts" in line for line in listing)
+    child = client.create_folder("2024", parent_id=made.id, type=FolderType.USER_MAIL)
+    client.update_folder(made.id, "Bills")
+    names = {f.id: (f.name, f.parent_id) for f in client.list_folders()}
+    assert names[made.id] == ("Bills", "0") and names[child.id] == ("2024", made.id)
+    status, _ = imap.select("Bills/2024")
+    assert status == "OK"
+    imap.select("INBOX")
+    client.delete_folder(child.id)
+    assert child.id not in {f.id for f in client.list_folders()}
+
+
+def test_move_and_estimate(client: Client, imap: imaplib.IMAP4) -> None:
+    for n in range(3):
+        append(imap, message(f"to sort {n}", "x"))
+    folders = {f.name: f.id for f in client.list_folders()}
+    inbox, archive = folders["INBOX"], folders["Archive"]
+    key = client.sync_folder(inbox).sync_key
+    assert client.get_item_estimate(inbox, key) == 3
+    key, _ = full_sync(client, inbox)
+    assert client.get_item_estimate(inbox, key) == 0
+    moved = client.move_item(f"{inbox}:2", inbox, archive)
+    assert moved.startswith(f"{archive}:")
+    status, data = imap.uid("SEARCH", "ALL")
+    assert data == [b"1 3"]
+    status, data = imap.status("Archive", "(MESSAGES)")
+    assert b"MESSAGES 1" in data[0]
+    result = client.sync_folder(inbox, key)
+    assert result.deleted == [f"{inbox}:2"]

@@ -31,6 +31,11 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "Sync",
             "Ping",
             "ItemOperations",
+            "GetItemEstimate",
+            "MoveItems",
+            "FolderCreate",
+            "FolderUpdate",
+            "FolderDelete",
         ]
 
     run(tmp_path, scenario)

@@ -159,3 +159,79 @@ def test_a_waiting_ping_does_not_hold_up_shutdown(tmp_path: Path) -> None:
         s._server = None
 
     run(tmp_path, scenario)
+
+
+def folder_change(command: str, key: str, **fields: str) -> Element:
+    children = [E(FH, "SyncKey", value=key)]
+    for name in ("ServerId", "ParentId", "DisplayName", "Type"):
+        if name in fields:
+            children.append(E(FH, name, value=fields[name]))
+    return E(FH, command, *children)
+
+
+def test_folder_changes_refused_as_the_spec_says(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        await s.provision()
+        document = (await s.command("FolderSync", folder_sync("0"))).document
+        key = first_text(document, FH, "SyncKey")
+        sent = await s.store.find_mailbox(s.account.id, "Sent")
+
+        async def status(command: str, **fields: str) -> str:
+            reply = await s.command(command, folder_change(command, key, **fields))
+            return first_text(reply.document, FH, "Status")
+
+        assert await status("FolderDelete", ServerId=str(s.inbox.id)) == "3"
+        assert (
+            await status("FolderUpdate", ServerId=str(sent.id), ParentId="0", DisplayName="Outbox")
+            == "3"
+        )
+        assert await status("FolderDelete", ServerId="999") == "4"
+        assert await status("FolderCreate", ParentId="0", DisplayName="Sent", Type="12") == "2"
+        assert await status("FolderCreate", ParentId="999", DisplayName="x", Type="12") == "5"
+        assert await status("FolderCreate", ParentId="0", DisplayName="a/b", Type="12") == "10"
+        reply = await s.command(
+            "FolderCreate",
+            folder_change("FolderCreate", key, ParentId="0", DisplayName="New", Type="12"),
+        )
+        new_key = first_text(reply.document, FH, "SyncKey")
+        # the device's own change is not replayed to it ...
+        quiet = (await s.command("FolderSync", folder_sync(new_key))).document
+        assert changes(quiet) == []
+        # ... and a device whose list is behind must catch up first
+        assert await status("FolderCreate", ParentId="0", DisplayName="Other", Type="12") == "9"
+
+    run(tmp_path, scenario)
+
+
+def test_item_estimate_statuses(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        G = "GetItemEstimate"
+        await s.append(message("one"))
+        key = await start(s)
+
+        async def estimate(collection: str, sync_key: str) -> tuple[str, str | None]:
+            request = E(
+                G,
+                G,
+                E(
+                    G,
+                    "Collections",
+                    E(
+                        G,
+                        "Collection",
+                        E("AirSync", "SyncKey", value=sync_key),
+                        E(G, "CollectionId", value=collection),
+                    ),
+                ),
+            )
+            document = (await s.command(G, request)).document
+            found = find_all(document, G, "Estimate")
+            return first_text(document, G, "Status"), found[0].text() if found else None
+
+        box = str(s.inbox.id)
+        assert await estimate(box, key) == ("1", "1")
+        assert await estimate(box, "0") == ("3", None)
+        assert await estimate(box, "bogus") == ("4", None)
+        assert await estimate("31337", key) == ("2", None)
+
+    run(tmp_path, scenario)

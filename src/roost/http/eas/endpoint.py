@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,7 +33,16 @@ from aiohttp import web
 
 from roost.auth.login import Refusal, log_in
 from roost.auth.plaintext import is_loopback, password_allowed
-from roost.http.eas import folders, itemops, ping, provision, sync
+from roost.http.eas import (
+    estimate,
+    folder_changes,
+    folders,
+    itemops,
+    moves,
+    ping,
+    provision,
+    sync,
+)
 from roost.http.eas.context import Command, Service
 from roost.http.eas.state import policy_key
 from roost.proto.eas.query import parse_request_line
@@ -65,6 +75,12 @@ HANDLERS: dict[str, Handler] = {
     "Sync": Handler(sync.run, sync.protocol_error),
     "Ping": Handler(ping.run, ping.protocol_error),
     "ItemOperations": Handler(itemops.run, itemops.protocol_error),
+    "GetItemEstimate": Handler(estimate.run, estimate.protocol_error),
+    "MoveItems": Handler(moves.run, moves.protocol_error),
+    **{
+        name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
+        for name in ("FolderCreate", "FolderUpdate", "FolderDelete")
+    },
 }
 
 

@@ -42,7 +42,7 @@ from roost.proto.eas.requests import (
 from roost.proto.eas.wbxml import Element
 from roost.store.api import FlagMode, Mailbox, MessageFlags
 
-__all__ = ["protocol_error", "run"]
+__all__ = ["count_outgoing", "find_mailbox", "protocol_error", "run"]
 
 AS = "AirSync"
 DEFAULT_WINDOW = 100  # §2.2.3.199.2: 100 when the client does not say
@@ -132,6 +132,31 @@ def _status(col: SyncCollection, status: str) -> Element:
         _a("CollectionId", col.collection_id),
         _a("Status", status),
     )
+
+
+async def find_mailbox(command: Command, collection_id: str) -> Mailbox | None:
+    """The account's mailbox that a CollectionId names, or None."""
+    return await _mailbox(command, collection_id)
+
+
+async def count_outgoing(command: Command, mailbox: Mailbox, key: str) -> int | None:
+    """How many items the next Sync from this key would send at most (GetItemEstimate);
+    None if the key cannot be answered."""
+    state = parse_sync_key(key)
+    if (
+        state is None
+        or state.uidvalidity != mailbox.uidvalidity
+        or state.modseq > mailbox.highestmodseq
+    ):
+        return None
+    count = 0
+    if state.cursor > 1:
+        changes = await command.store.changes_since(mailbox.id, state.modseq)
+        if not changes.complete_since(state.modseq):
+            return None
+        count = len(_held_changes(changes.changed, changes.expunged, state, set()))
+    uids, _ = await command.store.uids(mailbox.id)
+    return count + len(uids) - bisect.bisect_left(uids, state.cursor)
 
 
 async def _mailbox(command: Command, collection_id: str) -> Mailbox | None:

@@ -18,16 +18,22 @@ __all__ = [
     "ClientChange",
     "ClientDelete",
     "ClientFetch",
+    "EstimateCollection",
     "FetchItem",
+    "FolderChangeRequest",
     "FolderSyncRequest",
     "ItemOperationsRequest",
+    "MoveRequest",
     "PingFolder",
     "PingRequest",
     "ProvisionRequest",
     "SyncCollection",
     "SyncRequest",
+    "parse_folder_change",
     "parse_folder_sync",
+    "parse_get_item_estimate",
     "parse_item_operations",
+    "parse_move_items",
     "parse_ping",
     "parse_provision",
     "parse_sync",
@@ -330,3 +336,85 @@ def parse_item_operations(document: Element) -> ItemOperationsRequest:
             )
         )
     return ItemOperationsRequest(fetches=tuple(fetches))
+
+
+# --- GetItemEstimate (§2.2.1.9)
+GIE = "GetItemEstimate"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EstimateCollection:
+    sync_key: str
+    collection_id: str
+
+
+def parse_get_item_estimate(document: Element) -> tuple[EstimateCollection, ...]:
+    root = _root(document, GIE, "GetItemEstimate")
+    container = _need(root, GIE, "Collections")
+    return tuple(
+        EstimateCollection(
+            # AirSync:SyncKey from 14.0 on ([MS-ASCMD] §2.2.3.166.3)
+            sync_key=_required_text(c, AS, "SyncKey"),
+            collection_id=_required_text(c, GIE, "CollectionId"),
+        )
+        for c in container.iter(GIE, "Collection")
+    )
+
+
+# --- MoveItems (§2.2.1.12)
+MOVE = "Move"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveRequest:
+    source_item: str
+    source_folder: str
+    destination_folder: str
+
+
+def parse_move_items(document: Element) -> tuple[MoveRequest, ...]:
+    root = _root(document, MOVE, "MoveItems")
+    return tuple(
+        MoveRequest(
+            source_item=_required_text(m, MOVE, "SrcMsgId"),
+            source_folder=_required_text(m, MOVE, "SrcFldId"),
+            destination_folder=_required_text(m, MOVE, "DstFldId"),
+        )
+        for m in root.iter(MOVE, "Move")
+    )
+
+
+# --- FolderCreate, FolderUpdate, FolderDelete (§2.2.1.3, §2.2.1.6, §2.2.1.4)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FolderChangeRequest:
+    """One of the three: create (server_id None), update (display_name set), delete."""
+
+    command: str  # "FolderCreate", "FolderUpdate" or "FolderDelete"
+    sync_key: str
+    server_id: str | None = None
+    parent_id: str | None = None
+    display_name: str | None = None
+    folder_type: int | None = None
+
+
+def parse_folder_change(document: Element) -> FolderChangeRequest:
+    if document.namespace != FH or document.tag not in (
+        "FolderCreate",
+        "FolderUpdate",
+        "FolderDelete",
+    ):
+        raise ProtocolError(f"expected a folder command, got {document.tag}")
+    command = document.tag
+    request = FolderChangeRequest(
+        command=command,
+        sync_key=_required_text(document, FH, "SyncKey"),
+        server_id=None if command == "FolderCreate" else _required_text(document, FH, "ServerId"),
+        parent_id=document.child_text(FH, "ParentId"),
+        display_name=document.child_text(FH, "DisplayName"),
+        folder_type=_optional_int(document, FH, "Type", high=19),
+    )
+    if command != "FolderDelete" and not request.display_name:
+        raise ProtocolError(f"{command} needs DisplayName")
+    if command != "FolderDelete" and request.parent_id is None:
+        raise ProtocolError(f"{command} needs ParentId")
+    return request
