@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import struct
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 from roost.proto.eas.wbxml import encode
 from tests.eas.scene import DEVICE, WBXML, E, EasScene, first_text, run
@@ -208,3 +209,32 @@ def test_base64_request_line(tmp_path: Path) -> None:
         assert reply.status == 449
 
     run(tmp_path, scenario)
+
+
+MOBILESYNC_REQUEST = b"""<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006">
+  <Request>
+    <EMailAddress>alice@example.org</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>"""
+
+
+def test_autodiscover_tells_a_phone_the_activesync_url(tmp_path: Path) -> None:
+    ns = "{http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006}"
+
+    async def scenario(s: EasScene) -> None:
+        url = s.base.replace("/Microsoft-Server-ActiveSync", "/autodiscover/autodiscover.xml")
+        async with s.client.post(url, data=MOBILESYNC_REQUEST) as response:
+            assert response.status == 200
+            root = ET.fromstring(await response.read())
+        server = root.find(f"{ns}Response/{ns}Action/{ns}Settings/{ns}Server")
+        assert server is not None
+        assert server.findtext(f"{ns}Type") == "MobileSync"
+        assert (
+            server.findtext(f"{ns}Url")
+            == "https://mail.example.org:8443/Microsoft-Server-ActiveSync"
+        )
+        assert root.findtext(f"{ns}Response/{ns}User/{ns}EMailAddress") == ADDRESS
+
+    run(tmp_path, scenario, hostname="mail.example.org")

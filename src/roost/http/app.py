@@ -112,11 +112,20 @@ async def thunderbird(request: web.Request) -> web.Response:
 
 async def outlook(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
+    data = await request.read()
     try:
-        address = _address(autodiscover.parse_request(await request.read()))
+        address = _address(autodiscover.parse_request(data))
     except ProtocolError as exc:
         raise web.HTTPBadRequest(text=f"{exc.text}\n") from None
     await _local_domain(deps, address.rpartition("@")[2])
+    if autodiscover.wants_mobilesync(data):  # a phone: the ActiveSync endpoint
+        https = deps.config.ports.https
+        if not https:
+            raise web.HTTPNotFound(text="ActiveSync needs the HTTPS listener\n")
+        host = deps.config.hostname if https == 443 else f"{deps.config.hostname}:{https}"
+        url = f"https://{host}{eas.ENDPOINT}"
+        body = autodiscover.render_mobilesync(address, url)
+        return web.Response(body=body, content_type=XML, charset="utf-8")
     body = autodiscover.render_response(address, endpoints(deps.config))
     return web.Response(body=body, content_type=XML, charset="utf-8")
 
