@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from roost.proto.eas.codepages import PAGES
-from roost.proto.eas.wbxml import MAX_DEPTH, Element, WbxmlError, decode, encode
+from roost.proto.eas.wbxml import MAX_DEPTH, MAX_ELEMENTS, Element, WbxmlError, decode, encode
 from roost.proto.errors import ProtocolError
 
 
@@ -163,6 +163,15 @@ def test_nesting_is_bounded() -> None:
 
 
 HEADER_ = bytes.fromhex("03 01 6A 00")
+
+
+def test_element_count_is_bounded() -> None:
+    many = HEADER_ + b"\x45" + b"\x0b" * MAX_ELEMENTS + b"\x01"
+    with pytest.raises(WbxmlError, match="more than"):
+        decode(many)
+    assert len(decode(HEADER_ + b"\x45" + b"\x0b" * (MAX_ELEMENTS - 1) + b"\x01").children) == (
+        MAX_ELEMENTS - 1
+    )
 
 
 def test_every_truncation_is_refused() -> None:

@@ -25,8 +25,8 @@ value (text from STR_I, or bytes from OPAQUE: body data, MIME, attachments), nev
 Everything else WBXML allows (string tables, entities, literals, processing instructions,
 attributes, extension tokens) is refused with `WbxmlError`, as are unknown code pages and
 tokens, truncation, trailing bytes, text that is not UTF-8, nesting deeper than
-`MAX_DEPTH` and an OPAQUE length beyond the end of the document: the decoder never
-allocates more than the input it was given.
+`MAX_DEPTH`, more than `MAX_ELEMENTS` elements and an OPAQUE length beyond the end of the
+document: the decoder's memory stays proportional to its input.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from roost.proto.eas.codepages import PAGES, PAGES_BY_NAME
 from roost.proto.errors import ProtocolError
 
-__all__ = ["MAX_DEPTH", "Element", "WbxmlError", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "Element", "WbxmlError", "decode", "encode"]
 
 SWITCH_PAGE = 0x00
 END = 0x01
@@ -48,6 +48,7 @@ HAS_ATTRIBUTES = 0x80
 UTF8 = 0x6A
 HEADER = bytes([0x03, 0x01, UTF8, 0x00])  # WBXML 1.3, unknown public id, UTF-8, no strtbl
 MAX_DEPTH = 64
+MAX_ELEMENTS = 100_000  # a one-byte element costs a hundred in memory: bound the tree
 
 
 class WbxmlError(ProtocolError):
@@ -156,6 +157,7 @@ class _Reader:
         self.data = data
         self.pos = 0
         self.page = 0
+        self.elements = 0
 
     def byte(self) -> int:
         if self.pos >= len(self.data):
@@ -199,6 +201,9 @@ class _Reader:
     def element(self, depth: int) -> Element:
         if depth > MAX_DEPTH:
             raise WbxmlError(f"elements nested deeper than {MAX_DEPTH}")
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise WbxmlError(f"more than {MAX_ELEMENTS} elements")
         offset = self.pos
         byte = self.byte()
         if byte & HAS_ATTRIBUTES:
