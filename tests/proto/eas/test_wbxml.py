@@ -245,3 +245,33 @@ def test_corrupted_documents_raise_only_wbxml_error(tree: Element, data: st.Data
         decode(bytes(encoded))
     except WbxmlError:
         pass
+
+
+# Tokens as [MS-ASWBXML] §2.1.2.1 lists them: spot checks, each row read off a published
+# table of the page (Microsoft's, or Aspose's transcription of it), not off codepages.py.
+# Pages 9 (Tasks) and 15 (Search) and the 16.x additions are not checked here.
+SPEC_TOKENS = [
+    (0, "Sync", 0x05), (0, "SyncKey", 0x0B), (0, "CollectionId", 0x12),
+    (0, "MoreAvailable", 0x14), (0, "Collections", 0x1C), (0, "ApplicationData", 0x1D),
+    (0, "MIMESupport", 0x22),
+    (2, "DateReceived", 0x0F), (2, "Read", 0x15), (2, "ThreadTopic", 0x35),
+    (2, "Flag", 0x3A), (2, "ContentClass", 0x3C),
+    (5, "MoveItems", 0x05), (5, "SrcMsgId", 0x07), (5, "DstMsgId", 0x0C),
+    (6, "GetItemEstimate", 0x05), (6, "Estimate", 0x0C), (6, "Status", 0x0E),
+    (7, "DisplayName", 0x07), (7, "Status", 0x0C), (7, "FolderSync", 0x16), (7, "Count", 0x17),
+    (13, "Ping", 0x05), (13, "HeartbeatInterval", 0x08), (13, "MaxFolders", 0x0D),
+    (14, "PolicyKey", 0x09), (14, "EASProvisionDoc", 0x0D), (14, "AttachmentsEnabled", 0x13),
+    (14, "AllowPOPIMAPEmail", 0x23), (14, "AllowInternetSharing", 0x36),
+    (17, "Body", 0x0A), (17, "FileReference", 0x11), (17, "Preview", 0x18),
+    (17, "Status", 0x1B),
+    (18, "DeviceInformation", 0x16), (18, "UserAgent", 0x20), (18, "PrimarySmtpAddress", 0x23),
+    (20, "Fetch", 0x06), (20, "Properties", 0x0B), (20, "Part", 0x11), (20, "MoveAlways", 0x19),
+    (21, "SendMail", 0x05), (21, "Source", 0x0B), (21, "Mime", 0x10), (21, "AccountId", 0x13),
+    (22, "ConversationId", 0x09), (22, "Sender", 0x0E), (22, "MeetingMessageType", 0x13),
+    (6, "Version", 0x06), (6, "Response", 0x0D), (13, "AutdState", 0x06),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("page", "tag", "token"), SPEC_TOKENS)
+def test_tokens_match_the_specification(page: int, tag: str, token: int) -> None:
+    assert PAGES[page].tokens[tag] == token
