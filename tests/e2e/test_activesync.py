@@ -269,3 +269,11 @@ def test_move_and_estimate(client: Client, imap: imaplib.IMAP4) -> None:
     assert b"MESSAGES 1" in data[0]
     result = client.sync_folder(inbox, key)
     assert result.deleted == [f"{inbox}:2"]
+
+
+def test_search_by_date_received(client: Client, imap: imaplib.IMAP4) -> None:
+    append(imap, message("searched for", "found by date"))
+    folder = inbox_id(client)
+    found = client.search_mailbox(folder, date_received_after="2000-01-01T00:00:00.000Z")
+    assert [item.get("Email.Subject") for item in found] == ["searched for"]
+    assert client.search_mailbox(folder, date_received_after="2999-01-01T00:00:00.000Z") == []

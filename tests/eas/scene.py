@@ -9,6 +9,7 @@ import base64
 import dataclasses
 import io
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -124,9 +125,12 @@ class EasScene:
         assert self._client is not None
         return self._client
 
-    async def append(self, data: bytes, mailbox: Mailbox | None = None) -> Uid:
+    async def append(
+        self, data: bytes, mailbox: Mailbox | None = None, when: datetime | None = None
+    ) -> Uid:
         target = mailbox or self.inbox
-        result = await self.store.append(target.id, [NewMessage(data=data, parsed=analyse(data))])
+        new = NewMessage(data=data, parsed=analyse(data), internaldate=when)
+        result = await self.store.append(target.id, [new])
         return result.uids[0]
 
     async def request(

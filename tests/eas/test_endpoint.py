@@ -34,6 +34,7 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "ItemOperations",
             "GetItemEstimate",
             "MoveItems",
+            "Search",
             "FolderCreate",
             "FolderUpdate",
             "FolderDelete",

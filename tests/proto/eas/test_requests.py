@@ -233,3 +233,54 @@ def test_folder_sync_ping_and_item_operations() -> None:
     )
     with pytest.raises(ProtocolError):
         parse_item_operations(E(io, io, E(io, "Move")))
+
+
+def test_search_request() -> None:
+    from datetime import UTC, datetime
+
+    from roost.proto.eas.requests import SearchRequest, parse_search
+
+    S = "Search"
+    tree = E(
+        S,
+        S,
+        E(
+            S,
+            "Store",
+            E(S, "Name", value="Mailbox"),
+            E(
+                S,
+                "Query",
+                E(
+                    S,
+                    "And",
+                    A("Class", value="Email"),
+                    A("CollectionId", value="4"),
+                    E(S, "FreeText", value="budget"),
+                    E(
+                        S,
+                        "GreaterThan",
+                        E("Email", "DateReceived"),
+                        E(S, "Value", value="2024-05-01T08:30:00.000Z"),
+                    ),
+                ),
+            ),
+            E(S, "Options", E(S, "Range", value="10-19"), E(S, "DeepTraversal")),
+        ),
+    )
+    assert parse_search(tree) == SearchRequest(
+        store="Mailbox",
+        free_text="budget",
+        collection_ids=("4",),
+        received_after=datetime(2024, 5, 1, 8, 30, tzinfo=UTC),
+        first=10,
+        last=19,
+        deep_traversal=True,
+    )
+    contacts = E(
+        S,
+        S,
+        E(S, "Store", E(S, "Name", value="Mailbox"), E(S, "Query", A("Class", value="Contacts"))),
+    )
+    with pytest.raises(ProtocolError, match="Contacts"):
+        parse_search(contacts)

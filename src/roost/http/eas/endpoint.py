@@ -41,6 +41,7 @@ from roost.http.eas import (
     moves,
     ping,
     provision,
+    search,
     sync,
 )
 from roost.http.eas.context import Command, Service
@@ -77,6 +78,7 @@ HANDLERS: dict[str, Handler] = {
     "ItemOperations": Handler(itemops.run, itemops.protocol_error),
     "GetItemEstimate": Handler(estimate.run, estimate.protocol_error),
     "MoveItems": Handler(moves.run, moves.protocol_error),
+    "Search": Handler(search.run, search.protocol_error),
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
         for name in ("FolderCreate", "FolderUpdate", "FolderDelete")

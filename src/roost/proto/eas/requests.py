@@ -9,6 +9,7 @@ on (Conflict, FilterType, ConversationMode, ...) are ignored, as the protocol al
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from roost.proto.eas.wbxml import Element
 from roost.proto.errors import ProtocolError
@@ -27,8 +28,10 @@ __all__ = [
     "PingFolder",
     "PingRequest",
     "ProvisionRequest",
+    "SearchRequest",
     "SyncCollection",
     "SyncRequest",
+    "parse_date",
     "parse_folder_change",
     "parse_folder_sync",
     "parse_get_item_estimate",
@@ -36,6 +39,7 @@ __all__ = [
     "parse_move_items",
     "parse_ping",
     "parse_provision",
+    "parse_search",
     "parse_sync",
 ]
 
@@ -329,7 +333,9 @@ def parse_item_operations(document: Element) -> ItemOperationsRequest:
             FetchItem(
                 store=_required_text(operation, IO, "Store"),
                 collection_id=operation.child_text(AS, "CollectionId"),
-                server_id=operation.child_text(AS, "ServerId"),
+                # A Search result is fetched by its LongId (§2.2.3.96.2)
+                server_id=operation.child_text(AS, "ServerId")
+                or operation.child_text("Search", "LongId"),
                 file_reference=operation.child_text(ASB, "FileReference"),
                 body_preferences=_body_preferences(options),
                 mime_support=mime or 0,
@@ -418,3 +424,83 @@ def parse_folder_change(document: Element) -> FolderChangeRequest:
     if command != "FolderDelete" and request.parent_id is None:
         raise ProtocolError(f"{command} needs ParentId")
     return request
+
+
+# --- Search (§2.2.1.16): the Mailbox store
+SEARCH = "Search"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchRequest:
+    store: str  # "Mailbox" (or "GAL", "DocumentLibrary": not served)
+    free_text: str | None = None
+    collection_ids: tuple[str, ...] = ()  # none: the whole mailbox
+    received_after: datetime | None = None  # GreaterThan email:DateReceived
+    received_before: datetime | None = None  # LessThan email:DateReceived
+    first: int = 0  # Range "first-last", inclusive
+    last: int = 99
+    deep_traversal: bool = False
+    body_preferences: tuple[BodyPreference, ...] = ()
+
+
+def parse_search(document: Element) -> SearchRequest:
+    root = _root(document, SEARCH, "Search")
+    store = _need(root, SEARCH, "Store")
+    query = _need(store, SEARCH, "Query")
+    conditions = query.children
+    if len(conditions) == 1 and conditions[0].tag == "And":
+        conditions = conditions[0].children
+    free_text, ids = None, []
+    after = before = None
+    for condition in conditions:
+        match (condition.namespace, condition.tag):
+            case ("AirSync", "Class"):
+                if condition.text() != "Email":
+                    raise ProtocolError(f"Search of class {condition.text()} is not served")
+            case ("AirSync", "CollectionId"):
+                ids.append(condition.text())
+            case ("Search", "FreeText"):
+                free_text = condition.text()
+            case ("Search", "GreaterThan"):
+                after = _date_condition(condition)
+            case ("Search", "LessThan"):
+                before = _date_condition(condition)
+            case _:
+                raise ProtocolError(f"Search condition {condition.tag} is not served")
+    options = store.find(SEARCH, "Options")
+    first, last = _range(None if options is None else options.child_text(SEARCH, "Range"))
+    return SearchRequest(
+        store=_required_text(store, SEARCH, "Name"),
+        free_text=free_text,
+        collection_ids=tuple(ids),
+        received_after=after,
+        received_before=before,
+        first=first,
+        last=last,
+        deep_traversal=options is not None and options.find(SEARCH, "DeepTraversal") is not None,
+        body_preferences=_body_preferences(options),
+    )
+
+
+def _date_condition(condition: Element) -> datetime:
+    if condition.find(EMAIL, "DateReceived") is None:
+        raise ProtocolError(f"{condition.tag} compares only email:DateReceived")
+    return parse_date(_required_text(condition, SEARCH, "Value"))
+
+
+def parse_date(text: str) -> datetime:
+    """[MS-ASDTYPE] §2.3: 2009-11-12T00:45:06.000Z (UTC)."""
+    try:
+        moment = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        raise ProtocolError(f"not a date: {text!r}") from None
+    return moment.replace(tzinfo=UTC)
+
+
+def _range(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return 0, 99
+    first, dash, last = text.partition("-")
+    if not (dash and first.isdigit() and last.isdigit()) or int(first) > int(last):
+        raise ProtocolError(f"Range must be first-last, not {text!r}")
+    return int(first), min(int(last), int(first) + 999)
