@@ -10,7 +10,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from roost.proto.eas.wbxml import encode
-from tests.eas.scene import DEVICE, WBXML, E, EasScene, first_text, run
+from tests.eas.scene import DEVICE, WBXML, E, EasScene, find_all, first_text, run
 from tests.imap.transcript import ADDRESS, PASSWORD
 
 FH = "FolderHierarchy"
@@ -35,6 +35,7 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "GetItemEstimate",
             "MoveItems",
             "Search",
+            "Settings",
             "FolderCreate",
             "FolderUpdate",
             "FolderDelete",
@@ -239,3 +240,31 @@ def test_autodiscover_tells_a_phone_the_activesync_url(tmp_path: Path) -> None:
         assert root.findtext(f"{ns}Response/{ns}User/{ns}EMailAddress") == ADDRESS
 
     run(tmp_path, scenario, hostname="mail.example.org")
+
+
+def test_settings_user_and_device_information(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        await s.provision()
+        await s.store.add_alias("alice.smith@example.org", ADDRESS)
+        T = "Settings"
+        request = E(
+            T,
+            T,
+            E(T, "Oof", E(T, "Get", E(T, "BodyType", value="Text"))),
+            E(T, "DeviceInformation", E(T, "Set", E(T, "Model", value="Phone 9"))),
+            E(T, "UserInformation", E(T, "Get")),
+        )
+        document = (await s.command(T, request)).document
+        assert [(c.tag, c.child_text(T, "Status")) for c in document.children] == [
+            ("Status", None),
+            ("Oof", "7"),
+            ("DeviceInformation", "1"),
+            ("UserInformation", "1"),
+        ]
+        assert [e.text() for e in find_all(document, T, "SMTPAddress")] == [
+            ADDRESS,
+            "alice.smith@example.org",
+        ]
+        assert first_text(document, T, "PrimarySmtpAddress") == ADDRESS
+
+    run(tmp_path, scenario)

@@ -42,6 +42,7 @@ from roost.http.eas import (
     ping,
     provision,
     search,
+    settings,
     sync,
 )
 from roost.http.eas.context import Command, Service
@@ -79,6 +80,7 @@ HANDLERS: dict[str, Handler] = {
     "GetItemEstimate": Handler(estimate.run, estimate.protocol_error),
     "MoveItems": Handler(moves.run, moves.protocol_error),
     "Search": Handler(search.run, search.protocol_error),
+    "Settings": Handler(settings.run, settings.protocol_error),
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
         for name in ("FolderCreate", "FolderUpdate", "FolderDelete")

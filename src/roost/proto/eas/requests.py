@@ -29,6 +29,7 @@ __all__ = [
     "PingRequest",
     "ProvisionRequest",
     "SearchRequest",
+    "SettingsRequest",
     "SyncCollection",
     "SyncRequest",
     "parse_date",
@@ -40,6 +41,7 @@ __all__ = [
     "parse_ping",
     "parse_provision",
     "parse_search",
+    "parse_settings",
     "parse_sync",
 ]
 
@@ -504,3 +506,34 @@ def _range(text: str | None) -> tuple[int, int]:
     if not (dash and first.isdigit() and last.isdigit()) or int(first) > int(last):
         raise ProtocolError(f"Range must be first-last, not {text!r}")
     return int(first), min(int(last), int(first) + 999)
+
+
+# --- Settings (§2.2.1.18)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsRequest:
+    """The parts of a Settings request, each None/False when absent."""
+
+    device_information: tuple[tuple[str, str], ...] | None = None  # DeviceInformation Set
+    user_information: bool = False  # UserInformation Get
+    oof: bool = False  # Oof Get or Set: out of office
+    device_password: bool = False  # DevicePassword Set
+    rights_management: bool = False  # RightsManagementInformation Get
+
+
+def parse_settings(document: Element) -> SettingsRequest:
+    root = _root(document, SETTINGS, "Settings")
+    device = root.find(SETTINGS, "DeviceInformation")
+    info = None
+    if device is not None:
+        fields = _need(device, SETTINGS, "Set")
+        info = tuple((c.tag, c.text()) for c in fields.children)
+    user = root.find(SETTINGS, "UserInformation")
+    if user is not None and user.find(SETTINGS, "Get") is None:
+        raise ProtocolError("UserInformation needs Get")
+    return SettingsRequest(
+        device_information=info,
+        user_information=user is not None,
+        oof=root.find(SETTINGS, "Oof") is not None,
+        device_password=root.find(SETTINGS, "DevicePassword") is not None,
+        rights_management=root.find(SETTINGS, "RightsManagementInformation") is not None,
+    )
