@@ -277,3 +277,13 @@ def test_search_by_date_received(client: Client, imap: imaplib.IMAP4) -> None:
     found = client.search_mailbox(folder, date_received_after="2000-01-01T00:00:00.000Z")
     assert [item.get("Email.Subject") for item in found] == ["searched for"]
     assert client.search_mailbox(folder, date_received_after="2999-01-01T00:00:00.000Z") == []
+
+
+def test_free_text_search_with_find(client: Client, imap: imaplib.IMAP4) -> None:
+    append(imap, message("quarterly budget", "numbers inside"))
+    append(imap, message("lunch", "sandwiches"))
+    folder = inbox_id(client)
+    found = client.find_mailbox("budget", folder_id=folder)
+    assert [item.fields.get("Email.Subject") for item in found.items] == ["quarterly budget"]
+    assert found.items[0].server_id == f"{folder}:1"
+    assert client.search_mailbox(folder, free_text="sandwiches")[0]["Email.Subject"] == "lunch"

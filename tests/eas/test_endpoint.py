@@ -35,6 +35,7 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "GetItemEstimate",
             "MoveItems",
             "Search",
+            "Find",
             "Settings",
             "FolderCreate",
             "FolderUpdate",

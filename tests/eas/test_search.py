@@ -116,3 +116,25 @@ def test_search_refusals(tmp_path: Path) -> None:
         assert find_all(bad_range, S, "Result") == []
 
     run(tmp_path, scenario)
+
+
+def test_find_refusals(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        await s.provision()
+        F = "Find"
+
+        def find(criterion: Element) -> Element:
+            return E(F, F, E(F, "SearchId", value="1"), E(F, "ExecuteSearch", criterion))
+
+        gal = find(E(F, "GalSearchCriterion", E(F, "Query", value="smith")))
+        assert texts((await s.command(F, gal)).document, F, "Status") == ["2"]
+        gone = find(
+            E(
+                F,
+                "MailBoxSearchCriterion",
+                E(F, "Query", E(F, "FreeText", value="x"), A("CollectionId", value="999")),
+            )
+        )
+        assert texts((await s.command(F, gone)).document, F, "Status") == ["3"]
+
+    run(tmp_path, scenario)

@@ -269,6 +269,8 @@ SPEC_TOKENS = [
     (21, "SendMail", 0x05), (21, "Source", 0x0B), (21, "Mime", 0x10), (21, "AccountId", 0x13),
     (22, "ConversationId", 0x09), (22, "Sender", 0x0E), (22, "MeetingMessageType", 0x13),
     (6, "Version", 0x06), (6, "Response", 0x0D), (13, "AutdState", 0x06),
+    (25, "Find", 0x05), (25, "DeepTraversal", 0x0E), (25, "Response", 0x11),
+    (25, "GalSearchCriterion", 0x19), (25, "MaxPictures", 0x20), (25, "Picture", 0x22),
 ]  # fmt: skip
 
 

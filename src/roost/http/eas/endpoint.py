@@ -35,6 +35,7 @@ from roost.auth.login import Refusal, log_in
 from roost.auth.plaintext import is_loopback, password_allowed
 from roost.http.eas import (
     estimate,
+    find,
     folder_changes,
     folders,
     itemops,
@@ -80,6 +81,7 @@ HANDLERS: dict[str, Handler] = {
     "GetItemEstimate": Handler(estimate.run, estimate.protocol_error),
     "MoveItems": Handler(moves.run, moves.protocol_error),
     "Search": Handler(search.run, search.protocol_error),
+    "Find": Handler(find.run, find.protocol_error),
     "Settings": Handler(settings.run, settings.protocol_error),
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))

@@ -30,7 +30,7 @@ from roost.store.api import (
     TextContains,
 )
 
-__all__ = ["protocol_error", "run"]
+__all__ = ["Hit", "matches", "protocol_error", "run"]
 
 S = "Search"
 AS = "AirSync"
@@ -62,17 +62,9 @@ async def run(command: Command, document: Element | None) -> Element:
     request = parse_search(document)
     if request.store.lower() != "mailbox":
         return _store_status(INVALID)  # GAL and document libraries are not served
-    mailboxes = await _scope(command, request)
-    if mailboxes is None:
+    hits = await matches(command, request)
+    if hits is None:
         return _store_status(FOLDER_SYNC_REQUIRED)
-    query = _query(request)
-    hits: list[tuple[float, MailboxId, Uid]] = []
-    for mailbox in mailboxes:
-        uids = (await command.store.search(mailbox.id, query))[-MAX_MATCHES:]
-        if uids:
-            rows = await command.store.fetch_fields(mailbox.id, uids, [MessageField.INTERNALDATE])
-            hits += [(row[1].timestamp(), mailbox.id, row[0]) for row in rows]
-    hits.sort(key=lambda hit: (-hit[0], -hit[1], -hit[2]))
     chosen = hits[request.first : request.last + 1]
     results = [await _result(command, request, mailbox, uid) for _, mailbox, uid in chosen]
     store = [_s("Status", SUCCESS), *[r for r in results if r is not None]]
@@ -82,6 +74,26 @@ async def run(command: Command, document: Element | None) -> Element:
     return _s(
         "Search", None, _s("Status", SUCCESS), _s("Response", None, _s("Store", None, *store))
     )
+
+
+Hit = tuple[float, MailboxId, Uid]  # (INTERNALDATE as a timestamp, mailbox, uid)
+
+
+async def matches(command: Command, request: SearchRequest) -> list[Hit] | None:
+    """The messages matching request, newest first; None if it names a folder that is not
+    (or no longer) the account's. Search and Find both ask here."""
+    mailboxes = await _scope(command, request)
+    if mailboxes is None:
+        return None
+    query = _query(request)
+    hits: list[Hit] = []
+    for mailbox in mailboxes:
+        uids = (await command.store.search(mailbox.id, query))[-MAX_MATCHES:]
+        if uids:
+            rows = await command.store.fetch_fields(mailbox.id, uids, [MessageField.INTERNALDATE])
+            hits += [(row[1].timestamp(), mailbox.id, row[0]) for row in rows]
+    hits.sort(key=lambda hit: (-hit[0], -hit[1], -hit[2]))
+    return hits
 
 
 async def _scope(command: Command, request: SearchRequest) -> list[Mailbox] | None:

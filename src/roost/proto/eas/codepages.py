@@ -4,8 +4,8 @@ Each code page is one XML namespace; a tag is a token (0x05..0x3F) within its pa
 tables list the tags of protocol versions 14.0 to 16.1 for the pages an email client and
 server exchange: AirSync (0), Email (2), Move (5), GetItemEstimate (6), FolderHierarchy
 (7), Tasks (9: the follow-up dates inside an email Flag), Ping (13), Provision (14),
-Search (15), AirSyncBase (17), Settings (18), ItemOperations (20), ComposeMail (21) and
-Email2 (22). Tags of pages for contacts, calendar, notes and documents are not listed:
+Search (15), AirSyncBase (17), Settings (18), ItemOperations (20), ComposeMail (21),
+Email2 (22) and Find (25). Tags of pages for contacts, calendar, notes and documents are not listed:
 a document that uses them is refused as an unknown code page or token.
 
 A gap in a page (a token listed for no version we speak, such as AirSync 0x11 or
@@ -200,6 +200,16 @@ EMAIL2 = _page(
     " AccountId FirstDayOfWeek MeetingMessageType - IsDraft Bcc Send",
 )
 
+# §2.1.2.1.26 Code Page 25: Find (16.1)
+FIND = _page(
+    25,
+    "Find",
+    0x05,
+    "Find SearchId ExecuteSearch MailBoxSearchCriterion Query Status FreeText Options Range"
+    " DeepTraversal - - Response Result Properties Preview HasAttachments Total DisplayCc"
+    " DisplayBcc GalSearchCriterion - - - - - - MaxPictures MaxSize Picture",
+)
+
 PAGES: dict[int, CodePage] = {
     page.number: page
     for page in (
@@ -217,6 +227,7 @@ PAGES: dict[int, CodePage] = {
         ITEM_OPERATIONS,
         COMPOSE_MAIL,
         EMAIL2,
+        FIND,
     )
 }
 PAGES_BY_NAME: dict[str, CodePage] = {page.namespace: page for page in PAGES.values()}

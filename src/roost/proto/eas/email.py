@@ -33,6 +33,7 @@ __all__ = [
     "attachments",
     "body_element",
     "eas_date",
+    "find_properties",
     "flag_element",
 ]
 
@@ -249,3 +250,24 @@ def _attachments_element(message: EmailSource, found: Sequence[AttachmentInfo]) 
             children.append(_b("IsInline", "1"))
         items.append(_b("Attachment", None, *children))
     return _b("Attachments", None, *items)
+
+
+def find_properties(message: EmailSource) -> tuple[Element, ...]:
+    """[MS-ASCMD] §2.2.3.139.1: what a Find result shows of a message, in schema order."""
+    env = message.envelope
+    found = "Find"
+    fields = [
+        _e("Subject", decode_words(env.subject or "")),
+        _e("DateReceived", eas_date(message.received)),
+        _e("DisplayTo", _display_names(env.to)),
+        Element(found, "DisplayCc", value=_display_names(env.cc)),
+        Element(found, "DisplayBcc", value=_display_names(env.bcc)),
+        _e("Importance", "1"),
+        _e("Read", "1" if SEEN in message.flags else "0"),
+        Element("Email2", "IsDraft", value="1" if "\\Draft" in message.flags else "0"),
+        Element(found, "Preview", value=preview(message.data, message.root)[:255]),
+        Element(found, "HasAttachments", value="1" if any(attachments(message.root)) else "0"),
+    ]
+    if text := _addresses(env.from_):
+        fields.append(_e("From", text))
+    return tuple(fields)

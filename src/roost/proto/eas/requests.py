@@ -21,6 +21,7 @@ __all__ = [
     "ClientFetch",
     "EstimateCollection",
     "FetchItem",
+    "FindRequest",
     "FolderChangeRequest",
     "FolderSyncRequest",
     "ItemOperationsRequest",
@@ -33,6 +34,7 @@ __all__ = [
     "SyncCollection",
     "SyncRequest",
     "parse_date",
+    "parse_find",
     "parse_folder_change",
     "parse_folder_sync",
     "parse_get_item_estimate",
@@ -536,4 +538,43 @@ def parse_settings(document: Element) -> SettingsRequest:
         oof=root.find(SETTINGS, "Oof") is not None,
         device_password=root.find(SETTINGS, "DevicePassword") is not None,
         rights_management=root.find(SETTINGS, "RightsManagementInformation") is not None,
+    )
+
+
+# --- Find (§2.2.1.2, 16.1): the mailbox by free text
+FIND = "Find"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindRequest:
+    search_id: str
+    free_text: str | None  # None: a GAL search, not served
+    collection_id: str | None = None
+    first: int = 0
+    last: int = 99
+    deep_traversal: bool = False
+
+
+def parse_find(document: Element) -> FindRequest:
+    root = _root(document, FIND, "Find")
+    search_id = _required_text(root, FIND, "SearchId")
+    execute = _need(root, FIND, "ExecuteSearch")
+    mailbox = execute.find(FIND, "MailBoxSearchCriterion")
+    if mailbox is None:
+        if execute.find(FIND, "GalSearchCriterion") is None:
+            raise ProtocolError("ExecuteSearch needs a search criterion")
+        return FindRequest(search_id=search_id, free_text=None)
+    query = _need(mailbox, FIND, "Query")
+    item_class = query.child_text(AS, "Class")
+    if item_class not in (None, "Email"):
+        raise ProtocolError(f"Find of class {item_class} is not served")
+    options = mailbox.find(FIND, "Options")
+    first, last = _range(None if options is None else options.child_text(FIND, "Range"))
+    return FindRequest(
+        search_id=search_id,
+        free_text=_required_text(query, FIND, "FreeText"),
+        collection_id=query.child_text(AS, "CollectionId"),
+        first=first,
+        last=last,
+        deep_traversal=options is not None and options.find(FIND, "DeepTraversal") is not None,
     )
