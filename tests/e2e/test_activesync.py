@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
 
 import pytest
 import requests
@@ -287,3 +288,36 @@ def test_free_text_search_with_find(client: Client, imap: imaplib.IMAP4) -> None
     assert [item.fields.get("Email.Subject") for item in found.items] == ["quarterly budget"]
     assert found.items[0].server_id == f"{folder}:1"
     assert client.search_mailbox(folder, free_text="sandwiches")[0]["Email.Subject"] == "lunch"
+
+
+def test_send_from_the_phone_reaches_the_recipient_and_sent_once(
+    client: Client, imap: imaplib.IMAP4, account: str, eas_server: tuple[Server, int]
+) -> None:
+    srv = eas_server[0]
+    friend = srv.add_user()
+    outgoing = EmailMessage()
+    outgoing["From"] = account
+    outgoing["To"] = friend
+    outgoing["Subject"] = "sent over ActiveSync"
+    outgoing["Message-ID"] = "<eas-send-1@example.org>"
+    outgoing.set_content("Hello from the phone.")
+    client.send_mail(outgoing)
+
+    other = imaplib.IMAP4(srv.host, srv.imap_port)
+    other.login(friend, PASSWORD)
+    status, data = other.select("INBOX")
+    assert status == "OK" and data == [b"1"]
+    other.logout()
+    # the Sent copy is there once for every IMAP device, \Seen, even if the phone's
+    # client also APPENDs it (the de-duplication of submission)
+    imap.select("Sent")
+    status, data = imap.uid("SEARCH", "ALL")
+    assert data == [b"1"]
+    assert "\\Seen" in imap_flags(imap, 1)
+    append(imap, to_crlf(outgoing), mailbox="Sent")
+    status, data = imap.uid("SEARCH", "ALL")
+    assert data == [b"1"]
+
+
+def to_crlf(message: EmailMessage) -> bytes:
+    return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")

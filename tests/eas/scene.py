@@ -68,6 +68,7 @@ class EasScene:
         self.config: Config = dataclasses.replace(base, **settings)
         self.notifier = LocalNotifier()
         self.policy_key: str | None = None
+        self.queue_wakes = 0
         self._store: SqliteStore | None = None
         self._account: Account | None = None
         self._inbox: Mailbox | None = None
@@ -84,7 +85,7 @@ class EasScene:
             store=self._store,
             metrics=Metrics(),
             sessions=Sessions(),
-            wake_queue=lambda: None,
+            wake_queue=self._wake_queue,
             notifier=self.notifier,
         )
         self._server = HttpServer(public_app(deps))
@@ -104,6 +105,9 @@ class EasScene:
         if self._server is not None:
             await self._server.close()
         await self.store.close()
+
+    def _wake_queue(self) -> None:
+        self.queue_wakes += 1
 
     @property
     def store(self) -> SqliteStore:

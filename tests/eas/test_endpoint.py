@@ -37,6 +37,7 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "Search",
             "Find",
             "Settings",
+            "SendMail",
             "FolderCreate",
             "FolderUpdate",
             "FolderDelete",

@@ -77,6 +77,7 @@ def public_app(deps: Deps) -> web.Application:
         store=deps.store,
         notifier=deps.notifier,
         sessions=deps.sessions,
+        wake_queue=deps.wake_queue,
     )
     return app
 

@@ -5,6 +5,8 @@
     provision.py  Provision          folders.py  FolderSync
     sync.py       Sync (Email)       ping.py     Ping (push)
     itemops.py    ItemOperations Fetch
+    sendmail.py   SendMail           search.py, find.py  Search, Find
+    settings.py   Settings           moves.py, estimate.py, folder_changes.py
     state.py      policy, FolderSync and Sync keys, derived from the store's change log
     messages.py   ServerIds, and loading messages for roost.proto.eas.email
     context.py    what a handler is given
@@ -15,6 +17,8 @@ changes only through roost.notify.api.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -35,9 +39,12 @@ def install(
     store: Store,
     notifier: Notifier,
     sessions: Sessions,
+    wake_queue: Callable[[], None],
 ) -> None:
     """Adds the ActiveSync endpoint to app."""
-    service = Service(config=config, store=store, notifier=notifier, sessions=sessions)
+    service = Service(
+        config=config, store=store, notifier=notifier, sessions=sessions, wake_queue=wake_queue
+    )
     app[SERVICE] = service
     app.router.add_route("OPTIONS", ENDPOINT, options)
     app.router.add_post(ENDPOINT, post)

@@ -14,7 +14,8 @@ account may not use ActiveSync or the password would cross the network in the cl
 A POST runs in this order: credentials; the request line (400 if malformed, 501 for a
 command not served); the policy key (every command but Provision must carry the final key
 of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command");
-the body (at most MAX_BODY octets, of type application/vnd.ms-sync.wbxml, else 413 / 400);
+the body (at most MAX_BODY octets, plus max_message_size for SendMail, of type
+application/vnd.ms-sync.wbxml, else 413 / 400);
 then the command's handler from HANDLERS. A body that is not WBXML, or not the document
 the command expects, is answered with that command's own "protocol error" status, as
 [MS-ASCMD] names it; the server keeps serving.
@@ -43,6 +44,7 @@ from roost.http.eas import (
     ping,
     provision,
     search,
+    sendmail,
     settings,
     sync,
 )
@@ -61,14 +63,14 @@ log = logging.getLogger("roost.activesync")
 ENDPOINT = "/Microsoft-Server-ActiveSync"
 VERSIONS = ("14.1", "16.1")
 WBXML = "application/vnd.ms-sync.wbxml"
-MAX_BODY = 1024 * 1024  # commands other than SendMail are small
+MAX_BODY = 1024 * 1024  # commands other than SendMail are small (it adds max_message_size)
 REALM = 'Basic realm="ActiveSync", charset="UTF-8"'
 SERVICE = web.AppKey("activesync", Service)
 
 
 @dataclass(frozen=True, slots=True)
 class Handler:
-    run: Callable[[Command, Element | None], Awaitable[Element]]
+    run: Callable[[Command, Element | None], Awaitable[Element | None]]  # None: empty 200
     protocol_error: Callable[[], Element]
 
 
@@ -83,6 +85,7 @@ HANDLERS: dict[str, Handler] = {
     "Search": Handler(search.run, search.protocol_error),
     "Find": Handler(find.run, find.protocol_error),
     "Settings": Handler(settings.run, settings.protocol_error),
+    "SendMail": Handler(sendmail.run, sendmail.protocol_error),
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
         for name in ("FolderCreate", "FolderUpdate", "FolderDelete")
@@ -125,7 +128,8 @@ async def post(request: web.Request) -> web.Response:
     if line.command != "Provision" and line.policy_key != final:
         # [MS-ASPROV] §3.2.5.2 / [MS-ASHTTP] §3.2.5.1: 449, provision first
         return web.Response(status=449, reason="Retry With", headers=_headers())
-    body = await _body(request)
+    limit = MAX_BODY if line.command != "SendMail" else service.config.max_message_size + MAX_BODY
+    body = await _body(request, limit)
     try:
         document = None if body is None else decode(body)
         result = await handler.run(Command(service=service, account=account, line=line), document)
@@ -135,19 +139,21 @@ async def post(request: web.Request) -> web.Response:
     except ProtocolError as exc:
         log.debug("activesync %s: %s", line.command, exc.text)
         result = handler.protocol_error()
+    if result is None:
+        return web.Response(status=200, headers=_headers())
     return web.Response(body=encode(result), content_type=WBXML, headers=_headers())
 
 
-async def _body(request: web.Request) -> bytes | None:
-    """The request body (None when empty), refused past MAX_BODY without reading it all."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+async def _body(request: web.Request, limit: int) -> bytes | None:
+    """The request body (None when empty), refused past limit without reading it all."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.readany():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=size)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body:

@@ -30,6 +30,7 @@ __all__ = [
     "PingRequest",
     "ProvisionRequest",
     "SearchRequest",
+    "SendMailRequest",
     "SettingsRequest",
     "SyncCollection",
     "SyncRequest",
@@ -43,6 +44,7 @@ __all__ = [
     "parse_ping",
     "parse_provision",
     "parse_search",
+    "parse_send_mail",
     "parse_settings",
     "parse_sync",
 ]
@@ -577,4 +579,30 @@ def parse_find(document: Element) -> FindRequest:
         first=first,
         last=last,
         deep_traversal=options is not None and options.find(FIND, "DeepTraversal") is not None,
+    )
+
+
+# --- SendMail (§2.2.1.17, 14.0 and later: a ComposeMail document)
+COMPOSE = "ComposeMail"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendMailRequest:
+    client_id: str
+    mime: bytes
+    save_in_sent: bool
+
+
+def parse_send_mail(document: Element) -> SendMailRequest:
+    root = _root(document, COMPOSE, "SendMail")
+    client_id = _required_text(root, COMPOSE, "ClientId")
+    if len(client_id) > 40:  # §2.2.3.27.1: at most 40 characters
+        raise ProtocolError("ClientId is longer than 40 characters")
+    mime = _need(root, COMPOSE, "Mime").value
+    if not mime:
+        raise ProtocolError("SendMail needs the message in Mime")
+    return SendMailRequest(
+        client_id=client_id,
+        mime=mime if isinstance(mime, bytes) else mime.encode("utf-8"),
+        save_in_sent=root.find(COMPOSE, "SaveInSentItems") is not None,
     )
