@@ -38,6 +38,8 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
             "Find",
             "Settings",
             "SendMail",
+            "SmartReply",
+            "SmartForward",
             "FolderCreate",
             "FolderUpdate",
             "FolderDelete",

@@ -14,7 +14,7 @@ account may not use ActiveSync or the password would cross the network in the cl
 A POST runs in this order: credentials; the request line (400 if malformed, 501 for a
 command not served); the policy key (every command but Provision must carry the final key
 of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command");
-the body (at most MAX_BODY octets, plus max_message_size for SendMail, of type
+the body (at most MAX_BODY octets, plus max_message_size for SendMail and Smart*, of type
 application/vnd.ms-sync.wbxml, else 413 / 400);
 then the command's handler from HANDLERS. A body that is not WBXML, or not the document
 the command expects, is answered with that command's own "protocol error" status, as
@@ -46,6 +46,7 @@ from roost.http.eas import (
     search,
     sendmail,
     settings,
+    smart,
     sync,
 )
 from roost.http.eas.context import Command, Service
@@ -86,6 +87,8 @@ HANDLERS: dict[str, Handler] = {
     "Find": Handler(find.run, find.protocol_error),
     "Settings": Handler(settings.run, settings.protocol_error),
     "SendMail": Handler(sendmail.run, sendmail.protocol_error),
+    "SmartReply": Handler(smart.run, smart.protocol_error),
+    "SmartForward": Handler(smart.run, functools.partial(sendmail.status, "107", "SmartForward")),
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
         for name in ("FolderCreate", "FolderUpdate", "FolderDelete")
@@ -128,7 +131,8 @@ async def post(request: web.Request) -> web.Response:
     if line.command != "Provision" and line.policy_key != final:
         # [MS-ASPROV] §3.2.5.2 / [MS-ASHTTP] §3.2.5.1: 449, provision first
         return web.Response(status=449, reason="Retry With", headers=_headers())
-    limit = MAX_BODY if line.command != "SendMail" else service.config.max_message_size + MAX_BODY
+    composing = line.command in ("SendMail", "SmartReply", "SmartForward")
+    limit = service.config.max_message_size + MAX_BODY if composing else MAX_BODY
     body = await _body(request, limit)
     try:
         document = None if body is None else decode(body)

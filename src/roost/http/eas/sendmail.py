@@ -26,7 +26,7 @@ from roost.smtp.message import header_addresses, message_id, without_bcc
 from roost.smtp.policy import parse_path
 from roost.smtp.sent import save_sent_copy
 
-__all__ = ["protocol_error", "run"]
+__all__ = ["protocol_error", "run", "status", "submit"]
 
 log = logging.getLogger("roost.activesync")
 
@@ -42,39 +42,47 @@ INVALID_MIME, SERVER_ERROR, PREVIOUSLY_SENT, NO_RECIPIENT, SUBMISSION_FAILED = (
 ACCESS_DENIED = "130"
 
 
-def _status(value: str) -> Element:
-    return Element(C, "SendMail", (Element(C, "Status", value=value),))
+def status(value: str, command: str = "SendMail") -> Element:
+    return Element(C, command, (Element(C, "Status", value=value),))
+
 
 
 def protocol_error() -> Element:
-    return _status(INVALID_MIME)
+    return status(INVALID_MIME)
 
 
 async def run(command: Command, document: Element | None) -> Element | None:
     if document is None:
         return protocol_error()
     request = parse_send_mail(document)
+    return await submit(command, request.client_id, request.mime, request.save_in_sent)
+
+
+async def submit(
+    command: Command, client_id: str, data: bytes, save_in_sent: bool
+) -> Element | None:
+    """Sends data for the account (steps 1 to 3 above); None when sent, else the
+    ComposeMail answer with the status that says why not."""
     account, store = command.account, command.store
-    if command.service.sent_ids.seen(account.id, request.client_id):
-        return _status(PREVIOUSLY_SENT)
-    data = request.mime
+    if command.service.sent_ids.seen(account.id, client_id):
+        return status(PREVIOUSLY_SENT)
     if len(data) > command.service.config.max_message_size:
-        return _status(SUBMISSION_FAILED)
+        return status(SUBMISSION_FAILED)
     senders = header_addresses(data, "from") + header_addresses(data, "sender")
     if not header_addresses(data, "from"):
-        return _status(INVALID_MIME)
+        return status(INVALID_MIME)
     for sender in senders:
         address = parse_path(sender)
         if not address or not await store.owns_address(account.id, address):
-            return _status(ACCESS_DENIED)
+            return status(ACCESS_DENIED)
     named = [a for field in ("to", "cc", "bcc") for a in header_addresses(data, field)]
     recipients = list(dict.fromkeys(r for a in named if (r := parse_path(a))))
     if not recipients:
-        return _status(NO_RECIPIENT)
+        return status(NO_RECIPIENT)
     refusal = await _relay(command, recipients, without_bcc(data))
     if refusal is not None:
-        return _status(refusal)
-    command.service.sent_ids.add(account.id, request.client_id)
+        return status(refusal)
+    command.service.sent_ids.add(account.id, client_id)
     log.info(
         "activesync submission from %s: %d recipients, %d bytes, %s",
         account.address,
@@ -82,7 +90,7 @@ async def run(command: Command, document: Element | None) -> Element | None:
         len(data),
         message_id(data) or "no Message-ID",
     )
-    if request.save_in_sent:
+    if save_in_sent:
         try:
             await save_sent_copy(
                 store, account, data, command.service.config.sent_dedup_window, recipients

@@ -32,6 +32,7 @@ __all__ = [
     "SearchRequest",
     "SendMailRequest",
     "SettingsRequest",
+    "SmartRequest",
     "SyncCollection",
     "SyncRequest",
     "parse_date",
@@ -46,6 +47,7 @@ __all__ = [
     "parse_search",
     "parse_send_mail",
     "parse_settings",
+    "parse_smart",
     "parse_sync",
 ]
 
@@ -605,4 +607,36 @@ def parse_send_mail(document: Element) -> SendMailRequest:
         client_id=client_id,
         mime=mime if isinstance(mime, bytes) else mime.encode("utf-8"),
         save_in_sent=root.find(COMPOSE, "SaveInSentItems") is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmartRequest:
+    """SmartReply or SmartForward: the device's own MIME and the original it answers."""
+
+    forward: bool
+    client_id: str
+    mime: bytes
+    save_in_sent: bool
+    source_folder: str | None
+    source_item: str  # its ItemId, or the LongId of a Search result
+    replace_mime: bool  # the device sent the whole message: add nothing
+
+
+def parse_smart(document: Element) -> SmartRequest:
+    if document.namespace != COMPOSE or document.tag not in ("SmartReply", "SmartForward"):
+        raise ProtocolError(f"expected SmartReply or SmartForward, got {document.tag}")
+    plain = parse_send_mail(Element(COMPOSE, "SendMail", document.children))
+    source = _need(document, COMPOSE, "Source")
+    item = source.child_text(COMPOSE, "ItemId") or source.child_text(COMPOSE, "LongId")
+    if not item:
+        raise ProtocolError("Source needs ItemId or LongId")
+    return SmartRequest(
+        forward=document.tag == "SmartForward",
+        client_id=plain.client_id,
+        mime=plain.mime,
+        save_in_sent=plain.save_in_sent,
+        source_folder=source.child_text(COMPOSE, "FolderId"),
+        source_item=item,
+        replace_mime=document.find(COMPOSE, "ReplaceMime") is not None,
     )
