@@ -46,7 +46,6 @@ def status(value: str, command: str = "SendMail") -> Element:
     return Element(C, command, (Element(C, "Status", value=value),))
 
 
-
 def protocol_error() -> Element:
     return status(INVALID_MIME)
 
