@@ -276,3 +276,37 @@ def test_a_recreated_mailbox_starts_over(tmp_path: Path) -> None:
         assert first_text(await sync(s, box.id, key), "AirSync", "Status") == "12"
 
     run(tmp_path, scenario)
+
+
+def test_a_quiet_sync_with_heartbeat_waits_for_a_change(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        import asyncio
+
+        box = s.inbox.id
+        await s.append(message("one"))
+        key = key_of(await sync(s, box, await start(s)))
+        request = sync_request(box, key)
+        long_poll = A("Sync", *request.children, A("HeartbeatInterval", value="120"))
+        pending = asyncio.create_task(s.command("Sync", long_poll))
+        await asyncio.sleep(0.3)
+        assert not pending.done()
+        await s.store.store_flags(box, [Uid(1)], FlagMode.ADD, frozenset({SEEN}))
+        (answer,) = find_all((await pending).document, "AirSync", "Collection")
+        assert ids(answer, "Change") == [f"{box}:1"]
+
+    run(tmp_path, scenario)
+
+
+def test_wait_and_heartbeat_bounds(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        key = await start(s)
+        request = sync_request(s.inbox.id, key)
+        for extra, limit in (
+            (A("Wait", value="0"), "1"),
+            (A("HeartbeatInterval", value="10"), "60"),
+        ):
+            document = (await s.command("Sync", A("Sync", *request.children, extra))).document
+            assert first_text(document, "AirSync", "Status") == "14"
+            assert first_text(document, "AirSync", "Limit") == limit
+
+    run(tmp_path, scenario)

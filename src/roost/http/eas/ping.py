@@ -21,7 +21,7 @@ from roost.notify.api import Listener
 from roost.proto.eas.requests import parse_ping
 from roost.proto.eas.wbxml import Element
 
-__all__ = ["MAX_HEARTBEAT", "MIN_HEARTBEAT", "protocol_error", "run"]
+__all__ = ["MAX_HEARTBEAT", "MIN_HEARTBEAT", "protocol_error", "run", "watch"]
 
 PING = "Ping"
 MIN_HEARTBEAT = 60  # §2.2.3.79.2: the server chooses the bounds; these are Exchange's
@@ -82,6 +82,19 @@ async def run(command: Command, document: Element | None) -> Element:
     return _p("Ping", None, _p("Status", CHANGED), _p("Folders", None, *folders))
 
 
+async def watch(
+    command: Command, baseline: dict[MailboxId, ModSeq], seconds: float
+) -> list[MailboxId] | None:
+    """The mailboxes of baseline whose HIGHESTMODSEQ rose above it, as soon as there are
+    any (or [] after `seconds`, or when the server stops; None if one was deleted): the
+    wait of Ping, and of a Sync with Wait or HeartbeatInterval."""
+    listener = command.service.notifier.listen(command.account.id)
+    try:
+        return await _wait(command, list(baseline), baseline, seconds, listener)
+    finally:
+        listener.close()
+
+
 async def _levels(command: Command, watched: list[MailboxId]) -> dict[MailboxId, ModSeq] | None:
     """Each watched mailbox's HIGHESTMODSEQ; None if one is gone or not the account's."""
     levels: dict[MailboxId, ModSeq] = {}
@@ -100,7 +113,7 @@ async def _wait(
     command: Command,
     watched: list[MailboxId],
     baseline: dict[MailboxId, ModSeq],
-    heartbeat: int,
+    heartbeat: float,
     listener: Listener,
 ) -> list[MailboxId] | None:
     """The watched mailboxes above their baseline, once there are any (or [] when the

@@ -18,6 +18,8 @@ For each collection (a mailbox, by its MAILBOXID) of the request:
    the new key says where to go on from. So a Sync after N changes costs N, and a flag set
    or a message expunged over IMAP is in the next Sync of every device, and the other way
    round: the store publishes after each commit, whoever wrote.
+4. A Sync with Wait or HeartbeatInterval that has nothing to send waits, as Ping does
+   (roost.http.eas.ping.watch), until one of its collections changes or the time is up.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roost.errors import MailError
+from roost.http.eas import ping
 from roost.http.eas.context import Command
 from roost.http.eas.messages import load, parse_server_id, server_id
 from roost.http.eas.state import SyncState, parse_sync_key, sync_key
@@ -37,6 +40,7 @@ from roost.proto.eas.requests import (
     ClientDelete,
     ClientFetch,
     SyncCollection,
+    SyncRequest,
     parse_sync,
 )
 from roost.proto.eas.wbxml import Element
@@ -55,6 +59,7 @@ SUCCESS, INVALID_KEY, PROTOCOL_ERROR, NOT_FOUND, HIERARCHY_CHANGED, RESEND_FULL 
     "12",
     "13",
 )
+BAD_WAIT = "14"
 
 
 def _a(tag: str, value: str | None = None, *children: Element) -> Element:
@@ -71,11 +76,57 @@ async def run(command: Command, document: Element | None) -> Element:
     request = parse_sync(document)
     if not request.collections:
         return _a("Sync", None, _a("Status", RESEND_FULL))
+    interval = _interval(request)
+    if isinstance(interval, Element):
+        return interval
     answers = [
         await _collection(command, collection, request.window_size)
         for collection in request.collections
     ]
+    if interval and not any(c.commands for c in request.collections):
+        baseline = _quiet(request.collections, answers)
+        # §2.2.3.191: nothing to send: the answer waits for a change (a long poll, as Ping)
+        if baseline and await ping.watch(command, baseline, interval):
+            answers = [
+                await _collection(command, collection, request.window_size)
+                for collection in request.collections
+            ]
     return _a("Sync", None, _a("Collections", None, *answers))
+
+
+def _interval(request: SyncRequest) -> int | Element | None:
+    """How long a quiet Sync may wait, in seconds; or the answer to bounds not kept
+    (§2.2.3.177.17 Status 14, with the Limit that would have been)."""
+    if request.heartbeat_interval is not None:
+        seconds, low, high = request.heartbeat_interval, ping.MIN_HEARTBEAT, ping.MAX_HEARTBEAT
+    elif request.wait is not None:
+        seconds, low, high = request.wait * 60, 60, 59 * 60
+    else:
+        return None
+    if low <= seconds <= high:
+        return seconds
+    limit = low if seconds < low else high
+    if request.heartbeat_interval is None:
+        limit //= 60  # Wait is in minutes
+    return _a("Sync", None, _a("Status", BAD_WAIT), _a("Limit", str(limit)))
+
+
+def _quiet(
+    collections: tuple[SyncCollection, ...], answers: list[Element]
+) -> dict[MailboxId, ModSeq]:
+    """If no answer carries anything, the state each one's new key stands for; else {}."""
+    baseline: dict[MailboxId, ModSeq] = {}
+    for collection, answer in zip(collections, answers, strict=True):
+        state = parse_sync_key(answer.child_text(AS, "SyncKey") or "")
+        if (
+            state is None
+            or state.cursor == 1
+            or answer.child_text(AS, "Status") != SUCCESS
+            or any(c.tag in ("Commands", "Responses", "MoreAvailable") for c in answer.children)
+        ):
+            return {}
+        baseline[MailboxId(int(collection.collection_id))] = state.modseq
+    return baseline
 
 
 class _InvalidKey(Exception):

@@ -230,8 +230,8 @@ def parse_sync(document: Element) -> SyncRequest:
     return SyncRequest(
         collections=collections,
         window_size=_optional_int(root, AS, "WindowSize", low=1, high=512),
-        wait=_optional_int(root, AS, "Wait", low=1, high=59),
-        heartbeat_interval=_optional_int(root, AS, "HeartbeatInterval", low=60, high=3540),
+        wait=_optional_int(root, AS, "Wait"),  # the server checks the bounds (Status 14)
+        heartbeat_interval=_optional_int(root, AS, "HeartbeatInterval"),
     )
 
 
