@@ -310,3 +310,28 @@ def test_wait_and_heartbeat_bounds(tmp_path: Path) -> None:
             assert first_text(document, "AirSync", "Limit") == limit
 
     run(tmp_path, scenario)
+
+
+def test_conflicts_server_wins_unless_the_client_says(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        await s.append(message("contested"))
+        key = key_of(await sync(s, box, await start(s)))
+        # another device marks it read, then this one, not knowing, marks it unread
+        await s.store.store_flags(box, [Uid(1)], FlagMode.ADD, frozenset({SEEN}))
+        unread = A(
+            "Change",
+            A("ServerId", value=f"{box}:1"),
+            A("ApplicationData", E("Email", "Read", value="0")),
+        )
+        answer = await sync(s, box, key, commands=(unread,))
+        (flags,) = await s.store.fetch_flags(box, [Uid(1)])
+        assert SEEN in flags.flags  # the server's version stayed ...
+        assert ids(answer, "Change") == [f"{box}:1"]  # ... and goes back to the device
+        assert texts(answer, "Email", "Read") == ["1"]
+        client_wins = (A("Conflict", value="0"),)
+        await sync(s, box, key, commands=(unread,), options=client_wins)
+        (flags,) = await s.store.fetch_flags(box, [Uid(1)])
+        assert SEEN not in flags.flags
+
+    run(tmp_path, scenario)

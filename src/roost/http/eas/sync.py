@@ -154,7 +154,7 @@ async def _collection(command: Command, col: SyncCollection, window: int | None)
         or state.modseq > mailbox.highestmodseq
     ):
         return _status(col, INVALID_KEY)
-    responses, mine = await _apply(command, mailbox, col)
+    responses, mine = await _apply(command, mailbox, col, state)
     size = max(1, min(col.window_size or window or DEFAULT_WINDOW, 512))
     try:
         outgoing = await _outgoing(command, mailbox, state, col, mine, size)
@@ -222,17 +222,23 @@ async def _mailbox(command: Command, collection_id: str) -> Mailbox | None:
 
 # --- the client's commands
 async def _apply(
-    command: Command, mailbox: Mailbox, col: SyncCollection
+    command: Command, mailbox: Mailbox, col: SyncCollection, state: SyncState
 ) -> tuple[list[Element], set[Uid]]:
     """Applies Change and Delete, answers Fetch; returns the Responses and the uids the
-    client changed (not to be echoed back)."""
+    client changed (not to be echoed back).
+
+    §2.2.3.34 Conflict: when a message the client changes was changed on the server since
+    the client's key, the server's version wins unless the client asked otherwise
+    (Conflict 0): the client's change is dropped and the server's sent back instead."""
     store = command.store
     targets: dict[str, Uid | None] = {}
     for item in col.commands:
         found = parse_server_id(item.server_id)
         targets[item.server_id] = found[1] if found and found[0] == mailbox.id else None
     known = [u for u in targets.values() if u is not None]
-    existing = {f.uid for f in await store.fetch_flags(mailbox.id, known)} if known else set()
+    existing = (
+        {f.uid: f.modseq for f in await store.fetch_flags(mailbox.id, known)} if known else {}
+    )
     responses: list[Element] = []
     mine: set[Uid] = set()
     deleted: list[Uid] = []
@@ -248,6 +254,8 @@ async def _apply(
             responses.append(_a(tag, None, _a("ServerId", item.server_id), _a("Status", NOT_FOUND)))
             continue
         if isinstance(item, ClientChange):
+            if col.server_wins and existing[uid] > state.modseq:
+                continue  # changed on the server meanwhile: its version goes back
             await _change(command, mailbox.id, uid, item)
             mine.add(uid)
         elif isinstance(item, ClientFetch):

@@ -208,6 +208,7 @@ class SyncCollection:
     deletes_as_moves: bool = True  # §2.2.3.44: true when absent
     body_preferences: tuple[BodyPreference, ...] = ()
     mime_support: int = 0  # 0 never MIME, 1 S/MIME only, 2 always
+    server_wins: bool = True  # §2.2.3.34 Conflict: 1 (the default) the server's version
     commands: tuple[ClientCommand, ...] = ()
 
 
@@ -239,6 +240,7 @@ def _collection(element: Element) -> SyncCollection:
     key = _required_text(element, AS, "SyncKey")
     options = element.find(AS, "Options")
     mime = None if options is None else _optional_int(options, AS, "MIMESupport", high=2)
+    conflict = None if options is None else _optional_int(options, AS, "Conflict", high=2)
     commands = element.find(AS, "Commands")
     # §2.2.3.84: GetChanges is true when absent, except with SyncKey 0 (no changes then)
     get_changes = _flag(element, AS, "GetChanges", key != "0")
@@ -250,6 +252,7 @@ def _collection(element: Element) -> SyncCollection:
         deletes_as_moves=_flag(element, AS, "DeletesAsMoves", True),
         body_preferences=_body_preferences(options),
         mime_support=mime or 0,
+        server_wins=conflict != 0,
         commands=() if commands is None else tuple(_command(c) for c in commands.children),
     )
 
