@@ -9,6 +9,8 @@ import struct
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from roost.proto.eas.wbxml import encode
 from tests.eas.scene import DEVICE, WBXML, E, EasScene, find_all, first_text, run
 from tests.imap.transcript import ADDRESS, PASSWORD
@@ -270,5 +272,26 @@ def test_settings_user_and_device_information(tmp_path: Path) -> None:
             "alice.smith@example.org",
         ]
         assert first_text(document, T, "PrimarySmtpAddress") == ADDRESS
+
+    run(tmp_path, scenario)
+
+
+def test_a_store_refusal_midway_is_503_and_the_server_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roost.errors import MailError, MailErrorKind
+    from roost.store.engines.sqlite import SqliteStore
+
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise MailError(MailErrorKind.IN_USE, "busy")
+
+    async def scenario(s: EasScene) -> None:
+        await s.provision()
+        monkeypatch.setattr(SqliteStore, "mailbox_changes_since", refuse)
+        reply = await s.command("FolderSync", FOLDER_SYNC_0)
+        assert reply.status == 503 and reply.headers["Retry-After"] == "30"
+        monkeypatch.undo()
+        reply = await s.command("FolderSync", FOLDER_SYNC_0)
+        assert first_text(reply.document, FH, "Status") == "1"
 
     run(tmp_path, scenario)

@@ -18,7 +18,8 @@ the body (at most MAX_BODY octets, plus max_message_size for SendMail and Smart*
 application/vnd.ms-sync.wbxml, else 413 / 400);
 then the command's handler from HANDLERS. A body that is not WBXML, or not the document
 the command expects, is answered with that command's own "protocol error" status, as
-[MS-ASCMD] names it; the server keeps serving.
+[MS-ASCMD] names it; a refusal of the store midway (MailError) is HTTP 503 with
+Retry-After; the server keeps serving.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from aiohttp import web
 
 from roost.auth.login import Refusal, log_in
 from roost.auth.plaintext import is_loopback, password_allowed
+from roost.errors import MailError
 from roost.http.eas import (
     estimate,
     find,
@@ -87,8 +89,10 @@ HANDLERS: dict[str, Handler] = {
     "Find": Handler(find.run, find.protocol_error),
     "Settings": Handler(settings.run, settings.protocol_error),
     "SendMail": Handler(sendmail.run, sendmail.protocol_error),
-    "SmartReply": Handler(smart.run, smart.protocol_error),
-    "SmartForward": Handler(smart.run, functools.partial(sendmail.status, "107", "SmartForward")),
+    **{
+        name: Handler(smart.run, functools.partial(smart.protocol_error, name))
+        for name in ("SmartReply", "SmartForward")
+    },
     **{
         name: Handler(folder_changes.run, functools.partial(folder_changes.protocol_error, name))
         for name in ("FolderCreate", "FolderUpdate", "FolderDelete")
@@ -143,6 +147,13 @@ async def post(request: web.Request) -> web.Response:
     except ProtocolError as exc:
         log.debug("activesync %s: %s", line.command, exc.text)
         result = handler.protocol_error()
+    except MailError as exc:
+        # The store refused midway (a folder deleted meanwhile, a quota): the device
+        # retries later and then gets the status of what it finds ([MS-ASHTTP] 503).
+        log.warning("activesync %s of %s: %s", line.command, account.address, exc.text)
+        raise web.HTTPServiceUnavailable(
+            text="try again later\n", headers={"Retry-After": "30"} | _headers()
+        ) from None
     if result is None:
         return web.Response(status=200, headers=_headers())
     return web.Response(body=encode(result), content_type=WBXML, headers=_headers())

@@ -23,8 +23,8 @@ FORWARDED = "$Forwarded"
 INVALID_MIME, ITEM_NOT_FOUND = "107", "150"  # [MS-ASCMD] §2.2.2 common statuses
 
 
-def protocol_error() -> Element:
-    return status(INVALID_MIME, "SmartReply")
+def protocol_error(command: str = "SmartReply") -> Element:
+    return status(INVALID_MIME, command)
 
 
 async def run(command: Command, document: Element | None) -> Element | None:
