@@ -115,7 +115,9 @@ def _encode(element: Element, out: bytearray, page: list[int]) -> None:
     has_content = bool(element.children) or element.value is not None
     out.append(token | (HAS_CONTENT if has_content else 0))
     if isinstance(element.value, str):
-        data = element.value.encode("utf-8")
+        # A lone surrogate (a header's undecodable byte, kept by the store) becomes "?":
+        # one odd character is better than no answer.
+        data = element.value.encode("utf-8", "replace")
         if b"\x00" in data:
             raise ValueError(f"{element.tag}: an inline string cannot hold NUL")
         out.append(STR_I)
