@@ -128,7 +128,7 @@ def test_initial_then_incremental_sync(client: Client, imap: imaplib.IMAP4) -> N
         append(imap, message(f"note {n}", f"body of note {n}"))
     folder = inbox_id(client)
     key, seen = full_sync(client, folder, window=2)
-    assert seen == [f"{folder}:{uid}" for uid in range(1, 6)]
+    assert seen == [f"{folder}:{uid}" for uid in range(5, 0, -1)]  # newest first
     append(imap, message("late", "arrived after the first sync"))
     result = client.sync_folder(folder, key)
     assert [item.server_id for item in result.added] == [f"{folder}:6"]

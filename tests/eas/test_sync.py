@@ -93,7 +93,8 @@ def test_window_and_more_available(tmp_path: Path) -> None:
             key = key_of(answer)
             if not more(answer):
                 break
-        assert pages == [[f"{box}:1", f"{box}:2"], [f"{box}:3", f"{box}:4"], [f"{box}:5"]]
+        # newest first: a phone shows today's mail before yesterday's
+        assert pages == [[f"{box}:5", f"{box}:4"], [f"{box}:3", f"{box}:2"], [f"{box}:1"]]
         quiet = await sync(s, box, key)
         assert key_of(quiet) == key and quiet.find("AirSync", "Commands") is None
 
@@ -333,5 +334,51 @@ def test_conflicts_server_wins_unless_the_client_says(tmp_path: Path) -> None:
         await sync(s, box, key, commands=(unread,), options=client_wins)
         (flags,) = await s.store.fetch_flags(box, [Uid(1)])
         assert SEEN not in flags.flags
+
+    run(tmp_path, scenario)
+
+
+def test_new_mail_comes_before_the_rest_of_the_backlog(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        for n in range(4):
+            await s.append(message(f"old {n}"))
+        first = await sync(s, box, await start(s), window=2)
+        assert ids(first, "Add") == [f"{box}:4", f"{box}:3"] and more(first)
+        await s.append(message("just arrived"))
+        second = await sync(s, box, key_of(first), window=2)
+        assert ids(second, "Add") == [f"{box}:5", f"{box}:2"] and more(second)
+        third = await sync(s, box, key_of(second), window=2)
+        assert ids(third, "Add") == [f"{box}:1"] and not more(third)
+        # every held message is now in the device's range: a change to any is sent
+        await s.store.store_flags(box, [Uid(1), Uid(5)], FlagMode.ADD, frozenset({SEEN}))
+        fourth = await sync(s, box, key_of(third))
+        assert ids(fourth, "Change") == [f"{box}:1", f"{box}:5"]
+
+    run(tmp_path, scenario)
+
+
+def test_filter_type_limits_how_far_back(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    async def scenario(s: EasScene) -> None:
+        box = s.inbox.id
+        now = datetime.now(UTC)
+        await s.append(message("a year ago"), when=now - timedelta(days=365))
+        await s.append(message("last month"), when=now - timedelta(days=20))
+        await s.append(message("yesterday"), when=now - timedelta(days=1))
+        await s.append(message("today"), when=now)
+        key = await start(s)
+        two_weeks = (A("FilterType", value="4"),)
+        answer = await sync(s, box, key, options=two_weeks)
+        assert ids(answer, "Add") == [f"{box}:4", f"{box}:3"] and not more(answer)
+        # a wider filter later reaches further back, from where the range ends
+        month = (A("FilterType", value="5"),)
+        wider = await sync(s, box, key_of(answer), options=month)
+        assert ids(wider, "Add") == [f"{box}:2"]
+        # and a change to a message outside the range is not the device's business
+        await s.store.store_flags(box, [Uid(1)], FlagMode.ADD, frozenset({SEEN}))
+        quiet = await sync(s, box, key_of(wider), options=month)
+        assert ids(quiet, "Change") == [] and ids(quiet, "Add") == []
 
     run(tmp_path, scenario)

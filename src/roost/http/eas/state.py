@@ -11,12 +11,14 @@ position in the log):
     FolderSync key   "F<account modseq>"   the device knows the folder list as of that
                                            account MODSEQ; the next FolderSync replays
                                            mailbox_changes_since(it).
-    Sync key         "S<uidvalidity>.<modseq>.<cursor>.<resume>.<pass>"
-                     the device holds every message of the mailbox with uid < cursor, as
-                     of the mailbox's MODSEQ modseq. Adds go in uid order from cursor on;
-                     changes and deletes come from changes_since(modseq), for uids below
-                     cursor. When changes fill a window, resume is the uid they go on
-                     from and pass the MODSEQ that pass started at (0 otherwise).
+    Sync key         "S<uidvalidity>.<modseq>.<low>.<high>.<resume>.<pass>"
+                     the device holds every message of the mailbox with low <= uid < high,
+                     as of the mailbox's MODSEQ modseq. Changes and deletes come from
+                     changes_since(modseq), for the uids held; new mail (from high up) and
+                     older mail (from low down, newest first, as far as the device's
+                     FilterType reaches) are sent as Add, widening the range. When changes
+                     fill a window, resume is the uid they go on from and pass the MODSEQ
+                     that pass started at (0 otherwise).
     Policy key       HMAC of the account's password hash, the device id and the policy
                      version: the temporary key of a Provision's first step and the final
                      key of its acknowledgement differ, so a device must finish the
@@ -77,25 +79,46 @@ _NO_MODSEQ = ModSeq(0)
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
+    """The device holds every message of the mailbox with low <= uid < high, as of the
+    mailbox's MODSEQ modseq (and none outside it)."""
+
     uidvalidity: UidValidity
-    modseq: ModSeq  # changes after it are still to be sent for uids below cursor
-    cursor: Uid  # every message with a lower uid was sent (as of modseq)
+    modseq: ModSeq  # changes after it are still to be sent for the held uids
+    low: Uid
+    high: Uid
     resume: Uid = _NO_UID  # a pass over changes goes on from this uid (0: no pass)
     pass_start: ModSeq = _NO_MODSEQ  # the MODSEQ that pass is bringing the device to
 
+    @property
+    def holds_any(self) -> bool:
+        return self.low < self.high
+
+    def holds(self, uid: int) -> bool:
+        return self.low <= uid < self.high
+
 
 def sync_key(state: SyncState) -> str:
-    return f"S{state.uidvalidity}.{state.modseq}.{state.cursor}.{state.resume}.{state.pass_start}"
+    numbers = (
+        state.uidvalidity,
+        state.modseq,
+        state.low,
+        state.high,
+        state.resume,
+        state.pass_start,
+    )
+    return "S" + ".".join(str(n) for n in numbers)
 
 
-_SYNC_KEY = re.compile(r"S(\d{1,10})\.(\d{1,19})\.(\d{1,10})\.(\d{1,10})\.(\d{1,19})")
+_SYNC_KEY = re.compile(r"S(\d{1,10})\.(\d{1,19})\.(\d{1,10})\.(\d{1,10})\.(\d{1,10})\.(\d{1,19})")
 
 
 def parse_sync_key(key: str) -> SyncState | None:
     found = _SYNC_KEY.fullmatch(key)
     if found is None:
         return None
-    v, modseq, cursor, resume, pass_start = (int(g) for g in found.groups())
-    if cursor < 1:
+    v, modseq, low, high, resume, pass_start = (int(g) for g in found.groups())
+    if not 1 <= low <= high:
         return None
-    return SyncState(UidValidity(v), ModSeq(modseq), Uid(cursor), Uid(resume), ModSeq(pass_start))
+    return SyncState(
+        UidValidity(v), ModSeq(modseq), Uid(low), Uid(high), Uid(resume), ModSeq(pass_start)
+    )

@@ -4,20 +4,22 @@ Theory of operation
 -------------------
 For each collection (a mailbox, by its MAILBOXID) of the request:
 
-1. The key. SyncKey 0 starts over: the answer is a key that holds nothing (cursor 1) and
-   no items. Any other key must be one of ours for this mailbox's UIDVALIDITY, not ahead
-   of the mailbox (roost.http.eas.state); otherwise Status 3 and the device starts over.
+1. The key. SyncKey 0 starts over: the answer is a key that holds nothing and no items.
+   Any other key must be one of ours for this mailbox's UIDVALIDITY, not ahead of the
+   mailbox (roost.http.eas.state); otherwise Status 3 and the device starts over.
 2. The client's commands, applied first: Change (Read sets or clears \\Seen, Flag sets or
    clears \\Flagged), Delete (moved to the Trash mailbox when DeletesAsMoves, which is the
    default, else expunged), Fetch (the whole item, in Responses). Items the client changed
    are not echoed back to it in the same answer.
 3. The server's changes, from the store's change log only: changes_since(the key's MODSEQ)
-   gives Change (flags) and Delete (tombstones) for the uids the device holds (below the
-   cursor); then the messages from the cursor on are sent as Add, in uid order. At most
-   WindowSize items go per answer (default 100); when there are more, MoreAvailable, and
-   the new key says where to go on from. So a Sync after N changes costs N, and a flag set
-   or a message expunged over IMAP is in the next Sync of every device, and the other way
-   round: the store publishes after each commit, whoever wrote.
+   gives Change (flags) and Delete (tombstones) for the uids the device holds (a range,
+   low to high); then new mail above the range and older mail below it, newest first and
+   no older than the device's FilterType, is sent as Add, widening the range (a phone
+   shows today's mail first). At most WindowSize items go per answer (default 100); when
+   there are more, MoreAvailable, and the new key says where to go on from. So a Sync
+   after N changes costs N, and a flag set or a message expunged over IMAP is in the next
+   Sync of every device, and the other way round: the store publishes after each commit,
+   whoever wrote.
 4. A Sync with Wait or HeartbeatInterval that has nothing to send waits, as Ping does
    (roost.http.eas.ping.watch), until one of its collections changes or the time is up.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from roost.errors import MailError
 from roost.http.eas import ping
@@ -44,7 +47,15 @@ from roost.proto.eas.requests import (
     parse_sync,
 )
 from roost.proto.eas.wbxml import Element
-from roost.store.api import FlagMode, Mailbox, MessageFlags
+from roost.store.api import (
+    And,
+    ArrivedAfter,
+    FlagMode,
+    Mailbox,
+    MessageFlags,
+    Not,
+    UidIn,
+)
 
 __all__ = ["count_outgoing", "find_mailbox", "protocol_error", "run"]
 
@@ -83,7 +94,7 @@ async def run(command: Command, document: Element | None) -> Element:
         await _collection(command, collection, request.window_size)
         for collection in request.collections
     ]
-    if interval and not any(c.commands for c in request.collections):
+    if interval and not any(c.commands or c.sync_key == "0" for c in request.collections):
         baseline = _quiet(request.collections, answers)
         # §2.2.3.191: nothing to send: the answer waits for a change (a long poll, as Ping)
         if baseline and await ping.watch(command, baseline, interval):
@@ -120,7 +131,6 @@ def _quiet(
         state = parse_sync_key(answer.child_text(AS, "SyncKey") or "")
         if (
             state is None
-            or state.cursor == 1
             or answer.child_text(AS, "Status") != SUCCESS
             or any(c.tag in ("Commands", "Responses", "MoreAvailable") for c in answer.children)
         ):
@@ -138,7 +148,8 @@ async def _collection(command: Command, col: SyncCollection, window: int | None)
     if mailbox is None:
         return _status(col, HIERARCHY_CHANGED)
     if col.sync_key == "0":
-        start = SyncState(mailbox.uidvalidity, mailbox.highestmodseq, Uid(1))
+        top = mailbox.uidnext
+        start = SyncState(mailbox.uidvalidity, mailbox.highestmodseq, top, top)
         command.remember_sync(mailbox.id, ModSeq(0))
         return _a(
             "Collection",
@@ -201,13 +212,14 @@ async def count_outgoing(command: Command, mailbox: Mailbox, key: str) -> int | 
     ):
         return None
     count = 0
-    if state.cursor > 1:
+    if state.holds_any:
         changes = await command.store.changes_since(mailbox.id, state.modseq)
         if not changes.complete_since(state.modseq):
             return None
         count = len(_held_changes(changes.changed, changes.expunged, state, set()))
     uids, _ = await command.store.uids(mailbox.id)
-    return count + len(uids) - bisect.bisect_left(uids, state.cursor)
+    above = len(uids) - bisect.bisect_left(uids, state.high)
+    return count + above + bisect.bisect_left(uids, state.low)
 
 
 async def _mailbox(command: Command, collection_id: str) -> Mailbox | None:
@@ -323,7 +335,7 @@ async def _outgoing(
 ) -> _Outgoing:
     items: list[Element] = []
     modseq = mailbox.highestmodseq
-    if state.cursor > 1:  # the device holds messages: what changed among them
+    if state.holds_any:  # what changed among the messages the device holds
         changes = await command.store.changes_since(mailbox.id, state.modseq)
         if not changes.complete_since(state.modseq):
             raise _InvalidKey
@@ -332,28 +344,40 @@ async def _outgoing(
         if not col.get_changes:
             # Nothing is sent; but if the only changes are the client's own, its key
             # moves past them, so that they are not echoed back later.
-            news = any(f.uid >= state.cursor for f in changes.changed)
-            if pending or news or state.resume:
+            if pending or state.resume:
                 return _Outgoing([], state, False)
-            return _Outgoing([], SyncState(state.uidvalidity, pass_start, state.cursor), False)
+            moved = SyncState(state.uidvalidity, pass_start, state.low, state.high)
+            return _Outgoing([], moved, False)
         if len(pending) > window:
             sent = pending[:window]
             resume = Uid(sent[-1][0] + 1)
             items = [_render_change(mailbox.id, entry) for entry in sent]
-            next_state = SyncState(
-                state.uidvalidity, state.modseq, state.cursor, resume, pass_start
+            held = SyncState(
+                state.uidvalidity, state.modseq, state.low, state.high, resume, pass_start
             )
-            return _Outgoing(items, next_state, True)
+            return _Outgoing(items, held, True)
         items = [_render_change(mailbox.id, entry) for entry in pending]
         modseq = pass_start
     elif not col.get_changes:
         return _Outgoing([], state, False)
     room = window - len(items)
     uids, _ = await command.store.uids(mailbox.id)
-    start = bisect.bisect_left(uids, state.cursor)
-    new = list(uids[start : start + room])
-    more = len(uids) - start > room
-    for source in await load(command.store, mailbox.id, new):
+    # new mail, from high up (so the range stays whole)
+    top = bisect.bisect_left(uids, state.high)
+    new = list(uids[top : top + room])
+    more = len(uids) - top > len(new)
+    if more:
+        high = Uid(new[-1] + 1) if new else state.high
+    else:
+        high = Uid(max(state.high, uids[-1] + 1 if uids else 1))
+    # older mail, from low down, newest first, as far as FilterType reaches
+    bottom = bisect.bisect_left(uids, state.low)
+    floor = await _floor(command, mailbox, uids, state.low, col.filter_type)
+    room -= len(new)
+    older = list(uids[max(floor, bottom - room) : bottom]) if room > 0 else []
+    more = more or bottom - floor > len(older)
+    low = Uid(older[0]) if older else state.low
+    for source in reversed(await load(command.store, mailbox.id, [*older, *new])):
         items.append(
             _a(
                 "Add",
@@ -366,11 +390,30 @@ async def _outgoing(
                 ),
             )
         )
-    if more:
-        cursor = Uid(new[-1] + 1) if new else state.cursor
-    else:
-        cursor = Uid(max(state.cursor, uids[-1] + 1 if uids else 1))
-    return _Outgoing(items, SyncState(state.uidvalidity, modseq, cursor), more)
+    return _Outgoing(items, SyncState(state.uidvalidity, modseq, low, high), more)
+
+
+# [MS-ASCMD] §2.2.3.68.2 FilterType for email: how far back, in days
+FILTER_DAYS = {1: 1, 2: 3, 3: 7, 4: 14, 5: 31, 6: 92, 7: 183}
+
+
+async def _floor(
+    command: Command,
+    mailbox: Mailbox,
+    uids: Sequence[Uid],
+    low: Uid,
+    filter_type: int | None,
+) -> int:
+    """The index in uids below which no older mail is sent: just above the newest message
+    below low that is older than the FilterType allows (0: no limit)."""
+    days = FILTER_DAYS.get(filter_type or 0)
+    if days is None or low <= 1:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    too_old = await command.store.search(
+        mailbox.id, And((UidIn(((1, low - 1),)), Not(ArrivedAfter(cutoff))))
+    )
+    return bisect.bisect_right(uids, too_old[-1]) if too_old else 0
 
 
 _Entry = tuple[Uid, MessageFlags | None]  # (uid, its flags) or (uid, None): expunged
@@ -381,11 +424,12 @@ def _held_changes(
 ) -> list[_Entry]:
     """Changes and deletes of the messages the device holds, in uid order, from where a
     pass left off; not those the client made itself in this request."""
-    low, high = state.resume, state.cursor
-    entries: list[_Entry] = [
-        (f.uid, f) for f in changed if low <= f.uid < high and f.uid not in mine
-    ]
-    entries += [(u, None) for u in expunged if low <= u < high and u not in mine]
+
+    def wanted(uid: Uid) -> bool:
+        return state.holds(uid) and uid >= state.resume and uid not in mine
+
+    entries: list[_Entry] = [(f.uid, f) for f in changed if wanted(f.uid)]
+    entries += [(u, None) for u in expunged if wanted(u)]
     entries.sort(key=lambda entry: entry[0])
     return entries
 

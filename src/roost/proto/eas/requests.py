@@ -209,6 +209,7 @@ class SyncCollection:
     body_preferences: tuple[BodyPreference, ...] = ()
     mime_support: int = 0  # 0 never MIME, 1 S/MIME only, 2 always
     server_wins: bool = True  # §2.2.3.34 Conflict: 1 (the default) the server's version
+    filter_type: int | None = None  # §2.2.3.68.2: how far back (None or 0: everything)
     commands: tuple[ClientCommand, ...] = ()
 
 
@@ -241,6 +242,7 @@ def _collection(element: Element) -> SyncCollection:
     options = element.find(AS, "Options")
     mime = None if options is None else _optional_int(options, AS, "MIMESupport", high=2)
     conflict = None if options is None else _optional_int(options, AS, "Conflict", high=2)
+    filter_type = None if options is None else _optional_int(options, AS, "FilterType", high=8)
     commands = element.find(AS, "Commands")
     # §2.2.3.84: GetChanges is true when absent, except with SyncKey 0 (no changes then)
     get_changes = _flag(element, AS, "GetChanges", key != "0")
@@ -253,6 +255,7 @@ def _collection(element: Element) -> SyncCollection:
         body_preferences=_body_preferences(options),
         mime_support=mime or 0,
         server_wins=conflict != 0,
+        filter_type=filter_type,
         commands=() if commands is None else tuple(_command(c) for c in commands.children),
     )
 
