@@ -321,3 +321,19 @@ def test_send_from_the_phone_reaches_the_recipient_and_sent_once(
 
 def to_crlf(message: EmailMessage) -> bytes:
     return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def test_a_draft_saved_on_the_phone_is_in_drafts_for_imap(
+    client: Client, imap: imaplib.IMAP4, account: str
+) -> None:
+    drafts = next(f.id for f in client.list_folders() if f.type is FolderType.DRAFTS)
+    key, _ = full_sync(client, drafts)
+    draft = EmailMessage()
+    draft["From"] = account
+    draft["To"] = "bob@example.org"
+    draft["Subject"] = "unfinished"
+    draft.set_content("To be continued")
+    result = client.create_email_draft(drafts, key, draft)
+    assert result.status == "1" and result.server_id == f"{drafts}:1"
+    imap.select("Drafts")
+    assert "\\Draft" in imap_flags(imap, 1)

@@ -382,3 +382,34 @@ def test_filter_type_limits_how_far_back(tmp_path: Path) -> None:
         assert ids(quiet, "Change") == [] and ids(quiet, "Add") == []
 
     run(tmp_path, scenario)
+
+
+def test_a_draft_added_by_the_client_goes_to_drafts(tmp_path: Path) -> None:
+    async def scenario(s: EasScene) -> None:
+        drafts = await s.store.find_mailbox(s.account.id, "Drafts")
+        key = key_of(await sync(s, drafts.id, await start(s, drafts.id)))
+        draft = b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: later\r\n\r\nhalf\r\n"
+        add = A(
+            "Add",
+            A("ClientId", value="d1"),
+            A(
+                "ApplicationData",
+                E(ASB, "Body", E(ASB, "Type", value="4"), E(ASB, "Data", value=draft.decode())),
+                E("Email", "Read", value="1"),
+            ),
+        )
+        answer = await sync(s, drafts.id, key, commands=(add,))
+        responses = answer.find("AirSync", "Responses")
+        assert responses is not None
+        assert texts(responses, "AirSync", "Status") == ["1"]
+        assert texts(responses, "AirSync", "ServerId") == [f"{drafts.id}:1"]
+        assert ids(answer, "Add") == []  # the client has it: not sent back
+        (flags,) = await s.store.fetch_flags(drafts.id, [Uid(1)])
+        assert flags.flags == {"\\Draft", SEEN}
+        assert ids(await sync(s, drafts.id, key_of(answer)), "Add") == []
+        # anywhere but Drafts, Exchange's answer: Status 6
+        inbox_key = key_of(await sync(s, s.inbox.id, "0"))
+        refused = await sync(s, s.inbox.id, inbox_key, commands=(add,))
+        assert texts(refused, "AirSync", "Status") == ["1", "6"]
+
+    run(tmp_path, scenario)

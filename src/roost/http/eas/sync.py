@@ -31,14 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from roost.delivery import deliver
 from roost.errors import MailError
 from roost.http.eas import ping
 from roost.http.eas.context import Command
 from roost.http.eas.messages import load, parse_server_id, server_id
 from roost.http.eas.state import SyncState, parse_sync_key, sync_key
-from roost.model import FLAGGED, SEEN, MailboxId, ModSeq, Uid
+from roost.model import DRAFT, FLAGGED, SEEN, MailboxId, ModSeq, Uid
 from roost.proto.eas.email import application_data, flag_element
 from roost.proto.eas.requests import (
+    ClientAdd,
     ClientChange,
     ClientDelete,
     ClientFetch,
@@ -71,6 +73,7 @@ SUCCESS, INVALID_KEY, PROTOCOL_ERROR, NOT_FOUND, HIERARCHY_CHANGED, RESEND_FULL 
     "13",
 )
 BAD_WAIT = "14"
+CONVERSION_ERROR = "6"  # the item cannot be taken as sent
 
 
 def _a(tag: str, value: str | None = None, *children: Element) -> Element:
@@ -245,6 +248,8 @@ async def _apply(
     store = command.store
     targets: dict[str, Uid | None] = {}
     for item in col.commands:
+        if isinstance(item, ClientAdd):
+            continue
         found = parse_server_id(item.server_id)
         targets[item.server_id] = found[1] if found and found[0] == mailbox.id else None
     known = [u for u in targets.values() if u is not None]
@@ -255,6 +260,12 @@ async def _apply(
     mine: set[Uid] = set()
     deleted: list[Uid] = []
     for item in col.commands:
+        if isinstance(item, ClientAdd):
+            answer, added = await _add(command, mailbox, item)
+            responses.append(answer)
+            if added is not None:
+                mine.add(added)
+            continue
         uid = targets[item.server_id]
         if isinstance(item, ClientDelete):
             if uid is not None and uid in existing:
@@ -275,6 +286,27 @@ async def _apply(
     if deleted:
         await _delete(command, mailbox, deleted, col.deletes_as_moves)
     return responses, mine
+
+
+async def _add(command: Command, mailbox: Mailbox, add: ClientAdd) -> tuple[Element, Uid | None]:
+    """A draft from the client ([MS-ASCMD] §2.2.3.7.2, 16.x): only into the Drafts mailbox
+    and only as a whole MIME message; else Status 6, as Exchange answers."""
+    if mailbox.special_use != "\\Drafts" or add.mime is None:
+        answer = _a("Add", None, _a("ClientId", add.client_id), _a("Status", CONVERSION_ERROR))
+        return answer, None
+    flags = (
+        {DRAFT} | ({SEEN} if add.read else set()) | ({FLAGGED} if add.flag_status == 2 else set())
+    )
+    result = await deliver(command.store, mailbox.id, add.mime, frozenset(flags))
+    uid = result.uids[0]
+    answer = _a(
+        "Add",
+        None,
+        _a("ClientId", add.client_id),
+        _a("ServerId", server_id(mailbox.id, uid)),
+        _a("Status", SUCCESS),
+    )
+    return answer, uid
 
 
 async def _change(command: Command, mailbox: MailboxId, uid: Uid, change: ClientChange) -> None:
@@ -364,8 +396,8 @@ async def _outgoing(
     uids, _ = await command.store.uids(mailbox.id)
     # new mail, from high up (so the range stays whole)
     top = bisect.bisect_left(uids, state.high)
-    new = list(uids[top : top + room])
-    more = len(uids) - top > len(new)
+    new = [u for u in uids[top : top + room + len(mine)] if u not in mine][:room]
+    more = len(uids) - top - len(mine & set(uids[top:])) > len(new)
     if more:
         high = Uid(new[-1] + 1) if new else state.high
     else:

@@ -16,6 +16,7 @@ from roost.proto.errors import ProtocolError
 
 __all__ = [
     "BodyPreference",
+    "ClientAdd",
     "ClientChange",
     "ClientDelete",
     "ClientFetch",
@@ -187,6 +188,17 @@ class ClientChange:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClientAdd:
+    """A draft the client made (16.x: Sync Add into Drafts), as the whole MIME message
+    (a Body of Type 4); mime is None when the client sent the draft another way."""
+
+    client_id: str
+    mime: bytes | None
+    read: bool = False
+    flag_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientDelete:
     server_id: str
 
@@ -196,7 +208,7 @@ class ClientFetch:
     server_id: str
 
 
-ClientCommand = ClientChange | ClientDelete | ClientFetch
+ClientCommand = ClientAdd | ClientChange | ClientDelete | ClientFetch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,7 +275,9 @@ def _collection(element: Element) -> SyncCollection:
 def _command(element: Element) -> ClientCommand:
     if element.namespace != AS:
         raise ProtocolError(f"unexpected {element.tag} in Commands")
-    server_id = _required_text(element, AS, "ServerId") if element.tag != "Add" else ""
+    if element.tag == "Add":
+        return _add(element)
+    server_id = _required_text(element, AS, "ServerId")
     if element.tag == "Delete":
         return ClientDelete(server_id=server_id)
     if element.tag == "Fetch":
@@ -281,6 +295,24 @@ def _command(element: Element) -> ClientCommand:
             flag_status=flag_status,
         )
     raise ProtocolError(f"Sync {element.tag} is not supported for email")
+
+
+def _add(element: Element) -> ClientAdd:
+    client_id = _required_text(element, AS, "ClientId")
+    data = _need(element, AS, "ApplicationData")
+    body = data.find(ASB, "Body")
+    mime: bytes | None = None
+    if body is not None and body.child_text(ASB, "Type") == "4":
+        value = _need(body, ASB, "Data").value
+        mime = value.encode("utf-8") if isinstance(value, str) else value
+    read = data.find(EMAIL, "Read")
+    flag = data.find(EMAIL, "Flag")
+    return ClientAdd(
+        client_id=client_id,
+        mime=mime or None,
+        read=read is not None and _int(read, high=1) == 1,
+        flag_status=None if flag is None else _optional_int(flag, EMAIL, "Status", high=2) or 0,
+    )
 
 
 # --- Ping (§2.2.1.13)
