@@ -71,6 +71,7 @@ async def run(
         metrics=sessions.metrics,
         sessions=sessions,
         wake_queue=wake_queue,
+        notifier=notifier,
     )
     http = HttpServer(public_app(deps), control_app(deps))
     for server in (imap, pop3, smtp, http):

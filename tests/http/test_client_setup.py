@@ -20,6 +20,7 @@ from roost.config import Config, Ports, load_config
 from roost.http.app import Deps, HttpServer, public_app
 from roost.http.autodiscover import OUTLOOK_NS, RESPONSE_NS
 from roost.metrics import Metrics
+from roost.notify.local import LocalNotifier
 from roost.sessions import Sessions
 from roost.startup import prepare_tls
 from roost.store.engines.sqlite import SqliteStore
@@ -50,6 +51,7 @@ def serve(tmp_path: Path, check: Check, *, tls: bool = False) -> None:
             metrics=Metrics(),
             sessions=Sessions(),
             wake_queue=lambda: None,
+            notifier=LocalNotifier(),
         )
         server = HttpServer(public_app(deps))
         try:

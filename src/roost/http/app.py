@@ -4,13 +4,15 @@ control channel, and the listeners that serve them.
 Theory of operation
 -------------------
 `public_app` answers on `ports.http` and on `ports.https` (TLS with the server's
-certificate; ActiveSync will join it there):
+certificate; ActiveSync takes passwords only there, or from this machine when
+`allow_plaintext_auth_on_loopback` is on):
 
     GET  /.well-known/autoconfig/mail/config-v1.1.xml   Thunderbird (roost.http.autoconfig)
     GET  /mail/config-v1.1.xml                          the same, on autoconfig.<domain>
     POST /autodiscover/autodiscover.xml                 Outlook (roost.http.autodiscover)
     GET  /mobileconfig?emailaddress=ADDRESS             Apple (roost.http.mobileconfig)
     GET  /metrics                                       Prometheus (roost.metrics)
+    OPTIONS, POST /Microsoft-Server-ActiveSync          ActiveSync (roost.http.eas)
 
 A client-setup answer is given only for a local domain (404 otherwise) and never says
 whether an account exists. `control_app` (roost.http.control) listens on a Unix socket in
@@ -32,10 +34,11 @@ from aiohttp import web
 from roost.auth.accounts import normalise_address, normalise_domain
 from roost.config import Config
 from roost.errors import ProtocolError
-from roost.http import autoconfig, autodiscover, mobileconfig
+from roost.http import autoconfig, autodiscover, eas, mobileconfig
 from roost.http.endpoints import endpoints
 from roost.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from roost.metrics import Metrics
+from roost.notify.api import Notifier
 from roost.sessions import Sessions
 from roost.store.api import Store
 
@@ -53,6 +56,7 @@ class Deps:
     metrics: Metrics
     sessions: Sessions
     wake_queue: Callable[[], None]
+    notifier: Notifier
 
 
 DEPS = web.AppKey("deps", Deps)
@@ -67,6 +71,14 @@ def public_app(deps: Deps) -> web.Application:
         app.router.add_post(path, outlook)
     app.router.add_get("/mobileconfig", apple)
     app.router.add_get("/metrics", metrics)
+    eas.install(
+        app,
+        config=deps.config,
+        store=deps.store,
+        notifier=deps.notifier,
+        sessions=deps.sessions,
+        wake_queue=deps.wake_queue,
+    )
     return app
 
 
@@ -101,11 +113,20 @@ async def thunderbird(request: web.Request) -> web.Response:
 
 async def outlook(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
+    data = await request.read()
     try:
-        address = _address(autodiscover.parse_request(await request.read()))
+        address = _address(autodiscover.parse_request(data))
     except ProtocolError as exc:
         raise web.HTTPBadRequest(text=f"{exc.text}\n") from None
     await _local_domain(deps, address.rpartition("@")[2])
+    if autodiscover.wants_mobilesync(data):  # a phone: the ActiveSync endpoint
+        https = deps.config.ports.https
+        if not https:
+            raise web.HTTPNotFound(text="ActiveSync needs the HTTPS listener\n")
+        host = deps.config.hostname if https == 443 else f"{deps.config.hostname}:{https}"
+        url = f"https://{host}{eas.ENDPOINT}"
+        body = autodiscover.render_mobilesync(address, url)
+        return web.Response(body=body, content_type=XML, charset="utf-8")
     body = autodiscover.render_response(address, endpoints(deps.config))
     return web.Response(body=body, content_type=XML, charset="utf-8")
 

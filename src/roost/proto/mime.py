@@ -33,6 +33,7 @@ from roost.proto.mime_text import (
     decode_body,
     decode_words,
     decoded_headers,
+    displayed_text,
     preview,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "decoded_headers",
     "deserialize_envelope",
     "deserialize_parts",
+    "displayed_text",
     "find_section",
     "header_fields",
     "parse_message",

@@ -22,6 +22,8 @@ __all__ = [
     "decode_body",
     "decode_words",
     "decoded_headers",
+    "displayed_text",
+    "html_to_text",
     "preview",
 ]
 
@@ -237,6 +239,23 @@ def preview(data: bytes, root: Part) -> str:
 
 def _is_attachment(part: Part) -> bool:
     return part.disposition is not None and part.disposition[0] == "attachment"
+
+
+def html_to_text(source: str) -> str:
+    """HTML without its markup: text, with line breaks where blocks end."""
+    return _html_to_text(source)
+
+
+def displayed_text(data: bytes, root: Part, subtype: str) -> str | None:
+    """The decoded text of the first text/<subtype> part that is not an attachment (HTML
+    with its markup), or None if there is none: the body a mail client displays
+    (ActiveSync's Body of Type 1 or 2)."""
+    for part in _leaves(root):
+        if part.type == "text" and part.subtype == subtype and not _is_attachment(part):
+            raw = data[part.body_start : part.end]
+            decoded = decode_body(raw, part.encoding)
+            return _decode_charset(raw if decoded is None else decoded, part.param("charset"))
+    return None
 
 
 def body_text(data: bytes, root: Part) -> str:
