@@ -13,7 +13,8 @@ PostgreSQL's NOTIFY), as it crosses nodes.
 A worker that dies is logged and started again in its place (a worker that dies within
 RESTART_BACKOFF seconds of starting waits that long first, so a worker that cannot start
 does not spin). SIGTERM or SIGINT stops them all: each gets SIGTERM (and says goodbye to
-its sessions), and one still running after STOP_SECONDS gets SIGKILL. A worker asks the
+its sessions), and one still running after STOP_SECONDS gets SIGKILL; SIGHUP is passed on
+(each worker reloads the TLS certificate). A worker asks the
 kernel to send it SIGTERM should the supervisor die, so none is ever left serving alone.
 """
 
@@ -63,6 +64,11 @@ def supervise(count: int, run_worker: Callable[[int], int]) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for pid in workers:  # SIGHUP: each worker reloads its TLS certificate
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
     def overdue(signum: int, frame: FrameType | None) -> None:
         for pid, (index, _) in workers.items():
             log.warning(
@@ -77,6 +83,7 @@ def supervise(count: int, run_worker: Callable[[int], int]) -> int:
             (signal.SIGTERM, stop),
             (signal.SIGINT, stop),
             (signal.SIGALRM, overdue),
+            (signal.SIGHUP, forward),
         )
     }
     try:
@@ -121,7 +128,7 @@ def _start(index: int, run_worker: Callable[[int], int]) -> int:
         return pid
     code = 1
     try:
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
         _die_with_parent(parent)
         code = run_worker(index)
