@@ -101,3 +101,18 @@ def mailbox_contents(data_dir: Path, address: str) -> dict[str, list[Stored]]:
         return found
 
     return with_store(data_dir, read)
+
+
+def mailbox_uids(data_dir: Path, address: str) -> dict[str, tuple[int, list[int]]]:
+    """Every mailbox of the account: its UIDVALIDITY and its UIDs."""
+
+    async def read(store: Store) -> dict[str, tuple[int, list[int]]]:
+        account = await store.find_account(address)
+        assert account is not None
+        found: dict[str, tuple[int, list[int]]] = {}
+        for box in await store.list_mailboxes(account.id):
+            uids, _ = await store.uids(box.id)
+            found[box.name] = (box.uidvalidity, list(uids))
+        return found
+
+    return with_store(data_dir, read)

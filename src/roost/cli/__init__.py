@@ -10,6 +10,9 @@
     roost ... status | kick ADDRESS | dns DOMAIN
     roost ... import maildir|mbox PATH --user ADDRESS [--mailbox NAME]
     roost ... export --user ADDRESS maildir|mbox PATH [--mailbox NAME]
+    roost ... backup DEST [--verify]
+    roost ... restore SRC [--snapshot NAME] [--user ADDRESS [--mailbox NAME]
+                          [--message-id ID] [--since DATE] [--before DATE]]
     roost --version
 
 The configuration is the server's: --config FILE, else the file named by ROOST_CONFIG, else
@@ -18,7 +21,8 @@ A command that would open a store that does not exist yet refuses, saying where 
 unless told --init: run from the wrong directory, `roost user list` must not quietly
 create (and list) an empty store. `serve` creates its store.
 
-Each group lives in its own module (serve, users, domains, aliases, queue, check, transfer)
+Each group lives in its own module (serve, users, domains, aliases, queue, check, transfer,
+backup)
 and registers its subcommands on the parser. A subcommand is a function
 `(Context, argparse.Namespace) -> int`; it gets every dependency from the Context, which
 `main` builds once: the frozen Config, the standard streams, a way to open the store and a
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, check, dns, domains, live, queue, serve, transfer, users
+    from roost.cli import aliases, backup, check, dns, domains, live, queue, serve, transfer, users
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -187,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     live.register(groups)
     dns.register(groups)
     transfer.register(groups)
+    backup.register(groups)
     return parser
 
 
