@@ -8,6 +8,7 @@ nothing leaves HIGHESTMODSEQ where it was.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import cast
@@ -117,11 +118,14 @@ def append(
     # MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing; the charge
     # is checked in the UPDATE that takes the account's MODSEQ.
     octets = sum(len(m.data) for m in messages)
-    first, modseq = advance(tx, mailbox_id, len(messages), charge=(octets, len(messages)))
+    given = _given_uids(mailbox, messages)
+    span = len(messages) if given is None else given[-1] - mailbox.uidnext + 1
+    first, modseq = advance(tx, mailbox_id, span, charge=(octets, len(messages)))
+    uids = tuple(Uid(first + i) for i in range(len(messages))) if given is None else given
     when = now_utc()
     rows = [
-        _new_row(tx, mailbox, Uid(first + offset), modseq, when, message, blob)
-        for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
+        _new_row(tx, mailbox, uid, modseq, when, message, blob)
+        for uid, message, blob in zip(uids, messages, blobs, strict=True)
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
     define_keywords(tx, mailbox_id, (k for m in messages for k in Flags.parse(m.flags).keywords))
@@ -132,8 +136,20 @@ def append(
     texts.store(tx, search_texts)
     for message, blob in zip(messages, blobs, strict=True):
         index.add(tx, blob, message.parsed.headers_text, message.parsed.body_text)
-    uids = tuple(Uid(first + i) for i in range(len(messages)))
     return AppendResult(uidvalidity=mailbox.uidvalidity, uids=uids, modseq=modseq)
+
+
+def _given_uids(mailbox: Mailbox, messages: Sequence[NewMessage]) -> tuple[Uid, ...] | None:
+    """The UIDs a migration gives its messages (None: the store picks them): all given,
+    ascending, from UIDNEXT on, or CANNOT (RFC 9051 §2.3.1.1: UIDs strictly ascend)."""
+    given = [m.uid for m in messages]
+    if all(uid is None for uid in given):
+        return None
+    uids = tuple(uid for uid in given if uid is not None)
+    ascending = all(a < b for a, b in itertools.pairwise(uids))
+    if len(uids) != len(given) or not ascending or uids[0] < mailbox.uidnext:
+        raise MailError(MailErrorKind.CANNOT, "given UIDs must ascend from UIDNEXT")
+    return uids
 
 
 def _new_row(
