@@ -13,6 +13,7 @@
     roost ... backup DEST [--verify]
     roost ... restore SRC [--snapshot NAME] [--user ADDRESS [--mailbox NAME]
                           [--message-id ID] [--since DATE] [--before DATE]]
+    roost ... migrate --from imaps://USER@HOST [--password-file FILE] [--user ADDRESS]
     roost --version
 
 The configuration is the server's: --config FILE, else the file named by ROOST_CONFIG, else
@@ -22,7 +23,7 @@ unless told --init: run from the wrong directory, `roost user list` must not qui
 create (and list) an empty store. `serve` creates its store.
 
 Each group lives in its own module (serve, users, domains, aliases, queue, check, transfer,
-backup)
+backup, migrate)
 and registers its subcommands on the parser. A subcommand is a function
 `(Context, argparse.Namespace) -> int`; it gets every dependency from the Context, which
 `main` builds once: the frozen Config, the standard streams, a way to open the store and a
@@ -165,7 +166,19 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, backup, check, dns, domains, live, queue, serve, transfer, users
+    from roost.cli import (
+        aliases,
+        backup,
+        check,
+        dns,
+        domains,
+        live,
+        migrate,
+        queue,
+        serve,
+        transfer,
+        users,
+    )
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -192,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     dns.register(groups)
     transfer.register(groups)
     backup.register(groups)
+    migrate.register(groups)
     return parser
 
 
