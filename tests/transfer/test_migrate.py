@@ -148,10 +148,40 @@ def test_an_account_arrives_with_its_uids_flags_dates_subscriptions_and_special_
     with connect(source, user) as client:
         client.select_folder("INBOX")
         client.add_flags([1], [b"\\Answered", b"$Later"])
-        client.append("INBOX", message("late"), msg_time=WHEN)
+        client.append("Projects/2024", message("late"), msg_time=WHEN)
     third = run_migrate(source, target, user, tmp_path)
-    assert "INBOX: 1 messages copied, UIDs kept, flags updated on 1" in third
+    assert "INBOX: 0 messages copied, UIDs kept, flags updated on 1" in third
+    assert "Projects/2024: 1 messages copied, UIDs kept" in third
     assert snapshot(target, user) == snapshot(source, user)
+
+
+def test_mail_delivered_here_before_the_last_run_never_hides_the_sources(
+    source: Server, target: Server, tmp_path: Path
+) -> None:
+    """The MX moved before the final run: a message delivered here took the UID that the
+    source then gave to its own next message. Both are kept; the source's arrives as new
+    mail, and every other UID still names the source's message."""
+    user = source.add_user()
+    populate(source, user)
+    run_migrate(source, target, user, tmp_path)
+    with connect(target, user) as client:
+        client.append("INBOX", message("delivered here"))
+    with connect(source, user) as client:
+        client.append("INBOX", message("delivered there"), flags=[b"\\Seen"], msg_time=WHEN)
+    out = run_migrate(source, target, user, tmp_path)
+    assert "INBOX: 1 messages copied, UIDs kept" in out
+    theirs, _ = snapshot(source, user)
+    mine, _ = snapshot(target, user)
+    validity, there = theirs["INBOX"]
+    _, here = mine["INBOX"]
+    (collided,) = set(here) & set(there) - {u for u in there if here[u] == there[u]}
+    assert here[collided][2] == message("delivered here")
+    assert {u: v for u, v in here.items() if u <= collided and u != collided} == {
+        u: v for u, v in there.items() if u != collided
+    }
+    (arrived,) = set(here) - set(there)
+    assert arrived > collided and here[arrived] == there[collided]
+    assert mine["INBOX"][0] == validity
 
 
 def test_a_migration_killed_half_way_resumes_without_duplicates(

@@ -20,7 +20,12 @@ Resuming: each batch is one commit, in ascending UID order, so after an interrup
 crash, SIGKILL) everything below the target's UIDNEXT is there and the next run starts
 from UIDNEXT: nothing is copied twice and nothing is missed. Run again, the migration also
 brings over the flag changes made at the source since (for mailboxes that kept their
-UIDs), so it can be repeated until the cut-over.
+UIDs), so it can be repeated until the cut-over. A message counts as copied under its UID
+when the message here under that UID has the source's size and INTERNALDATE: if mail was
+delivered here meanwhile (the MX moved before the last run) and took a UID the source then
+gave to its own next message, the source's message arrives as new mail instead of being
+taken for the one here. Expunges at the source are not mirrored: a migration never
+deletes mail.
 
 The source is read with imaplib (the standard library): LIST with SPECIAL-USE and
 SUBSCRIBED (LIST-EXTENDED, RFC 5258) when offered, EXAMINE (never changes \\Seen), UID
@@ -42,7 +47,7 @@ from datetime import datetime
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, Uid, UidValidity
-from roost.store.api import FlagMode, Mailbox, NewMessage, Store
+from roost.store.api import FlagMode, Mailbox, MessageField, NewMessage, Store
 from roost.store.blobs import blob_id_of
 from roost.transfer.ingest import mailbox_blobs, valid_keyword
 from roost.transfer.maildir import decode_mutf7
@@ -57,6 +62,7 @@ _CODE = re.compile(rb"^(?:\d+) \((?P<items>.*)$", re.S)
 _UID = re.compile(rb"\bUID (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 class SourceError(Exception):
@@ -251,22 +257,59 @@ async def _migrate_mailbox(
     if typ != "OK":
         raise SourceError(f"EXAMINE {folder.name}: {data!r}")
     validity = int(imap.response("UIDVALIDITY")[1][0] or 0)
-    source_uids = _search_uids(imap)
+    exists = int(data[0] or 0) if data and isinstance(data[0], bytes) else 0
     if box.uidvalidity != validity and box.uidnext == 1 and validity:
         box = await store.set_uidvalidity(box.id, UidValidity(validity))
     kept = box.uidvalidity == validity
     result = MailboxMigrated(box.name, 0, kept)
-    if kept:
-        present = set((await store.uids(box.id))[0])
-        fresh = [u for u in source_uids if u >= box.uidnext]
-        stray = [u for u in source_uids if u < box.uidnext and u not in present]
+    if not kept:
+        every = _search_uids(imap) if exists else []
+        result.copied += await _copy(imap, store, box, every, progress, keep_uids=False)
+    elif exists:
+        theirs = _listing(imap)
+        same = await _copies_here(store, box, theirs)
+        fresh = [u for u in sorted(theirs) if u >= box.uidnext]
+        # Below UIDNEXT and not here as the same message: expunged here, or another
+        # message took the UID here (mail delivered to Roost before the last run).
+        others = [u for u in sorted(theirs) if u < box.uidnext and u not in same]
         result.copied += await _copy(imap, store, box, fresh, progress, keep_uids=True)
-        result.copied += await _copy(imap, store, box, stray, progress, keep_uids=False)
-        result.flags_updated = await _update_flags(imap, store, box, present)
-    else:
-        result.copied += await _copy(imap, store, box, source_uids, progress, keep_uids=False)
+        result.copied += await _copy(imap, store, box, others, progress, keep_uids=False)
+        result.flags_updated = await _update_flags(store, box, {u: theirs[u][0] for u in same})
     imap.close()
     return result
+
+
+def _listing(imap: imaplib.IMAP4) -> dict[int, tuple[frozenset[str], int, datetime | None]]:
+    """(flags, size, INTERNALDATE) of every message of the selected mailbox, by UID."""
+    typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)")
+    if typ != "OK":
+        raise SourceError(f"UID FETCH 1:*: {data!r}")
+    found: dict[int, tuple[frozenset[str], int, datetime | None]] = {}
+    for line in data:
+        uid = _UID.search(line) if isinstance(line, bytes) else None
+        size = _SIZE.search(line) if isinstance(line, bytes) else None
+        if uid is not None and size is not None and isinstance(line, bytes):
+            found[int(uid.group(1))] = (_flags(line), int(size.group(1)), _internaldate(line))
+    return found
+
+
+async def _copies_here(
+    store: Store, box: Mailbox, theirs: dict[int, tuple[frozenset[str], int, datetime | None]]
+) -> set[Uid]:
+    """The source's UIDs that name the same message here (same size and INTERNALDATE: what
+    an earlier run copied under that UID)."""
+    here, _ = await store.uids(box.id)
+    candidates = sorted(Uid(u) for u in set(here) & set(theirs))
+    same: set[Uid] = set()
+    fields = [MessageField.SIZE, MessageField.INTERNALDATE]
+    for start in range(0, len(candidates), 1000):
+        for uid, size, internaldate in await store.fetch_fields(
+            box.id, candidates[start : start + 1000], fields
+        ):
+            _, their_size, their_date = theirs[uid]
+            if size == their_size and (their_date is None or internaldate == their_date):
+                same.add(uid)
+    return same
 
 
 def _search_uids(imap: imaplib.IMAP4) -> list[int]:
@@ -354,18 +397,10 @@ def _internaldate(head: bytes) -> datetime | None:
         return None
 
 
-async def _update_flags(imap: imaplib.IMAP4, store: Store, box: Mailbox, present: set[Uid]) -> int:
+async def _update_flags(store: Store, box: Mailbox, theirs: dict[Uid, frozenset[str]]) -> int:
     """Brings the source's current flags to the messages copied by an earlier run."""
-    if not present:
+    if not theirs:
         return 0
-    typ, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
-    if typ != "OK":
-        raise SourceError(f"UID FETCH FLAGS: {data!r}")
-    theirs: dict[Uid, frozenset[str]] = {}
-    for line in data:
-        found = _UID.search(line) if isinstance(line, bytes) else None
-        if found is not None and Uid(int(found.group(1))) in present:
-            theirs[Uid(int(found.group(1)))] = _flags(line)
     mine = {f.uid: f.flags for f in await store.fetch_flags(box.id, sorted(theirs))}
     groups: dict[frozenset[str], list[Uid]] = {}
     for uid, flags in theirs.items():
