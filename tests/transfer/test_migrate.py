@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,13 +45,15 @@ def connect(server: Server, user: str) -> IMAPClient:
     return client
 
 
-def migrate(source: Server, target: Server, user: str, tmp_path: Path) -> subprocess.Popen[str]:
+def migrate(
+    source: Server, target: Server, user: str, tmp_path: Path, *options: str
+) -> subprocess.Popen[str]:
     secret = tmp_path / "password"
     secret.write_text(PASSWORD + "\n")
     return subprocess.Popen(
         [sys.executable, "-m", "roost", "migrate", "--from",
          f"imap://{user.replace('@', '%40')}@{source.host}:{source.imap_port}",
-         "--password-file", str(secret)],
+         "--password-file", str(secret), *options],
         env=target.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -213,3 +215,33 @@ def test_a_migration_killed_half_way_resumes_without_duplicates(
     out = run_migrate(source, target, user, tmp_path)
     assert f"INBOX: {800 - part} messages copied, UIDs kept" in out
     assert snapshot(target, user) == snapshot(source, user)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def test_sync_keeps_bringing_changes_until_interrupted(
+    source: Server, target: Server, tmp_path: Path
+) -> None:
+    user = source.add_user()
+    populate(source, user)
+    process = migrate(source, target, user, tmp_path, "--sync", "0.2")
+    try:
+        wait_until(lambda: inbox_size(target, user) == 4, "first run")
+        with connect(source, user) as client:
+            client.append("INBOX", message("while syncing"), msg_time=WHEN)
+            client.select_folder("INBOX")
+            client.add_flags([3], [b"$Synced"])
+        wait_until(lambda: snapshot(target, user) == snapshot(source, user), "sync")
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert "INBOX: 1 messages copied, UIDs kept" in out

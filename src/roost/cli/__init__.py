@@ -13,7 +13,7 @@
     roost ... backup DEST [--verify]
     roost ... restore SRC [--snapshot NAME] [--user ADDRESS [--mailbox NAME]
                           [--message-id ID] [--since DATE] [--before DATE]]
-    roost ... migrate --from imaps://USER@HOST [--password-file FILE] [--user ADDRESS]
+    roost ... migrate --from imaps://USER@HOST [--password-file FILE] [--user ADDRESS] [--sync S]
     roost --version
 
 The configuration is the server's: --config FILE, else the file named by ROOST_CONFIG, else

@@ -1,8 +1,9 @@
 """`roost migrate --from imaps://user@host [--password-file F] [--user ADDRESS]`: copies an
 account from another IMAP server, keeping UIDVALIDITY and UIDs where the mailbox here is
 new, flags, keywords, INTERNALDATE, subscriptions and special use (roost.transfer.migrate).
-Run again, it resumes where it stopped and brings over the source's flag changes, so it
-can be repeated until the cut-over.
+Run again, it resumes where it stopped and brings over the source's new mail and flag
+changes, so it can be repeated until the cut-over; `--sync SECONDS` does that by itself
+until interrupted.
 
 The password is the first line of --password-file, else of stdin, else asked for on a
 terminal. An account that does not exist here yet is created with that same password.
@@ -11,6 +12,9 @@ terminal. An account that does not exist here yet is created with that same pass
 from __future__ import annotations
 
 import argparse
+import contextlib
+import imaplib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +23,7 @@ from roost.cli import CommandError, address_argument
 from roost.store.api import Store
 from roost.transfer.migrate import (
     MigrateReport,
+    Source,
     SourceError,
     connect,
     migrate_account,
@@ -46,6 +51,12 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--insecure", action="store_true", help="do not verify the source's TLS certificate"
     )
+    parser.add_argument(
+        "--sync",
+        type=float,
+        metavar="SECONDS",
+        help="keep running, every SECONDS, until interrupted (Ctrl-C): up to the cut-over",
+    )
     parser.set_defaults(command=migrate)
 
 
@@ -72,8 +83,30 @@ def migrate(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     address = address_argument(args.user or source.user)
     password = _password(ctx, args.password_file)
+    every: float | None = args.sync
+    while True:
+        report, created = _one_run(ctx, source, address, password, verify=not args.insecure)
+        if created:
+            ctx.say(f"created {address} (with the source's password)")
+        for box in report.mailboxes:
+            if every is not None and not (box.copied or box.flags_updated):
+                continue  # a sync says what changed, not every quiet mailbox each time
+            how = "UIDs kept" if box.kept_uids else "as new mail (the mailbox here had mail)"
+            updated = f", flags updated on {box.flags_updated}" if box.flags_updated else ""
+            ctx.say(f"{box.name}: {box.copied} messages copied, {how}{updated}")
+        ctx.say(f"migrated {report.copied} messages from {source.host} into {address}")
+        if every is None:
+            return 0
+        # Ctrl-C (or SIGINT) ends it between runs or within one: each batch is one
+        # commit, so nothing is half-copied.
+        time.sleep(every)
+
+
+def _one_run(
+    ctx: Context, source: Source, address: str, password: str, *, verify: bool
+) -> tuple[MigrateReport, bool]:
     try:
-        imap = connect(source, password, verify=not args.insecure)
+        imap = connect(source, password, verify=verify)
     except SourceError as exc:
         raise CommandError(f"cannot log in at the source: {exc}") from None
     progress = Progress(ctx.stderr, "migrate")
@@ -89,18 +122,9 @@ def migrate(ctx: Context, args: argparse.Namespace) -> int:
             raise CommandError(f"the source: {exc}") from None
 
     try:
-        report, created = ctx.with_store(run)
+        result = ctx.with_store(run)
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
             imap.logout()
-        except OSError:
-            pass
     progress.done()
-    if created:
-        ctx.say(f"created {address} (with the source's password)")
-    for box in report.mailboxes:
-        how = "UIDs kept" if box.kept_uids else "as new mail (the mailbox here had mail)"
-        updated = f", flags updated on {box.flags_updated}" if box.flags_updated else ""
-        ctx.say(f"{box.name}: {box.copied} messages copied, {how}{updated}")
-    ctx.say(f"migrated {report.copied} messages from {source.host} into {address}")
-    return 0
+    return result
