@@ -290,3 +290,18 @@ def test_mbox_round_trip_and_idempotence(
 )
 def test_from_line_dates(line: bytes, when: datetime | None) -> None:
     assert from_line_date(line) == when
+
+
+def test_an_import_over_quota_stops_with_one_line(
+    roost: Roost, alice: str, data_dir: Path, tmp_path: Path
+) -> None:
+    assert roost("user", "quota", alice, "--messages", "3").status == 0
+    path = tmp_path / "many.mbox"
+    path.write_text(
+        "".join(f"From a@b Mon Mar  1 08:15:00 2021\nSubject: n{n}\n\nbody\n\n" for n in range(450))
+    )
+    result = roost("import", "mbox", str(path), "--user", alice)
+    assert result.status == 1
+    assert result.err.strip().splitlines()[-1].startswith("roost: ")
+    assert "Traceback" not in result.err
+    assert sum(len(box) for box in mailbox_contents(data_dir, alice).values()) <= 3

@@ -6,6 +6,7 @@ See roost.transfer for why a message already imported is recognised by its conte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -132,19 +133,20 @@ async def file_messages(
     needed; returns what it did. While one batch is being committed (its blob files
     written and fsync'd on the store's threads), the next is read and analysed."""
     filer = _Filer(store, account, target, max_size)
-    async with asyncio.TaskGroup() as tasks:
-        filer.tasks = tasks
+    try:
         for item in source:
             await filer.take(item)
             progress.advance(octets=len(item.data) if isinstance(item, Incoming) else 0)
         for box in filer.targets.values():
             await filer.flush(box)
         await filer.settle()
+    finally:
+        await filer.abandon()
     return filer.report
 
 
 class _Filer:
-    __slots__ = ("account", "inflight", "max_size", "report", "store", "target", "targets", "tasks")
+    __slots__ = ("account", "inflight", "max_size", "report", "store", "target", "targets")
 
     def __init__(self, store: Store, account: AccountId, target: str, max_size: int) -> None:
         self.store = store
@@ -153,7 +155,6 @@ class _Filer:
         self.max_size = max_size
         self.report = ImportReport()
         self.targets: dict[str, _Target] = {}
-        self.tasks: asyncio.TaskGroup | None = None
         # One append at a time, so that each mailbox gets its messages in source order.
         self.inflight: asyncio.Task[AppendResult] | None = None
 
@@ -205,13 +206,21 @@ class _Filer:
         if not box.batch:
             return
         await self.settle()
-        assert self.tasks is not None
-        self.inflight = self.tasks.create_task(self.store.append(box.mailbox, box.batch))
+        # Owned here: settle or abandon awaits it before file_messages returns.
+        self.inflight = asyncio.create_task(self.store.append(box.mailbox, box.batch))
         box.batch = []
         box.octets = 0
 
     async def settle(self) -> None:
+        """Waits for the append in flight; its refusal (OVER_QUOTA...) is raised here."""
         if self.inflight is not None:
-            result = await self.inflight
-            self.report.added += len(result.uids)
-            self.inflight = None
+            inflight, self.inflight = self.inflight, None
+            self.report.added += len((await inflight).uids)
+
+    async def abandon(self) -> None:
+        """After a failure: waits for an append still in flight (a store write is never
+        cancelled half-way; it may commit), so that no task outlives the import."""
+        if self.inflight is not None:
+            inflight, self.inflight = self.inflight, None
+            with contextlib.suppress(Exception):
+                await inflight

@@ -55,7 +55,8 @@ from roost.transfer.progress import Progress
 
 __all__ = ["MigrateReport", "Source", "SourceError", "migrate_account", "parse_source"]
 
-BATCH = 100  # messages per UID FETCH and per commit
+BATCH = 100  # messages per UID FETCH and per commit, at most
+BATCH_OCTETS = 16 * 1024 * 1024  # and octets (a bigger message goes alone)
 SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
 _LIST = re.compile(rb'\((?P<attrs>[^)]*)\) (?P<delim>NIL|"(?:[^"\\]|\\.)*") ?(?P<name>.*)$', re.S)
 _CODE = re.compile(rb"^(?:\d+) \((?P<items>.*)$", re.S)
@@ -262,18 +263,17 @@ async def _migrate_mailbox(
         box = await store.set_uidvalidity(box.id, UidValidity(validity))
     kept = box.uidvalidity == validity
     result = MailboxMigrated(box.name, 0, kept)
+    theirs = _listing(imap) if exists else {}
     if not kept:
-        every = _search_uids(imap) if exists else []
-        result.copied += await _copy(imap, store, box, every, progress, keep_uids=False)
-    elif exists:
-        theirs = _listing(imap)
+        result.copied += await _copy(imap, store, box, theirs, sorted(theirs), progress, False)
+    elif theirs:
         same = await _copies_here(store, box, theirs)
         fresh = [u for u in sorted(theirs) if u >= box.uidnext]
         # Below UIDNEXT and not here as the same message: expunged here, or another
         # message took the UID here (mail delivered to Roost before the last run).
         others = [u for u in sorted(theirs) if u < box.uidnext and u not in same]
-        result.copied += await _copy(imap, store, box, fresh, progress, keep_uids=True)
-        result.copied += await _copy(imap, store, box, others, progress, keep_uids=False)
+        result.copied += await _copy(imap, store, box, theirs, fresh, progress, True)
+        result.copied += await _copy(imap, store, box, theirs, others, progress, False)
         result.flags_updated = await _update_flags(store, box, {u: theirs[u][0] for u in same})
     imap.close()
     return result
@@ -312,29 +312,22 @@ async def _copies_here(
     return same
 
 
-def _search_uids(imap: imaplib.IMAP4) -> list[int]:
-    typ, data = imap.uid("SEARCH", "ALL")
-    if typ != "OK":
-        raise SourceError(f"UID SEARCH: {data!r}")
-    return sorted(int(u) for line in data if line for u in line.split())
-
-
 async def _copy(
     imap: imaplib.IMAP4,
     store: Store,
     box: Mailbox,
+    listing: dict[int, tuple[frozenset[str], int, datetime | None]],
     uids: list[int],
     progress: Progress,
-    *,
     keep_uids: bool,
 ) -> int:
     """Appends the source's messages uids, under their own UIDs or (not keep_uids) as new
     mail unless the same bytes are there already; returns how many it added."""
     present: set[BlobId] = set() if keep_uids else await mailbox_blobs(store, box.id)
     added = 0
-    for start in range(0, len(uids), BATCH):
+    for chunk in _batches(uids, listing):
         batch: list[NewMessage] = []
-        for uid, flags, internaldate, data in _fetch(imap, uids[start : start + BATCH]):
+        for uid, flags, internaldate, data in _fetch(imap, chunk):
             blob = blob_id_of(data)
             if not keep_uids and blob in present:
                 continue
@@ -352,6 +345,24 @@ async def _copy(
             added += len((await store.append(box.id, batch)).uids)
             progress.advance(len(batch), octets=sum(len(m.data) for m in batch))
     return added
+
+
+def _batches(
+    uids: list[int], listing: dict[int, tuple[frozenset[str], int, datetime | None]]
+) -> Iterator[list[int]]:
+    """uids in batches of at most BATCH messages and BATCH_OCTETS (by the source's sizes;
+    a bigger message goes alone), so memory stays bounded whatever the mail."""
+    batch: list[int] = []
+    octets = 0
+    for uid in uids:
+        size = listing[uid][1]
+        if batch and (len(batch) >= BATCH or octets + size > BATCH_OCTETS):
+            yield batch
+            batch, octets = [], 0
+        batch.append(uid)
+        octets += size
+    if batch:
+        yield batch
 
 
 def _fetch(
