@@ -300,3 +300,20 @@ def test_an_account_restores_into_a_postgresql_store(
     assert asyncio.run(on_postgresql()) == {
         name: [(m.data, m.flags, m.internaldate) for m in box] for name, box in expected.items()
     }
+
+
+def test_keep_prunes_old_snapshots_and_the_files_only_they_used(
+    roost: Roost, mail: str, data_dir: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "bk"
+    assert roost("backup", str(dest)).status == 0
+    _, uids = mailbox_uids(data_dir, mail)["INBOX"]
+    expunge(data_dir, mail, "INBOX", uids[:2])
+    assert roost("backup", str(dest)).status == 0
+    kept = roost("backup", str(dest), "--keep", "2")
+    assert kept.status == 0, kept.err
+    assert "and 2 message files only they used" in kept.out
+    assert len(list((dest / "snapshots").iterdir())) == 2
+    assert sum(1 for p in (dest / "blobs").rglob("*") if p.is_file()) == 6
+    assert roost("backup", "--verify", str(dest)).status == 0
+    assert roost("backup", str(dest), "--keep", "0").status == 2  # a usage error

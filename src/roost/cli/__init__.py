@@ -10,7 +10,7 @@
     roost ... status | kick ADDRESS | dns DOMAIN
     roost ... import maildir|mbox PATH --user ADDRESS [--mailbox NAME]
     roost ... export --user ADDRESS maildir|mbox PATH [--mailbox NAME]
-    roost ... backup DEST [--verify]
+    roost ... backup DEST [--keep N] | backup --verify DEST
     roost ... restore SRC [--snapshot NAME] [--user ADDRESS [--mailbox NAME]
                           [--message-id ID] [--since DATE] [--before DATE]]
     roost ... migrate --from imaps://USER@HOST [--password-file FILE] [--user ADDRESS] [--sync S]

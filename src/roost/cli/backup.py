@@ -3,7 +3,8 @@ roost.transfer.restore).
 
 `backup` takes a consistent snapshot of the embedded store while the server runs, into a
 backup directory whose blobs every snapshot shares (a second backup copies only new mail);
-`--verify` reads a backup back against its hashes. On PostgreSQL the database's own tools
+`--keep N` then drops all but the newest N snapshots; `--verify` reads a backup back
+against its hashes. On PostgreSQL the database's own tools
 do this (pg_dump, pgBackRest): `backup` says so and does nothing.
 
 `restore SRC` makes an empty data directory the latest snapshot (or --snapshot NAME): the
@@ -33,6 +34,7 @@ from roost.transfer.backup import (
 from roost.transfer.backup import (
     Snapshot,
     find_snapshot,
+    prune,
     restore_server,
     take_backup,
     verify_backup,
@@ -59,6 +61,12 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     backup.add_argument(
         "--verify", action="store_true", help="check the backup in DEST against its hashes"
     )
+    backup.add_argument(
+        "--keep",
+        type=_positive,
+        metavar="N",
+        help="then keep only the newest N snapshots (and the message files they use)",
+    )
     backup.set_defaults(command=backup_command)
 
     restore = groups.add_parser(
@@ -72,6 +80,12 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     restore.add_argument("--since", type=_date, metavar="DATE", help="arrived on or after DATE")
     restore.add_argument("--before", type=_date, metavar="DATE", help="arrived before DATE")
     restore.set_defaults(command=restore_command)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of snapshots (1 or more): {text!r}")
+    return int(text)
 
 
 def _date(text: str) -> datetime:
@@ -105,6 +119,10 @@ def backup_command(ctx: Context, args: argparse.Namespace) -> int:
         f"backup {result.snapshot.path}: {result.blobs} message files, {result.copied} new "
         f"({result.octets / 1e6:.1f} MB copied) in {progress.elapsed():.1f} s"
     )
+    if args.keep is not None:
+        gone, files = prune(dest, args.keep)
+        if gone:
+            ctx.say(f"removed snapshots {', '.join(gone)} and {files} message files only they used")
     return 0
 
 

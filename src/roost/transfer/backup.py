@@ -61,6 +61,7 @@ __all__ = [
     "Snapshot",
     "VerifyResult",
     "find_snapshot",
+    "prune",
     "restore_server",
     "snapshots",
     "take_backup",
@@ -240,6 +241,27 @@ def _write_manifest(snapshot: Path, referenced: Collection[BlobId], *, source: P
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     _fsync(path)
     _fsync_dir(snapshot)
+
+
+def prune(dest: Path, keep: int) -> tuple[list[str], int]:
+    """Removes all but the newest `keep` snapshots, then the message files no remaining
+    snapshot references; returns the names removed and how many files went."""
+    found = snapshots(dest)
+    gone = found[: max(len(found) - keep, 0)]
+    for snapshot in gone:
+        # Renamed first, so that an interrupted removal leaves a .tmp- (cleared next time)
+        # rather than a snapshot without its database.
+        doomed = snapshot.path.with_name(TMP + snapshot.name)
+        snapshot.path.rename(doomed)
+        shutil.rmtree(doomed)
+    if not gone:
+        return [], 0
+    wanted: set[str] = set()
+    for snapshot in found[len(gone) :]:
+        wanted.update(_referenced(sqlite3.connect(f"file:{snapshot.database}?mode=ro", uri=True)))
+    # No grace period: nothing but `roost backup` writes here, and it is this process.
+    removed = FileBlobStore(dest / BLOBS).collect(wanted, grace_seconds=0)
+    return [s.name for s in gone], removed
 
 
 # ----- reading a backup ----------------------------------------------------------------
