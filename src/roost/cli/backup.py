@@ -1,11 +1,11 @@
-"""`roost backup DEST [--verify]` and `roost restore SRC [...]` (roost.transfer.backup and
-roost.transfer.restore).
+"""`roost backup DEST [--keep N]`, `roost backup --verify DEST` and `roost restore SRC
+[...]` (roost.transfer.backup and roost.transfer.restore).
 
 `backup` takes a consistent snapshot of the embedded store while the server runs, into a
 backup directory whose blobs every snapshot shares (a second backup copies only new mail);
 `--keep N` then drops all but the newest N snapshots; `--verify` reads a backup back
-against its hashes. On PostgreSQL the database's own tools
-do this (pg_dump, pgBackRest): `backup` says so and does nothing.
+against its hashes. On PostgreSQL the database's own tools do this (pg_dump, pgBackRest):
+`backup` says so and does nothing.
 
 `restore SRC` makes an empty data directory the latest snapshot (or --snapshot NAME): the
 whole server. With --user it restores one account into the store the configuration names,
