@@ -143,6 +143,7 @@ def test_restoring_a_deleted_account(
     result = roost("restore", str(tmp_path / "bk"), "--user", mail)
     assert result.status == 0, result.err
     assert "re-created account alice@example.org" in result.out
+    assert "INBOX: 5 messages restored (re-created, new UIDVALIDITY" in result.out
     assert "restored 8 messages" in result.out
     after = mailbox_contents(data_dir, mail)
     assert {

@@ -204,7 +204,12 @@ def _restore_account(ctx: Context, snapshot: Snapshot, args: argparse.Namespace)
     if report.account_created:
         ctx.say(f"re-created account {address}")
     for box in report.mailboxes:
-        how = "re-created, new UIDVALIDITY" if box.created else "UIDVALIDITY kept"
+        if box.same:
+            how = "UIDVALIDITY kept"
+        elif box.created:
+            how = "re-created, new UIDVALIDITY"
+        else:
+            how = "as new mail in the mailbox of that name, UIDVALIDITY"
         if box.added or box.created:
             ctx.say(f"{box.name}: {box.added} messages restored ({how} {box.uidvalidity})")
     ctx.say(f"restored {report.added} messages of {address} from snapshot {snapshot.name}")

@@ -5,8 +5,6 @@ See roost.transfer for why a message already imported is recognised by its conte
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,8 +13,9 @@ from datetime import datetime
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, MailboxId, Uid
-from roost.store.api import AppendResult, MessageField, NewMessage, Store
+from roost.store.api import MessageField, NewMessage, Store
 from roost.store.blobs import blob_id_of
+from roost.transfer.appender import Appender
 from roost.transfer.progress import Progress
 
 __all__ = [
@@ -130,33 +129,32 @@ async def file_messages(
     max_size: int,
 ) -> ImportReport:
     """Appends every message of source not yet in its mailbox, creating mailboxes as
-    needed; returns what it did. While one batch is being committed (its blob files
-    written and fsync'd on the store's threads), the next is read and analysed."""
-    filer = _Filer(store, account, target, max_size)
-    try:
+    needed; returns what it did. While one batch commits, the next is read and analysed
+    (roost.transfer.appender)."""
+    async with Appender(store) as appender:
+        filer = _Filer(store, appender, account, target, max_size)
         for item in source:
             await filer.take(item)
             progress.advance(octets=len(item.data) if isinstance(item, Incoming) else 0)
         for box in filer.targets.values():
             await filer.flush(box)
-        await filer.settle()
-    finally:
-        await filer.abandon()
+    filer.report.added = appender.added
     return filer.report
 
 
 class _Filer:
-    __slots__ = ("account", "inflight", "max_size", "report", "store", "target", "targets")
+    __slots__ = ("account", "appender", "max_size", "report", "store", "target", "targets")
 
-    def __init__(self, store: Store, account: AccountId, target: str, max_size: int) -> None:
+    def __init__(
+        self, store: Store, appender: Appender, account: AccountId, target: str, max_size: int
+    ) -> None:
         self.store = store
+        self.appender = appender
         self.account = account
         self.target = target
         self.max_size = max_size
         self.report = ImportReport()
         self.targets: dict[str, _Target] = {}
-        # One append at a time, so that each mailbox gets its messages in source order.
-        self.inflight: asyncio.Task[AppendResult] | None = None
 
     async def take(self, item: Incoming | Unreadable) -> None:
         if isinstance(item, Unreadable):
@@ -202,25 +200,6 @@ class _Filer:
                 self.report.dropped_keywords.add(flag)
 
     async def flush(self, box: _Target) -> None:
-        """Hands box's batch to the store once the previous append has committed."""
-        if not box.batch:
-            return
-        await self.settle()
-        # Owned here: settle or abandon awaits it before file_messages returns.
-        self.inflight = asyncio.create_task(self.store.append(box.mailbox, box.batch))
+        await self.appender.append(box.mailbox, box.batch)
         box.batch = []
         box.octets = 0
-
-    async def settle(self) -> None:
-        """Waits for the append in flight; its refusal (OVER_QUOTA...) is raised here."""
-        if self.inflight is not None:
-            inflight, self.inflight = self.inflight, None
-            self.report.added += len((await inflight).uids)
-
-    async def abandon(self) -> None:
-        """After a failure: waits for an append still in flight (a store write is never
-        cancelled half-way; it may commit), so that no task outlives the import."""
-        if self.inflight is not None:
-            inflight, self.inflight = self.inflight, None
-            with contextlib.suppress(Exception):
-                await inflight

@@ -49,6 +49,7 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, BlobId, Uid, UidValidity
 from roost.store.api import FlagMode, Mailbox, MessageField, NewMessage, Store
 from roost.store.blobs import blob_id_of
+from roost.transfer.appender import Appender
 from roost.transfer.ingest import mailbox_blobs, valid_keyword
 from roost.transfer.maildir import decode_mutf7
 from roost.transfer.progress import Progress
@@ -324,27 +325,25 @@ async def _copy(
     """Appends the source's messages uids, under their own UIDs or (not keep_uids) as new
     mail unless the same bytes are there already; returns how many it added."""
     present: set[BlobId] = set() if keep_uids else await mailbox_blobs(store, box.id)
-    added = 0
-    for chunk in _batches(uids, listing):
-        batch: list[NewMessage] = []
-        for uid, flags, internaldate, data in _fetch(imap, chunk):
-            blob = blob_id_of(data)
-            if not keep_uids and blob in present:
-                continue
-            present.add(blob)
-            batch.append(
-                NewMessage(
-                    data=data,
-                    parsed=analyse(data),
-                    flags=flags,
-                    internaldate=internaldate,
-                    uid=Uid(uid) if keep_uids else None,
+    async with Appender(store, progress) as appender:
+        for chunk in _batches(uids, listing):
+            batch: list[NewMessage] = []
+            for uid, flags, internaldate, data in _fetch(imap, chunk):
+                blob = blob_id_of(data)
+                if not keep_uids and blob in present:
+                    continue
+                present.add(blob)
+                batch.append(
+                    NewMessage(
+                        data=data,
+                        parsed=analyse(data),
+                        flags=flags,
+                        internaldate=internaldate,
+                        uid=Uid(uid) if keep_uids else None,
+                    )
                 )
-            )
-        if batch:
-            added += len((await store.append(box.id, batch)).uids)
-            progress.advance(len(batch), octets=sum(len(m.data) for m in batch))
-    return added
+            await appender.append(box.id, batch)
+    return appender.added
 
 
 def _batches(

@@ -30,6 +30,7 @@ commit, so devices see restored mail as it lands.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,6 +38,7 @@ from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
 from roost.model import DELETED, BlobId, Uid
 from roost.store.api import Account, Mailbox, MessageField, MessageMeta, NewMessage, Store
+from roost.transfer.appender import Appender
 from roost.transfer.progress import Progress
 from roost.transfer.walk import chosen_mailboxes, mailbox_messages
 
@@ -67,6 +69,7 @@ class MailboxRestored:
     name: str
     added: int
     created: bool  # re-created: it has a new UIDVALIDITY
+    same: bool  # the backup's own mailbox: its UIDVALIDITY and UIDs kept, only added to
     uidvalidity: int
 
 
@@ -107,6 +110,8 @@ async def restore_account(
         report.account_created = True
     for box in sorted(boxes, key=lambda b: b.name):
         restored = await _restore_mailbox(source, target, live, box, only, progress)
+        if report.account_created:  # its mailboxes are all new, INBOX too
+            restored = dataclasses.replace(restored, created=True)
         report.mailboxes.append(restored)
     return report
 
@@ -142,23 +147,25 @@ async def _restore_mailbox(
     present_uids, present_blobs = await _present(target, live)
     chosen = await _chosen_uids(source, box, only)
     batch: list[NewMessage] = []
-    added = 0
-    async for meta, data in mailbox_messages(source, box.id):
-        if chosen is not None and meta.uid not in chosen:
-            continue
-        if only is not None and not only.dates(meta):
-            continue
-        if (same and meta.uid in present_uids) or meta.blob_id in present_blobs:
-            continue
-        present_blobs.add(meta.blob_id)
-        flags = frozenset(f for f in meta.flags if f != DELETED)
-        batch.append(
-            NewMessage(data=data, parsed=analyse(data), flags=flags, internaldate=meta.internaldate)
-        )
-        if len(batch) >= BATCH:
-            added += await _append(target, live, batch, progress)
-    added += await _append(target, live, batch, progress)
-    return MailboxRestored(box.name, added, created, live.uidvalidity)
+    async with Appender(target, progress) as appender:
+        async for meta, data in mailbox_messages(source, box.id):
+            if chosen is not None and meta.uid not in chosen:
+                continue
+            if only is not None and not only.dates(meta):
+                continue
+            if (same and meta.uid in present_uids) or meta.blob_id in present_blobs:
+                continue
+            present_blobs.add(meta.blob_id)
+            flags = frozenset(f for f in meta.flags if f != DELETED)
+            parsed = analyse(data)
+            batch.append(
+                NewMessage(data=data, parsed=parsed, flags=flags, internaldate=meta.internaldate)
+            )
+            if len(batch) >= BATCH:
+                await appender.append(live.id, batch)
+                batch = []
+        await appender.append(live.id, batch)
+    return MailboxRestored(box.name, appender.added, created, same, live.uidvalidity)
 
 
 async def _live_mailbox(target: Store, account: Account, box: Mailbox) -> tuple[Mailbox, bool]:
@@ -194,14 +201,3 @@ async def _chosen_uids(source: Store, box: Mailbox, only: MessageFilter | None) 
     if not wanted.startswith("<"):
         wanted = f"<{wanted}>"
     return {uid for uid, _ in await source.find_by_message_id(box.id, wanted, _EPOCH)}
-
-
-async def _append(
-    target: Store, mailbox: Mailbox, batch: list[NewMessage], progress: Progress
-) -> int:
-    if not batch:
-        return 0
-    result = await target.append(mailbox.id, batch)
-    progress.advance(len(batch), octets=sum(len(m.data) for m in batch))
-    batch.clear()
-    return len(result.uids)
