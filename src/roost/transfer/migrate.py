@@ -60,7 +60,6 @@ BATCH = 100  # messages per UID FETCH and per commit, at most
 BATCH_OCTETS = 16 * 1024 * 1024  # and octets (a bigger message goes alone)
 SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
 _LIST = re.compile(rb'\((?P<attrs>[^)]*)\) (?P<delim>NIL|"(?:[^"\\]|\\.)*") ?(?P<name>.*)$', re.S)
-_CODE = re.compile(rb"^(?:\d+) \((?P<items>.*)$", re.S)
 _UID = re.compile(rb"\bUID (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
@@ -127,6 +126,10 @@ def connect(source: Source, password: str, *, verify: bool = True) -> imaplib.IM
         else:
             imap = imaplib.IMAP4(source.host, source.port)
         imap.login(source.user, password)
+        # A server may list more once logged in (Dovecot does); imaplib keeps the first.
+        typ, data = imap.capability()
+        if typ == "OK" and data and isinstance(data[-1], bytes):
+            imap.capabilities = tuple(data[-1].decode().upper().split())
     except (OSError, imaplib.IMAP4.error) as exc:
         raise SourceError(f"{source.host}:{source.port}: {exc}") from None
     if "UTF8=ACCEPT" in imap.capabilities:
