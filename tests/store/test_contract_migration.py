@@ -4,7 +4,7 @@ held a message takes the source's UIDVALIDITY, and append keeps the UIDs message
 from __future__ import annotations
 
 from roost.errors import MailErrorKind
-from roost.model import Uid, UidValidity
+from roost.model import ModSeq, Uid, UidValidity
 from roost.store.api import NewMessage, Store
 from tests.store.contract import account_inbox, append, contract, make, refused, uid_list
 
@@ -56,3 +56,19 @@ async def test_a_mailbox_that_never_held_mail_takes_a_given_uidvalidity(store: S
     await refused(MailErrorKind.CANNOT, store.set_uidvalidity(inbox.id, UidValidity(5)))
     empty = await store.create_mailbox(account.id, "Empty")
     await refused(MailErrorKind.CANNOT, store.set_uidvalidity(empty.id, UidValidity(0)))
+
+
+@contract
+async def test_a_migrated_mailbox_continues_above_the_sources_highestmodseq(store: Store) -> None:
+    account, inbox = await account_inbox(store)
+    changed = await store.set_uidvalidity(inbox.id, UidValidity(77), ModSeq(90_000))
+    assert changed.highestmodseq == 90_000
+    result = await store.append(inbox.id, [with_uid(make("a"), 12)])
+    assert result.modseq > 90_000
+    # A device that saw the source up to its MODSEQ 90,000 hears of the message.
+    changes = await store.changes_since(inbox.id, ModSeq(90_000))
+    assert [c.uid for c in changes.changed] == [12]
+    # Lower than the mailbox's own: it never goes down.
+    fresh = await store.create_mailbox(account.id, "Fresh")
+    kept = await store.set_uidvalidity(fresh.id, UidValidity(78), ModSeq(0))
+    assert kept.highestmodseq == fresh.highestmodseq

@@ -122,11 +122,16 @@ class MailboxStore(Protocol):
         """Creates missing superiors too (RFC 9051 §6.3.4). ALREADY_EXISTS if it exists."""
         ...
 
-    async def set_uidvalidity(self, mailbox: MailboxId, uidvalidity: UidValidity) -> Mailbox:
+    async def set_uidvalidity(
+        self, mailbox: MailboxId, uidvalidity: UidValidity, highestmodseq: ModSeq | None = None
+    ) -> Mailbox:
         """A migration's: gives a mailbox that has never held a message (UIDNEXT 1) the
         UIDVALIDITY of the mailbox it continues on another server, so that devices synced
         with that one keep their caches; later mailboxes of the account get greater values.
-        CANNOT once the mailbox has held a message (its UIDs are known under the old one)."""
+        With highestmodseq (the source's HIGHESTMODSEQ), raises HIGHESTMODSEQ to it: every
+        change here then has a greater MODSEQ than any a device saw there, so a device that
+        resyncs with CONDSTORE/QRESYNC from its old MODSEQ hears of all of them. CANNOT once
+        the mailbox has held a message (its UIDs are known under the old one)."""
         ...
 
     async def delete_mailbox(self, account: AccountId, name: str) -> None:

@@ -305,8 +305,15 @@ class MailStore(Upkeep):
             partial(mailboxes.create_mailbox, account=account, name=name, special_use=special_use)
         )
 
-    async def set_uidvalidity(self, mailbox: MailboxId, uidvalidity: UidValidity) -> Mailbox:
-        work = partial(mailboxes.set_uidvalidity, mailbox_id=mailbox, uidvalidity=uidvalidity)
+    async def set_uidvalidity(
+        self, mailbox: MailboxId, uidvalidity: UidValidity, highestmodseq: ModSeq | None = None
+    ) -> Mailbox:
+        work = partial(
+            mailboxes.set_uidvalidity,
+            mailbox_id=mailbox,
+            uidvalidity=uidvalidity,
+            highestmodseq=highestmodseq,
+        )
         return await self._write(work)
 
     async def delete_mailbox(self, account: AccountId, name: str) -> None:
