@@ -143,6 +143,16 @@ def test_an_account_arrives_with_its_uids_flags_dates_subscriptions_and_special_
     assert f"created {user}" in out and "migrated 7 messages" in out
     assert "INBOX: 4 messages copied, UIDs kept" in out
     assert snapshot(target, user) == snapshot(source, user)
+    # A CONDSTORE device asking for what changed since the MODSEQ it had at the source
+    # hears of every message here (their flags once), never of none.
+    with connect(source, user) as client:
+        seen = client.folder_status("INBOX", ["HIGHESTMODSEQ"])[b"HIGHESTMODSEQ"]
+    with connect(target, user) as client:
+        client.select_folder("INBOX", readonly=True)
+        every = client.search("ALL")
+        changed = client.fetch(every, ["FLAGS"], modifiers=[f"CHANGEDSINCE {seen}"])
+        assert len(changed) == 4
+        assert client.folder_status("INBOX", ["HIGHESTMODSEQ"])[b"HIGHESTMODSEQ"] > seen
     # Again: nothing twice.
     again = run_migrate(source, target, user, tmp_path)
     assert "migrated 0 messages" in again

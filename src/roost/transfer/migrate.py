@@ -12,6 +12,10 @@ mailboxes of a fresh account), takes the source mailbox's UIDVALIDITY
 (Store.set_uidvalidity), and messages are appended under their source UIDs, ascending
 (NewMessage.uid): UIDNEXT follows, and the gaps the source's expunges left stay gaps.
 
+Devices that use CONDSTORE/QRESYNC (RFC 7162) also hold the source's HIGHESTMODSEQ; the
+mailbox here starts above it (EXAMINE reports it once CONDSTORE is enabled), so a device
+resyncing from its old MODSEQ hears of every message's flags once, rather than of nothing.
+
 A mailbox that already holds mail of its own (with another UIDVALIDITY) cannot do that:
 the source's messages are added as new mail, each recognised by its content hash so that
 none is added twice.
@@ -46,7 +50,7 @@ from datetime import datetime
 
 from roost.delivery import analyse
 from roost.errors import MailError, MailErrorKind
-from roost.model import AccountId, BlobId, Uid, UidValidity
+from roost.model import AccountId, BlobId, ModSeq, Uid, UidValidity
 from roost.store.api import FlagMode, Mailbox, MessageField, NewMessage, Store
 from roost.store.blobs import blob_id_of
 from roost.transfer.appender import Appender
@@ -134,6 +138,8 @@ def connect(source: Source, password: str, *, verify: bool = True) -> imaplib.IM
         raise SourceError(f"{source.host}:{source.port}: {exc}") from None
     if "UTF8=ACCEPT" in imap.capabilities:
         imap.enable("UTF8=ACCEPT")
+    if "CONDSTORE" in imap.capabilities and "ENABLE" in imap.capabilities:
+        imap.enable("CONDSTORE")  # so that EXAMINE says HIGHESTMODSEQ (RFC 7162 §3.1.1)
     return imap
 
 
@@ -263,8 +269,10 @@ async def _migrate_mailbox(
         raise SourceError(f"EXAMINE {folder.name}: {data!r}")
     validity = int(imap.response("UIDVALIDITY")[1][0] or 0)
     exists = int(data[0] or 0) if data and isinstance(data[0], bytes) else 0
+    highest = imap.response("HIGHESTMODSEQ")[1][0]
+    modseq = ModSeq(int(highest)) if isinstance(highest, bytes) and highest.isdigit() else None
     if box.uidvalidity != validity and box.uidnext == 1 and validity:
-        box = await store.set_uidvalidity(box.id, UidValidity(validity))
+        box = await store.set_uidvalidity(box.id, UidValidity(validity), modseq)
     kept = box.uidvalidity == validity
     result = MailboxMigrated(box.name, 0, kept)
     theirs = _listing(imap) if exists else {}
