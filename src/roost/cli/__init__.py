@@ -8,6 +8,12 @@
     roost ... queue list|flush|delete [ID...]
     roost ... check [--repair]
     roost ... status | kick ADDRESS | dns DOMAIN
+    roost ... import maildir|mbox PATH --user ADDRESS [--mailbox NAME]
+    roost ... export --user ADDRESS maildir|mbox PATH [--mailbox NAME]
+    roost ... backup DEST [--keep N] | backup --verify DEST
+    roost ... restore SRC [--snapshot NAME] [--user ADDRESS [--mailbox NAME]
+                          [--message-id ID] [--since DATE] [--before DATE]]
+    roost ... migrate --from imaps://USER@HOST [--password-file FILE] [--user ADDRESS] [--sync S]
     roost --version
 
 The configuration is the server's: --config FILE, else the file named by ROOST_CONFIG, else
@@ -16,11 +22,13 @@ A command that would open a store that does not exist yet refuses, saying where 
 unless told --init: run from the wrong directory, `roost user list` must not quietly
 create (and list) an empty store. `serve` creates its store.
 
-Each group lives in its own module (serve, users, domains, aliases, queue, check) and registers its
-subcommands on the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`;
-it gets every dependency from the Context, which `main` builds once: the frozen Config, the standard
-streams, a way to open the store and a way to run the server. This module and roost.app are
-the only places that name the concrete store.
+Each group lives in its own module (serve, users, domains, aliases, queue, check, transfer,
+backup, migrate)
+and registers its subcommands on the parser. A subcommand is a function
+`(Context, argparse.Namespace) -> int`; it gets every dependency from the Context, which
+`main` builds once: the frozen Config, the standard streams, a way to open the store and a
+way to run the server. This module and roost.app are the only places that name the
+concrete store.
 
 Expected failures (bad address, unknown user, a store refusal) are reported as one line on
 stderr with exit status 1, never a traceback.
@@ -158,7 +166,19 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, check, dns, domains, live, queue, serve, users
+    from roost.cli import (
+        aliases,
+        backup,
+        check,
+        dns,
+        domains,
+        live,
+        migrate,
+        queue,
+        serve,
+        transfer,
+        users,
+    )
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -183,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.register(groups)
     live.register(groups)
     dns.register(groups)
+    transfer.register(groups)
+    backup.register(groups)
+    migrate.register(groups)
     return parser
 
 

@@ -8,21 +8,24 @@ agree. An empty password is refused.
 to (roost.auth.login); without it an account has every service.
 
 `delete` never loses mail by accident: it asks (or wants --yes when no one can be asked),
-and first copies the account's mail into a Maildir under <data_dir>/backups/ (roost.cli
-.backup) unless told --no-backup.
+and first copies the account's mail into a Maildir under <data_dir>/backups/
+(roost.transfer.maildir) unless told --no-backup.
 """
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roost.auth.login import SERVICES, parse_services
 from roost.auth.passwords import hash_password
 from roost.cli import CommandError, address_argument, quota
-from roost.cli.backup import Backup, backup_account, backup_path
 from roost.cli.quota import format_size
 from roost.store.api import Account, Quota, Store
+from roost.transfer.maildir import Exported, export_maildir
+from roost.transfer.progress import Progress
 
 if TYPE_CHECKING:
     from roost.cli import Context
@@ -165,10 +168,11 @@ def delete_user(ctx: Context, args: argparse.Namespace) -> int:
         _confirm(ctx, what, backup=not args.no_backup)
     dest = None if args.no_backup else backup_path(ctx.config.data_dir, address)
 
-    async def delete(store: Store) -> Backup | None:
+    async def delete(store: Store) -> Exported | None:
         account = await _require_account(store, address)
         # The copy is complete before anything is removed; a failed copy removes nothing.
-        saved = None if dest is None else await backup_account(store, account, dest)
+        progress = Progress(None, "backup")
+        saved = None if dest is None else await export_maildir(store, account, dest, progress)
         await store.delete_account(address)
         return saved
 
@@ -177,6 +181,11 @@ def delete_user(ctx: Context, args: argparse.Namespace) -> int:
         ctx.say(f"saved {saved.messages} messages of {address} in {saved.path} (Maildir)")
     ctx.say(f"deleted {address}")
     return 0
+
+
+def backup_path(data_dir: Path, address: str, now: datetime | None = None) -> Path:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return data_dir / "backups" / f"{address}-{stamp}"
 
 
 def _confirm(ctx: Context, what: str, *, backup: bool) -> None:

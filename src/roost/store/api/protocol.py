@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid, UidValidity
 from roost.store.api.query import Query, SortKey, ThreadInfo
 from roost.store.api.records import (
     Account,
@@ -122,6 +122,18 @@ class MailboxStore(Protocol):
         """Creates missing superiors too (RFC 9051 §6.3.4). ALREADY_EXISTS if it exists."""
         ...
 
+    async def set_uidvalidity(
+        self, mailbox: MailboxId, uidvalidity: UidValidity, highestmodseq: ModSeq | None = None
+    ) -> Mailbox:
+        """A migration's: gives a mailbox that has never held a message (UIDNEXT 1) the
+        UIDVALIDITY of the mailbox it continues on another server, so that devices synced
+        with that one keep their caches; later mailboxes of the account get greater values.
+        With highestmodseq (the source's HIGHESTMODSEQ), raises HIGHESTMODSEQ to it: every
+        change here then has a greater MODSEQ than any a device saw there, so a device that
+        resyncs with CONDSTORE/QRESYNC from its old MODSEQ hears of all of them. CANNOT once
+        the mailbox has held a message (its UIDs are known under the old one)."""
+        ...
+
     async def delete_mailbox(self, account: AccountId, name: str) -> None:
         """INBOX: CANNOT. Inferior names exist: HAS_CHILDREN. Messages become tombstones;
         a mailbox re-created under the same name is new, with a new UIDVALIDITY."""
@@ -148,7 +160,10 @@ class MessageStore(Protocol):
 
     # --- messages
     async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
-        """Adds all or none (MULTIAPPEND is atomic). One modseq for the whole batch."""
+        """Adds all or none (MULTIAPPEND is atomic). One modseq for the whole batch.
+        Messages that name their `uid` (a migration keeping the source's UIDs) must all
+        name one, ascending, the first at least UIDNEXT (else CANNOT): UIDNEXT becomes the
+        last one + 1, and the UIDs skipped are never used."""
         ...
 
     async def uids(self, mailbox: MailboxId) -> tuple[Sequence[Uid], ModSeq]:

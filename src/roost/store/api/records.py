@@ -154,6 +154,9 @@ class NewMessage:
     parsed: ParsedMessage
     flags: frozenset[str] = frozenset()
     internaldate: datetime | None = None  # None: now
+    # A migration's: the UID the message had at its source, kept so that devices synced
+    # with the source keep their caches (see MessageStore.append). None: the next UID.
+    uid: Uid | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

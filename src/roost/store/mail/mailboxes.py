@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from roost.errors import MailError, MailErrorKind
-from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, UidValidity
+from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, ModSeq, UidValidity
 from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
 from roost.store.engines.api import Tx
 from roost.store.mail.changes import log_mailbox_change
@@ -34,6 +34,7 @@ __all__ = [
     "list_subscriptions",
     "rename_mailbox",
     "set_subscribed",
+    "set_uidvalidity",
     "status",
 ]
 
@@ -95,6 +96,32 @@ def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | Non
         raise MailError(MailErrorKind.ALREADY_EXISTS, "mailbox exists")
     _create_superiors(tx, account, name)
     return get_mailbox(tx, _insert_mailbox(tx, account, name, special_use))
+
+
+def set_uidvalidity(
+    tx: Tx, mailbox_id: MailboxId, uidvalidity: UidValidity, highestmodseq: ModSeq | None
+) -> Mailbox:
+    """A migration's: the UIDVALIDITY of the mailbox this one continues, for a mailbox that
+    never held a message; the account's later mailboxes get greater values. With
+    highestmodseq, HIGHESTMODSEQ is raised to it, so that every change here comes after
+    every change a device saw there."""
+    mailbox = get_mailbox(tx, mailbox_id)
+    if mailbox.uidnext != 1:
+        raise MailError(MailErrorKind.CANNOT, "the mailbox has held messages")
+    if not 0 < uidvalidity < 2**32:  # RFC 9051: nz-number, a 32-bit value
+        raise MailError(MailErrorKind.CANNOT, "UIDVALIDITY out of range")
+    if highestmodseq is not None and not 0 <= highestmodseq < 2**63:  # RFC 7162: mod-sequence
+        raise MailError(MailErrorKind.CANNOT, "HIGHESTMODSEQ out of range")
+    floor = max(mailbox.highestmodseq, highestmodseq or 0)
+    tx.execute(
+        "UPDATE mailboxes SET uidvalidity = ?, highestmodseq = ? WHERE id = ?",
+        (uidvalidity, floor, mailbox_id),
+    )
+    tx.execute(
+        "UPDATE accounts SET last_uidvalidity = ? WHERE id = ? AND last_uidvalidity < ?",
+        (uidvalidity, mailbox.account_id, uidvalidity),
+    )
+    return get_mailbox(tx, mailbox_id)
 
 
 def _inferiors(tx: Tx, account: AccountId, name: str) -> list[Mailbox]:

@@ -8,6 +8,7 @@ nothing leaves HIGHESTMODSEQ where it was.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import cast
@@ -117,12 +118,18 @@ def append(
     # MULTIAPPEND is charged as a whole, so it fits entirely or stores nothing; the charge
     # is checked in the UPDATE that takes the account's MODSEQ.
     octets = sum(len(m.data) for m in messages)
-    taken = advance(tx, mailbox_id, len(messages), charge=(octets, len(messages)))
+    span, given = len(messages), None
+    if any(m.uid is not None for m in messages):  # a migration keeping its source's UIDs
+        mailbox = get_mailbox(tx, mailbox_id)
+        given = _given_uids(mailbox, messages)
+        span = given[-1] - mailbox.uidnext + 1
+    taken = advance(tx, mailbox_id, span, charge=(octets, len(messages)))
     first, modseq = taken.first, taken.modseq
+    uids = tuple(Uid(first + i) for i in range(len(messages))) if given is None else given
     when = now_utc()
     rows = [
-        _new_row(tx, mailbox_id, taken.account, Uid(first + offset), modseq, when, message, blob)
-        for offset, (message, blob) in enumerate(zip(messages, blobs, strict=True))
+        _new_row(tx, mailbox_id, taken.account, uid, modseq, when, message, blob)
+        for uid, message, blob in zip(uids, messages, blobs, strict=True)
     ]
     tx.executemany(_INSERT_MESSAGE, rows)
     define_keywords(tx, mailbox_id, (k for m in messages for k in Flags.parse(m.flags).keywords))
@@ -133,8 +140,18 @@ def append(
     texts.store(tx, search_texts)
     for blob, headers, body in search_texts:
         index.add(tx, blob, headers, body)
-    uids = tuple(Uid(first + i) for i in range(len(messages)))
     return AppendResult(uidvalidity=taken.uidvalidity, uids=uids, modseq=modseq)
+
+
+def _given_uids(mailbox: Mailbox, messages: Sequence[NewMessage]) -> tuple[Uid, ...]:
+    """The UIDs a migration gives its messages: all given, ascending, from UIDNEXT on, or
+    CANNOT (RFC 9051 §2.3.1.1: UIDs strictly ascend)."""
+    given = [m.uid for m in messages]
+    uids = tuple(uid for uid in given if uid is not None)
+    ascending = all(a < b for a, b in itertools.pairwise(uids))
+    if len(uids) != len(given) or not ascending or uids[0] < mailbox.uidnext:
+        raise MailError(MailErrorKind.CANNOT, "given UIDs must ascend from UIDNEXT")
+    return uids
 
 
 def _new_row(

@@ -50,7 +50,7 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar, cast
 
-from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid
+from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid, UidValidity
 from roost.notify.api import Publisher
 from roost.store.api import (
     Account,
@@ -311,6 +311,17 @@ class MailStore(Upkeep):
         return await self._write(
             partial(mailboxes.create_mailbox, account=account, name=name, special_use=special_use)
         )
+
+    async def set_uidvalidity(
+        self, mailbox: MailboxId, uidvalidity: UidValidity, highestmodseq: ModSeq | None = None
+    ) -> Mailbox:
+        work = partial(
+            mailboxes.set_uidvalidity,
+            mailbox_id=mailbox,
+            uidvalidity=uidvalidity,
+            highestmodseq=highestmodseq,
+        )
+        return await self._write(work)
 
     async def delete_mailbox(self, account: AccountId, name: str) -> None:
         await self._write(partial(mailboxes.delete_mailbox, account=account, name=name))
