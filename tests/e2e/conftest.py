@@ -25,6 +25,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _two_free_ports() -> tuple[int, int]:
+    """Two different free ports: the kernel may give a port it just freed again."""
+    first = free_port()
+    second = free_port()
+    while second == first:
+        second = free_port()
+    return first, second
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -63,7 +72,7 @@ def start_server(
     """`roost serve` on free ports; extra_env (e.g. ROOST_SMTP_PORT) is applied last, and
     `listeners` is how many "listening on" lines to wait for."""
     env = dict(os.environ)
-    imap, imaps = ports or (free_port(), free_port())
+    imap, imaps = ports or _two_free_ports()
     env.update(
         ROOST_DATA_DIR=str(data_dir),
         ROOST_IMAP_PORT=str(imap),
