@@ -20,6 +20,7 @@ from roost.store.api import NewMessage
 from roost.store.blobs import blob_id_of
 from roost.store.mail.store import MailStore
 from tests.imap.transcript import Client, Scene
+from tests.store.ondisk import damage
 
 
 def big_message(size: int, tag: str = "big") -> NewMessage:
@@ -154,8 +155,7 @@ def test_a_damaged_message_file_is_a_no_corruption_not_its_bytes(tmp_path: Path)
             message = big_message(2_000, "soon damaged")
             await s.store.append(inbox.id, [message])
             blob = blob_id_of(message.data)
-            path = tmp_path / "blobs" / blob[:2] / blob[2:]
-            path.write_bytes(path.read_bytes().replace(b"x", b"y", 1))
+            damage(tmp_path, blob, b"x", b"y")
             await s.login(1)
             one = s.clients["1"]
             await send(one, "s SELECT INBOX")

@@ -13,8 +13,10 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import Uid
 from roost.store.api import FlagMode, MessageField, Store
 from roost.store.engines.sqlite import SqliteStore
+from roost.store.engines.sqlite.blobs import INLINE_LIMIT
 from roost.store.mail.store import MailStore
 from tests.store.contract import account_inbox, contract, make
+from tests.store.ondisk import damage
 
 
 async def sql(store: MailStore, statement: str) -> None:
@@ -51,15 +53,16 @@ async def test_broken_counters_are_found_and_repaired(store: Store) -> None:
     assert (await store.append(inbox.id, [make("c")])).uids == (3,)
 
 
-def test_a_damaged_message_file_is_reported_and_never_served(tmp_path: Path) -> None:
+# A small message lives in the database, a large one in a file (roost.store.engines.sqlite.blobs).
+@pytest.mark.parametrize("size", [10, INLINE_LIMIT + 1], ids=["in the database", "a file"])
+def test_a_damaged_message_is_reported_and_never_served(tmp_path: Path, size: int) -> None:
     async def main() -> None:
         store = await SqliteStore.open(tmp_path)
         try:
             _, inbox = await account_inbox(store)
-            await store.append(inbox.id, [make("kept"), make("damaged")])
+            await store.append(inbox.id, [make("kept"), make("damaged", "z" * size)])
             [(_, blob)] = await store.fetch_fields(inbox.id, [Uid(2)], [MessageField.BLOB_ID])
-            path = tmp_path / "blobs" / blob[:2] / blob[2:]
-            path.write_bytes(path.read_bytes().replace(b"damaged", b"DAMAGED"))
+            damage(tmp_path, blob, b"damaged", b"DAMAGED")
             with pytest.raises(MailError) as refused:
                 await store.read_blobs([blob])
             assert refused.value.kind is MailErrorKind.CORRUPTED

@@ -36,6 +36,7 @@ from roost.store.engines.sqlite.fts import (
 from roost.store.mail.messages import field_columns
 from roost.store.mail.query_sql import compile_search, select_uids
 from tests.store.contract import account_inbox, append, make
+from tests.store.ondisk import undo_small_blobs
 
 F = MessageField
 
@@ -269,6 +270,7 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
         )
         conn.execute("ALTER TABLE messages DROP COLUMN envelope_fields")  # 14, after it
         conn.execute("ALTER TABLE mailboxes DROP COLUMN keywords")  # 16
+        undo_small_blobs(conn, tmp_path)  # 17
         conn.execute("PRAGMA user_version = 12")
     conn.close()
     assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]

@@ -17,17 +17,21 @@ from roost.delivery import analyse, deliver
 from roost.errors import MailError
 from roost.model import Uid
 from roost.store.api import NewMessage, Store
+from roost.store.engines.sqlite.blobs import INLINE_LIMIT
 from roost.transfer.walk import mailbox_messages
 from tests.transfer.conftest import Roost, mailbox_contents, mailbox_uids, with_store
 
 JAN = datetime(2022, 1, 10, 12, 0, tzinfo=UTC)
 
 
-def message(n: int, subject: str = "") -> bytes:
+def message(n: int, subject: str = "", *, small: bool = False) -> bytes:
+    """Message n: a file of its own unless small (roost.store.engines.sqlite.blobs keeps
+    a small one inside the database, so in the snapshot itself)."""
+    padding = "" if small else "x" * INLINE_LIMIT + "\r\n"
     return (
         f"From: sender{n}@example.net\r\nTo: alice@example.org\r\n"
         f"Message-ID: <m{n}@example.net>\r\nSubject: {subject or f'message {n}'}\r\n\r\n"
-        f"body {n}\r\n"
+        f"body {n}\r\n{padding}"
     ).encode()
 
 
@@ -38,6 +42,7 @@ def fill(
     numbers: range,
     *,
     flags: frozenset[str] = frozenset(),
+    small: bool = False,
 ) -> None:
     async def run(store: Store) -> None:
         account = await store.find_account(address)
@@ -47,7 +52,7 @@ def fill(
         except MailError:
             box = await store.create_mailbox(account.id, mailbox)
         for n in numbers:
-            await deliver(store, box.id, message(n), flags)
+            await deliver(store, box.id, message(n, small=small), flags)
 
     with_store(data_dir, run)
 
@@ -88,6 +93,24 @@ def test_a_backup_restores_the_whole_server_into_an_empty_data_dir(
     assert roost("check").status == 0
     again = roost("restore", str(tmp_path / "bk"))
     assert again.status == 1 and "empty data dir" in again.err
+
+
+def test_small_messages_come_back_with_the_snapshot_itself(
+    roost: Roost, alice: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small messages live inside the database: the snapshot holds them, no file is
+    copied for them, and a whole-server restore brings them back byte for byte."""
+    fill(data_dir, alice, "INBOX", range(1, 4), small=True)
+    fill(data_dir, alice, "INBOX", range(4, 5))
+    result = roost("backup", str(tmp_path / "bk"))
+    assert result.status == 0, result.err
+    assert "1 message files, 1 new" in result.out
+    fresh = tmp_path / "fresh"
+    monkeypatch.setenv("ROOST_DATA_DIR", str(fresh))
+    assert roost("restore", str(tmp_path / "bk")).status == 0
+    assert mailbox_contents(fresh, alice) == mailbox_contents(data_dir, alice)
+    assert len(mailbox_contents(fresh, alice)["INBOX"]) == 4
+    assert roost("check").status == 0
 
 
 def test_a_second_backup_copies_only_new_mail(

@@ -196,6 +196,10 @@ def test_mail_delivered_here_before_the_last_run_never_hides_the_sources(
     assert mine["INBOX"][0] == validity
 
 
+# Enough that the copy outlasts a look at the target (a login) by far.
+MANY = 2500
+
+
 def test_a_migration_killed_half_way_resumes_without_duplicates(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
@@ -203,8 +207,8 @@ def test_a_migration_killed_half_way_resumes_without_duplicates(
     mbox = tmp_path / "many.mbox"
     mbox.write_text(
         "".join(
-            f"From a@b Mon Jan  3 10:00:00 2022\nSubject: m{n}\n\n{'x' * 3000}\n\n"
-            for n in range(800)
+            f"From a@b Mon Jan  3 10:00:00 2022\nSubject: m{n}\n\n{'x' * 1000}\n\n"
+            for n in range(MANY)
         )
     )
     assert source.roost("import", "mbox", str(mbox), "--user", user).returncode == 0
@@ -221,9 +225,9 @@ def test_a_migration_killed_half_way_resumes_without_duplicates(
                 stream.close()
     assert process.returncode == -signal.SIGKILL
     part = inbox_size(target, user)
-    assert 0 < part < 800, "the kill did not land half-way: the test proved nothing"
+    assert 0 < part < MANY, "the kill did not land half-way: the test proved nothing"
     out = run_migrate(source, target, user, tmp_path)
-    assert f"INBOX: {800 - part} messages copied, UIDs kept" in out
+    assert f"INBOX: {MANY - part} messages copied, UIDs kept" in out
     assert snapshot(target, user) == snapshot(source, user)
 
 

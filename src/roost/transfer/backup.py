@@ -52,7 +52,8 @@ import roost
 from roost.errors import MailError
 from roost.model import BlobId
 from roost.store.blobs import blob_id_of
-from roost.store.blobs.files import _REFERENCED, FileBlobStore
+from roost.store.blobs.files import FileBlobStore
+from roost.store.engines.sqlite.blobs import file_blobs
 from roost.transfer.progress import Progress
 
 __all__ = [
@@ -161,9 +162,10 @@ def _open_readonly(database: Path) -> sqlite3.Connection:
 
 
 def _referenced(conn: sqlite3.Connection) -> list[BlobId]:
-    """Every blob the database references (messages and queued mail), in one read."""
+    """Every blob the database references (messages and queued mail) that is a file (small
+    messages are inside the database, so in the snapshot), in one read."""
     try:
-        return sorted(BlobId(row[0]) for row in conn.execute(_REFERENCED))
+        return file_blobs(conn)
     finally:
         conn.close()
 

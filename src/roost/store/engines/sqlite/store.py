@@ -1,4 +1,5 @@
-"""The embedded store: the mail semantics over SqliteEngine, blobs in files beside it.
+"""The embedded store: the mail semantics over SqliteEngine; small messages inside the
+database and large ones in files beside it (roost.store.engines.sqlite.blobs).
 
 Other processes on the store (server workers, the roost CLI) learn of this one's writes
 from the account log, which `follow` reads as soon as one of them wakes it after a commit
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from roost.notify.api import Publisher
 from roost.store.blobs.files import FileBlobStore
+from roost.store.engines.sqlite.blobs import SqliteBlobStore
 from roost.store.engines.sqlite.engine import SqliteEngine
 from roost.store.engines.sqlite.wakeups import Wakeups
 from roost.store.mail import changes
@@ -33,7 +35,7 @@ class SqliteStore(MailStore):
     def __init__(
         self,
         engine: SqliteEngine,
-        blobs: FileBlobStore,
+        blobs: SqliteBlobStore,
         publisher: Publisher | None,
         wakeups: Wakeups,
     ) -> None:
@@ -44,14 +46,14 @@ class SqliteStore(MailStore):
     async def open(cls, data_dir: Path, publisher: Publisher | None = None) -> SqliteStore:
         """Creates the directory, database and blob directory if missing; migrates. Hints
         of what it commits go to publisher (none: nobody in this process listens)."""
-        blobs = FileBlobStore(data_dir / BLOBS)
+        files = FileBlobStore(data_dir / BLOBS)
 
         def prepare() -> None:
             data_dir.mkdir(parents=True, exist_ok=True)
-            blobs.ensure_root()
+            files.ensure_root()
 
         engine = await SqliteEngine.open(data_dir / DATABASE, before=prepare)
-        return cls(engine, blobs, publisher, Wakeups(data_dir))
+        return cls(engine, SqliteBlobStore(engine, files), publisher, Wakeups(data_dir))
 
     def _committed(self) -> None:
         self._wakeups.wake_others()
