@@ -1,10 +1,11 @@
 """Message blobs: the BlobStore protocol, and how a blob is named.
 
 A blob is a message's bytes, named by their SHA-256. `BlobStore` is what the mail semantics
-(roost.store.mail.store) need of a place to keep them; an engine picks one: files beside
-the SQLite database (roost.store.blobs.files.FileBlobStore), or a table of the database
-itself (the PostgreSQL engine's, roost.store.engines.postgresql.blobs), so that one backup
-holds everything.
+(roost.store.mail.store) need of a place to keep them; an engine picks one: the SQLite
+engine keeps small messages in a table and large ones as files beside the database
+(roost.store.engines.sqlite.blobs over roost.store.blobs.files.FileBlobStore), the
+PostgreSQL engine all of them in a table (roost.store.engines.postgresql.blobs), so that
+one backup holds everything.
 """
 
 from __future__ import annotations
