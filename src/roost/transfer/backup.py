@@ -52,8 +52,7 @@ import roost
 from roost.errors import MailError
 from roost.model import BlobId
 from roost.store.blobs import blob_id_of
-from roost.store.blobs.files import FileBlobStore
-from roost.store.engines.sqlite.blobs import file_blobs
+from roost.store.blobs.files import FileBlobStore, file_blobs
 from roost.transfer.progress import Progress
 
 __all__ = [

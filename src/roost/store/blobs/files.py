@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import os
 import re
+import sqlite3
 import tempfile
 import time
 from collections.abc import Collection, Sequence
@@ -42,7 +43,7 @@ from roost.model import BlobId
 from roost.store.blobs import blob_id_of
 from roost.store.engines.api import Tx
 
-__all__ = ["FileBlobStore"]
+__all__ = ["FileBlobStore", "file_blobs"]
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
@@ -63,6 +64,22 @@ def _fsync_dir(path: Path) -> None:
 
 # What references a blob: a message in a mailbox, or mail in the outbound queue.
 _REFERENCED = "SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound"
+
+
+def file_blobs(conn: sqlite3.Connection) -> list[BlobId]:
+    """The blobs a SQLite database references that are files, not rows of its small_blobs
+    table (roost.store.engines.sqlite.blobs), sorted: what a file-level copy of the store
+    (roost backup) must copy beside the database. Works on a database from before
+    migration 17 too."""
+    inline = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'small_blobs'"
+    ).fetchone()
+    sql = _REFERENCED
+    if inline is not None:
+        sql = (
+            f"SELECT blob_id FROM ({_REFERENCED}) WHERE blob_id NOT IN (SELECT id FROM small_blobs)"
+        )
+    return sorted(BlobId(row[0]) for row in conn.execute(sql))
 
 
 class FileBlobStore:

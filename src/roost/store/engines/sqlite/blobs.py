@@ -23,7 +23,6 @@ reference a blob, and `keep` stores again whatever a collection removed before.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -34,13 +33,12 @@ from roost.store.blobs import blob_id_of
 from roost.store.blobs.files import FileBlobStore
 from roost.store.engines.api import Engine, Tx
 
-__all__ = ["INLINE_LIMIT", "SqliteBlobStore", "file_blobs"]
+__all__ = ["INLINE_LIMIT", "SqliteBlobStore"]
 
 # Messages up to this size live in the database (octets). Chosen by measurement: see
 # BENCHMARKS.md, "One fsync per message".
 INLINE_LIMIT = 128 * 1024
 
-_REFERENCED = "SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound"
 _INSERT = "INSERT INTO small_blobs (id, data, created) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
 _COLLECT = (
     "DELETE FROM small_blobs WHERE created < ? "
@@ -49,21 +47,6 @@ _COLLECT = (
 )
 _BATCH = 500  # ids per SELECT
 _WHOLE = 2**31 - 1  # substr's length for "all of it" (larger overflows to nothing)
-
-
-def file_blobs(conn: sqlite3.Connection) -> list[BlobId]:
-    """The blobs a database references that live in files (not in its small_blobs table),
-    sorted: what a file-level copy of the store (roost backup) must copy beside it. Works
-    on a database from before migration 17 too."""
-    inline = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'small_blobs'"
-    ).fetchone()
-    sql = _REFERENCED
-    if inline is not None:
-        sql = (
-            f"SELECT blob_id FROM ({_REFERENCED}) WHERE blob_id NOT IN (SELECT id FROM small_blobs)"
-        )
-    return sorted(BlobId(row[0]) for row in conn.execute(sql))
 
 
 class SqliteBlobStore:
