@@ -33,6 +33,7 @@ from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
+from roost.spool import MemoryBudget
 from roost.startup import StartupError, check_data_dir, listen_error, prepare_tls, reload_tls
 from roost.store.mail.store import MailStore
 
@@ -54,10 +55,16 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     sessions = Sessions(Metrics())
     notifier = LocalNotifier()
     store = await open_store(config, notifier)
-    imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls, sessions=sessions)
+    # Issue 9: one budget of in-flight message bytes for IMAP APPEND and SMTP/LMTP DATA.
+    inflight = MemoryBudget(config.max_inflight_bytes)
+    imap = ImapServer(
+        store=store, notifier=notifier, config=config, tls=tls, sessions=sessions, inflight=inflight
+    )
     pop3 = PopServer(store=store, config=config, tls=tls, sessions=sessions)
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config), sessions=sessions)
-    services = Services(store=store, config=config, wake_queue=queue.wake, sessions=sessions)
+    services = Services(
+        store=store, config=config, wake_queue=queue.wake, sessions=sessions, inflight=inflight
+    )
     smtp = SmtpServers(services, tls)
     deps = Deps(
         config=config,

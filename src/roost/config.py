@@ -79,6 +79,9 @@ class Config:
     tls: TlsFiles
     max_message_size: int = 50 * MiB
     max_line_length: int = 64 * KiB
+    # Issue 9: message bytes (APPEND literals, SMTP/LMTP DATA) all connections together may
+    # hold in memory at once; a message beyond it waits its turn (roost.spool).
+    max_inflight_bytes: int = 256 * MiB
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
@@ -141,6 +144,7 @@ _TOP_LEVEL: Mapping[str, type] = {
     "lmtp_bind": str,
     "max_message_size": int,
     "max_line_length": int,
+    "max_inflight_bytes": int,
     "idle_keepalive": int,
     "log_level": str,
     "log_format": str,
@@ -335,6 +339,7 @@ def _validate(config: Config) -> None:
     minimums = (
         ("max_message_size", 1),
         ("max_line_length", 1024),
+        ("max_inflight_bytes", MiB),
         ("idle_keepalive", 1),
         ("queue_retry", 1),
         ("queue_give_up", 1),

@@ -22,6 +22,7 @@ from roost.notify.api import Notifier
 from roost.proto.deflate import Deflate
 from roost.proto.imap.responses import untagged_status
 from roost.sessions import Sessions, peer_text
+from roost.spool import MemoryBudget
 from roost.store.api import Store
 
 log = logging.getLogger("roost.imap")
@@ -89,11 +90,14 @@ class ImapServer(streams.Listeners):
         config: Config,
         tls: ssl.SSLContext | None,
         sessions: Sessions | None = None,
+        inflight: MemoryBudget | None = None,
     ) -> None:
         super().__init__(config=config, sessions=sessions)
         self.store = store
         self.notifier = notifier
         self.tls = tls
+        # Message bytes in memory, server-wide (roost.spool); shared with SMTP by roost.app.
+        self.inflight = inflight or MemoryBudget(config.max_inflight_bytes)
 
     async def serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
@@ -109,6 +113,7 @@ class ImapServer(streams.Listeners):
             connection=conn,
             tls_available=self.tls is not None,
             live=live,
+            inflight=self.inflight,
         )
         login_by = asyncio.get_running_loop().time() + LOGIN_WINDOW
         try:

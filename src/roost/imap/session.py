@@ -54,6 +54,7 @@ from roost.proto.imap.receiver import (
 from roost.proto.imap.responses import continuation, tagged, untagged, untagged_status
 from roost.proto.imap.strings import render_string
 from roost.sessions import LiveSession
+from roost.spool import MemoryBudget, SpoolFiles, spool_directory
 from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.imap")
@@ -95,6 +96,7 @@ class Session:
         connection: Connection,
         tls_available: bool,
         live: LiveSession | None = None,
+        inflight: MemoryBudget | None = None,
     ) -> None:
         self.tls_available = tls_available
         # The operator's view of this connection: log lines, metrics (roost.sessions).
@@ -103,11 +105,20 @@ class Session:
         self.notifier = notifier
         self.config = config
         self.conn = connection
+        # Issue 9: the server-wide budget of message bytes in memory (roost.spool), shared
+        # with the other sessions and SMTP; this session's own, when run alone.
+        self.inflight = (
+            inflight if inflight is not None else MemoryBudget(config.max_inflight_bytes)
+        )
+        # Large literals (APPENDed messages) go to files as they arrive, closed after the
+        # command that took them.
+        self.spools = SpoolFiles(spool_directory(config.data_dir))
         # Issue 9: before login no command needs a literal larger than a user name or a
         # password, so a stranger cannot make the server hold megabytes.
         self.receiver = Receiver(
             max_line=config.max_line_length,
             max_literal=min(PRE_AUTH_LITERAL, config.max_message_size),
+            spool=self.spools.new,
         )
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
@@ -160,18 +171,23 @@ class Session:
         if isinstance(event, NeedLiteral):
             await self.send(continuation("Ready"))
         elif isinstance(event, BadCommand):
+            self.spools.close_all()
             self.live.protocol_error(event.text)
             if event.tag is None:
                 await self.send(untagged_status("BAD", event.text))
             else:
                 await self.send(tagged(event.tag, "BAD", event.text))
         elif isinstance(event, Fatal):
+            self.spools.close_all()
             await self.send(untagged_status("BYE", event.text))
             self.closed = True
         elif isinstance(event, RawLine):
             await self._raw_line(event.line)
         elif isinstance(event, c.Command):
-            await self._command(event)
+            try:
+                await self._command(event)
+            finally:
+                self.spools.close_all()
 
     async def _raw_line(self, line: bytes) -> None:
         if self.idling is not None:
@@ -359,6 +375,7 @@ class Session:
         self.listener = self.notifier.listen(account.id)
 
     def close(self) -> None:
+        self.spools.close_all()
         if self.listener is not None:
             self.listener.close()
             self.listener = None

@@ -25,6 +25,7 @@ from roost.smtp.lmtp import LmtpPolicy
 from roost.smtp.policy import Policy, Services
 from roost.smtp.protocol import RoostLMTP, RoostSMTP
 from roost.smtp.submission import SubmissionPolicy
+from roost.spool import MemoryBudget, spool_directory
 
 __all__ = ["SmtpServers"]
 
@@ -43,6 +44,7 @@ class SmtpServers:
         self.config = services.config
         self.tls = tls
         self.sessions = services.sessions
+        self.inflight = services.inflight or MemoryBudget(self.config.max_inflight_bytes)
         self._submission = SubmissionPolicy(services)
         self._inbound = InboundPolicy(services)
         self._lmtp = LmtpPolicy(services)
@@ -118,6 +120,8 @@ class SmtpServers:
             protocol.plaintext_auth_on_loopback = config.allow_plaintext_auth_on_loopback
             protocol.sessions = self.sessions
             protocol.label = label
+            protocol.inflight = self.inflight
+            protocol.spool_dir = spool_directory(config.data_dir)
             self._connections.add(protocol)
             return protocol
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
 
 from roost.proto.errors import ProtocolError
 from roost.proto.imap.seqset import SeqSet
@@ -19,6 +20,26 @@ from roost.proto.imap.seqset import SeqSet
 @dataclass(frozen=True, slots=True)
 class Literal:
     data: bytes
+    binary: bool = False
+
+
+class Spool(Protocol):
+    """Where the receiver writes a large literal as it arrives (the session gives it a
+    temporary file). The codec only writes; the session reads it back."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def read(self, size: int = -1, /) -> bytes: ...
+    def flush(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SpooledLiteral:
+    """A literal too large to keep in memory (an APPENDed message): its octets are in
+    `spool`. Only a message may be one; as any other string it is refused."""
+
+    spool: Spool
+    size: int
     binary: bool = False
 
 
@@ -52,7 +73,7 @@ MAX_NUMBER64 = 2**63 - 1
 class Cursor:
     """A read position over the segments of one command."""
 
-    def __init__(self, segments: Sequence[bytes | Literal]) -> None:
+    def __init__(self, segments: Sequence[bytes | Literal | SpooledLiteral]) -> None:
         self.segments = segments
         self.index = 0
         self.pos = 0
@@ -96,10 +117,10 @@ class Cursor:
         self.pos = m.end()
         return m.group()
 
-    def literal(self) -> Literal | None:
+    def literal(self) -> Literal | SpooledLiteral | None:
         if self.pos >= len(self.line) and self.index + 1 < len(self.segments):
             payload = self.segments[self.index + 1]
-            assert isinstance(payload, Literal)
+            assert isinstance(payload, Literal | SpooledLiteral)
             self.index += 2
             nxt = self.segments[self.index] if self.index < len(self.segments) else b""
             self.line = nxt if isinstance(nxt, bytes) else b""
@@ -110,6 +131,8 @@ class Cursor:
     # --- strings
     def string_bytes(self, atom: re.Pattern[bytes] | None = None, what: str = "string") -> bytes:
         lit = self.literal()
+        if isinstance(lit, SpooledLiteral):
+            raise self.fail(f"a literal of {lit.size} octets is too large for a {what}")
         if lit is not None:
             return lit.data
         if self.peek() == b'"':
