@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.backends import open_store
 from roost.config import Config, lmtp_socket_mode, lmtp_socket_path
 from roost.http.app import Deps, HttpServer, public_app
@@ -57,13 +58,26 @@ async def run(config: Config, ready: Callable[[], None] | None = None) -> None:
     store = await open_store(config, notifier)
     # Issue 9: one budget of in-flight message bytes for IMAP APPEND and SMTP/LMTP DATA.
     inflight = MemoryBudget(config.max_inflight_bytes)
+    # ...and one memory of failed logins for every protocol (roost.auth.throttle).
+    throttle = Throttle(ThrottlePolicy.from_config(config))
     imap = ImapServer(
-        store=store, notifier=notifier, config=config, tls=tls, sessions=sessions, inflight=inflight
+        store=store,
+        notifier=notifier,
+        config=config,
+        tls=tls,
+        sessions=sessions,
+        inflight=inflight,
+        throttle=throttle,
     )
-    pop3 = PopServer(store=store, config=config, tls=tls, sessions=sessions)
+    pop3 = PopServer(store=store, config=config, tls=tls, sessions=sessions, throttle=throttle)
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config), sessions=sessions)
     services = Services(
-        store=store, config=config, wake_queue=queue.wake, sessions=sessions, inflight=inflight
+        store=store,
+        config=config,
+        wake_queue=queue.wake,
+        sessions=sessions,
+        inflight=inflight,
+        throttle=throttle,
     )
     smtp = SmtpServers(services, tls)
     deps = Deps(

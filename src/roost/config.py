@@ -82,6 +82,18 @@ class Config:
     # Issue 9: message bytes (APPEND literals, SMTP/LMTP DATA) all connections together may
     # hold in memory at once; a message beyond it waits its turn (roost.spool).
     max_inflight_bytes: int = 256 * MiB
+    # Issue 9: failed logins (roost.auth.throttle), counted over auth_failure_window seconds
+    # per source address and per account. A source past auth_delay_after failures waits
+    # 1, 2, 4... (at most auth_max_delay) seconds per attempt and past auth_block_after is
+    # blocked for auth_block_seconds; an account past auth_account_delay_after slows down
+    # but is never blocked. Loopback (a webmail on this machine) only if told.
+    auth_failure_window: int = 900
+    auth_delay_after: int = 5
+    auth_block_after: int = 20
+    auth_block_seconds: int = 900
+    auth_account_delay_after: int = 10
+    auth_max_delay: int = 15
+    auth_throttle_loopback: bool = False
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
@@ -145,6 +157,13 @@ _TOP_LEVEL: Mapping[str, type] = {
     "max_message_size": int,
     "max_line_length": int,
     "max_inflight_bytes": int,
+    "auth_failure_window": int,
+    "auth_delay_after": int,
+    "auth_block_after": int,
+    "auth_block_seconds": int,
+    "auth_account_delay_after": int,
+    "auth_max_delay": int,
+    "auth_throttle_loopback": bool,
     "idle_keepalive": int,
     "log_level": str,
     "log_format": str,
@@ -340,6 +359,12 @@ def _validate(config: Config) -> None:
         ("max_message_size", 1),
         ("max_line_length", 1024),
         ("max_inflight_bytes", MiB),
+        ("auth_failure_window", 1),
+        ("auth_delay_after", 1),
+        ("auth_block_after", 1),
+        ("auth_block_seconds", 0),
+        ("auth_account_delay_after", 1),
+        ("auth_max_delay", 0),
         ("idle_keepalive", 1),
         ("queue_retry", 1),
         ("queue_give_up", 1),

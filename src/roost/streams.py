@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from roost.auth.plaintext import is_loopback
+from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.config import Config
 from roost.sessions import LiveSession, Sessions
 from roost.tls import discard_unread
@@ -90,9 +91,13 @@ class Listeners:
     """Owns the listening sockets and every connection they accept; a subclass serves
     each connection (`serve_connection`)."""
 
-    def __init__(self, *, config: Config, sessions: Sessions | None) -> None:
+    def __init__(
+        self, *, config: Config, sessions: Sessions | None, throttle: Throttle | None = None
+    ) -> None:
         self.config = config
         self.sessions = sessions if sessions is not None else Sessions()
+        # Failed logins, server-wide (roost.auth.throttle); roost.app shares one with SMTP.
+        self.throttle = throttle or Throttle(ThrottlePolicy.from_config(config))
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.StreamWriter] = set()
 

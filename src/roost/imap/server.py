@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from roost import streams
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import ProtocolError
 from roost.imap.session import Session
@@ -91,8 +92,9 @@ class ImapServer(streams.Listeners):
         tls: ssl.SSLContext | None,
         sessions: Sessions | None = None,
         inflight: MemoryBudget | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
-        super().__init__(config=config, sessions=sessions)
+        super().__init__(config=config, sessions=sessions, throttle=throttle)
         self.store = store
         self.notifier = notifier
         self.tls = tls
@@ -114,6 +116,7 @@ class ImapServer(streams.Listeners):
             tls_available=self.tls is not None,
             live=live,
             inflight=self.inflight,
+            throttle=self.throttle,
         )
         login_by = asyncio.get_running_loop().time() + LOGIN_WINDOW
         try:

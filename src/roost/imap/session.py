@@ -27,6 +27,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from roost.auth.plaintext import password_allowed
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap import contexts
@@ -97,8 +98,10 @@ class Session:
         tls_available: bool,
         live: LiveSession | None = None,
         inflight: MemoryBudget | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.tls_available = tls_available
+        self.throttle = throttle  # failed logins, server-wide (roost.auth.throttle)
         # The operator's view of this connection: log lines, metrics (roost.sessions).
         self.live = live if live is not None else LiveSession(protocol="imap", peer="local")
         self.store = store

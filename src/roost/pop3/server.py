@@ -13,6 +13,7 @@ import logging
 import ssl
 
 from roost import streams
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.pop3.maildrop import WireSizes
 from roost.pop3.session import Session
@@ -45,8 +46,9 @@ class PopServer(streams.Listeners):
         config: Config,
         tls: ssl.SSLContext | None,
         sessions: Sessions | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
-        super().__init__(config=config, sessions=sessions)
+        super().__init__(config=config, sessions=sessions, throttle=throttle)
         self.store = store
         self.tls = tls
         self.sizes = WireSizes()
@@ -65,6 +67,7 @@ class PopServer(streams.Listeners):
             tls_available=self.tls is not None,
             sizes=self.sizes,
             live=live,
+            throttle=self.throttle,
         )
         try:
             if secure and not await streams.handshake(conn, live):

@@ -17,6 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.sessions import Sessions
 from roost.smtp.message import bare_line_ending, message_id, received_header
@@ -40,6 +41,8 @@ class Services:
     sessions: Sessions = field(default_factory=Sessions)
     # The server-wide budget of message bytes in memory (roost.spool); None: one of its own.
     inflight: MemoryBudget | None = None
+    # Failed logins, server-wide (roost.auth.throttle); None: none are throttled.
+    throttle: Throttle | None = None
 
 
 def new_queue_id() -> str:

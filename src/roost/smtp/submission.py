@@ -72,8 +72,17 @@ class SubmissionPolicy(Policy):
         user, password = credentials
         live = getattr(server, "live", None) or LiveSession(protocol="submission", peer="local")
         account = await log_in(
-            self.store, live, user, password, mechanism=mechanism, service="submission"
+            self.store,
+            live,
+            user,
+            password,
+            mechanism=mechanism,
+            service="submission",
+            throttle=self.services.throttle,
         )
+        if account is Refusal.BLOCKED:
+            # RFC 4954 §6: 454 4.7.0, a temporary authentication failure.
+            return "454 4.7.0 Too many failed logins from your address; try again later"
         if account is Refusal.SERVICE:
             return "535 5.7.8 This account may not send mail here; contact the administrator"
         if account is Refusal.CREDENTIALS:

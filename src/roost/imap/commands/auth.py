@@ -66,7 +66,12 @@ async def _plain(s: Session, response: bytes) -> Reply:
 
 
 async def _log_in(s: Session, user: str, password: str, mechanism: str) -> Reply:
-    account = await log_in(s.store, s.live, user, password, mechanism=mechanism, service="imap")
+    account = await log_in(
+        s.store, s.live, user, password, mechanism=mechanism, service="imap", throttle=s.throttle
+    )
+    if account is Refusal.BLOCKED:
+        # RFC 5530 §3: UNAVAILABLE, a temporary failure; the client may try again later.
+        return no("Too many failed logins from your address; try again later", "UNAVAILABLE")
     if account is Refusal.SERVICE:
         # RFC 5530 §3: CONTACTADMIN, the user should contact the system administrator.
         return no("This account has no IMAP access", "CONTACTADMIN")
