@@ -94,6 +94,10 @@ class Config:
     auth_account_delay_after: int = 10
     auth_max_delay: int = 15
     auth_throttle_loopback: bool = False
+    # Issue 9: connections one address may hold before logging in, and one account after
+    # (roost.auth.connections); the next is refused with a reason.
+    max_connections_per_address: int = 50
+    max_connections_per_account: int = 100
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
@@ -164,6 +168,8 @@ _TOP_LEVEL: Mapping[str, type] = {
     "auth_account_delay_after": int,
     "auth_max_delay": int,
     "auth_throttle_loopback": bool,
+    "max_connections_per_address": int,
+    "max_connections_per_account": int,
     "idle_keepalive": int,
     "log_level": str,
     "log_format": str,
@@ -365,6 +371,8 @@ def _validate(config: Config) -> None:
         ("auth_block_seconds", 0),
         ("auth_account_delay_after", 1),
         ("auth_max_delay", 0),
+        ("max_connections_per_address", 1),
+        ("max_connections_per_account", 1),
         ("idle_keepalive", 1),
         ("queue_retry", 1),
         ("queue_give_up", 1),

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from roost import streams
+from roost.auth.connections import ConnectionLimits
 from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import ProtocolError
@@ -93,8 +94,9 @@ class ImapServer(streams.Listeners):
         sessions: Sessions | None = None,
         inflight: MemoryBudget | None = None,
         throttle: Throttle | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        super().__init__(config=config, sessions=sessions, throttle=throttle)
+        super().__init__(config=config, sessions=sessions, throttle=throttle, limits=limits)
         self.store = store
         self.notifier = notifier
         self.tls = tls
@@ -119,9 +121,12 @@ class ImapServer(streams.Listeners):
             throttle=self.throttle,
         )
         login_by = asyncio.get_running_loop().time() + LOGIN_WINDOW
+        place = None
         try:
-            if secure and not await streams.handshake(conn, live):
+            place = await self.admit(conn, live, secure=secure)
+            if place is None:
                 return
+            session.place = place
             await session.greet()
             while not session.closed:
                 try:
@@ -143,6 +148,8 @@ class ImapServer(streams.Listeners):
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await session.send(untagged_status("BYE", exc.text))
         finally:
+            if place is not None:
+                place.close()
             session.close()
             live.close()
             writer.close()

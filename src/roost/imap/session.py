@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable
 from typing import Protocol
 
+from roost.auth.connections import Place
 from roost.auth.plaintext import password_allowed
 from roost.auth.throttle import Throttle
 from roost.config import Config
@@ -102,6 +103,9 @@ class Session:
     ) -> None:
         self.tls_available = tls_available
         self.throttle = throttle  # failed logins, server-wide (roost.auth.throttle)
+        # This connection's place in the per-address and per-account counts (set by the
+        # server; roost.auth.connections); None: not counted.
+        self.place: Place | None = None
         # The operator's view of this connection: log lines, metrics (roost.sessions).
         self.live = live if live is not None else LiveSession(protocol="imap", peer="local")
         self.store = store

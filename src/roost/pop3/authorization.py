@@ -113,6 +113,9 @@ async def log_in(s: Session, address: str, password: str, mechanism: str) -> byt
         return err("[AUTH] This account has no POP3 access; contact the administrator")
     if account is Refusal.CREDENTIALS:
         return await _failed(s, "Invalid credentials")
+    if s.place is not None and not s.place.log_in(account.address):
+        # RFC 2449 §8.1.1: IN-USE, the credentials were right but the maildrop is busy.
+        return err("[IN-USE] Too many connections for this account; close another one first")
     maildrop = await open_maildrop(s.store, account.id, s.sizes)
     s.logged_in(account, maildrop)
     count, octets = maildrop.totals()

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from roost.auth.connections import Place
 from roost.auth.plaintext import password_allowed
 from roost.auth.throttle import Throttle
 from roost.config import Config
@@ -119,6 +120,9 @@ class Session:
         throttle: Throttle | None = None,
     ) -> None:
         self.throttle = throttle  # failed logins, server-wide (roost.auth.throttle)
+        # This connection's place in the per-address and per-account counts (set by the
+        # server; roost.auth.connections); None: not counted.
+        self.place: Place | None = None
         # The operator's view of this connection: log lines, metrics (roost.sessions).
         self.live = live if live is not None else LiveSession(protocol="pop3", peer="local")
         self.store = store

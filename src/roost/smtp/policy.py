@@ -17,6 +17,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
+from roost.auth.connections import ConnectionLimits
 from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.sessions import Sessions
@@ -43,6 +44,8 @@ class Services:
     inflight: MemoryBudget | None = None
     # Failed logins, server-wide (roost.auth.throttle); None: none are throttled.
     throttle: Throttle | None = None
+    # Connections per address and per account (roost.auth.connections); None: one of its own.
+    limits: ConnectionLimits | None = None
 
 
 def new_queue_id() -> str:

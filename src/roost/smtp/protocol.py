@@ -31,9 +31,11 @@ from typing import IO, TYPE_CHECKING, AnyStr
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, syntax
 
+from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback, password_allowed
 from roost.sessions import LiveSession, Sessions, peer_text
 from roost.spool import BudgetExhausted, MemoryBudget, message_spool, read_back
+from roost.streams import TOO_MANY_FROM_ADDRESS
 
 __all__ = ["RoostLMTP", "RoostSMTP"]
 
@@ -91,14 +93,37 @@ class _RoostConnection(_Base):
     # messages too large for memory wait (roost.spool).
     inflight: MemoryBudget | None = None
     spool_dir: Path | None = None
+    # Set by the factory for submission and inbound SMTP (not LMTP, whose client is the
+    # MTA of this machine): connections per address and per account.
+    limits: ConnectionLimits | None = None
+    place: Place | None = None
+    _refusal: str | None = None  # said instead of the greeting
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.live is None and self.sessions is not None:  # not the STARTTLS upgrade
             peer = peer_text(transport.get_extra_info("peername"))
             self.live = self.sessions.open(self.label, peer, stop=self.goodbye)
+            if self.limits is not None:
+                self.place = self.limits.connect(peer)
+                if self.place is None:
+                    self._refusal = f"421 4.7.0 {self.hostname} {TOO_MANY_FROM_ADDRESS}"
         super().connection_made(transport)
 
+    async def _handle_client(self) -> None:
+        if self._refusal is None:
+            await super()._handle_client()
+            return
+        # RFC 5321 §3.1: a server may answer the connection with 421 instead of 220.
+        if self.live is not None:
+            self.live.protocol_error(self._refusal)
+        await self.push(self._refusal)
+        if self.transport is not None:
+            self.transport.close()
+
     def connection_lost(self, error: Exception | None) -> None:
+        if self.place is not None:
+            self.place.close()
+            self.place = None
         if self.live is not None:
             self.live.close()
         super().connection_lost(error)

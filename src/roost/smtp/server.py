@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
+from roost.auth.connections import ConnectionLimits
 from roost.sessions import Sessions, peer_text
 from roost.smtp.inbound import InboundPolicy
 from roost.smtp.lmtp import LmtpPolicy
@@ -45,6 +46,7 @@ class SmtpServers:
         self.tls = tls
         self.sessions = services.sessions
         self.inflight = services.inflight or MemoryBudget(self.config.max_inflight_bytes)
+        self.limits = services.limits or ConnectionLimits.from_config(self.config)
         self._submission = SubmissionPolicy(services)
         self._inbound = InboundPolicy(services)
         self._lmtp = LmtpPolicy(services)
@@ -122,6 +124,8 @@ class SmtpServers:
             protocol.label = label
             protocol.inflight = self.inflight
             protocol.spool_dir = spool_directory(config.data_dir)
+            if kind is not RoostLMTP:  # LMTP's client is this machine's MTA
+                protocol.limits = self.limits
             self._connections.add(protocol)
             return protocol
 

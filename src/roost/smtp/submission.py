@@ -87,6 +87,9 @@ class SubmissionPolicy(Policy):
             return "535 5.7.8 This account may not send mail here; contact the administrator"
         if account is Refusal.CREDENTIALS:
             return AUTH_FAILED
+        place = getattr(server, "place", None)
+        if place is not None and not place.log_in(account.address):
+            return "454 4.7.0 Too many connections for this account; close another one first"
         session.authenticated = True
         session.auth_data = account  # type: ignore[assignment]  # aiosmtpd: "free-form"
         return AUTH_OK
