@@ -39,3 +39,13 @@ def test_unix_socket_peers_are_not_counted() -> None:
     limits = ConnectionLimits(per_address=1, per_account=1)
     assert all(limits.connect("local") is not None for _ in range(5))
     assert limits._addresses == {}
+
+
+def test_loopback_is_counted_only_if_told() -> None:
+    limits = ConnectionLimits(per_address=1, per_account=1, loopback=False)
+    places = [limits.connect("127.0.0.1") for _ in range(5)]
+    assert all(p is not None and p.log_in("webmail@example.org") for p in places)
+    assert limits._addresses == {} and limits._accounts == {}
+    limits = ConnectionLimits(per_address=1, per_account=1, loopback=True)
+    assert limits.connect("127.0.0.1") is not None
+    assert limits.connect("127.0.0.1") is None

@@ -86,18 +86,20 @@ class Config:
     # per source address and per account. A source past auth_delay_after failures waits
     # 1, 2, 4... (at most auth_max_delay) seconds per attempt and past auth_block_after is
     # blocked for auth_block_seconds; an account past auth_account_delay_after slows down
-    # but is never blocked. Loopback (a webmail on this machine) only if told.
+    # but is never blocked.
     auth_failure_window: int = 900
     auth_delay_after: int = 5
     auth_block_after: int = 20
     auth_block_seconds: int = 900
     auth_account_delay_after: int = 10
     auth_max_delay: int = 15
-    auth_throttle_loopback: bool = False
     # Issue 9: connections one address may hold before logging in, and one account after
     # (roost.auth.connections); the next is refused with a reason.
     max_connections_per_address: int = 50
     max_connections_per_account: int = 100
+    # The two above, and the auth_* ones, also for 127.0.0.1 / ::1; off, since a webmail or
+    # proxy on this machine speaks for many users (and the benchmarks for thousands).
+    limit_loopback: bool = False
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
@@ -167,9 +169,9 @@ _TOP_LEVEL: Mapping[str, type] = {
     "auth_block_seconds": int,
     "auth_account_delay_after": int,
     "auth_max_delay": int,
-    "auth_throttle_loopback": bool,
     "max_connections_per_address": int,
     "max_connections_per_account": int,
+    "limit_loopback": bool,
     "idle_keepalive": int,
     "log_level": str,
     "log_format": str,

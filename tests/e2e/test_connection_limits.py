@@ -22,7 +22,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[Server]:
     config = tmp_path / "roost.toml"
-    config.write_text("max_connections_per_address = 3\nmax_connections_per_account = 2\n")
+    config.write_text(
+        "max_connections_per_address = 3\nmax_connections_per_account = 2\nlimit_loopback = true\n"
+    )
     pop3, submission = free_port(), free_port()
     server = start_server(
         tmp_path / "data",

@@ -28,7 +28,7 @@ USER_ADDRESS = "127.0.0.2"  # another source on the loopback network
 def throttled(tmp_path: Path) -> Iterator[Server]:
     config = tmp_path / "roost.toml"
     config.write_text(
-        "auth_throttle_loopback = true\n"
+        "limit_loopback = true\n"
         "auth_delay_after = 1\n"
         "auth_max_delay = 1\n"
         "auth_block_after = 3\n"

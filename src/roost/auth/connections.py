@@ -11,7 +11,7 @@ counting against the address and counts against the account instead; past `per_a
 the login is refused (IMAP `NO [LIMIT]`, POP3 `-ERR [IN-USE]`, SMTP `454 4.7.0`) and the
 connection stays as it was. Both limits are generous: a household behind one NAT, every
 device with a handful of connections, stays far below them. Unix-socket peers (an MTA on
-this machine) are not counted.
+this machine) are not counted, nor are loopback peers unless `loopback` (limit_loopback).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ __all__ = ["ConnectionLimits", "Place"]
 class ConnectionLimits:
     """The server's count of connections per address (before login) and per account."""
 
-    def __init__(self, *, per_address: int, per_account: int) -> None:
+    def __init__(self, *, per_address: int, per_account: int, loopback: bool = True) -> None:
         self.per_address = per_address
         self.per_account = per_account
+        self.loopback = loopback
         self._addresses: Counter[str] = Counter()
         self._accounts: Counter[str] = Counter()
 
@@ -39,15 +40,17 @@ class ConnectionLimits:
         return cls(
             per_address=config.max_connections_per_address,
             per_account=config.max_connections_per_account,
+            loopback=config.limit_loopback,
         )
 
     def connect(self, peer: str) -> Place | None:
         """A place for a new connection from `peer`, or None: the address has too many."""
-        key = source_key(peer, loopback=True)
-        if key is not None:
-            if self._addresses[key] >= self.per_address:
-                return None
-            self._addresses[key] += 1
+        key = source_key(peer, loopback=self.loopback)
+        if key is None:
+            return Place(limits=self, address=None, counted=False)
+        if self._addresses[key] >= self.per_address:
+            return None
+        self._addresses[key] += 1
         return Place(limits=self, address=key)
 
     def count(self, *, address: str | None = None, account: str | None = None) -> int:
@@ -68,12 +71,13 @@ class Place:
     limits: ConnectionLimits
     address: str | None  # counted against this address until it logs in
     account: str | None = None
+    counted: bool = True  # False: a peer the limits leave alone (loopback, a Unix socket)
 
     def log_in(self, account: str) -> bool:
         """Moves the place from the address to the account; False (nothing moved) if the
         account holds too many connections already."""
         limits = self.limits
-        if self.account == account:
+        if self.account == account or not self.counted:
             return True
         if limits._accounts[account] >= limits.per_account:
             return False

@@ -65,7 +65,7 @@ class ThrottlePolicy:
             block_seconds=config.auth_block_seconds,
             account_delay_after=config.auth_account_delay_after,
             max_delay=config.auth_max_delay,
-            throttle_loopback=config.auth_throttle_loopback,
+            throttle_loopback=config.limit_loopback,
         )
 
 
