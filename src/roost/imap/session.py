@@ -63,6 +63,9 @@ log = logging.getLogger("roost.imap")
 
 # The largest literal taken before login (LOGIN's user name and password).
 PRE_AUTH_LITERAL = 8 * 1024
+# Issue 9: a connection that has not logged in and sent this many commands answered BAD is
+# not a mail client (a scanner, or a protocol it mistook for IMAP): BYE.
+MAX_BAD_BEFORE_LOGIN = 10
 
 
 class Connection(Protocol):
@@ -139,6 +142,7 @@ class Session:
         self.uidonly = False  # ENABLE UIDONLY (RFC 9586): no sequence numbers either way
         self.idling: str | None = None  # the tag of the IDLE in progress
         self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
+        self.bad_before_login = 0
         self.closed = False
 
     # --- I/O entry points ---------------------------------------------------------
@@ -184,6 +188,7 @@ class Session:
                 await self.send(untagged_status("BAD", event.text))
             else:
                 await self.send(tagged(event.tag, "BAD", event.text))
+            await self._count_bad()
         elif isinstance(event, Fatal):
             self.spools.close_all()
             await self.send(untagged_status("BYE", event.text))
@@ -247,6 +252,17 @@ class Session:
             # RFC 5465 §3: NOTIFY events may go out whenever untagged responses may.
             await self.report_notifications()
         await self.send(tagged(tag, reply.status, reply.text, reply.code))
+        if reply.status == "BAD":
+            await self._count_bad()
+
+    async def _count_bad(self) -> None:
+        if self.state is not State.NOT_AUTHENTICATED or self.closed:
+            return
+        self.bad_before_login += 1
+        if self.bad_before_login >= MAX_BAD_BEFORE_LOGIN:
+            # RFC 9051 §7.1.5: BYE, then the server closes the connection.
+            await self.send(untagged_status("BYE", "Too many bad commands; closing"))
+            self.close()
 
     # --- selected-mailbox sync -----------------------------------------------------
     async def _account_exists(self) -> bool:

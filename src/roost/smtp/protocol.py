@@ -12,6 +12,11 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 - When AUTH is allowed: over TLS (STARTTLS or implicit TLS from the first byte) or, if the
   configuration allows it, from loopback. aiosmtpd only knows STARTTLS, so the decision
   is made per connection here.
+- Time: aiosmtpd closes a connection `timeout` seconds after its last command, DATA
+  included, so a large message sent slowly but steadily was cut off while a trickle of
+  commands kept a connection for ever. Here a message in DATA earns more time as it
+  arrives (`DATA_MIN_RATE`); a timeout says `421 4.4.2` before closing; and on submission
+  a client must log in within `LOGIN_WINDOW` seconds of connecting (issue 9).
 - DATA: aiosmtpd keeps the whole message in a list of lines while the client sends it
   (a handler sees it only at the end, so no hook can stream it), which let fifty slow
   senders 16 MB into a message each grow the server by 900 MB. `smtp_DATA` is replaced:
@@ -37,7 +42,15 @@ from roost.sessions import LiveSession, Sessions, peer_text
 from roost.spool import BudgetExhausted, MemoryBudget, message_spool, read_back
 from roost.streams import TOO_MANY_FROM_ADDRESS
 
-__all__ = ["RoostLMTP", "RoostSMTP"]
+__all__ = ["DATA_MIN_RATE", "LOGIN_WINDOW", "RoostLMTP", "RoostSMTP"]
+
+# Octets a second a sender in DATA must keep up, on average, to get more time than the
+# command timeout: a 50 MB message over a slow uplink is fine, a trickle is not.
+DATA_MIN_RATE = 10_000
+# Seconds a submission client has to log in after connecting (as IMAP's login window).
+LOGIN_WINDOW = 60
+# The DATA deadline is moved forward every this many octets.
+_CREDIT_EVERY = 64 * 1024
 
 _HAS_ENHANCED = re.compile(r"[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
 _REPLY = re.compile(r"([245]\d\d)([ -])(.*)", re.DOTALL)
@@ -98,6 +111,7 @@ class _RoostConnection(_Base):
     limits: ConnectionLimits | None = None
     place: Place | None = None
     _refusal: str | None = None  # said instead of the greeting
+    _login_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.live is None and self.sessions is not None:  # not the STARTTLS upgrade
@@ -108,6 +122,25 @@ class _RoostConnection(_Base):
                 if self.place is None:
                     self._refusal = f"421 4.7.0 {self.hostname} {TOO_MANY_FROM_ADDRESS}"
         super().connection_made(transport)
+        if self._auth_required and self._login_timer is None:
+            self._login_timer = self.loop.call_later(LOGIN_WINDOW, self._login_window_passed)
+
+    def _login_window_passed(self) -> None:
+        if self.session is None or not self.session.authenticated:
+            self._close_with("421 4.7.0 {} Log in within {} seconds; closing", LOGIN_WINDOW)
+
+    def _timeout_cb(self) -> None:
+        # aiosmtpd closes silently; RFC 5321 §4.5.3.2.7 lets the server close, and a 421
+        # tells the client why.
+        self._close_with("421 4.4.2 {} Timeout after {} seconds; closing", self._timeout_duration)
+
+    def _close_with(self, template: str, seconds: float) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(template.format(self.hostname, round(seconds)).encode() + b"\r\n")
+        transport.close()
 
     async def _handle_client(self) -> None:
         if self._refusal is None:
@@ -121,6 +154,8 @@ class _RoostConnection(_Base):
             self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._login_timer is not None:
+            self._login_timer.cancel()
         if self.place is not None:
             self.place.close()
             self.place = None
@@ -169,7 +204,8 @@ class _RoostConnection(_Base):
         §4.5.2); a refusal once it has all been read (§4.2.5), or None."""
         refusal: str | None = None
         limit = self.data_size_limit
-        size = 0
+        size = credited = 0
+        started = self.loop.time()
         line: list[bytes] = []  # the pieces of a line longer than the reader's buffer
         mid_line = False
         while self.transport is not None:
@@ -184,6 +220,10 @@ class _RoostConnection(_Base):
             if not mid_line and chunk == b".\r\n":
                 break
             size += len(chunk)
+            if size - credited >= _CREDIT_EVERY:
+                credited = size
+                deadline = started + self._timeout_duration + size / DATA_MIN_RATE
+                self._reset_timeout(max(deadline - self.loop.time(), 0.001))
             if refusal is None and limit and size > limit:
                 refusal = "552 Error: Too much mail data"
             mid_line = not chunk.endswith(b"\r\n")
