@@ -282,6 +282,15 @@ def test_literal_may_hold_crlf_and_braces() -> None:
         (b"\r\n", None, "empty"),
         (b"(bad\r\n", None, "tag"),
         (b"a STORE 1 +FLAGS (\\Seen) extra\r\n", "a", "unexpected"),
+        # Issue 9: NUL is no CHAR (quoted) nor CHAR8 (literal); absurd sections.
+        (b'a CREATE "a\x00b"\r\n', "a", "quoted"),
+        (b"a LOGIN {3+}\r\na\x00b p\r\n", "a", "NUL in a user name"),
+        (b"a FETCH 1 BODY[" + b".".join([b"1"] * 65) + b"]\r\n", "a", "deeper than 64"),
+        (
+            b"a FETCH 1 BODY[HEADER.FIELDS (" + b" ".join([b"X"] * 513) + b")]\r\n",
+            "a",
+            "more than 512 header fields",
+        ),
     ],
 )
 def test_bad_commands_name_what_is_wrong(line: bytes, tag: str | None, fragment: str) -> None:
@@ -402,7 +411,10 @@ _ATOMS = st.text(
 )
 
 
-@given(user=st.text(max_size=30).filter(lambda s: "\x00" not in s), password=st.text(max_size=30))
+_NO_NUL = st.text(max_size=30).filter(lambda s: "\x00" not in s)  # CHAR8 is %x01-ff
+
+
+@given(user=_NO_NUL, password=_NO_NUL)
 def test_login_round_trip_through_literals(user: str, password: str) -> None:
     u, p = user.encode(), password.encode()
     data = b"t LOGIN {%d+}\r\n%s {%d+}\r\n%s\r\n" % (len(u), u, len(p), p)

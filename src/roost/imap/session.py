@@ -184,7 +184,13 @@ class Session:
         elif isinstance(event, BadCommand):
             self.spools.close_all()
             self.live.protocol_error(event.text)
-            if event.tag is None:
+            # A continuation line too long to take (a SASL response, IDLE's DONE) ends the
+            # command waiting for it: it gets the BAD, not a later command.
+            waiting = self.pending_auth or self.idling
+            self.pending_auth = self.idling = None
+            if waiting is not None:
+                await self.send(tagged(waiting, "BAD", event.text))
+            elif event.tag is None:
                 await self.send(untagged_status("BAD", event.text))
             else:
                 await self.send(tagged(event.tag, "BAD", event.text))

@@ -55,7 +55,8 @@ TAG = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\+]+')
 # No client needs more, and a keyword is stored with every message that carries it.
 MAX_TAG = 1024
 MAX_ATOM = 1024
-_QUOTED = re.compile(rb'"((?:[^"\\\r\n]|\\["\\])*)"')
+# quoted = DQUOTE *QUOTED-CHAR DQUOTE; QUOTED-CHAR is a CHAR (%x01-7F, no NUL) or UTF-8.
+_QUOTED = re.compile(rb'"((?:[^"\\\r\n\x00]|\\["\\])*)"')
 _NUMBER = re.compile(rb"\d{1,20}")
 _SEQSET = re.compile(rb"[\d*:,]+|\$")
 _FETCH_NAME = re.compile(rb"[A-Za-z0-9.]+")
@@ -134,6 +135,9 @@ class Cursor:
         if isinstance(lit, SpooledLiteral):
             raise self.fail(f"a literal of {lit.size} octets is too large for a {what}")
         if lit is not None:
+            # literal = "{" number64 "}" CRLF *CHAR8, and CHAR8 is %x01-ff: no NUL.
+            if b"\x00" in lit.data:
+                raise self.fail(f"NUL in a {what}")
             return lit.data
         if self.peek() == b'"':
             m = _QUOTED.match(self.line, self.pos)
