@@ -59,9 +59,16 @@ def test_running_out_of_descriptors_is_one_line_and_passes(tmp_path: Path) -> No
         while True:  # the server resumes accepting within a second of having descriptors
             try:
                 fresh = imaplib.IMAP4(server.host, server.imap_port, timeout=5)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                continue
+            try:
                 fresh.login(user, PASSWORD)
                 break
             except (OSError, imaplib.IMAP4.error):
+                fresh.shutdown()
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
