@@ -13,7 +13,7 @@ The store takes a message as bytes, so once the whole message is in, it is read 
 memory for the store's append, and only then: under the server-wide `MemoryBudget`
 (`max_inflight_bytes`), which every protocol shares. A connection whose message would take
 the budget past its limit waits its turn; after `BUDGET_WAIT` seconds it gets a temporary
-failure (IMAP `NO [UNAVAILABLE]`, SMTP `452 4.3.1`), and the client tries again. A single
+failure (IMAP `NO [LIMIT]`, SMTP `452 4.3.1`), and the client tries again. A single
 message larger than the whole budget still goes through, alone.
 """
 
