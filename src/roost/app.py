@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from roost.auth.connections import ConnectionLimits
+from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.backends import open_store
 from roost.config import Config, lmtp_socket_mode, lmtp_socket_path
 from roost.http.app import Deps, HttpServer, public_app
@@ -34,8 +36,10 @@ from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
 from roost.smtp.relay import SmtpRelay
 from roost.smtp.server import SmtpServers
+from roost.spool import MemoryBudget
 from roost.startup import StartupError, check_data_dir, listen_error, prepare_tls, reload_tls
 from roost.store.mail.store import MailStore
+from roost.streams import AcceptErrors
 
 log = logging.getLogger("roost")
 
@@ -57,13 +61,39 @@ async def run(
             "an account or alias postmaster@ exists there (RFC 5321 section 4.5.1 requires it)"
         )
     sessions = Sessions(Metrics())
+    # Out of file descriptors: one log line a minute, not a traceback per accept.
+    AcceptErrors.install(asyncio.get_running_loop())
     notifier = LocalNotifier()
     store = await open_store(config, notifier)
-    imap = ImapServer(store=store, notifier=notifier, config=config, tls=tls, sessions=sessions)
-    pop3 = PopServer(store=store, config=config, tls=tls, sessions=sessions)
+    # Issue 9: one budget of in-flight message bytes for IMAP APPEND and SMTP/LMTP DATA.
+    inflight = MemoryBudget(config.max_inflight_bytes)
+    # ...and one memory of failed logins for every protocol (roost.auth.throttle).
+    throttle = Throttle(ThrottlePolicy.from_config(config))
+    limits = ConnectionLimits.from_config(config)
+    imap = ImapServer(
+        store=store,
+        notifier=notifier,
+        config=config,
+        tls=tls,
+        sessions=sessions,
+        inflight=inflight,
+        throttle=throttle,
+        limits=limits,
+    )
+    pop3 = PopServer(
+        store=store, config=config, tls=tls, sessions=sessions, throttle=throttle, limits=limits
+    )
     queue = QueueRunner(store=store, config=config, relay=SmtpRelay(config), sessions=sessions)
     wake_queue = queue.wake if place.primary else _waker_of_primary(config)
-    services = Services(store=store, config=config, wake_queue=wake_queue, sessions=sessions)
+    services = Services(
+        store=store,
+        config=config,
+        wake_queue=wake_queue,
+        sessions=sessions,
+        inflight=inflight,
+        throttle=throttle,
+        limits=limits,
+    )
     smtp = SmtpServers(services, tls)
     deps = Deps(
         config=config,
@@ -72,6 +102,7 @@ async def run(
         sessions=sessions,
         wake_queue=wake_queue,
         notifier=notifier,
+        throttle=throttle,
     )
     http = HttpServer(public_app(deps), control_app(deps))
     for server in (imap, pop3, smtp, http):

@@ -79,6 +79,27 @@ class Config:
     tls: TlsFiles
     max_message_size: int = 50 * MiB
     max_line_length: int = 64 * KiB
+    # Issue 9: message bytes (APPEND literals, SMTP/LMTP DATA) all connections together may
+    # hold in memory at once; a message beyond it waits its turn (roost.spool).
+    max_inflight_bytes: int = 256 * MiB
+    # Issue 9: failed logins (roost.auth.throttle), counted over auth_failure_window seconds
+    # per source address and per account. A source past auth_delay_after failures waits
+    # 1, 2, 4... (at most auth_max_delay) seconds per attempt and past auth_block_after is
+    # blocked for auth_block_seconds; an account past auth_account_delay_after slows down
+    # but is never blocked.
+    auth_failure_window: int = 900
+    auth_delay_after: int = 5
+    auth_block_after: int = 20
+    auth_block_seconds: int = 900
+    auth_account_delay_after: int = 10
+    auth_max_delay: int = 15
+    # Issue 9: connections one address may hold before logging in, and one account after
+    # (roost.auth.connections); the next is refused with a reason.
+    max_connections_per_address: int = 50
+    max_connections_per_account: int = 100
+    # The two above, and the auth_* ones, also for 127.0.0.1 / ::1; off, since a webmail or
+    # proxy on this machine speaks for many users (and the benchmarks for thousands).
+    limit_loopback: bool = False
     idle_keepalive: int = 120  # seconds between "* OK Still here" during IDLE
     log_level: str = "INFO"
     log_format: str = "text"  # "text": one line per event; "json": one JSON object per line
@@ -145,6 +166,16 @@ _TOP_LEVEL: Mapping[str, type] = {
     "lmtp_bind": str,
     "max_message_size": int,
     "max_line_length": int,
+    "max_inflight_bytes": int,
+    "auth_failure_window": int,
+    "auth_delay_after": int,
+    "auth_block_after": int,
+    "auth_block_seconds": int,
+    "auth_account_delay_after": int,
+    "auth_max_delay": int,
+    "max_connections_per_address": int,
+    "max_connections_per_account": int,
+    "limit_loopback": bool,
     "idle_keepalive": int,
     "log_level": str,
     "log_format": str,
@@ -345,6 +376,15 @@ def _validate(config: Config) -> None:
     minimums = (
         ("max_message_size", 1),
         ("max_line_length", 1024),
+        ("max_inflight_bytes", MiB),
+        ("auth_failure_window", 1),
+        ("auth_delay_after", 1),
+        ("auth_block_after", 1),
+        ("auth_block_seconds", 0),
+        ("auth_account_delay_after", 1),
+        ("auth_max_delay", 0),
+        ("max_connections_per_address", 1),
+        ("max_connections_per_account", 1),
         ("idle_keepalive", 1),
         ("queue_retry", 1),
         ("queue_give_up", 1),

@@ -10,19 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback
+from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.config import Config
 from roost.sessions import LiveSession, Sessions
 from roost.tls import discard_unread
 
-__all__ = ["READ_SIZE", "TLS_HANDSHAKE_TIMEOUT", "Listeners", "StreamConnection", "handshake"]
+__all__ = [
+    "READ_SIZE",
+    "TLS_HANDSHAKE_TIMEOUT",
+    "AcceptErrors",
+    "Listeners",
+    "StreamConnection",
+    "handshake",
+]
+
+log = logging.getLogger("roost.streams")
 
 READ_SIZE = 65536
+TOO_MANY_FROM_ADDRESS = "Too many connections from your address; try again later"
 TLS_HANDSHAKE_TIMEOUT = 30
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
@@ -90,10 +103,21 @@ class Listeners:
     """Owns the listening sockets and every connection they accept; a subclass serves
     each connection (`serve_connection`)."""
 
-    def __init__(self, *, config: Config, sessions: Sessions | None) -> None:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        sessions: Sessions | None,
+        throttle: Throttle | None = None,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
         self.config = config
         self.sessions = sessions if sessions is not None else Sessions()
         self.reuse_port = False  # other workers listen on the same ports (roost.serve)
+        # Failed logins and connections per address and account, server-wide
+        # (roost.auth.throttle, roost.auth.connections); roost.app shares them with SMTP.
+        self.throttle = throttle or Throttle(ThrottlePolicy.from_config(config))
+        self.limits = limits or ConnectionLimits.from_config(config)
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.StreamWriter] = set()
 
@@ -126,6 +150,23 @@ class Listeners:
     ) -> None:
         raise NotImplementedError
 
+    async def admit(
+        self, conn: StreamConnection, live: LiveSession, *, secure: bool
+    ) -> Place | None:
+        """The connection's place in the connection limits (roost.auth.connections), after
+        the handshake of implicit TLS. None when it has none: it was told why (if the
+        handshake went through), and the caller closes it."""
+        place = self.limits.connect(live.peer)
+        if secure and not await handshake(conn, live):
+            if place is not None:
+                place.close()
+            return None
+        if place is None:
+            live.protocol_error(TOO_MANY_FROM_ADDRESS)
+            with contextlib.suppress(ConnectionError, ssl.SSLError, OSError):
+                await conn.write(conn.farewell(TOO_MANY_FROM_ADDRESS))
+        return place
+
     async def close(self) -> None:
         """Stops listening and closes every connection still open (the sessions' goodbyes
         went out through the session table before this)."""
@@ -147,3 +188,51 @@ async def handshake(conn: StreamConnection, live: LiveSession) -> bool:
         live.tls_failed(exc)
         return False
     return True
+
+
+class AcceptErrors:
+    """Running out of file descriptors, as one line a minute instead of a flood.
+
+    asyncio's accept loop, when accept() fails with EMFILE, ENFILE, ENOBUFS or ENOMEM, stops
+    accepting on that socket for a second (the connections wait in the kernel's backlog)
+    and hands the error to the loop's exception handler, which logs a traceback, once for
+    every accept it tries in that turn: up to the listen backlog, every second, on every
+    listener (8,000 tracebacks a second, 738 MB of log in 4 minutes). Installed as the
+    loop's exception handler, this says so once (WARNING, no traceback) and then once a
+    minute with how many refusals there were; anything else goes to the handler before it.
+    """
+
+    MESSAGE = "socket.accept() out of system resource"
+    EVERY = 60.0  # seconds between two lines while it lasts
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.previous = loop.get_exception_handler()
+        self.refused = 0
+        self._last: float | None = None
+
+    @classmethod
+    def install(cls, loop: asyncio.AbstractEventLoop) -> AcceptErrors:
+        handler = cls(loop)
+        loop.set_exception_handler(handler)
+        return handler
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != self.MESSAGE:
+            if self.previous is not None:
+                self.previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        self.refused += 1
+        now = loop.time()
+        if self._last is not None and now - self._last < self.EVERY:
+            return
+        self._last = now
+        error = context.get("exception")
+        log.warning(
+            "cannot accept connections: %s; they wait, and accepting resumes each second "
+            "(%d refused accepts so far; raise LimitNOFILE if this lasts)",
+            getattr(error, "strerror", None) or error,
+            self.refused,
+        )

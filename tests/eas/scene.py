@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.config import Config, load_config
 from roost.delivery import analyse
 from roost.http.app import Deps, HttpServer, public_app
@@ -87,6 +88,7 @@ class EasScene:
             sessions=Sessions(),
             wake_queue=self._wake_queue,
             notifier=self.notifier,
+            throttle=Throttle(ThrottlePolicy.from_config(self.config)),
         )
         self._server = HttpServer(public_app(deps))
         (address,) = await self._server.listen("127.0.0.1", 0, None)

@@ -50,6 +50,29 @@ def test_options_needs_credentials_and_names_versions_and_commands(tmp_path: Pat
     run(tmp_path, scenario)
 
 
+def test_a_guessing_address_is_blocked_with_retry_after(tmp_path: Path) -> None:
+    """ActiveSync logins count in the server's throttle (roost.auth.throttle) like IMAP's:
+    past auth_block_after failures the address gets 503 with Retry-After, the right
+    password too (MS-ASHTTP: a device waits that long, then tries again)."""
+
+    async def scenario(s: EasScene) -> None:
+        for _ in range(3):
+            reply = await s.request("OPTIONS", auth=(ADDRESS, "wrong"))
+            assert reply.status == 401
+        blocked = await s.request("OPTIONS")
+        assert blocked.status == 503
+        assert int(blocked.headers["Retry-After"]) > 60
+
+    run(
+        tmp_path,
+        scenario,
+        limit_loopback=True,
+        auth_block_after=3,
+        auth_delay_after=100,
+        auth_account_delay_after=100,
+    )
+
+
 def test_bad_credentials_are_refused_on_post(tmp_path: Path) -> None:
     async def scenario(s: EasScene) -> None:
         for header in ("Basic !!!", "Bearer abc", "Basic " + base64.b64encode(b"nocolon").decode()):

@@ -187,3 +187,24 @@ def test_literals_before_login_are_small(tmp_path: Path) -> None:
             assert bytes(stranger.conn.output).startswith(b"d OK [APPENDUID ")
 
     asyncio.run(main())
+
+
+def test_an_overlong_continuation_line_ends_the_command_waiting_for_it(tmp_path: Path) -> None:
+    # Issue 9: a SASL response or IDLE's DONE past the line limit used to leave the command
+    # unanswered, and the client's next command was taken for the continuation.
+    async def main() -> None:
+        async with Scene(tmp_path) as s:
+            stranger = await s.client(1)
+            assert await send(stranger, "a AUTHENTICATE PLAIN") == b"+ \r\n"
+            out = await send(stranger, "QUFB" * 20_000)
+            assert out == b"a BAD line longer than 65536 octets\r\n", out
+            assert await send(stranger, "b NOOP") == b"b OK NOOP completed\r\n"
+            await s.login(2)
+            member = s.clients["2"]
+            await send(member, "s SELECT INBOX")
+            assert await send(member, "i IDLE") == b"+ idling\r\n"
+            out = await send(member, "D" * 70_000)
+            assert out == b"i BAD line longer than 65536 octets\r\n", out
+            assert await send(member, "n NOOP") == b"n OK NOOP completed\r\n"
+
+    asyncio.run(main())

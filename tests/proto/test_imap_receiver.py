@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roost.proto.imap import commands as c
+from roost.proto.imap.cursor import SpooledLiteral
 from roost.proto.imap.receiver import (
     NEED_DATA,
     BadCommand,
@@ -280,6 +282,15 @@ def test_literal_may_hold_crlf_and_braces() -> None:
         (b"\r\n", None, "empty"),
         (b"(bad\r\n", None, "tag"),
         (b"a STORE 1 +FLAGS (\\Seen) extra\r\n", "a", "unexpected"),
+        # Issue 9: NUL is no CHAR (quoted) nor CHAR8 (literal); absurd sections.
+        (b'a CREATE "a\x00b"\r\n', "a", "quoted"),
+        (b"a LOGIN {3+}\r\na\x00b p\r\n", "a", "NUL in a user name"),
+        (b"a FETCH 1 BODY[" + b".".join([b"1"] * 65) + b"]\r\n", "a", "deeper than 64"),
+        (
+            b"a FETCH 1 BODY[HEADER.FIELDS (" + b" ".join([b"X"] * 513) + b")]\r\n",
+            "a",
+            "more than 512 header fields",
+        ),
     ],
 )
 def test_bad_commands_name_what_is_wrong(line: bytes, tag: str | None, fragment: str) -> None:
@@ -311,6 +322,74 @@ def test_oversized_nonsynchronizing_literal_is_fatal() -> None:
     assert isinstance(events(b"a APPEND INBOX {999999999999+}\r\n")[0], Fatal)
 
 
+class Spools:
+    """In-memory stand-ins for the session's spool files: what went where."""
+
+    def __init__(self) -> None:
+        self.made: list[io.BytesIO] = []
+
+    def new(self) -> io.BytesIO:
+        self.made.append(io.BytesIO())
+        return self.made[-1]
+
+
+def spooled(event: Event, index: int = 0) -> SpooledLiteral:
+    assert isinstance(event, c.Append)
+    data = event.messages[index].data
+    assert isinstance(data, SpooledLiteral)
+    return data
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 4096])
+def test_a_large_literal_goes_to_a_spool_as_it_arrives(chunk: int | None) -> None:
+    # Issue 9: an APPENDed message past spool_over is written out, never kept whole.
+    spools = Spools()
+    r = Receiver(spool=spools.new, spool_over=100)
+    body = bytes(range(256)) * 2
+    data = b"a APPEND INBOX {512}\r\n" + body + b"\r\nz NOOP\r\n"
+    out = events(data, chunk=chunk, receiver=r)
+    assert out[0] == NeedLiteral(512) and out[2] == c.Noop(tag="z") and len(out) == 3
+    literal = spooled(out[1])
+    assert literal.size == 512 and len(spools.made) == 1
+    assert spools.made[0].getvalue() == body
+    assert len(r._buffer) == 0
+
+
+def test_small_literals_stay_in_memory_until_the_command_holds_too_much() -> None:
+    spools = Spools()
+    r = Receiver(spool=spools.new, spool_over=100)
+    data = b"a APPEND INBOX {60+}\r\n" + b"x" * 60 + b" {60+}\r\n" + b"y" * 60 + b"\r\n"
+    [event] = events(data, receiver=r)
+    assert isinstance(event, c.Append)
+    assert event.messages[0].data == b"x" * 60  # 60 octets: memory
+    assert spooled(event, 1).size == 60  # 120 would be over 100: the second is spooled
+    assert spools.made[0].getvalue() == b"y" * 60
+    # The next command starts from nothing again.
+    [event] = events(b"b APPEND INBOX {60+}\r\n" + b"z" * 60 + b"\r\n", receiver=r)
+    assert isinstance(event, c.Append) and event.messages[0].data == b"z" * 60
+
+
+def test_a_spooled_literal_is_no_ordinary_string() -> None:
+    # Only a message may be large; a 200-octet search string is refused, not read back.
+    r = Receiver(spool=Spools().new, spool_over=100)
+    [event] = events(b"a SEARCH TEXT {200+}\r\n" + b"q" * 200 + b"\r\n", receiver=r)
+    assert isinstance(event, BadCommand) and event.tag == "a"
+    assert "too large" in event.text
+
+
+def test_catenate_text_may_be_spooled() -> None:
+    spools = Spools()
+    r = Receiver(spool=spools.new, spool_over=10)
+    data = b'a APPEND INBOX CATENATE (URL "/INBOX;UID=1" TEXT {20+}\r\n' + b"t" * 20 + b")\r\n"
+    [event] = events(data, receiver=r)
+    assert isinstance(event, c.Append)
+    catenate = event.messages[0].data
+    assert isinstance(catenate, c.Catenate)
+    text = catenate.parts[1]
+    assert isinstance(text, c.CatenateText) and isinstance(text.data, SpooledLiteral)
+    assert spools.made[0].getvalue() == b"t" * 20
+
+
 def test_raw_line_for_idle_done() -> None:
     r = Receiver()
     r.expect_raw_line()
@@ -332,7 +411,10 @@ _ATOMS = st.text(
 )
 
 
-@given(user=st.text(max_size=30).filter(lambda s: "\x00" not in s), password=st.text(max_size=30))
+_NO_NUL = st.text(max_size=30).filter(lambda s: "\x00" not in s)  # CHAR8 is %x01-ff
+
+
+@given(user=_NO_NUL, password=_NO_NUL)
 def test_login_round_trip_through_literals(user: str, password: str) -> None:
     u, p = user.encode(), password.encode()
     data = b"t LOGIN {%d+}\r\n%s {%d+}\r\n%s\r\n" % (len(u), u, len(p), p)

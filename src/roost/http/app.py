@@ -32,6 +32,7 @@ from pathlib import Path
 from aiohttp import web
 
 from roost.auth.accounts import normalise_address, normalise_domain
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import ProtocolError
 from roost.http import autoconfig, autodiscover, eas, mobileconfig
@@ -57,6 +58,7 @@ class Deps:
     sessions: Sessions
     wake_queue: Callable[[], None]
     notifier: Notifier
+    throttle: Throttle | None = None  # failed logins, shared with IMAP, POP3 and SMTP
 
 
 DEPS = web.AppKey("deps", Deps)
@@ -78,6 +80,7 @@ def public_app(deps: Deps) -> web.Application:
         notifier=deps.notifier,
         sessions=deps.sessions,
         wake_queue=deps.wake_queue,
+        throttle=deps.throttle,
     )
     return app
 

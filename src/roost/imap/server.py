@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 from roost import streams
+from roost.auth.connections import ConnectionLimits
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import ProtocolError
 from roost.imap.session import Session
@@ -22,6 +24,7 @@ from roost.notify.api import Notifier
 from roost.proto.deflate import Deflate
 from roost.proto.imap.responses import untagged_status
 from roost.sessions import Sessions, peer_text
+from roost.spool import MemoryBudget
 from roost.store.api import Store
 
 log = logging.getLogger("roost.imap")
@@ -89,11 +92,16 @@ class ImapServer(streams.Listeners):
         config: Config,
         tls: ssl.SSLContext | None,
         sessions: Sessions | None = None,
+        inflight: MemoryBudget | None = None,
+        throttle: Throttle | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        super().__init__(config=config, sessions=sessions)
+        super().__init__(config=config, sessions=sessions, throttle=throttle, limits=limits)
         self.store = store
         self.notifier = notifier
         self.tls = tls
+        # Message bytes in memory, server-wide (roost.spool); shared with SMTP by roost.app.
+        self.inflight = inflight or MemoryBudget(config.max_inflight_bytes)
 
     async def serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, secure: bool
@@ -109,11 +117,16 @@ class ImapServer(streams.Listeners):
             connection=conn,
             tls_available=self.tls is not None,
             live=live,
+            inflight=self.inflight,
+            throttle=self.throttle,
         )
         login_by = asyncio.get_running_loop().time() + LOGIN_WINDOW
+        place = None
         try:
-            if secure and not await streams.handshake(conn, live):
+            place = await self.admit(conn, live, secure=secure)
+            if place is None:
                 return
+            session.place = place
             await session.greet()
             while not session.closed:
                 try:
@@ -135,6 +148,8 @@ class ImapServer(streams.Listeners):
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await session.send(untagged_status("BYE", exc.text))
         finally:
+            if place is not None:
+                place.close()
             session.close()
             live.close()
             writer.close()

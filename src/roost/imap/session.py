@@ -26,7 +26,9 @@ import time
 from collections.abc import Awaitable
 from typing import Protocol
 
+from roost.auth.connections import Place
 from roost.auth.plaintext import password_allowed
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap import contexts
@@ -54,12 +56,16 @@ from roost.proto.imap.receiver import (
 from roost.proto.imap.responses import continuation, tagged, untagged, untagged_status
 from roost.proto.imap.strings import render_string
 from roost.sessions import LiveSession
+from roost.spool import MemoryBudget, SpoolFiles, spool_directory
 from roost.store.api import Account, Store
 
 log = logging.getLogger("roost.imap")
 
 # The largest literal taken before login (LOGIN's user name and password).
 PRE_AUTH_LITERAL = 8 * 1024
+# Issue 9: a connection that has not logged in and sent this many commands answered BAD is
+# not a mail client (a scanner, or a protocol it mistook for IMAP): BYE.
+MAX_BAD_BEFORE_LOGIN = 10
 
 
 class Connection(Protocol):
@@ -95,19 +101,34 @@ class Session:
         connection: Connection,
         tls_available: bool,
         live: LiveSession | None = None,
+        inflight: MemoryBudget | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.tls_available = tls_available
+        self.throttle = throttle  # failed logins, server-wide (roost.auth.throttle)
+        # This connection's place in the per-address and per-account counts (set by the
+        # server; roost.auth.connections); None: not counted.
+        self.place: Place | None = None
         # The operator's view of this connection: log lines, metrics (roost.sessions).
         self.live = live if live is not None else LiveSession(protocol="imap", peer="local")
         self.store = store
         self.notifier = notifier
         self.config = config
         self.conn = connection
+        # Issue 9: the server-wide budget of message bytes in memory (roost.spool), shared
+        # with the other sessions and SMTP; this session's own, when run alone.
+        self.inflight = (
+            inflight if inflight is not None else MemoryBudget(config.max_inflight_bytes)
+        )
+        # Large literals (APPENDed messages) go to files as they arrive, closed after the
+        # command that took them.
+        self.spools = SpoolFiles(spool_directory(config.data_dir))
         # Issue 9: before login no command needs a literal larger than a user name or a
         # password, so a stranger cannot make the server hold megabytes.
         self.receiver = Receiver(
             max_line=config.max_line_length,
             max_literal=min(PRE_AUTH_LITERAL, config.max_message_size),
+            spool=self.spools.new,
         )
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
@@ -121,6 +142,7 @@ class Session:
         self.uidonly = False  # ENABLE UIDONLY (RFC 9586): no sequence numbers either way
         self.idling: str | None = None  # the tag of the IDLE in progress
         self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
+        self.bad_before_login = 0
         self.closed = False
 
     # --- I/O entry points ---------------------------------------------------------
@@ -160,18 +182,30 @@ class Session:
         if isinstance(event, NeedLiteral):
             await self.send(continuation("Ready"))
         elif isinstance(event, BadCommand):
+            self.spools.close_all()
             self.live.protocol_error(event.text)
-            if event.tag is None:
+            # A continuation line too long to take (a SASL response, IDLE's DONE) ends the
+            # command waiting for it: it gets the BAD, not a later command.
+            waiting = self.pending_auth or self.idling
+            self.pending_auth = self.idling = None
+            if waiting is not None:
+                await self.send(tagged(waiting, "BAD", event.text))
+            elif event.tag is None:
                 await self.send(untagged_status("BAD", event.text))
             else:
                 await self.send(tagged(event.tag, "BAD", event.text))
+            await self._count_bad()
         elif isinstance(event, Fatal):
+            self.spools.close_all()
             await self.send(untagged_status("BYE", event.text))
             self.closed = True
         elif isinstance(event, RawLine):
             await self._raw_line(event.line)
         elif isinstance(event, c.Command):
-            await self._command(event)
+            try:
+                await self._command(event)
+            finally:
+                self.spools.close_all()
 
     async def _raw_line(self, line: bytes) -> None:
         if self.idling is not None:
@@ -224,6 +258,17 @@ class Session:
             # RFC 5465 §3: NOTIFY events may go out whenever untagged responses may.
             await self.report_notifications()
         await self.send(tagged(tag, reply.status, reply.text, reply.code))
+        if reply.status == "BAD":
+            await self._count_bad()
+
+    async def _count_bad(self) -> None:
+        if self.state is not State.NOT_AUTHENTICATED or self.closed:
+            return
+        self.bad_before_login += 1
+        if self.bad_before_login >= MAX_BAD_BEFORE_LOGIN:
+            # RFC 9051 §7.1.5: BYE, then the server closes the connection.
+            await self.send(untagged_status("BYE", "Too many bad commands; closing"))
+            self.close()
 
     # --- selected-mailbox sync -----------------------------------------------------
     async def _account_exists(self) -> bool:
@@ -359,6 +404,7 @@ class Session:
         self.listener = self.notifier.listen(account.id)
 
     def close(self) -> None:
+        self.spools.close_all()
         if self.listener is not None:
             self.listener.close()
             self.listener = None

@@ -104,12 +104,18 @@ async def _plain(s: Session, response: bytes) -> bytes:
 
 async def log_in(s: Session, address: str, password: str, mechanism: str) -> bytes:
     account = await check_login(
-        s.store, s.live, address, password, mechanism=mechanism, service="pop3"
+        s.store, s.live, address, password, mechanism=mechanism, service="pop3", throttle=s.throttle
     )
+    if account is Refusal.BLOCKED:
+        # RFC 3206 §4: SYS/TEMP, a temporary problem; the client may try again later.
+        return err("[SYS/TEMP] Too many failed logins from your address; try again later")
     if account is Refusal.SERVICE:
         return err("[AUTH] This account has no POP3 access; contact the administrator")
     if account is Refusal.CREDENTIALS:
         return await _failed(s, "Invalid credentials")
+    if s.place is not None and not s.place.log_in(account.address):
+        # RFC 2449 §8.1.1: IN-USE, the credentials were right but the maildrop is busy.
+        return err("[IN-USE] Too many connections for this account; close another one first")
     maildrop = await open_maildrop(s.store, account.id, s.sizes)
     s.logged_in(account, maildrop)
     count, octets = maildrop.totals()

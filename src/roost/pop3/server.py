@@ -13,6 +13,8 @@ import logging
 import ssl
 
 from roost import streams
+from roost.auth.connections import ConnectionLimits
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.pop3.maildrop import WireSizes
 from roost.pop3.session import Session
@@ -45,8 +47,10 @@ class PopServer(streams.Listeners):
         config: Config,
         tls: ssl.SSLContext | None,
         sessions: Sessions | None = None,
+        throttle: Throttle | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        super().__init__(config=config, sessions=sessions)
+        super().__init__(config=config, sessions=sessions, throttle=throttle, limits=limits)
         self.store = store
         self.tls = tls
         self.sizes = WireSizes()
@@ -65,10 +69,14 @@ class PopServer(streams.Listeners):
             tls_available=self.tls is not None,
             sizes=self.sizes,
             live=live,
+            throttle=self.throttle,
         )
+        place = None
         try:
-            if secure and not await streams.handshake(conn, live):
+            place = await self.admit(conn, live, secure=secure)
+            if place is None:
                 return
+            session.place = place
             await session.greet()
             while not session.closed:
                 async with asyncio.timeout(AUTOLOGOUT):
@@ -81,6 +89,8 @@ class PopServer(streams.Listeners):
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
         finally:
+            if place is not None:
+                place.close()
             session.close()
             live.close()
             writer.close()

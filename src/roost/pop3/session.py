@@ -32,7 +32,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from roost.auth.connections import Place
 from roost.auth.plaintext import password_allowed
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.pop3 import authorization, transaction
@@ -115,7 +117,12 @@ class Session:
         sizes: WireSizes,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         live: LiveSession | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
+        self.throttle = throttle  # failed logins, server-wide (roost.auth.throttle)
+        # This connection's place in the per-address and per-account counts (set by the
+        # server; roost.auth.connections); None: not counted.
+        self.place: Place | None = None
         # The operator's view of this connection: log lines, metrics (roost.sessions).
         self.live = live if live is not None else LiveSession(protocol="pop3", peer="local")
         self.store = store

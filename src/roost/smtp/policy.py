@@ -17,9 +17,12 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
+from roost.auth.connections import ConnectionLimits
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.sessions import Sessions
 from roost.smtp.message import bare_line_ending, message_id, received_header
+from roost.spool import MemoryBudget
 from roost.store.api import Store
 
 __all__ = ["SMUGGLING_REPLY", "Policy", "Services", "new_queue_id"]
@@ -37,6 +40,12 @@ class Services:
     wake_queue: Callable[[], None]  # the outbound queue has new entries
     # The server's live sessions, log lines and metrics (roost.sessions).
     sessions: Sessions = field(default_factory=Sessions)
+    # The server-wide budget of message bytes in memory (roost.spool); None: one of its own.
+    inflight: MemoryBudget | None = None
+    # Failed logins, server-wide (roost.auth.throttle); None: none are throttled.
+    throttle: Throttle | None = None
+    # Connections per address and per account (roost.auth.connections); None: one of its own.
+    limits: ConnectionLimits | None = None
 
 
 def new_queue_id() -> str:

@@ -12,21 +12,45 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 - When AUTH is allowed: over TLS (STARTTLS or implicit TLS from the first byte) or, if the
   configuration allows it, from loopback. aiosmtpd only knows STARTTLS, so the decision
   is made per connection here.
+- Time: aiosmtpd closes a connection `timeout` seconds after its last command, DATA
+  included, so a large message sent slowly but steadily was cut off while a trickle of
+  commands kept a connection for ever. Here a message in DATA earns more time as it
+  arrives (`DATA_MIN_RATE`); a timeout says `421 4.4.2` before closing; and on submission
+  a client must log in within `LOGIN_WINDOW` seconds of connecting (issue 9).
+- DATA: aiosmtpd keeps the whole message in a list of lines while the client sends it
+  (a handler sees it only at the end, so no hook can stream it), which let fifty slow
+  senders 16 MB into a message each grow the server by 900 MB. `smtp_DATA` is replaced:
+  the same reading rules (1000-octet lines, `data_size_limit`, dot-unstuffing, the same
+  replies), but the lines go to a spool file past 256 KiB (roost.spool), and the message
+  comes back into memory for the policy's `handle_DATA` only under the server-wide
+  budget of in-flight bytes (`452 4.3.1` when none frees up in time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, AnyStr
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, TLSSetupException
+from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, syntax
 
+from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback, password_allowed
 from roost.sessions import LiveSession, Sessions, peer_text
+from roost.spool import BudgetExhausted, MemoryBudget, message_spool, read_back
+from roost.streams import TOO_MANY_FROM_ADDRESS
 
-__all__ = ["RoostLMTP", "RoostSMTP"]
+__all__ = ["DATA_MIN_RATE", "LOGIN_WINDOW", "RoostLMTP", "RoostSMTP"]
+
+# Octets a second a sender in DATA must keep up, on average, to get more time than the
+# command timeout: a 50 MB message over a slow uplink is fine, a trickle is not.
+DATA_MIN_RATE = 10_000
+# Seconds a submission client has to log in after connecting (as IMAP's login window).
+LOGIN_WINDOW = 60
+# The DATA deadline is moved forward every this many octets.
+_CREDIT_EVERY = 64 * 1024
 
 _HAS_ENHANCED = re.compile(r"[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
 _REPLY = re.compile(r"([245]\d\d)([ -])(.*)", re.DOTALL)
@@ -78,14 +102,63 @@ class _RoostConnection(_Base):
     sessions: Sessions | None = None
     label: str = "smtp"
     live: LiveSession | None = None
+    # Set by the factory: the server-wide budget of message bytes in memory, and where
+    # messages too large for memory wait (roost.spool).
+    inflight: MemoryBudget | None = None
+    spool_dir: Path | None = None
+    # Set by the factory for submission and inbound SMTP (not LMTP, whose client is the
+    # MTA of this machine): connections per address and per account.
+    limits: ConnectionLimits | None = None
+    place: Place | None = None
+    _refusal: str | None = None  # said instead of the greeting
+    _login_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.live is None and self.sessions is not None:  # not the STARTTLS upgrade
             peer = peer_text(transport.get_extra_info("peername"))
             self.live = self.sessions.open(self.label, peer, stop=self.goodbye)
+            if self.limits is not None:
+                self.place = self.limits.connect(peer)
+                if self.place is None:
+                    self._refusal = f"421 4.7.0 {self.hostname} {TOO_MANY_FROM_ADDRESS}"
         super().connection_made(transport)
+        if self._auth_required and self._login_timer is None:
+            self._login_timer = self.loop.call_later(LOGIN_WINDOW, self._login_window_passed)
+
+    def _login_window_passed(self) -> None:
+        if self.session is None or not self.session.authenticated:
+            self._close_with("421 4.7.0 {} Log in within {} seconds; closing", LOGIN_WINDOW)
+
+    def _timeout_cb(self) -> None:
+        # aiosmtpd closes silently; RFC 5321 §4.5.3.2.7 lets the server close, and a 421
+        # tells the client why.
+        self._close_with("421 4.4.2 {} Timeout after {} seconds; closing", self._timeout_duration)
+
+    def _close_with(self, template: str, seconds: float) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(template.format(self.hostname, round(seconds)).encode() + b"\r\n")
+        transport.close()
+
+    async def _handle_client(self) -> None:
+        if self._refusal is None:
+            await super()._handle_client()
+            return
+        # RFC 5321 §3.1: a server may answer the connection with 421 instead of 220.
+        if self.live is not None:
+            self.live.protocol_error(self._refusal)
+        await self.push(self._refusal)
+        if self.transport is not None:
+            self.transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+        if self.place is not None:
+            self.place.close()
+            self.place = None
         if self.live is not None:
             self.live.close()
         super().connection_lost(error)
@@ -106,6 +179,75 @@ class _RoostConnection(_Base):
             return "421 4.7.0 TLS handshake failed"
         status: str = await super().handle_exception(error)
         return status
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None and self.spool_dir is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        with message_spool(self.spool_dir) as spool:
+            status = await self._receive_data(spool)
+            if status is None:
+                status = await self._deliver(spool, spool.tell())
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(status)
+
+    async def _receive_data(self, spool: IO[bytes]) -> str | None:
+        """Reads the message up to the lone dot into `spool`, undoing dot-stuffing (RFC 5321
+        §4.5.2); a refusal once it has all been read (§4.2.5), or None."""
+        refusal: str | None = None
+        limit = self.data_size_limit
+        size = credited = 0
+        started = self.loop.time()
+        line: list[bytes] = []  # the pieces of a line longer than the reader's buffer
+        mid_line = False
+        while self.transport is not None:
+            try:
+                chunk = await self._reader.readuntil(b"\r\n")
+            except asyncio.CancelledError:
+                self._writer.close()  # the connection was lost during DATA
+                raise
+            except asyncio.LimitOverrunError as exc:
+                refusal = refusal or "500 Line too long (see RFC5321 4.5.3.1.6)"
+                chunk = await self._reader.read(exc.consumed)
+            if not mid_line and chunk == b".\r\n":
+                break
+            size += len(chunk)
+            if size - credited >= _CREDIT_EVERY:
+                credited = size
+                deadline = started + self._timeout_duration + size / DATA_MIN_RATE
+                self._reset_timeout(max(deadline - self.loop.time(), 0.001))
+            if refusal is None and limit and size > limit:
+                refusal = "552 Error: Too much mail data"
+            mid_line = not chunk.endswith(b"\r\n")
+            if refusal is not None:
+                line.clear()  # nothing more is kept; only the lone dot is looked for
+                continue
+            line.append(chunk)
+            if not mid_line:
+                whole = b"".join(line)
+                line.clear()
+                spool.write(whole[1:] if whole.startswith(b".") else whole)
+        return refusal
+
+    async def _deliver(self, spool: IO[bytes], size: int) -> str:
+        """The policy's handle_DATA with the message in memory, under the budget."""
+        assert self.envelope is not None and self.inflight is not None
+        try:
+            async with self.inflight.hold(size):
+                content = await read_back(spool)
+                self.envelope.content = self.envelope.original_content = content
+                status = await self._call_handler_hook("DATA")
+        except BudgetExhausted:
+            return "452 4.3.1 Insufficient system resources; try again later"
+        return "250 OK" if status is MISSING else str(status)
 
     def is_secure(self) -> bool:
         transport = self.transport

@@ -36,21 +36,33 @@ __all__ = [
 log = logging.getLogger("roost.smtp")
 
 
+# Header addresses looked up as possible aliases of a recipient, at most (issue 9: a To:
+# of 200,000 addresses made as many store lookups, 25 s of one submission).
+MAX_ALIAS_LOOKUPS = 1000
+
+
 async def blind_recipients(store: Store, data: bytes, recipients: Sequence[str]) -> list[str]:
     """The envelope recipients that the To:, Cc: and Bcc: fields do not name. A local
     recipient is in the envelope as its account's address, so a field naming one of its
-    aliases names it too."""
-    named: set[str] = set()
+    aliases names it too (the first MAX_ALIAS_LOOKUPS addresses are looked up, and only
+    while a recipient is still unnamed)."""
+    named: dict[str, None] = {}
     for address in (a for name in ("to", "cc", "bcc") for a in header_addresses(data, name)):
         try:
-            normalised = normalise_address(address)
+            named[normalise_address(address)] = None
         except ValueError:
             continue
-        named.add(normalised)
-        account = await store.find_recipient(normalised)
+    blind: dict[str, str] = {}
+    for recipient in recipients:
+        if recipient.lower() not in named:
+            blind.setdefault(recipient.lower(), recipient)
+    for lookups, address in enumerate(named):
+        if not blind or lookups >= MAX_ALIAS_LOOKUPS:
+            break
+        account = await store.find_recipient(address)
         if account is not None:
-            named.add(account.address)
-    return list(dict.fromkeys(r for r in recipients if r.lower() not in named))
+            blind.pop(account.address.lower(), None)
+    return list(blind.values())
 
 
 def with_bcc(data: bytes, blind: Sequence[str]) -> bytes:

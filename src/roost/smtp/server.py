@@ -19,12 +19,14 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
+from roost.auth.connections import ConnectionLimits
 from roost.sessions import Sessions, peer_text
 from roost.smtp.inbound import InboundPolicy
 from roost.smtp.lmtp import LmtpPolicy
 from roost.smtp.policy import Policy, Services
 from roost.smtp.protocol import RoostLMTP, RoostSMTP
 from roost.smtp.submission import SubmissionPolicy
+from roost.spool import MemoryBudget, spool_directory
 
 __all__ = ["SmtpServers"]
 
@@ -43,6 +45,8 @@ class SmtpServers:
         self.config = services.config
         self.tls = tls
         self.sessions = services.sessions
+        self.inflight = services.inflight or MemoryBudget(self.config.max_inflight_bytes)
+        self.limits = services.limits or ConnectionLimits.from_config(self.config)
         self._submission = SubmissionPolicy(services)
         self._inbound = InboundPolicy(services)
         self._lmtp = LmtpPolicy(services)
@@ -120,6 +124,10 @@ class SmtpServers:
             protocol.plaintext_auth_on_loopback = config.allow_plaintext_auth_on_loopback
             protocol.sessions = self.sessions
             protocol.label = label
+            protocol.inflight = self.inflight
+            protocol.spool_dir = spool_directory(config.data_dir)
+            if kind is not RoostLMTP:  # LMTP's client is this machine's MTA
+                protocol.limits = self.limits
             self._connections.add(protocol)
             return protocol
 

@@ -72,12 +72,24 @@ class SubmissionPolicy(Policy):
         user, password = credentials
         live = getattr(server, "live", None) or LiveSession(protocol="submission", peer="local")
         account = await log_in(
-            self.store, live, user, password, mechanism=mechanism, service="submission"
+            self.store,
+            live,
+            user,
+            password,
+            mechanism=mechanism,
+            service="submission",
+            throttle=self.services.throttle,
         )
+        if account is Refusal.BLOCKED:
+            # RFC 4954 §6: 454 4.7.0, a temporary authentication failure.
+            return "454 4.7.0 Too many failed logins from your address; try again later"
         if account is Refusal.SERVICE:
             return "535 5.7.8 This account may not send mail here; contact the administrator"
         if account is Refusal.CREDENTIALS:
             return AUTH_FAILED
+        place = getattr(server, "place", None)
+        if place is not None and not place.log_in(account.address):
+            return "454 4.7.0 Too many connections for this account; close another one first"
         session.authenticated = True
         session.auth_data = account  # type: ignore[assignment]  # aiosmtpd: "free-form"
         return AUTH_OK

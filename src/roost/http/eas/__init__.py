@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.http.eas.context import Service
 from roost.http.eas.endpoint import ENDPOINT, SERVICE, options, post
@@ -40,10 +41,16 @@ def install(
     notifier: Notifier,
     sessions: Sessions,
     wake_queue: Callable[[], None],
+    throttle: Throttle | None = None,
 ) -> None:
     """Adds the ActiveSync endpoint to app."""
     service = Service(
-        config=config, store=store, notifier=notifier, sessions=sessions, wake_queue=wake_queue
+        config=config,
+        store=store,
+        notifier=notifier,
+        sessions=sessions,
+        wake_queue=wake_queue,
+        throttle=throttle,
     )
     app[SERVICE] = service
     app.router.add_route("OPTIONS", ENDPOINT, options)

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.model import AccountId, MailboxId, ModSeq
 from roost.notify.api import Notifier
@@ -43,6 +44,7 @@ class Service:
     notifier: Notifier
     sessions: Sessions
     wake_queue: Callable[[], None]  # the outbound queue has new entries
+    throttle: Throttle | None = None  # failed logins (roost.auth.throttle)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The MODSEQ each device last synced each folder to, as this process saw it: Ping
     # reports a folder that changed since (roost.http.eas.ping). Kept in memory only: after

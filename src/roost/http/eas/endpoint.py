@@ -189,8 +189,20 @@ async def _authenticate(request: web.Request, service: Service) -> Account:
         raise web.HTTPForbidden(text="use HTTPS: passwords are not taken in the clear\n")
     live = LiveSession(protocol="activesync", peer=peer_text(peer))
     result = await log_in(
-        service.store, live, user, password, mechanism="basic", service="activesync"
+        service.store,
+        live,
+        user,
+        password,
+        mechanism="basic",
+        service="activesync",
+        throttle=service.throttle,
     )
+    if result is Refusal.BLOCKED:  # MS-ASHTTP: a device waits Retry-After, then tries again
+        blocked = service.throttle.blocked(live.peer) if service.throttle else 0
+        raise web.HTTPServiceUnavailable(
+            text="too many failed logins from this address; try again later\n",
+            headers={"Retry-After": str(max(1, int(blocked)))},
+        )
     if result is Refusal.CREDENTIALS:
         raise _unauthorized()
     if result is Refusal.SERVICE:

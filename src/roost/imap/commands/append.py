@@ -5,6 +5,7 @@ replaces."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from roost.delivery import analyse, find_copy
@@ -15,8 +16,10 @@ from roost.imap.reply import Reply, bad, no, ok
 from roost.model import ParsedMessage, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.binary_parts import without_nul
+from roost.proto.imap.cursor import SpooledLiteral
 from roost.proto.imap.responses import untagged_status
 from roost.proto.imap.seqset import compress
+from roost.spool import read_back
 from roost.store.api import FlagMode, Mailbox, NewMessage
 
 if TYPE_CHECKING:
@@ -31,6 +34,12 @@ async def append(s: Session, cmd: c.Append) -> Reply:
     mailbox = await _destination(s, cmd.mailbox)
     if mailbox is None:
         return no("No such mailbox", "TRYCREATE")
+    # Issue 9: spooled messages come back into memory only now, under the server's budget.
+    async with s.inflight.hold(spooled_size(cmd.messages)):
+        return await _append(s, cmd, mailbox)
+
+
+async def _append(s: Session, cmd: c.Append, mailbox: Mailbox) -> Reply:
     try:
         messages = [await _new_message(s, message) for message in cmd.messages]
     except BadUrl as exc:
@@ -71,11 +80,12 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
     if mailbox is None:
         # RFC 8508 §3.4: the append failed, so the old message stays as it was.
         return no("No such mailbox", "TRYCREATE")
-    try:
-        new = await _new_message(s, cmd.message)
-    except BadUrl as exc:
-        return no("CATENATE names no message part you may read", exc.code)
-    result = await s.store.replace(view.mailbox_id, old, mailbox.id, new)
+    async with s.inflight.hold(spooled_size([cmd.message])):
+        try:
+            new = await _new_message(s, cmd.message)
+        except BadUrl as exc:
+            return no("CATENATE names no message part you may read", exc.code)
+        result = await s.store.replace(view.mailbox_id, old, mailbox.id, new)
     appended = result.appended
     # RFC 8508 §3.4 (example): APPENDUID in an untagged OK, then EXISTS/EXPUNGE (from the
     # sync before the tagged reply), then the tagged OK.
@@ -105,9 +115,27 @@ async def _destination(s: Session, name: str) -> Mailbox | None:
         raise
 
 
+def spooled_size(messages: Sequence[c.AppendMessage]) -> int:
+    """The octets of these messages that wait in spool files (roost.spool)."""
+    total = 0
+    for message in messages:
+        if isinstance(message.data, SpooledLiteral):
+            total += message.data.size
+        elif isinstance(message.data, c.Catenate):
+            parts = message.data.parts
+            total += sum(
+                p.data.size
+                for p in parts
+                if isinstance(p, c.CatenateText) and isinstance(p.data, SpooledLiteral)
+            )
+    return total
+
+
 async def _new_message(s: Session, message: c.AppendMessage) -> NewMessage:
-    data = message.data
-    if isinstance(data, c.Catenate):
+    data: bytes | SpooledLiteral | c.Catenate = message.data
+    if isinstance(data, SpooledLiteral):
+        data = await read_back(data.spool)
+    elif isinstance(data, c.Catenate):
         data = await assemble(s, data)  # RFC 4469
     # A literal8 may carry NUL octets, which no ordinary literal may (RFC 9051 §4.3): such
     # parts are stored in base64, so BODY[n] can send them and BINARY[n] decodes them.

@@ -13,6 +13,7 @@ from roost.proto.sasl import decode_response, parse_plain
 if TYPE_CHECKING:
     from roost.imap.session import Session
 
+TOO_MANY_FOR_ACCOUNT = "Too many connections for this account; close another one first"
 _PLAINTEXT_REFUSED = "Log in over TLS (STARTTLS or port 1993) or from this machine"
 
 
@@ -66,12 +67,19 @@ async def _plain(s: Session, response: bytes) -> Reply:
 
 
 async def _log_in(s: Session, user: str, password: str, mechanism: str) -> Reply:
-    account = await log_in(s.store, s.live, user, password, mechanism=mechanism, service="imap")
+    account = await log_in(
+        s.store, s.live, user, password, mechanism=mechanism, service="imap", throttle=s.throttle
+    )
+    if account is Refusal.BLOCKED:
+        # RFC 5530 §3: UNAVAILABLE, a temporary failure; the client may try again later.
+        return no("Too many failed logins from your address; try again later", "UNAVAILABLE")
     if account is Refusal.SERVICE:
         # RFC 5530 §3: CONTACTADMIN, the user should contact the system administrator.
         return no("This account has no IMAP access", "CONTACTADMIN")
     if account is Refusal.CREDENTIALS:
         return no("Invalid credentials", "AUTHENTICATIONFAILED")
+    if s.place is not None and not s.place.log_in(account.address):
+        return no(TOO_MANY_FOR_ACCOUNT, "LIMIT")  # roost.auth.connections
     s.logged_in(account)
     from roost.imap.commands.general import capabilities
 

@@ -9,7 +9,9 @@ from roost.errors import MailError
 from roost.imap.commands.fetch import section_bytes
 from roost.model import Uid
 from roost.proto.imap import commands as c
+from roost.proto.imap.cursor import SpooledLiteral
 from roost.proto.imap.imapurl import MessageUrl, parse_message_url
+from roost.spool import read_back
 
 if TYPE_CHECKING:
     from roost.imap.session import Session
@@ -33,7 +35,8 @@ async def assemble(s: Session, catenate: c.Catenate) -> bytes:
     out = []
     for part in catenate.parts:
         if isinstance(part, c.CatenateText):
-            out.append(part.data)
+            data = part.data
+            out.append(await read_back(data.spool) if isinstance(data, SpooledLiteral) else data)
         else:
             out.append(await _url_bytes(s, part.url))
     return b"".join(out)

@@ -18,6 +18,7 @@ command is refused with NO [LIMIT] before anything is sent.
 from __future__ import annotations
 
 import enum
+import functools
 from typing import TYPE_CHECKING
 
 from roost.imap import cached_fetch
@@ -341,7 +342,9 @@ def _body(item: c.FetchBody, meta: MessageMeta, data: bytes) -> tuple[bytes, ...
     return (label + b" ", *_literal(content, binary=item.binary))
 
 
+@functools.lru_cache(maxsize=64)
 def _section_label(section: c.Section) -> bytes:
+    # Once per command, not once per message: a section may name hundreds of fields.
     spec = ".".join(
         [*(str(n) for n in section.path), *([section.specifier] if section.specifier else [])]
     )
@@ -359,11 +362,16 @@ def section_bytes(data: bytes, meta: MessageMeta, section: c.Section) -> bytes |
         span = mime.section_range(root, section.path, "HEADER")
         if span is None:
             return None
-        names = {f.lower() for f in section.fields}
+        names = _field_names(section.fields)
         exclude = section.specifier.endswith(".NOT")
         return mime.header_fields(data[span[0] : span[1]], names, exclude=exclude)
     span = mime.section_range(root, section.path, section.specifier)
     return None if span is None else data[span[0] : span[1]]
+
+
+@functools.lru_cache(maxsize=64)
+def _field_names(fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(f.lower() for f in fields)
 
 
 def binary_bytes(data: bytes, meta: MessageMeta, path: tuple[int, ...]) -> bytes | None:

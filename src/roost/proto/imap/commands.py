@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeAlias
 
+from roost.proto.imap.cursor import SpooledLiteral
 from roost.proto.imap.seqset import SeqSet
 
 
@@ -136,12 +137,13 @@ class Status(Command):
 class AppendMessage:
     flags: tuple[str, ...]
     internaldate: datetime | None
-    data: bytes | Catenate  # the message, or (RFC 4469) the parts to build it from
+    # the message (in a file when large), or (RFC 4469) the parts to build it from
+    data: bytes | SpooledLiteral | Catenate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CatenateText:
-    data: bytes  # RFC 4469 §5: TEXT literal, taken as it is
+    data: bytes | SpooledLiteral  # RFC 4469 §5: TEXT literal, taken as it is
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

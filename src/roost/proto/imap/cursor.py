@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
 
 from roost.proto.errors import ProtocolError
 from roost.proto.imap.seqset import SeqSet
@@ -19,6 +20,26 @@ from roost.proto.imap.seqset import SeqSet
 @dataclass(frozen=True, slots=True)
 class Literal:
     data: bytes
+    binary: bool = False
+
+
+class Spool(Protocol):
+    """Where the receiver writes a large literal as it arrives (the session gives it a
+    temporary file). The codec only writes; the session reads it back."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def read(self, size: int = -1, /) -> bytes: ...
+    def flush(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SpooledLiteral:
+    """A literal too large to keep in memory (an APPENDed message): its octets are in
+    `spool`. Only a message may be one; as any other string it is refused."""
+
+    spool: Spool
+    size: int
     binary: bool = False
 
 
@@ -34,7 +55,8 @@ TAG = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\+]+')
 # No client needs more, and a keyword is stored with every message that carries it.
 MAX_TAG = 1024
 MAX_ATOM = 1024
-_QUOTED = re.compile(rb'"((?:[^"\\\r\n]|\\["\\])*)"')
+# quoted = DQUOTE *QUOTED-CHAR DQUOTE; QUOTED-CHAR is a CHAR (%x01-7F, no NUL) or UTF-8.
+_QUOTED = re.compile(rb'"((?:[^"\\\r\n\x00]|\\["\\])*)"')
 _NUMBER = re.compile(rb"\d{1,20}")
 _SEQSET = re.compile(rb"[\d*:,]+|\$")
 _FETCH_NAME = re.compile(rb"[A-Za-z0-9.]+")
@@ -52,7 +74,7 @@ MAX_NUMBER64 = 2**63 - 1
 class Cursor:
     """A read position over the segments of one command."""
 
-    def __init__(self, segments: Sequence[bytes | Literal]) -> None:
+    def __init__(self, segments: Sequence[bytes | Literal | SpooledLiteral]) -> None:
         self.segments = segments
         self.index = 0
         self.pos = 0
@@ -96,10 +118,10 @@ class Cursor:
         self.pos = m.end()
         return m.group()
 
-    def literal(self) -> Literal | None:
+    def literal(self) -> Literal | SpooledLiteral | None:
         if self.pos >= len(self.line) and self.index + 1 < len(self.segments):
             payload = self.segments[self.index + 1]
-            assert isinstance(payload, Literal)
+            assert isinstance(payload, Literal | SpooledLiteral)
             self.index += 2
             nxt = self.segments[self.index] if self.index < len(self.segments) else b""
             self.line = nxt if isinstance(nxt, bytes) else b""
@@ -110,7 +132,12 @@ class Cursor:
     # --- strings
     def string_bytes(self, atom: re.Pattern[bytes] | None = None, what: str = "string") -> bytes:
         lit = self.literal()
+        if isinstance(lit, SpooledLiteral):
+            raise self.fail(f"a literal of {lit.size} octets is too large for a {what}")
         if lit is not None:
+            # literal = "{" number64 "}" CRLF *CHAR8, and CHAR8 is %x01-ff: no NUL.
+            if b"\x00" in lit.data:
+                raise self.fail(f"NUL in a {what}")
             return lit.data
         if self.peek() == b'"':
             m = _QUOTED.match(self.line, self.pos)

@@ -130,6 +130,13 @@ def parse_section(text: str) -> c.Section:
     return section
 
 
+# Issue 9: no message is nested this deep (Roost's MIME parser stops well before), and no
+# client asks for this many header fields; beyond, the section is refused rather than
+# answered once per message (6,000 fields over 2,000 messages held the loop for 12 s).
+MAX_SECTION_DEPTH = 64
+MAX_HEADER_FIELDS = 512
+
+
 def _section(cur: Cursor, binary: bool) -> c.Section:
     cur.expect(b"[")
     path: tuple[int, ...] = ()
@@ -139,7 +146,10 @@ def _section(cur: Cursor, binary: bool) -> c.Section:
         m = _PART.match(cur.line, cur.pos)
         if m is not None:
             cur.pos = m.end()
-            path = tuple(int(n) for n in m.group().split(b"."))
+            parts = m.group().split(b".")
+            if len(parts) > MAX_SECTION_DEPTH:
+                raise cur.fail(f"section path deeper than {MAX_SECTION_DEPTH} parts")
+            path = tuple(int(n) for n in parts)
             if not cur.take(b"."):
                 cur.expect(b"]")
                 return c.Section(path=path)
@@ -153,5 +163,7 @@ def _section(cur: Cursor, binary: bool) -> c.Section:
             cur.parenthesised(lambda: fields.append(cur.astring("header field name")))
             if not fields:
                 raise cur.fail("empty header list")
+            if len(fields) > MAX_HEADER_FIELDS:
+                raise cur.fail(f"more than {MAX_HEADER_FIELDS} header fields in one section")
         cur.expect(b"]")
     return c.Section(path=path, specifier=specifier, fields=tuple(fields))

@@ -19,6 +19,7 @@ from roost.proto.imap.cursor import (
     TAG,
     Cursor,
     Literal,
+    SpooledLiteral,
     date_time,
 )
 from roost.proto.imap.fetchitems import parse_fetch
@@ -29,7 +30,7 @@ from roost.proto.imap.seqset import SeqSet
 # --- the command table --------------------------------------------------------
 
 
-def parse_command(segments: Sequence[bytes | Literal]) -> c.Command:
+def parse_command(segments: Sequence[bytes | Literal | SpooledLiteral]) -> c.Command:
     cur = Cursor(segments)
     if not cur.line and len(segments) == 1:
         raise ProtocolError("empty command line")
@@ -311,7 +312,8 @@ def _append_message(cur: Cursor) -> c.AppendMessage:
     lit = cur.literal()
     if lit is None:
         raise cur.fail("the message must be a literal")
-    return c.AppendMessage(flags=flags, internaldate=when, data=lit.data)
+    data = lit if isinstance(lit, SpooledLiteral) else lit.data
+    return c.AppendMessage(flags=flags, internaldate=when, data=data)
 
 
 def _catenate(cur: Cursor) -> c.Catenate:
@@ -323,7 +325,7 @@ def _catenate(cur: Cursor) -> c.Catenate:
             lit = cur.literal()
             if lit is None:
                 raise cur.fail("CATENATE TEXT needs a literal")
-            parts.append(c.CatenateText(data=lit.data))
+            parts.append(c.CatenateText(data=lit if isinstance(lit, SpooledLiteral) else lit.data))
         elif cur.take(b"URL "):
             parts.append(c.CatenateUrl(url=cur.astring("URL")))
         else:

@@ -19,17 +19,23 @@ Limits live here: a line longer than `max_line` is refused without keeping it (t
 of it is skipped up to the next LF); a literal over `max_literal` is refused before any
 of it is read (a synchronizing one is never sent by the client; a non-synchronizing one
 ends the connection, RFC 7888 §4).
+
+Memory stays bounded: once a command's literals would hold more than `spool_over` octets,
+each further literal goes to a `Spool` the session provides (a temporary file) as it
+arrives, and reaches the parser as a `SpooledLiteral` (issue 9). The receiver only writes
+to it; what a spool is and when it is closed is the session's business.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from roost.proto.errors import ProtocolError
 from roost.proto.imap.commands import Command
-from roost.proto.imap.cursor import MAX_TAG, Literal
+from roost.proto.imap.cursor import MAX_TAG, Literal, Spool, SpooledLiteral
 from roost.proto.imap.parse import parse_command
 
 _LITERAL_RE = re.compile(rb"(~?)\{(\d{1,20})(\+?)\}\Z")
@@ -75,13 +81,25 @@ class Receiver:
         # the whole command (lines and literals) is capped so MULTIAPPEND stays bounded
         self.max_command = 2 * max_literal + self.max_line
 
-    def __init__(self, *, max_line: int = 65536, max_literal: int = 50 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        max_line: int = 65536,
+        max_literal: int = 50 * 1024 * 1024,
+        spool: Callable[[], Spool] | None = None,
+        spool_over: int = 256 * 1024,
+    ) -> None:
         self.max_line = max_line
         self.limit_literals(max_literal)
+        self.spool = spool  # None: every literal is kept in memory
+        self.spool_over = spool_over
         self._buffer = bytearray()
-        self._segments: list[bytes | Literal] = []
+        self._segments: list[bytes | Literal | SpooledLiteral] = []
         self._command_size = 0
+        self._in_memory = 0  # literal octets of this command kept in memory
         self._literal: int | None = None  # octets still expected for the current literal
+        self._sink: Spool | None = None  # where the current literal goes, if not memory
+        self._sink_size = 0
         self._binary = False
         self._skipping = False  # discarding the rest of an over-long line
         self._raw_line = False
@@ -109,6 +127,10 @@ class Receiver:
         if self._closed:
             return NEED_DATA
         while True:
+            if self._sink is not None:
+                if not self._to_sink():
+                    return NEED_DATA
+                continue
             if self._literal is not None:
                 if len(self._buffer) < self._literal:
                     return NEED_DATA
@@ -137,6 +159,21 @@ class Receiver:
             if event is not None:
                 return event
 
+    def _to_sink(self) -> bool:
+        """Moves what is buffered of a spooled literal to its spool; True once complete."""
+        assert self._sink is not None and self._literal is not None
+        take = min(len(self._buffer), self._literal)
+        if take:
+            self._sink.write(bytes(self._buffer[:take]))
+            del self._buffer[:take]
+            self._literal -= take
+        if self._literal:
+            return False
+        self._segments.append(SpooledLiteral(self._sink, self._sink_size, binary=self._binary))
+        self._sink = None
+        self._literal = None
+        return True
+
     def _line(self, line: bytes) -> Event | None:
         if self._raw_line and not self._segments:
             self._raw_line = False
@@ -164,6 +201,11 @@ class Receiver:
         self._command_size += size
         self._literal = size
         self._binary = bool(match.group(1))
+        if self.spool is not None and self._in_memory + size > self.spool_over:
+            self._sink = self.spool()
+            self._sink_size = size
+        else:
+            self._in_memory += size
         return NeedLiteral(size) if synchronizing else None
 
     def _too_long(self, line_end: int | None = None) -> BadCommand:
@@ -192,5 +234,7 @@ class Receiver:
     def _reset(self) -> None:
         self._segments = []
         self._command_size = 0
+        self._in_memory = 0
         self._literal = None
+        self._sink = None
         self._raw_line = False
