@@ -151,7 +151,8 @@ def test_an_account_arrives_with_its_uids_flags_dates_subscriptions_and_special_
         client.select_folder("INBOX", readonly=True)
         every = client.search("ALL")
         changed = client.fetch(every, ["FLAGS"], modifiers=[f"CHANGEDSINCE {seen}"])
-        assert len(changed) == 4
+        here = client.fetch(every, ["MODSEQ"])
+        assert len(changed) == 4, (seen, here)
         assert client.folder_status("INBOX", ["HIGHESTMODSEQ"])[b"HIGHESTMODSEQ"] > seen
     # Again: nothing twice.
     again = run_migrate(source, target, user, tmp_path)
