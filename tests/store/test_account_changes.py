@@ -270,6 +270,8 @@ ALTER TABLE accounts DROP COLUMN last_uidvalidity;
 DROP TABLE search_fields;
 ALTER TABLE messages DROP COLUMN envelope_fields;
 ALTER TABLE mailboxes DROP COLUMN keywords;
+DROP TABLE device_folders;
+DROP TABLE devices;
 PRAGMA user_version = 9;
 """
 

@@ -1,5 +1,5 @@
 """What every ActiveSync command handler is given: the server's services and the request
-it answers (the account that logged in, the device, the request line)."""
+it answers (the account that logged in, the device as the store has it, the request line)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from roost.config import Config
-from roost.model import AccountId, MailboxId, ModSeq
+from roost.model import MailboxId, ModSeq
 from roost.notify.api import Notifier
 from roost.proto.eas.query import RequestLine
 from roost.sessions import Sessions
-from roost.store.api import Account, Store
+from roost.store.api import Account, Device, Store
 
 __all__ = ["Command", "SentIds", "Service"]
 
@@ -44,10 +44,6 @@ class Service:
     sessions: Sessions
     wake_queue: Callable[[], None]  # the outbound queue has new entries
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    # The MODSEQ each device last synced each folder to, as this process saw it: Ping
-    # reports a folder that changed since (roost.http.eas.ping). Kept in memory only: after
-    # a restart, or on another worker, Ping falls back to "changed since the Ping began".
-    synced: dict[tuple[AccountId, str, MailboxId], ModSeq] = field(default_factory=dict)
     sent_ids: SentIds = field(default_factory=SentIds)  # SendMail's retries
 
 
@@ -55,14 +51,18 @@ class Service:
 class Command:
     service: Service
     account: Account
+    device: Device  # recorded by the endpoint on this request
     line: RequestLine
 
     @property
     def store(self) -> Store:
         return self.service.store
 
-    def remember_sync(self, mailbox: MailboxId, modseq: ModSeq) -> None:
-        self.service.synced[(self.account.id, self.line.device_id, mailbox)] = modseq
+    async def remember_sync(self, mailbox: MailboxId, modseq: ModSeq) -> None:
+        """The device now holds mailbox as of modseq (0: it has more to fetch): what Ping
+        compares the mailbox with, in the store so that every worker sees it."""
+        await self.store.set_synced(self.account.id, self.device.device_id, mailbox, modseq)
 
-    def last_sync(self, mailbox: MailboxId) -> ModSeq | None:
-        return self.service.synced.get((self.account.id, self.line.device_id, mailbox))
+    async def last_syncs(self) -> dict[MailboxId, ModSeq]:
+        """What remember_sync recorded for this device, mailbox by mailbox."""
+        return await self.store.synced(self.account.id, self.device.device_id)

@@ -131,6 +131,10 @@ async def post(request: web.Request) -> web.Response:
     handler = HANDLERS.get(line.command)
     if handler is None:
         raise web.HTTPNotImplemented(text=f"command {line.command} is not served\n")
+    user_agent = request.headers.get("User-Agent", "")
+    device = await service.store.device_seen(
+        account.id, line.device_id, line.device_type, user_agent
+    )
     final = policy_key(account.password_hash, line.device_id, final=True)
     if line.command != "Provision" and line.policy_key != final:
         # [MS-ASPROV] §3.2.5.2 / [MS-ASHTTP] §3.2.5.1: 449, provision first
@@ -140,7 +144,9 @@ async def post(request: web.Request) -> web.Response:
     body = await _body(request, limit)
     try:
         document = None if body is None else decode(body)
-        result = await handler.run(Command(service=service, account=account, line=line), document)
+        result = await handler.run(
+            Command(service=service, account=account, device=device, line=line), document
+        )
     except WbxmlError as exc:
         log.debug("activesync %s: undecodable body: %s", line.command, exc.text)
         result = handler.protocol_error()

@@ -18,6 +18,8 @@ from roost.store.api.records import (
     AppendResult,
     Changes,
     CopyResult,
+    Device,
+    DevicePolicy,
     FieldRow,
     FlagMode,
     FlagResult,
@@ -33,7 +35,7 @@ from roost.store.api.records import (
     ReplaceResult,
 )
 
-__all__ = ["AccountStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
+__all__ = ["AccountStore", "DeviceStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
 
 
 class AccountStore(Protocol):
@@ -286,7 +288,54 @@ class QueueStore(Protocol):
         ...
 
 
-class Store(AccountStore, MailboxStore, MessageStore, QueueStore, Protocol):
+class DeviceStore(Protocol):
+    """ActiveSync devices of an account: what they are, what they last synced, remote wipe."""
+
+    async def device_seen(
+        self, account: AccountId, device_id: str, device_type: str, user_agent: str
+    ) -> Device:
+        """Records a request of the device (created on its first, last seen now) and
+        returns it, with any wipe asked for. Not waited to disk: a crash forgets at most
+        when it was last seen."""
+        ...
+
+    async def list_devices(self, account: AccountId | None = None) -> list[Device]:
+        """The devices of the account (of every account: None), by address and device id."""
+        ...
+
+    async def set_device_policy(
+        self, account: AccountId, device_id: str, policy: DevicePolicy
+    ) -> None:
+        """NONEXISTENT if the account has no such device."""
+        ...
+
+    async def request_wipe(self, account: AccountId, device_id: str) -> Device:
+        """Asks for a remote wipe of the device: every later request of it is answered
+        with the wipe. NONEXISTENT if the account has no such device."""
+        ...
+
+    async def acknowledge_wipe(self, account: AccountId, device_id: str) -> None:
+        """Records that the device wiped itself (once; nothing if no wipe was asked for)."""
+        ...
+
+    async def delete_device(self, account: AccountId, device_id: str) -> None:
+        """Forgets the device, its positions and any wipe. NONEXISTENT if there is none."""
+        ...
+
+    async def set_synced(
+        self, account: AccountId, device_id: str, mailbox: MailboxId, modseq: ModSeq
+    ) -> None:
+        """Records that the device synced mailbox up to modseq (0: it has more to fetch).
+        Nothing if the device is unknown or the mailbox not the account's. Not waited to
+        disk: after a crash, Ping falls back to an older position and reports more."""
+        ...
+
+    async def synced(self, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:
+        """The MODSEQ the device last synced each mailbox to (set_synced)."""
+        ...
+
+
+class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, Protocol):
     """The mail store. See roost.store.api for the guarantees."""
 
     # --- lifecycle

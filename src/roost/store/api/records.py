@@ -26,6 +26,8 @@ __all__ = [
     "AppendResult",
     "Changes",
     "CopyResult",
+    "Device",
+    "DevicePolicy",
     "FieldRow",
     "FlagMode",
     "FlagResult",
@@ -227,6 +229,35 @@ class AccountChanges:
     modseq: ModSeq  # the account's MODSEQ now: the state to ask from next time
     mailboxes: tuple[MailboxChange, ...]  # created, renamed, deleted, (un)subscribed
     messages: Mapping[MailboxId, Changes]  # per existing mailbox whose messages changed
+
+
+class DevicePolicy(enum.Enum):
+    """Where a device stands in provisioning ([MS-ASPROV] §3.1.5.1)."""
+
+    NONE = ""  # it never asked for the policy
+    TEMPORARY = "temporary"  # it was given the policy and a temporary key
+    FINAL = "final"  # it acknowledged the policy and holds the final key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    """An ActiveSync device of an account, as it identified itself on its last request."""
+
+    account_id: AccountId
+    address: str  # the account's address
+    device_id: str  # [MS-ASHTTP] DeviceId, unique per account
+    device_type: str
+    user_agent: str
+    policy: DevicePolicy
+    first_seen: datetime
+    last_seen: datetime
+    wipe_requested: datetime | None  # an administrator asked for a remote wipe
+    wipe_acknowledged: datetime | None  # the device reported that it wiped itself
+
+    @property
+    def wipe_pending(self) -> bool:
+        """A wipe was asked for: every request of the device is answered with it."""
+        return self.wipe_requested is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
