@@ -6,6 +6,7 @@
     roost ... domain add|list|delete [DOMAIN]
     roost ... alias add|list|delete ...
     roost ... queue list|flush|delete [ID...]
+    roost ... devices list [--user ADDRESS] | wipe|delete --user ADDRESS DEVICE_ID
     roost ... check [--repair]
     roost ... status | kick ADDRESS | dns DOMAIN
     roost --version
@@ -16,11 +17,11 @@ A command that would open a store that does not exist yet refuses, saying where 
 unless told --init: run from the wrong directory, `roost user list` must not quietly
 create (and list) an empty store. `serve` creates its store.
 
-Each group lives in its own module (serve, users, domains, aliases, queue, check) and registers its
-subcommands on the parser. A subcommand is a function `(Context, argparse.Namespace) -> int`;
-it gets every dependency from the Context, which `main` builds once: the frozen Config, the standard
-streams, a way to open the store and a way to run the server. This module and roost.app are
-the only places that name the concrete store.
+Each group lives in its own module (serve, users, domains, aliases, queue, devices, check)
+and registers its subcommands on the parser. A subcommand is a function `(Context,
+argparse.Namespace) -> int`; it gets every dependency from the Context, which `main` builds
+once: the frozen Config, the standard streams, a way to open the store and a way to run the
+server. This module and roost.app are the only places that name the concrete store.
 
 Expected failures (bad address, unknown user, a store refusal) are reported as one line on
 stderr with exit status 1, never a traceback.
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The group modules import Context and CommandError from this module, so they are
     # imported once this module is complete.
-    from roost.cli import aliases, check, dns, domains, live, queue, serve, users
+    from roost.cli import aliases, check, devices, dns, domains, live, queue, serve, users
 
     parser = argparse.ArgumentParser(prog="roost", description="Roost mail server.")
     parser.add_argument(
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     domains.register(groups)
     aliases.register(groups)
     queue.register(groups)
+    devices.register(groups)
     check.register(groups)
     live.register(groups)
     dns.register(groups)

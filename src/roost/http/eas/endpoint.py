@@ -12,10 +12,12 @@ account may not use ActiveSync or the password would cross the network in the cl
               roost.proto.eas.query) with a WBXML body: one command
 
 A POST runs in this order: credentials; the request line (400 if malformed, 501 for a
-command not served); the policy key (every command but Provision must carry the final key
-of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command");
-the body (at most MAX_BODY octets, plus max_message_size for SendMail and Smart*, of type
-application/vnd.ms-sync.wbxml, else 413 / 400);
+command not served); the device, recorded in the store on every request (type, user
+agent, last seen); the policy key (every command but Provision must carry the final key
+of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command", and
+always while a remote wipe of the device is pending); the body (at most MAX_BODY octets,
+plus max_message_size for SendMail and Smart*, of type application/vnd.ms-sync.wbxml, else
+413 / 400);
 then the command's handler from HANDLERS. A body that is not WBXML, or not the document
 the command expects, is answered with that command's own "protocol error" status, as
 [MS-ASCMD] names it; a refusal of the store midway (MailError) is HTTP 503 with
@@ -136,7 +138,8 @@ async def post(request: web.Request) -> web.Response:
         account.id, line.device_id, line.device_type, user_agent
     )
     final = policy_key(account.password_hash, line.device_id, final=True)
-    if line.command != "Provision" and line.policy_key != final:
+    if line.command != "Provision" and (device.wipe_pending or line.policy_key != final):
+        # A wipe asked for: the device provisions again and hears it there (provision.py).
         # [MS-ASPROV] §3.2.5.2 / [MS-ASHTTP] §3.2.5.1: 449, provision first
         return web.Response(status=449, reason="Retry With", headers=_headers())
     composing = line.command in ("SendMail", "SmartReply", "SmartForward")
