@@ -263,7 +263,7 @@ def test_settings_user_and_device_information(tmp_path: Path) -> None:
         document = (await s.command(T, request)).document
         assert [(c.tag, c.child_text(T, "Status")) for c in document.children] == [
             ("Status", None),
-            ("Oof", "7"),
+            ("Oof", "1"),  # off: never set (tests/eas/test_oof.py)
             ("DeviceInformation", "1"),
             ("UserInformation", "1"),
         ]

@@ -272,6 +272,8 @@ ALTER TABLE messages DROP COLUMN envelope_fields;
 ALTER TABLE mailboxes DROP COLUMN keywords;
 DROP TABLE device_folders;
 DROP TABLE devices;
+DROP TABLE out_of_office;
+DROP TABLE auto_replies;
 PRAGMA user_version = 9;
 """
 

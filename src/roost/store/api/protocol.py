@@ -30,6 +30,7 @@ from roost.store.api.records import (
     MessageFlags,
     MessageMeta,
     NewMessage,
+    OutOfOffice,
     QueueEntry,
     Quota,
     ReplaceResult,
@@ -87,6 +88,24 @@ class AccountStore(Protocol):
     ) -> None:
         """Limits the account to services; None allows every one. NONEXISTENT if no such
         account."""
+        ...
+
+    # --- out of office (ActiveSync Settings Oof; replies sent by roost.autoreply)
+    async def get_out_of_office(self, account: AccountId) -> OutOfOffice:
+        """The account's setting (off when never set)."""
+        ...
+
+    async def set_out_of_office(self, account: AccountId, oof: OutOfOffice) -> None:
+        """Replaces the setting; turned on from off, it forgets whom it answered.
+        NONEXISTENT if no such account."""
+        ...
+
+    async def claim_auto_reply(
+        self, account: AccountId, sender: str, now: datetime, since: datetime
+    ) -> bool:
+        """Records an automatic reply to sender (compared case-insensitively) at `now`,
+        unless one was recorded at or after `since`; True if this call recorded it and may
+        send. Of two calls at once, one wins."""
         ...
 
     async def get_quota(self, account: AccountId) -> Quota: ...

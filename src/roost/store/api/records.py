@@ -39,6 +39,9 @@ __all__ = [
     "MessageFlags",
     "MessageMeta",
     "NewMessage",
+    "OofReply",
+    "OofState",
+    "OutOfOffice",
     "QueueEntry",
     "Quota",
     "ReplaceResult",
@@ -258,6 +261,47 @@ class Device:
     def wipe_pending(self) -> bool:
         """A wipe was asked for: every request of the device is answered with it."""
         return self.wipe_requested is not None
+
+
+class OofState(enum.IntEnum):
+    """[MS-ASCMD] §2.2.3.120 OofState."""
+
+    OFF = 0
+    ON = 1
+    SCHEDULED = 2  # on between start and end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OofReply:
+    text: str
+    html: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutOfOffice:
+    """An account's out-of-office setting: whether it is on, and the reply each audience
+    gets (None: none)."""
+
+    state: OofState = OofState.OFF
+    start: datetime | None = None
+    end: datetime | None = None
+    internal: OofReply | None = None  # senders in this server's domains
+    external_known: OofReply | None = None
+    external_unknown: OofReply | None = None
+
+    def active(self, now: datetime) -> bool:
+        if self.state is OofState.ON:
+            return True
+        if self.state is OofState.SCHEDULED and self.start and self.end:
+            return self.start <= now < self.end
+        return False
+
+    def reply_for(self, *, internal: bool) -> OofReply | None:
+        """What a sender gets: an outside sender the reply for unknown senders (the server
+        keeps no contacts), else the one for known ones."""
+        if internal:
+            return self.internal
+        return self.external_unknown or self.external_known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,6 +23,7 @@ boundary), one module per concept:
     threads.py    THREADID per conversation
     quota.py      per-account limits, checked where mail is added
     devices.py    ActiveSync devices, their folder positions and remote wipe
+    oof.py        out of office, and whom it answered
     aliases.py, services.py, outbound.py, message_ids.py, sorting.py, uidcache.py
     retention.py  tombstones and change logs folded past the horizon
     check.py      the store checked against itself (roost check)
@@ -72,6 +73,7 @@ from roost.store.api import (
     MessageFlags,
     MessageMeta,
     NewMessage,
+    OutOfOffice,
     Query,
     QueueEntry,
     Quota,
@@ -89,6 +91,7 @@ from roost.store.mail import (
     devices,
     mailboxes,
     message_ids,
+    oof,
     outbound,
     quota,
     services,
@@ -120,6 +123,7 @@ class _Silent:
 
 
 _set_services = services.set_account_services  # the method's parameter shadows the module
+_set_oof = oof.set_out_of_office  # likewise
 
 
 class MailStore(Upkeep):
@@ -278,6 +282,20 @@ class MailStore(Upkeep):
     ) -> None:
         work = partial(_set_services, account=account, services=services)
         await self._write(work)
+
+    # --- out of office
+
+    async def get_out_of_office(self, account: AccountId) -> OutOfOffice:
+        return await self._read(partial(oof.get_out_of_office, account=account))
+
+    async def set_out_of_office(self, account: AccountId, oof: OutOfOffice) -> None:
+        await self._write(partial(_set_oof, account=account, oof=oof))
+
+    async def claim_auto_reply(
+        self, account: AccountId, sender: str, now: datetime, since: datetime
+    ) -> bool:
+        work = partial(oof.claim_auto_reply, account=account, sender=sender)
+        return await self._write(partial(work, now=now, since=since))
 
     # --- quotas
 

@@ -22,3 +22,24 @@ CREATE TABLE device_folders (
     FOREIGN KEY (account_id, device_id) REFERENCES devices (account_id, device_id)
         ON DELETE CASCADE
 );
+
+-- Out of office (SQLite's 0017 explains the columns) and the senders last replied to.
+CREATE TABLE out_of_office (
+    account_id bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    state integer NOT NULL,
+    start_time bigint,
+    end_time bigint,
+    internal_message text,
+    internal_html integer NOT NULL DEFAULT 0,
+    known_message text,
+    known_html integer NOT NULL DEFAULT 0,
+    unknown_message text,
+    unknown_html integer NOT NULL DEFAULT 0
+);
+
+CREATE TABLE auto_replies (
+    account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    sender text COLLATE "C" NOT NULL,
+    sent_at bigint NOT NULL,
+    PRIMARY KEY (account_id, sender)
+);

@@ -1,4 +1,5 @@
--- Roost schema, version 17: the ActiveSync devices of each account (roost.store.mail.devices).
+-- Roost schema, version 17: the ActiveSync devices of each account (roost.store.mail.devices),
+-- and out of office (roost.store.mail.oof).
 --
 -- A device is known by the id it sends with every request ([MS-ASHTTP] DeviceId), per
 -- account. policy_state is where it stands in provisioning ('' never, 'temporary' asked
@@ -28,4 +29,30 @@ CREATE TABLE device_folders (
     PRIMARY KEY (account_id, device_id, mailbox_id),
     FOREIGN KEY (account_id, device_id) REFERENCES devices (account_id, device_id)
         ON DELETE CASCADE
+);
+
+-- Out of office (ActiveSync Settings Oof, [MS-ASCMD] §2.2.3.119): one row per account that
+-- ever set it. state 0 off, 1 on, 2 on between start_time and end_time. A reply per
+-- audience (senders of this server's domains, and the others; "known" ones are those a
+-- device would find in its contacts, which the server does not have): NULL when that
+-- audience gets none; html 1 when the text is HTML.
+CREATE TABLE out_of_office (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    state INTEGER NOT NULL,
+    start_time INTEGER,
+    end_time INTEGER,
+    internal_message TEXT,
+    internal_html INTEGER NOT NULL DEFAULT 0,
+    known_message TEXT,
+    known_html INTEGER NOT NULL DEFAULT 0,
+    unknown_message TEXT,
+    unknown_html INTEGER NOT NULL DEFAULT 0
+);
+
+-- When each sender was last sent an automatic reply (RFC 3834 §2: not again within days).
+CREATE TABLE auto_replies (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    sender TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, sender)
 );
