@@ -346,7 +346,8 @@ class DeviceStore(Protocol):
     ) -> None:
         """Records that the device synced mailbox up to modseq (0: it has more to fetch).
         Nothing if the device is unknown or the mailbox not the account's. Not waited to
-        disk: after a crash, Ping falls back to an older position and reports more."""
+        disk (it rides on the next durable commit): after a crash the position may be an
+        older one (Ping reports more) or none (Ping counts from its own start)."""
         ...
 
     async def synced(self, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:
