@@ -109,6 +109,7 @@ def test_devices_list_wipe_and_delete(data_dir: Path, capsys: pytest.CaptureFixt
     assert status == 0 and len(lines) == 2
     assert lines[0].startswith("alice@example.org  ANDROID7  SamsungSMG  policy not provisioned")
     assert lines[1].startswith("bob@example.org  PHONE1  iPhone (Apple-iPhone/2)  policy")
+    assert all(line.endswith(", never synced") for line in lines)
     status, out, _ = roost(capsys, "devices", "list", "--user", "bob@example.org")
     assert [line.split()[1] for line in out.splitlines()] == ["PHONE1"]
     status, out, _ = roost(capsys, "devices", "wipe", "--user", "bob@example.org", "PHONE1")

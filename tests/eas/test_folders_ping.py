@@ -148,6 +148,7 @@ def test_after_a_restart_ping_reports_what_changed_since_the_last_sync(
         assert [f.text() for f in find_all(document, "Ping", "Folder")] == [box]
         [device] = await s.store.list_devices(s.account.id)
         assert (device.device_id, device.device_type) == (DEVICE, "TestPhone")
+        assert device.last_sync is not None  # the Sync before the restart
 
     run(tmp_path, before)
     asyncio.run(meanwhile())

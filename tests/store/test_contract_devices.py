@@ -52,12 +52,16 @@ async def test_the_positions_a_device_synced_are_kept_per_device(store: Store) -
     await store.device_seen(bob.id, "PHONE", "iPhone", "")
     await store.device_seen(bob.id, "TABLET", "iPad", "")
     assert await store.synced(bob.id, "PHONE") == {}
+    assert [d.last_sync for d in await store.list_devices(bob.id)] == [None, None]
     await store.set_synced(bob.id, "PHONE", inbox.id, ModSeq(5))
     await store.set_synced(bob.id, "PHONE", work.id, ModSeq(2))
     await store.set_synced(bob.id, "PHONE", inbox.id, ModSeq(7))  # the latest counts
     await store.set_synced(bob.id, "TABLET", inbox.id, ModSeq(3))
     assert await store.synced(bob.id, "PHONE") == {inbox.id: 7, work.id: 2}
     assert await store.synced(bob.id, "TABLET") == {inbox.id: 3}
+    phone, tablet = await store.list_devices(bob.id)
+    assert phone.last_sync is not None and phone.last_sync >= phone.first_seen
+    assert tablet.last_sync is not None
     # Unknown devices, other accounts' mailboxes and missing mailboxes record nothing.
     alice = await store.create_account("alice@example.org", "h")
     await store.device_seen(alice.id, "PHONE", "iPhone", "")

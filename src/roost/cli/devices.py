@@ -2,7 +2,7 @@
 
 `list` prints one line per device (of one account with --user): the account, the device
 id and type, its user agent, where it stands in provisioning, when it was first and last
-seen, and any remote wipe. `wipe` asks for a remote wipe ([MS-ASPROV] §3.1.5.2): the
+seen and last synced, and any remote wipe. `wipe` asks for a remote wipe ([MS-ASPROV] §3.1.5.2): the
 device hears it on its next request, wipes itself and acknowledges, which `list` then
 shows; a running server needs no telling, it reads the device from the store on every
 request. `delete` forgets a device (and any wipe asked for it): should it come back, it
@@ -75,7 +75,8 @@ def describe(device: Device) -> str:
     line = (
         f"{device.address}  {device.device_id}  {device.device_type or '-'}{agent}  "
         f"policy {policy}, first seen {_when(device.first_seen)}, "
-        f"last seen {_when(device.last_seen)}"
+        f"last seen {_when(device.last_seen)}, "
+        + (f"last sync {_when(device.last_sync)}" if device.last_sync else "never synced")
     )
     if device.wipe_requested is not None:
         line += f", wipe asked {_when(device.wipe_requested)}"

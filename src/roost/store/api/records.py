@@ -254,6 +254,7 @@ class Device:
     policy: DevicePolicy
     first_seen: datetime
     last_seen: datetime
+    last_sync: datetime | None  # its last Sync of a folder (None: none yet)
     wipe_requested: datetime | None  # an administrator asked for a remote wipe
     wipe_acknowledged: datetime | None  # the device reported that it wiped itself
 

@@ -10,6 +10,8 @@ worker, or the server after a restart, answers a Ping alike. Rows go with their 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, MailboxId, ModSeq
 from roost.store.api import Device, DevicePolicy
@@ -29,7 +31,8 @@ __all__ = [
 
 _SELECT = (
     "SELECT d.account_id, a.address, d.device_id, d.device_type, d.user_agent, "
-    "d.policy_state, d.first_seen, d.last_seen, d.wipe_requested, d.wipe_acknowledged "
+    "d.policy_state, d.first_seen, d.last_seen, d.last_sync, d.wipe_requested, "
+    "d.wipe_acknowledged "
     "FROM devices d JOIN accounts a ON a.id = d.account_id"
 )
 MAX_FIELD = 256  # a device names itself; what it says is kept, within reason
@@ -45,9 +48,14 @@ def _device(row: Row) -> Device:
         policy=DevicePolicy(row[5]),
         first_seen=from_micros(row[6]),
         last_seen=from_micros(row[7]),
-        wipe_requested=None if row[8] is None else from_micros(row[8]),
-        wipe_acknowledged=None if row[9] is None else from_micros(row[9]),
+        last_sync=_instant(row[8]),
+        wipe_requested=_instant(row[9]),
+        wipe_acknowledged=_instant(row[10]),
     )
+
+
+def _instant(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
 
 
 def _get(tx: Tx, account: AccountId, device_id: str) -> Device:
@@ -120,9 +128,9 @@ def delete_device(tx: Tx, account: AccountId, device_id: str) -> None:
 def set_synced(
     tx: Tx, account: AccountId, device_id: str, mailbox: MailboxId, modseq: ModSeq
 ) -> None:
-    """Records that the device synced mailbox to modseq (nothing if the device or the
-    mailbox of the account is unknown)."""
-    tx.execute(
+    """Records that the device synced mailbox to modseq, and when (nothing if the device
+    or the mailbox of the account is unknown)."""
+    changed = tx.execute(
         "INSERT INTO device_folders (account_id, device_id, mailbox_id, modseq) "
         "SELECT d.account_id, d.device_id, m.id, ? FROM devices d "
         "JOIN mailboxes m ON m.account_id = d.account_id AND m.id = ? "
@@ -130,6 +138,11 @@ def set_synced(
         "ON CONFLICT (account_id, device_id, mailbox_id) DO UPDATE SET modseq = excluded.modseq",
         (modseq, mailbox, account, device_id),
     )
+    if changed:
+        tx.execute(
+            "UPDATE devices SET last_sync = ? WHERE account_id = ? AND device_id = ?",
+            (to_micros(now_utc()), account, device_id),
+        )
 
 
 def synced(tx: Tx, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:

@@ -8,6 +8,7 @@ CREATE TABLE devices (
     policy_state text NOT NULL DEFAULT '',
     first_seen bigint NOT NULL,
     last_seen bigint NOT NULL,
+    last_sync bigint,
     wipe_requested bigint,
     wipe_acknowledged bigint,
     PRIMARY KEY (account_id, device_id)

@@ -2,10 +2,11 @@
 -- and out of office (roost.store.mail.oof).
 --
 -- A device is known by the id it sends with every request ([MS-ASHTTP] DeviceId), per
--- account. policy_state is where it stands in provisioning ('' never, 'temporary' asked
--- for the policy, 'final' acknowledged it); wipe_requested / wipe_acknowledged are the
--- instants of a remote wipe ([MS-ASPROV] §3.1.5.2), NULL when none. Instants are unix
--- microseconds (roost.store.mail.instants).
+-- account. last_sync is its last Sync of a folder (NULL: none yet). policy_state is
+-- where it stands in provisioning ('' never, 'temporary' asked for the policy, 'final'
+-- acknowledged it); wipe_requested / wipe_acknowledged are the instants of a remote wipe
+-- ([MS-ASPROV] §3.1.5.2), NULL when none. Instants are unix microseconds
+-- (roost.store.mail.instants).
 CREATE TABLE devices (
     account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     device_id TEXT NOT NULL,
@@ -14,6 +15,7 @@ CREATE TABLE devices (
     policy_state TEXT NOT NULL DEFAULT '',
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
+    last_sync INTEGER,
     wipe_requested INTEGER,
     wipe_acknowledged INTEGER,
     PRIMARY KEY (account_id, device_id)
