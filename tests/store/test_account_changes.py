@@ -274,6 +274,7 @@ DROP TABLE device_folders;
 DROP TABLE devices;
 DROP TABLE out_of_office;
 DROP TABLE auto_replies;
+DROP TABLE sent_client_ids;
 PRAGMA user_version = 9;
 """
 

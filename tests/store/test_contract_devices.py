@@ -4,6 +4,9 @@ Runs on every engine (tests/store/contract.py)."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 from roost.errors import MailErrorKind
 from roost.model import ModSeq
 from roost.store.api import DevicePolicy, Store
@@ -109,3 +112,22 @@ async def test_devices_go_with_their_account(store: Store) -> None:
     assert await store.list_devices(again.id) == []
     assert await store.list_devices() == []
     assert await store.synced(again.id, "PHONE") == {}
+
+
+@contract
+async def test_a_client_id_is_claimed_once_until_released_or_old(store: Store) -> None:
+    bob = await store.create_account("bob@example.org", "h")
+    alice = await store.create_account("alice@example.org", "h")
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+    assert await store.claim_client_id(bob.id, "c1", t0, t0 - day)
+    assert not await store.claim_client_id(bob.id, "c1", t0, t0 - day)  # a retry
+    assert await store.claim_client_id(alice.id, "c1", t0, t0 - day)  # another account's
+    await store.release_client_id(bob.id, "c1")  # not sent after all
+    assert await store.claim_client_id(bob.id, "c1", t0, t0 - day)
+    later = t0 + day + timedelta(seconds=1)
+    assert await store.claim_client_id(bob.id, "c1", later, later - day)  # forgotten
+    both = await asyncio.gather(
+        *(store.claim_client_id(bob.id, "c2", t0, t0 - day) for _ in range(2))
+    )
+    assert sorted(both) == [False, True]

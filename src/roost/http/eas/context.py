@@ -4,7 +4,6 @@ it answers (the account that logged in, the device as the store has it, the requ
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,23 +14,7 @@ from roost.proto.eas.query import RequestLine
 from roost.sessions import Sessions
 from roost.store.api import Account, Device, Store
 
-__all__ = ["Command", "SentIds", "Service"]
-
-
-class SentIds:
-    """The ClientIds of the last messages sent, per account: a retry is not sent twice."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._seen: OrderedDict[tuple[int, str], None] = OrderedDict()
-
-    def seen(self, account: int, client_id: str) -> bool:
-        return (account, client_id) in self._seen
-
-    def add(self, account: int, client_id: str) -> None:
-        self._seen[(account, client_id)] = None
-        while len(self._seen) > self._size:
-            self._seen.popitem(last=False)
+__all__ = ["Command", "Service"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -44,7 +27,6 @@ class Service:
     sessions: Sessions
     wake_queue: Callable[[], None]  # the outbound queue has new entries
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    sent_ids: SentIds = field(default_factory=SentIds)  # SendMail's retries
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

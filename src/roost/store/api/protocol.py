@@ -354,6 +354,18 @@ class DeviceStore(Protocol):
         """The MODSEQ the device last synced each mailbox to (set_synced)."""
         ...
 
+    async def claim_client_id(
+        self, account: AccountId, client_id: str, now: datetime, since: datetime
+    ) -> bool:
+        """Records that the account sends the message its device named client_id, unless
+        it sent one by that id at or after `since`; True if this call may send (of two at
+        once, one). Durable: a retry after a crash is still recognised."""
+        ...
+
+    async def release_client_id(self, account: AccountId, client_id: str) -> None:
+        """Forgets a claim whose message was not sent after all, so a retry may send it."""
+        ...
+
 
 class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, Protocol):
     """The mail store. See roost.store.api for the guarantees."""

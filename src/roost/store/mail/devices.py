@@ -20,9 +20,11 @@ from roost.store.mail.instants import from_micros, now_utc, to_micros
 
 __all__ = [
     "acknowledge_wipe",
+    "claim_client_id",
     "delete_device",
     "device_seen",
     "list_devices",
+    "release_client_id",
     "request_wipe",
     "set_device_policy",
     "set_synced",
@@ -151,3 +153,29 @@ def synced(tx: Tx, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq
         (account, device_id),
     )
     return {MailboxId(row[0]): ModSeq(row[1]) for row in rows}
+
+
+def claim_client_id(
+    tx: Tx, account: AccountId, client_id: str, now: datetime, since: datetime
+) -> bool:
+    """Records that the account sends the message of client_id at `now`, unless it sent
+    one by that id at or after `since`; True if this call may send. Ids older than `since`
+    are forgotten here."""
+    tx.execute(
+        "DELETE FROM sent_client_ids WHERE account_id = ? AND sent_at < ?",
+        (account, to_micros(since)),
+    )
+    changed = tx.execute(
+        "INSERT INTO sent_client_ids (account_id, client_id, sent_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (account_id, client_id) DO NOTHING",
+        (account, client_id, to_micros(now)),
+    )
+    return changed == 1
+
+
+def release_client_id(tx: Tx, account: AccountId, client_id: str) -> None:
+    """The send claimed for client_id did not happen: a retry may send it."""
+    tx.execute(
+        "DELETE FROM sent_client_ids WHERE account_id = ? AND client_id = ?",
+        (account, client_id),
+    )

@@ -356,6 +356,16 @@ class MailStore(Upkeep):
     async def synced(self, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:
         return await self._read(partial(devices.synced, account=account, device_id=device_id))
 
+    async def claim_client_id(
+        self, account: AccountId, client_id: str, now: datetime, since: datetime
+    ) -> bool:
+        work = partial(devices.claim_client_id, account=account, client_id=client_id)
+        return await self._write(partial(work, now=now, since=since))
+
+    async def release_client_id(self, account: AccountId, client_id: str) -> None:
+        work = partial(devices.release_client_id, account=account, client_id=client_id)
+        await self._write(work)
+
     # --- mailboxes
 
     async def list_mailboxes(self, account: AccountId) -> list[Mailbox]:

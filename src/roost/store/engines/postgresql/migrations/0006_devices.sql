@@ -44,3 +44,10 @@ CREATE TABLE auto_replies (
     sent_at bigint NOT NULL,
     PRIMARY KEY (account_id, sender)
 );
+
+CREATE TABLE sent_client_ids (
+    account_id bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    client_id text COLLATE "C" NOT NULL,
+    sent_at bigint NOT NULL,
+    PRIMARY KEY (account_id, client_id)
+);

@@ -58,3 +58,12 @@ CREATE TABLE auto_replies (
     sent_at INTEGER NOT NULL,
     PRIMARY KEY (account_id, sender)
 );
+
+-- The ClientIds of messages an account's devices sent (ActiveSync SendMail, Smart*), so
+-- that a retried request is not sent twice, whichever worker it reaches.
+CREATE TABLE sent_client_ids (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, client_id)
+);
