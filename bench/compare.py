@@ -147,7 +147,7 @@ class Results:
 # --- the users and their mailboxes -------------------------------------------------------
 def users(scale: Scale) -> dict[str, str]:
     accounts = math.ceil(max(counts_for(scale)) / DEVICES_PER_ACCOUNT)
-    roles = ["big", "push", "idle", "ingest", "lmtp", *(f"mix{i}" for i in range(accounts))]
+    roles = ["big", "push", "ping", "idle", "ingest", "lmtp", *(f"mix{i}" for i in range(accounts))]
     return {role: f"{role}@{DOMAIN}" for role in roles}
 
 
@@ -257,6 +257,7 @@ def context(server: Server, plan: Plan, roles: dict[str, str]) -> Context:
         duration=plan.duration,
         server=server,
         lmtp_port=server.lmtp_port,
+        https_port=server.https_port,
         drop_caches=plan.drop_caches,
         ports=server.ports if len(server.ports) > 1 else (),
     )

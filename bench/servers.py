@@ -112,6 +112,7 @@ class Server:
     workdir: Path
     port: int = field(default_factory=free_port)
     lmtp_port: int = field(default_factory=free_port)
+    https_port: int | None = None  # ActiveSync, for the servers that serve it
     process: subprocess.Popen[bytes] | None = None
     host: str = HOST
     profile: Path | None = None  # set while the server runs under the profiler
@@ -202,6 +203,7 @@ class RoostServer(Server):
         self.log = workdir / "roost.log"
         self.database_url = database_url
         self.source = source
+        self.https_port = free_port()
 
     @property
     def env(self) -> dict[str, str]:
@@ -215,6 +217,7 @@ class RoostServer(Server):
             ROOST_DATA_DIR=str(self.data_dir),
             ROOST_IMAP_PORT=str(self.port),
             ROOST_LMTP_PORT=str(self.lmtp_port),
+            ROOST_HTTPS_PORT=str(self.https_port),
             ROOST_HOSTNAME="localhost",
             ROOST_LOG_LEVEL="WARNING",
             ROOST_WORKERS=str(self.workers),
@@ -228,7 +231,6 @@ class RoostServer(Server):
                     "SUBMISSIONS",
                     "SMTP",
                     "HTTP",
-                    "HTTPS",
                 )
             },
         )

@@ -122,3 +122,24 @@ def test_device_mix_and_push_run_against_roost_on_postgresql(
     assert roost_pg.rss_bytes() > 0
     memory = roost_pg.database_memory()
     assert memory is not None and memory[0] > 0
+
+
+def test_activesync_ping_latency_runs_against_roost(tmp_path: Path) -> None:
+    from bench.scenarios import ping
+
+    from tests.e2e.conftest import free_port
+
+    https = free_port()
+    server = start_server(
+        tmp_path / "roost-data", extra_env={"ROOST_HTTPS_PORT": str(https)}, listeners=3
+    )
+    try:
+        address = server.add_user()
+        ctx = context(server.host, (server.imap_port,), address, PASSWORD, DURATION)
+        ctx.https_port = https
+        times = asyncio.run(ping.latency(ctx, rep=0, trials=PUSH_TRIALS))
+        assert len(times) == PUSH_TRIALS
+        assert all(0 < t < ping.SETTLE + 5 for t in times)
+        assert all(figure.value is not None for figure in ping.figures(times))
+    finally:
+        stop_server(server)

@@ -6,7 +6,7 @@ and the memory scenario, which restarts the server, comes last.
 
 from __future__ import annotations
 
-from bench.scenarios import devices, ingest, lmtp, memory, push, resync, search, sync
+from bench.scenarios import devices, ingest, lmtp, memory, ping, push, resync, search, sync
 from bench.scenarios.base import Scenario
 
 SCENARIOS: dict[str, Scenario] = {
@@ -17,6 +17,7 @@ SCENARIOS: dict[str, Scenario] = {
         resync.SCENARIO,
         devices.SCENARIO,
         push.SCENARIO,
+        ping.SCENARIO,
         ingest.SCENARIO,
         lmtp.SCENARIO,
         memory.SCENARIO,

@@ -53,6 +53,7 @@ class Context:
     duration: float = 20.0  # seconds per timed load (device mix)
     server: Server | None = None
     lmtp_port: int | None = None
+    https_port: int | None = None  # ActiveSync (Roost only)
     device_counts: tuple[int, ...] | None = None  # overrides the scale's 10 and 50
     drop_caches: bool = False
     notes: list[str] = field(default_factory=list)

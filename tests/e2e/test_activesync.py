@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import imaplib
 import re
+import smtplib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -337,3 +338,59 @@ def test_a_draft_saved_on_the_phone_is_in_drafts_for_imap(
     assert result.status == "1" and result.server_id == f"{drafts}:1"
     imap.select("Drafts")
     assert "\\Draft" in imap_flags(imap, 1)
+
+
+# ----- out of office: set on the phone, answered on delivery, sent by the smarthost ----
+
+
+def test_out_of_office_set_on_the_phone_answers_each_sender_once(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyactivesync import OofState
+
+    from tests.smtp.harness import RemoteMx
+
+    smarthost = RemoteMx()
+    https, smtp = free_port(), free_port()
+    data_dir = tmp_path_factory.mktemp("roost-oof")
+    config = data_dir.parent / f"{data_dir.name}.toml"
+    config.write_text(
+        f'smarthost = "127.0.0.1"\nsmarthost_port = {smarthost.port}\nsmarthost_starttls = false\n',
+        encoding="utf-8",
+    )
+    srv = start_server(
+        data_dir,
+        config=config,
+        extra_env={"ROOST_HTTPS_PORT": str(https), "ROOST_SMTP_PORT": str(smtp)},
+        listeners=4,
+    )
+    try:
+        account = srv.add_user()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(srv.data_dir / "tls" / "cert.pem"))
+        with Client(f"localhost:{https}", account, PASSWORD, device_id="oofphone1") as phone:
+            phone.set_oof(OofState.ENABLED, reply_message="Away until Monday.")
+            assert phone.get_oof().state == OofState.ENABLED
+        notes = [
+            ("carol@remote.test", "Subject: one\r\nMessage-ID: <one@remote.test>\r\n"),
+            ("carol@remote.test", "Subject: two\r\n"),  # the same sender again: no reply
+            ("cats@lists.test", "Subject: news\r\nList-Id: <cats.lists.test>\r\n"),
+        ]
+        with smtplib.SMTP("127.0.0.1", smtp, local_hostname="remote.test") as client:
+            for sender, head in notes:
+                data = f"From: {sender}\r\nTo: {account}\r\n{head}\r\nHello\r\n".encode()
+                assert client.sendmail(sender, [account], data) == {}
+        # Every reply was queued before its message's 250: once the queue is empty, every
+        # reply there will be has reached the smarthost.
+        deadline = time.monotonic() + 20
+        while srv.roost("queue", "list").stdout.strip() != "the queue is empty":
+            assert time.monotonic() < deadline, "the queue did not empty"
+            time.sleep(0.1)
+        [reply] = smarthost.received
+        assert reply.rcpt_tos == ["carol@remote.test"]
+        assert reply.original_content is not None
+        assert b"Auto-Submitted: auto-replied\r\n" in reply.original_content
+        assert b"In-Reply-To: <one@remote.test>\r\n" in reply.original_content
+        assert b"Away until Monday." in reply.original_content
+    finally:
+        stop_server(srv)
+        smarthost.stop()

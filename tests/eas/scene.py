@@ -79,7 +79,9 @@ class EasScene:
 
     async def __aenter__(self) -> EasScene:
         self._store = await SqliteStore.open(self.config.data_dir, self.notifier)
-        self._account = await self._store.create_account(ADDRESS, password_hash())
+        # A scene on the data of an earlier one (a restart) finds its account again.
+        found = await self._store.find_account(ADDRESS)
+        self._account = found or await self._store.create_account(ADDRESS, password_hash())
         self._inbox = await self._store.find_mailbox(self._account.id, "INBOX")
         deps = Deps(
             config=self.config,

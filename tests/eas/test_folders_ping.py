@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from roost.delivery import analyse
 from roost.http.eas import ping
 from roost.model import SEEN, Uid
 from roost.proto.eas.wbxml import Element
-from roost.store.api import FlagMode
-from tests.eas.scene import E, EasScene, find_all, first_text, message, run
+from roost.store.api import FlagMode, NewMessage
+from roost.store.engines.sqlite import SqliteStore
+from tests.eas.scene import DEVICE, E, EasScene, find_all, first_text, message, run
 from tests.eas.test_sync import key_of, start, sync
+from tests.imap.transcript import ADDRESS
 
 FH = "FolderHierarchy"
 
@@ -111,6 +114,45 @@ def test_ping_reports_what_changed_since_the_last_sync_at_once(tmp_path: Path) -
         assert first_text(document, "Ping", "Status") == "2"
 
     run(tmp_path, scenario)
+
+
+def test_after_a_restart_ping_reports_what_changed_since_the_last_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device's positions are in the store: a Ping served by another worker, or by the
+    server after a restart, knows what the device last synced and answers at once."""
+    monkeypatch.setattr(ping, "MIN_HEARTBEAT", 1)
+    keys: list[str] = []
+
+    async def before(s: EasScene) -> None:
+        key_of(await sync(s, s.inbox.id, await start(s)))
+        assert s.policy_key is not None
+        keys.append(s.policy_key)
+
+    async def meanwhile() -> None:  # the server is down; mail arrives through the CLI
+        store = await SqliteStore.open(tmp_path)
+        try:
+            account = await store.find_account(ADDRESS)
+            assert account is not None
+            inbox = await store.find_mailbox(account.id, "INBOX")
+            new = message("arrived while the server was down")
+            await store.append(inbox.id, [NewMessage(data=new, parsed=analyse(new))])
+        finally:
+            await store.close()
+
+    async def after(s: EasScene) -> None:
+        s.policy_key = keys[0]
+        box = str(s.inbox.id)
+        document = (await s.command("Ping", ping_request(box, heartbeat=1))).document
+        assert first_text(document, "Ping", "Status") == "2"
+        assert [f.text() for f in find_all(document, "Ping", "Folder")] == [box]
+        [device] = await s.store.list_devices(s.account.id)
+        assert (device.device_id, device.device_type) == (DEVICE, "TestPhone")
+        assert device.last_sync is not None  # the Sync before the restart
+
+    run(tmp_path, before)
+    asyncio.run(meanwhile())
+    run(tmp_path, after)
 
 
 def test_quiet_ping_and_a_change_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

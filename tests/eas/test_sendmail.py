@@ -59,6 +59,30 @@ def test_send_to_local_and_remote_recipients(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_a_retry_after_a_restart_is_not_sent_twice(tmp_path: Path) -> None:
+    """The ClientIds sent are in the store: another worker, or the server after a restart,
+    recognises the retry."""
+    keys: list[str] = []
+    request = send_mail(mime("carol@far.example"), client_id="retried-1")
+
+    async def first(s: EasScene) -> None:
+        keys.append(await s.provision())
+        assert (await s.command("SendMail", request)).body == b""
+
+    async def after_restart(s: EasScene) -> None:
+        s.policy_key = keys[0]
+        again = await s.command("SendMail", request)
+        assert first_text(again.document, C, "Status") == "118"
+        assert [e.recipient for e in await s.store.queue_entries()] == ["carol@far.example"]
+        refused = await s.command("SendMail", send_mail(mime(""), client_id="empty-1"))
+        assert first_text(refused.document, C, "Status") == "119"  # no recipient
+        fixed = send_mail(mime("dan@far.example"), client_id="empty-1")
+        assert (await s.command("SendMail", fixed)).body == b""  # the id was left free
+
+    run(tmp_path, first)
+    run(tmp_path, after_restart)
+
+
 def test_send_refusals(tmp_path: Path) -> None:
     async def scenario(s: EasScene) -> None:
         await s.provision()

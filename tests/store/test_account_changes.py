@@ -271,6 +271,11 @@ ALTER TABLE accounts DROP COLUMN last_uidvalidity;
 DROP TABLE search_fields;
 ALTER TABLE messages DROP COLUMN envelope_fields;
 ALTER TABLE mailboxes DROP COLUMN keywords;
+DROP TABLE device_folders;
+DROP TABLE devices;
+DROP TABLE out_of_office;
+DROP TABLE auto_replies;
+DROP TABLE sent_client_ids;
 PRAGMA user_version = 9;
 """
 

@@ -270,6 +270,11 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
         )
         conn.execute("ALTER TABLE messages DROP COLUMN envelope_fields")  # 14, after it
         conn.execute("ALTER TABLE mailboxes DROP COLUMN keywords")  # 16
+        conn.execute("DROP TABLE device_folders")  # 18
+        conn.execute("DROP TABLE devices")
+        conn.execute("DROP TABLE out_of_office")
+        conn.execute("DROP TABLE auto_replies")
+        conn.execute("DROP TABLE sent_client_ids")
         undo_small_blobs(conn, tmp_path)  # 17
         conn.execute("PRAGMA user_version = 12")
     conn.close()

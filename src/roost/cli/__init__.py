@@ -6,6 +6,7 @@
     roost ... domain add|list|delete [DOMAIN]
     roost ... alias add|list|delete ...
     roost ... queue list|flush|delete [ID...]
+    roost ... devices list [--user ADDRESS] | wipe|delete --user ADDRESS DEVICE_ID
     roost ... check [--repair]
     roost ... status | kick ADDRESS | dns DOMAIN
     roost ... import maildir|mbox PATH --user ADDRESS [--mailbox NAME]
@@ -22,9 +23,8 @@ A command that would open a store that does not exist yet refuses, saying where 
 unless told --init: run from the wrong directory, `roost user list` must not quietly
 create (and list) an empty store. `serve` creates its store.
 
-Each group lives in its own module (serve, users, domains, aliases, queue, check, transfer,
-backup, migrate)
-and registers its subcommands on the parser. A subcommand is a function
+Each group lives in its own module (serve, users, domains, aliases, queue, devices, check,
+transfer, backup, migrate) and registers its subcommands on the parser. A subcommand is a function
 `(Context, argparse.Namespace) -> int`; it gets every dependency from the Context, which
 `main` builds once: the frozen Config, the standard streams, a way to open the store and a
 way to run the server. This module and roost.app are the only places that name the
@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         aliases,
         backup,
         check,
+        devices,
         dns,
         domains,
         live,
@@ -200,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     domains.register(groups)
     aliases.register(groups)
     queue.register(groups)
+    devices.register(groups)
     check.register(groups)
     live.register(groups)
     dns.register(groups)

@@ -14,6 +14,9 @@ did, 250, and the failed recipients go to the outbound queue, which retries loca
 delivery and sends a delivery status notification if it gives up: the mail is never
 lost for the others, nor silently for the failed ones.
 
+Once a recipient has the message, its out-of-office reply, if it set one and the message
+may be answered, is queued (roost.autoreply); LMTP delivers through the same path.
+
 The size limit is aiosmtpd's data_size_limit: past it, DATA keeps reading to the end but
 stores nothing more, then answers 552.
 """
@@ -21,10 +24,13 @@ stores nothing more, then answers 552.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from roost.auth.accounts import normalise_address
+from roost.autoreply import out_of_office
+from roost.errors import MailError
 from roost.smtp.local import (
     Local,
     Malformed,
@@ -35,6 +41,7 @@ from roost.smtp.local import (
     tag_mailbox,
 )
 from roost.smtp.policy import Policy, new_queue_id, sender_of
+from roost.store.api import Account
 
 __all__ = ["InboundPolicy"]
 
@@ -111,7 +118,27 @@ class InboundPolicy(Policy):
             done[address] = reply
             self.log_delivery(server, envelope, address, data, reply)
             replies.append((address, reply))
+            if reply.startswith("2"):
+                await self.auto_reply(recipient.account, sender_of(envelope), data)
         return replies
+
+    async def auto_reply(self, account: Account, sender: str, data: bytes) -> None:
+        """The account's out-of-office reply, if due (roost.autoreply). The message is
+        delivered already: a store refusal here is logged and changes nothing of that."""
+        try:
+            queued = await out_of_office(
+                self.store,
+                account,
+                sender,
+                data,
+                hostname=self.config.hostname,
+                now=datetime.now(UTC),
+            )
+        except MailError as exc:
+            log.warning("out-of-office reply of %s not queued: %s", account.address, exc.text)
+            return
+        if queued:
+            self.services.wake_queue()
 
     async def queue_for_retry(self, envelope: Envelope, data: bytes, recipients: list[str]) -> None:
         """Hands recipients whose delivery failed to the outbound queue, which retries."""

@@ -12,10 +12,12 @@ account may not use ActiveSync or the password would cross the network in the cl
               roost.proto.eas.query) with a WBXML body: one command
 
 A POST runs in this order: credentials; the request line (400 if malformed, 501 for a
-command not served); the policy key (every command but Provision must carry the final key
-of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command");
-the body (at most MAX_BODY octets, plus max_message_size for SendMail and Smart*, of type
-application/vnd.ms-sync.wbxml, else 413 / 400);
+command not served); the device, recorded in the store on every request (type, user
+agent, last seen); the policy key (every command but Provision must carry the final key
+of roost.http.eas.provision, else HTTP 449 "Retry after sending a PROVISION command", and
+always while a remote wipe of the device is pending); the body (at most MAX_BODY octets,
+plus max_message_size for SendMail and Smart*, of type application/vnd.ms-sync.wbxml, else
+413 / 400);
 then the command's handler from HANDLERS. A body that is not WBXML, or not the document
 the command expects, is answered with that command's own "protocol error" status, as
 [MS-ASCMD] names it; a refusal of the store midway (MailError) is HTTP 503 with
@@ -131,8 +133,13 @@ async def post(request: web.Request) -> web.Response:
     handler = HANDLERS.get(line.command)
     if handler is None:
         raise web.HTTPNotImplemented(text=f"command {line.command} is not served\n")
+    user_agent = request.headers.get("User-Agent", "")
+    device = await service.store.device_seen(
+        account.id, line.device_id, line.device_type, user_agent
+    )
     final = policy_key(account.password_hash, line.device_id, final=True)
-    if line.command != "Provision" and line.policy_key != final:
+    if line.command != "Provision" and (device.wipe_pending or line.policy_key != final):
+        # A wipe asked for: the device provisions again and hears it there (provision.py).
         # [MS-ASPROV] §3.2.5.2 / [MS-ASHTTP] §3.2.5.1: 449, provision first
         return web.Response(status=449, reason="Retry With", headers=_headers())
     composing = line.command in ("SendMail", "SmartReply", "SmartForward")
@@ -140,7 +147,9 @@ async def post(request: web.Request) -> web.Response:
     body = await _body(request, limit)
     try:
         document = None if body is None else decode(body)
-        result = await handler.run(Command(service=service, account=account, line=line), document)
+        result = await handler.run(
+            Command(service=service, account=account, device=device, line=line), document
+        )
     except WbxmlError as exc:
         log.debug("activesync %s: undecodable body: %s", line.command, exc.text)
         result = handler.protocol_error()

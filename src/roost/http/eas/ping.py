@@ -3,10 +3,11 @@
 The device names the folders to watch and how long to wait (HeartbeatInterval, seconds).
 The answer is Status 2 with the folders that changed, as soon as one does, or Status 1
 when the interval passes quietly. "Changed" means changed since the device last synced
-that folder, as far as this process knows (roost.http.eas.context.Service.synced), else
-since the Ping began. Waiting uses the same path as IMAP IDLE: a hint from the notifier
-(the store publishes after every commit, whoever wrote), then a read of the folders'
-HIGHESTMODSEQ from the store, which decides; a hint alone never does.
+that folder (the store keeps that position per device, so whichever worker serves the
+Ping, and after a restart, the answer is the same), else since the Ping began. Waiting
+uses the same path as IMAP IDLE: a hint from the notifier (the store publishes after
+every commit, whoever wrote), then a read of the folders' HIGHESTMODSEQ from the store,
+which decides; a hint alone never does.
 """
 
 from __future__ import annotations
@@ -67,10 +68,10 @@ async def run(command: Command, document: Element | None) -> Element:
         baseline = await _levels(command, watched)
         if baseline is None:
             return _p("Ping", None, _p("Status", HIERARCHY))
+        synced = await command.last_syncs()
         for mailbox in watched:
-            synced = command.last_sync(mailbox)
-            if synced is not None:
-                baseline[mailbox] = min(baseline[mailbox], synced)
+            if mailbox in synced:
+                baseline[mailbox] = min(baseline[mailbox], synced[mailbox])
         changed = await _wait(command, watched, baseline, request.heartbeat_interval, listener)
     finally:
         listener.close()

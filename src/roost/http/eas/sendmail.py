@@ -9,13 +9,16 @@
 3. with SaveInSentItems, one copy goes to Sent, \\Seen, its Bcc: kept, unless the same
    message is already there (roost.smtp.sent: an IMAP client's own APPEND of it).
 
-A retried request (same ClientId, on this server process) is answered Status 118 (sent
-already) and sends nothing twice. Success is an empty 200 answer, as the protocol says.
+A retried request (same ClientId within CLIENT_ID_WINDOW, whichever worker serves it, and
+after a restart: the store keeps the ids) is answered Status 118 (sent already) and sends
+nothing twice; a request refused, or failing midway, leaves its id free for the retry.
+Success is an empty 200 answer, as the protocol says.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from roost.errors import MailError
 from roost.http.eas.context import Command
@@ -40,6 +43,9 @@ INVALID_MIME, SERVER_ERROR, PREVIOUSLY_SENT, NO_RECIPIENT, SUBMISSION_FAILED = (
     "120",
 )
 ACCESS_DENIED = "130"
+# How long a ClientId is remembered: devices retry within minutes; ids are unique per
+# message ([MS-ASCMD] §2.2.3.27.1), so a day is ample and the table stays small.
+CLIENT_ID_WINDOW = timedelta(days=1)
 
 
 def status(value: str, command: str = "SendMail") -> Element:
@@ -63,8 +69,6 @@ async def submit(
     """Sends data for the account (steps 1 to 3 above); None when sent, else the
     ComposeMail answer with the status that says why not."""
     account, store = command.account, command.store
-    if command.service.sent_ids.seen(account.id, client_id):
-        return status(PREVIOUSLY_SENT)
     if len(data) > command.service.config.max_message_size:
         return status(SUBMISSION_FAILED)
     senders = header_addresses(data, "from") + header_addresses(data, "sender")
@@ -78,10 +82,17 @@ async def submit(
     recipients = list(dict.fromkeys(r for a in named if (r := parse_path(a))))
     if not recipients:
         return status(NO_RECIPIENT)
-    refusal = await _relay(command, recipients, without_bcc(data))
+    now = datetime.now(UTC)
+    if not await store.claim_client_id(account.id, client_id, now, now - CLIENT_ID_WINDOW):
+        return status(PREVIOUSLY_SENT)
+    try:
+        refusal = await _relay(command, recipients, without_bcc(data))
+    except BaseException:
+        await store.release_client_id(account.id, client_id)
+        raise
     if refusal is not None:
+        await store.release_client_id(account.id, client_id)
         return status(refusal)
-    command.service.sent_ids.add(account.id, client_id)
     log.info(
         "activesync submission from %s: %d recipients, %d bytes, %s",
         account.address,

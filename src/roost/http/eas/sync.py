@@ -153,7 +153,7 @@ async def _collection(command: Command, col: SyncCollection, window: int | None)
     if col.sync_key == "0":
         top = mailbox.uidnext
         start = SyncState(mailbox.uidvalidity, mailbox.highestmodseq, top, top)
-        command.remember_sync(mailbox.id, ModSeq(0))
+        await command.remember_sync(mailbox.id, ModSeq(0))
         return _a(
             "Collection",
             None,
@@ -174,7 +174,7 @@ async def _collection(command: Command, col: SyncCollection, window: int | None)
         outgoing = await _outgoing(command, mailbox, state, col, mine, size)
     except _InvalidKey:
         return _status(col, INVALID_KEY)
-    command.remember_sync(mailbox.id, ModSeq(0) if outgoing.more else outgoing.state.modseq)
+    await command.remember_sync(mailbox.id, ModSeq(0) if outgoing.more else outgoing.state.modseq)
     children = [
         _a("SyncKey", sync_key(outgoing.state)),
         _a("CollectionId", col.collection_id),

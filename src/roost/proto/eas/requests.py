@@ -27,6 +27,8 @@ __all__ = [
     "FolderSyncRequest",
     "ItemOperationsRequest",
     "MoveRequest",
+    "OofMessage",
+    "OofSet",
     "PingFolder",
     "PingRequest",
     "ProvisionRequest",
@@ -553,13 +555,37 @@ def _range(text: str | None) -> tuple[int, int]:
 
 
 # --- Settings (§2.2.1.18)
+OOF_AUDIENCES = ("AppliesToInternal", "AppliesToExternalKnown", "AppliesToExternalUnknown")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OofMessage:
+    """§2.2.3.118 OofMessage: the reply one audience gets."""
+
+    audience: str  # one of OOF_AUDIENCES
+    enabled: bool
+    reply: str | None = None
+    body_type: str | None = None  # "Text" or "HTML" as the device spelled it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OofSet:
+    """§2.2.3.119 Oof Set: state 0 off, 1 on, 2 on between start and end."""
+
+    state: int | None
+    start: datetime | None = None
+    end: datetime | None = None
+    messages: tuple[OofMessage, ...] = ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SettingsRequest:
     """The parts of a Settings request, each None/False when absent."""
 
     device_information: tuple[tuple[str, str], ...] | None = None  # DeviceInformation Set
     user_information: bool = False  # UserInformation Get
-    oof: bool = False  # Oof Get or Set: out of office
+    oof_get: str | None = None  # Oof Get: the BodyType asked for ("Text", "HTML"; "" none)
+    oof_set: OofSet | None = None  # Oof Set: out of office
     device_password: bool = False  # DevicePassword Set
     rights_management: bool = False  # RightsManagementInformation Get
 
@@ -574,12 +600,46 @@ def parse_settings(document: Element) -> SettingsRequest:
     user = root.find(SETTINGS, "UserInformation")
     if user is not None and user.find(SETTINGS, "Get") is None:
         raise ProtocolError("UserInformation needs Get")
+    oof = root.find(SETTINGS, "Oof")
+    oof_get = oof_set = None
+    if oof is not None:
+        if (get := oof.find(SETTINGS, "Get")) is not None:
+            oof_get = get.child_text(SETTINGS, "BodyType") or ""
+        elif (set_ := oof.find(SETTINGS, "Set")) is not None:
+            oof_set = _oof_set(set_)
+        else:
+            raise ProtocolError("Oof needs Get or Set")
     return SettingsRequest(
         device_information=info,
         user_information=user is not None,
-        oof=root.find(SETTINGS, "Oof") is not None,
+        oof_get=oof_get,
+        oof_set=oof_set,
         device_password=root.find(SETTINGS, "DevicePassword") is not None,
         rights_management=root.find(SETTINGS, "RightsManagementInformation") is not None,
+    )
+
+
+def _oof_set(element: Element) -> OofSet:
+    start = element.child_text(SETTINGS, "StartTime")
+    end = element.child_text(SETTINGS, "EndTime")
+    messages = []
+    for message in element.iter(SETTINGS, "OofMessage"):
+        audiences = [a for a in OOF_AUDIENCES if message.find(SETTINGS, a) is not None]
+        if len(audiences) != 1:
+            raise ProtocolError("an OofMessage applies to one audience")
+        messages.append(
+            OofMessage(
+                audience=audiences[0],
+                enabled=_optional_int(message, SETTINGS, "Enabled", high=1) == 1,
+                reply=message.child_text(SETTINGS, "ReplyMessage"),
+                body_type=message.child_text(SETTINGS, "BodyType"),
+            )
+        )
+    return OofSet(
+        state=_optional_int(element, SETTINGS, "OofState", high=2),
+        start=None if start is None else parse_date(start),
+        end=None if end is None else parse_date(end),
+        messages=tuple(messages),
     )
 
 

@@ -2,7 +2,7 @@
 
 records.py holds what the store hands out and takes in, query.py the query tree of search
 and sort, protocol.py the Store protocol split by concern (accounts, mailboxes, messages,
-the outbound queue); everything is importable from here.
+the outbound queue, ActiveSync devices); everything is importable from here.
 
 Theory of operation
 -------------------
@@ -33,7 +33,14 @@ the same interface; the SQLite engine runs its work on a dedicated thread.
 
 from __future__ import annotations
 
-from roost.store.api.protocol import AccountStore, MailboxStore, MessageStore, QueueStore, Store
+from roost.store.api.protocol import (
+    AccountStore,
+    DeviceStore,
+    MailboxStore,
+    MessageStore,
+    QueueStore,
+    Store,
+)
 from roost.store.api.query import (
     All,
     And,
@@ -67,6 +74,8 @@ from roost.store.api.records import (
     AppendResult,
     Changes,
     CopyResult,
+    Device,
+    DevicePolicy,
     FieldRow,
     FlagMode,
     FlagResult,
@@ -78,6 +87,9 @@ from roost.store.api.records import (
     MessageFlags,
     MessageMeta,
     NewMessage,
+    OofReply,
+    OofState,
+    OutOfOffice,
     QueueEntry,
     Quota,
     ReplaceResult,
@@ -98,6 +110,9 @@ __all__ = [
     "DateBefore",
     "DateField",
     "DateOnOrAfter",
+    "Device",
+    "DevicePolicy",
+    "DeviceStore",
     "EmailIs",
     "FieldRow",
     "FlagMode",
@@ -116,7 +131,10 @@ __all__ = [
     "ModSeqAtLeast",
     "NewMessage",
     "Not",
+    "OofReply",
+    "OofState",
     "Or",
+    "OutOfOffice",
     "PlainQuery",
     "Query",
     "QueueEntry",

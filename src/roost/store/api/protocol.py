@@ -18,6 +18,8 @@ from roost.store.api.records import (
     AppendResult,
     Changes,
     CopyResult,
+    Device,
+    DevicePolicy,
     FieldRow,
     FlagMode,
     FlagResult,
@@ -28,12 +30,13 @@ from roost.store.api.records import (
     MessageFlags,
     MessageMeta,
     NewMessage,
+    OutOfOffice,
     QueueEntry,
     Quota,
     ReplaceResult,
 )
 
-__all__ = ["AccountStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
+__all__ = ["AccountStore", "DeviceStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
 
 
 class AccountStore(Protocol):
@@ -85,6 +88,24 @@ class AccountStore(Protocol):
     ) -> None:
         """Limits the account to services; None allows every one. NONEXISTENT if no such
         account."""
+        ...
+
+    # --- out of office (ActiveSync Settings Oof; replies sent by roost.autoreply)
+    async def get_out_of_office(self, account: AccountId) -> OutOfOffice:
+        """The account's setting (off when never set)."""
+        ...
+
+    async def set_out_of_office(self, account: AccountId, oof: OutOfOffice) -> None:
+        """Replaces the setting; turned on from off, it forgets whom it answered.
+        NONEXISTENT if no such account."""
+        ...
+
+    async def claim_auto_reply(
+        self, account: AccountId, sender: str, now: datetime, since: datetime
+    ) -> bool:
+        """Records an automatic reply to sender (compared case-insensitively) at `now`,
+        unless one was recorded at or after `since`; True if this call recorded it and may
+        send. Of two calls at once, one wins."""
         ...
 
     async def get_quota(self, account: AccountId) -> Quota: ...
@@ -301,7 +322,67 @@ class QueueStore(Protocol):
         ...
 
 
-class Store(AccountStore, MailboxStore, MessageStore, QueueStore, Protocol):
+class DeviceStore(Protocol):
+    """ActiveSync devices of an account: what they are, what they last synced, remote wipe."""
+
+    async def device_seen(
+        self, account: AccountId, device_id: str, device_type: str, user_agent: str
+    ) -> Device:
+        """Records a request of the device (created on its first, last seen now) and
+        returns it, with any wipe asked for. Not waited to disk: a crash forgets at most
+        when it was last seen."""
+        ...
+
+    async def list_devices(self, account: AccountId | None = None) -> list[Device]:
+        """The devices of the account (of every account: None), by address and device id."""
+        ...
+
+    async def set_device_policy(
+        self, account: AccountId, device_id: str, policy: DevicePolicy
+    ) -> None:
+        """NONEXISTENT if the account has no such device."""
+        ...
+
+    async def request_wipe(self, account: AccountId, device_id: str) -> Device:
+        """Asks for a remote wipe of the device: every later request of it is answered
+        with the wipe. NONEXISTENT if the account has no such device."""
+        ...
+
+    async def acknowledge_wipe(self, account: AccountId, device_id: str) -> None:
+        """Records that the device wiped itself (once; nothing if no wipe was asked for)."""
+        ...
+
+    async def delete_device(self, account: AccountId, device_id: str) -> None:
+        """Forgets the device, its positions and any wipe. NONEXISTENT if there is none."""
+        ...
+
+    async def set_synced(
+        self, account: AccountId, device_id: str, mailbox: MailboxId, modseq: ModSeq
+    ) -> None:
+        """Records that the device synced mailbox up to modseq (0: it has more to fetch).
+        Nothing if the device is unknown or the mailbox not the account's. Not waited to
+        disk (it rides on the next durable commit): after a crash the position may be an
+        older one (Ping reports more) or none (Ping counts from its own start)."""
+        ...
+
+    async def synced(self, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:
+        """The MODSEQ the device last synced each mailbox to (set_synced)."""
+        ...
+
+    async def claim_client_id(
+        self, account: AccountId, client_id: str, now: datetime, since: datetime
+    ) -> bool:
+        """Records that the account sends the message its device named client_id, unless
+        it sent one by that id at or after `since`; True if this call may send (of two at
+        once, one). Durable: a retry after a crash is still recognised."""
+        ...
+
+    async def release_client_id(self, account: AccountId, client_id: str) -> None:
+        """Forgets a claim whose message was not sent after all, so a retry may send it."""
+        ...
+
+
+class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, Protocol):
     """The mail store. See roost.store.api for the guarantees."""
 
     # --- lifecycle

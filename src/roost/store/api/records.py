@@ -26,6 +26,8 @@ __all__ = [
     "AppendResult",
     "Changes",
     "CopyResult",
+    "Device",
+    "DevicePolicy",
     "FieldRow",
     "FlagMode",
     "FlagResult",
@@ -37,6 +39,9 @@ __all__ = [
     "MessageFlags",
     "MessageMeta",
     "NewMessage",
+    "OofReply",
+    "OofState",
+    "OutOfOffice",
     "QueueEntry",
     "Quota",
     "ReplaceResult",
@@ -230,6 +235,77 @@ class AccountChanges:
     modseq: ModSeq  # the account's MODSEQ now: the state to ask from next time
     mailboxes: tuple[MailboxChange, ...]  # created, renamed, deleted, (un)subscribed
     messages: Mapping[MailboxId, Changes]  # per existing mailbox whose messages changed
+
+
+class DevicePolicy(enum.Enum):
+    """Where a device stands in provisioning ([MS-ASPROV] §3.1.5.1)."""
+
+    NONE = ""  # it never asked for the policy
+    TEMPORARY = "temporary"  # it was given the policy and a temporary key
+    FINAL = "final"  # it acknowledged the policy and holds the final key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    """An ActiveSync device of an account, as it identified itself on its last request."""
+
+    account_id: AccountId
+    address: str  # the account's address
+    device_id: str  # [MS-ASHTTP] DeviceId, unique per account
+    device_type: str
+    user_agent: str
+    policy: DevicePolicy
+    first_seen: datetime
+    last_seen: datetime
+    last_sync: datetime | None  # its last Sync of a folder (None: none yet)
+    wipe_requested: datetime | None  # an administrator asked for a remote wipe
+    wipe_acknowledged: datetime | None  # the device reported that it wiped itself
+
+    @property
+    def wipe_pending(self) -> bool:
+        """A wipe was asked for: every request of the device is answered with it."""
+        return self.wipe_requested is not None
+
+
+class OofState(enum.IntEnum):
+    """[MS-ASCMD] §2.2.3.120 OofState."""
+
+    OFF = 0
+    ON = 1
+    SCHEDULED = 2  # on between start and end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OofReply:
+    text: str
+    html: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutOfOffice:
+    """An account's out-of-office setting: whether it is on, and the reply each audience
+    gets (None: none)."""
+
+    state: OofState = OofState.OFF
+    start: datetime | None = None
+    end: datetime | None = None
+    internal: OofReply | None = None  # senders in this server's domains
+    external_known: OofReply | None = None
+    external_unknown: OofReply | None = None
+
+    def active(self, now: datetime) -> bool:
+        if self.state is OofState.ON:
+            return True
+        if self.state is OofState.SCHEDULED and self.start and self.end:
+            return self.start <= now < self.end
+        return False
+
+    def reply_for(self, *, internal: bool) -> OofReply | None:
+        """What a sender gets: an outside sender the reply for unknown senders (the server
+        keeps no contacts), else the one for known ones."""
+        if internal:
+            return self.internal
+        return self.external_unknown or self.external_known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

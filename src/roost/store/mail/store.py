@@ -22,6 +22,8 @@ boundary), one module per concept:
     messages.py   append, fetch, store flags, expunge, copy/move, search
     threads.py    THREADID per conversation
     quota.py      per-account limits, checked where mail is added
+    devices.py    ActiveSync devices, their folder positions and remote wipe
+    oof.py        out of office, and whom it answered
     aliases.py, services.py, outbound.py, message_ids.py, sorting.py, uidcache.py
     retention.py  tombstones and change logs folded past the horizon
     check.py      the store checked against itself (roost check)
@@ -59,6 +61,8 @@ from roost.store.api import (
     AppendResult,
     Changes,
     CopyResult,
+    Device,
+    DevicePolicy,
     FieldRow,
     FlagMode,
     FlagResult,
@@ -69,6 +73,7 @@ from roost.store.api import (
     MessageFlags,
     MessageMeta,
     NewMessage,
+    OutOfOffice,
     Query,
     QueueEntry,
     Quota,
@@ -83,8 +88,10 @@ from roost.store.mail import (
     accounts,
     aliases,
     changes,
+    devices,
     mailboxes,
     message_ids,
+    oof,
     outbound,
     quota,
     services,
@@ -116,6 +123,7 @@ class _Silent:
 
 
 _set_services = services.set_account_services  # the method's parameter shadows the module
+_set_oof = oof.set_out_of_office  # likewise
 
 
 class MailStore(Upkeep):
@@ -275,6 +283,20 @@ class MailStore(Upkeep):
         work = partial(_set_services, account=account, services=services)
         await self._write(work)
 
+    # --- out of office
+
+    async def get_out_of_office(self, account: AccountId) -> OutOfOffice:
+        return await self._read(partial(oof.get_out_of_office, account=account))
+
+    async def set_out_of_office(self, account: AccountId, oof: OutOfOffice) -> None:
+        await self._write(partial(_set_oof, account=account, oof=oof))
+
+    async def claim_auto_reply(
+        self, account: AccountId, sender: str, now: datetime, since: datetime
+    ) -> bool:
+        work = partial(oof.claim_auto_reply, account=account, sender=sender)
+        return await self._write(partial(work, now=now, since=since))
+
     # --- quotas
 
     async def get_quota(self, account: AccountId) -> Quota:
@@ -289,6 +311,59 @@ class MailStore(Upkeep):
             storage_limit=storage_limit,
             message_limit=message_limit,
         )
+        await self._write(work)
+
+    # --- ActiveSync devices (not durable: a crash loses at most a "last seen")
+
+    async def device_seen(
+        self, account: AccountId, device_id: str, device_type: str, user_agent: str
+    ) -> Device:
+        work = partial(
+            devices.device_seen,
+            account=account,
+            device_id=device_id,
+            device_type=device_type,
+            user_agent=user_agent,
+        )
+        return await self._write(work, durable=False)
+
+    async def list_devices(self, account: AccountId | None = None) -> list[Device]:
+        return await self._read(partial(devices.list_devices, account=account))
+
+    async def set_device_policy(
+        self, account: AccountId, device_id: str, policy: DevicePolicy
+    ) -> None:
+        work = partial(devices.set_device_policy, account=account, device_id=device_id)
+        await self._write(partial(work, policy=policy))
+
+    async def request_wipe(self, account: AccountId, device_id: str) -> Device:
+        work = partial(devices.request_wipe, account=account, device_id=device_id)
+        return await self._write(work)
+
+    async def acknowledge_wipe(self, account: AccountId, device_id: str) -> None:
+        work = partial(devices.acknowledge_wipe, account=account, device_id=device_id)
+        await self._write(work)
+
+    async def delete_device(self, account: AccountId, device_id: str) -> None:
+        await self._write(partial(devices.delete_device, account=account, device_id=device_id))
+
+    async def set_synced(
+        self, account: AccountId, device_id: str, mailbox: MailboxId, modseq: ModSeq
+    ) -> None:
+        work = partial(devices.set_synced, account=account, device_id=device_id)
+        await self._write(partial(work, mailbox=mailbox, modseq=modseq), durable=False)
+
+    async def synced(self, account: AccountId, device_id: str) -> dict[MailboxId, ModSeq]:
+        return await self._read(partial(devices.synced, account=account, device_id=device_id))
+
+    async def claim_client_id(
+        self, account: AccountId, client_id: str, now: datetime, since: datetime
+    ) -> bool:
+        work = partial(devices.claim_client_id, account=account, client_id=client_id)
+        return await self._write(partial(work, now=now, since=since))
+
+    async def release_client_id(self, account: AccountId, client_id: str) -> None:
+        work = partial(devices.release_client_id, account=account, client_id=client_id)
         await self._write(work)
 
     # --- mailboxes
