@@ -1,4 +1,5 @@
-"""ActiveSync devices: the units of work behind the DeviceStore methods (SQLite migration 0018, PostgreSQL 0006).
+"""ActiveSync devices: the units of work behind the DeviceStore methods (SQLite migration
+0018, PostgreSQL 0006).
 
 A device is known by the DeviceId it sends with every request, per account; the endpoint
 records it on each request (`device_seen`), which also hands back what the server must
