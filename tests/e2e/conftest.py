@@ -19,19 +19,19 @@ PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
 
 
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _two_free_ports() -> tuple[int, int]:
-    """Two different free ports: the kernel may give a port it just freed again."""
-    first = free_port()
-    second = free_port()
-    while second == first:
-        second = free_port()
-    return first, second
+    """A free loopback port, never one this process was given before: the kernel may hand
+    out a port it just freed again, and two listeners of one server must not share one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _given:
+            _given.add(port)
+            return port
 
 
 @dataclass
@@ -72,7 +72,7 @@ def start_server(
     """`roost serve` on free ports; extra_env (e.g. ROOST_SMTP_PORT) is applied last, and
     `listeners` is how many "listening on" lines to wait for."""
     env = dict(os.environ)
-    imap, imaps = ports or _two_free_ports()
+    imap, imaps = ports or (free_port(), free_port())
     env.update(
         ROOST_DATA_DIR=str(data_dir),
         ROOST_IMAP_PORT=str(imap),

@@ -271,7 +271,11 @@ async def _migrate_mailbox(
     exists = int(data[0] or 0) if data and isinstance(data[0], bytes) else 0
     highest = imap.response("HIGHESTMODSEQ")[1][0]
     modseq = ModSeq(int(highest)) if isinstance(highest, bytes) and highest.isdigit() else None
-    if box.uidvalidity != validity and box.uidnext == 1 and validity:
+    # A mailbox that never held a message takes the source's UIDVALIDITY and starts above
+    # its HIGHESTMODSEQ, also when its UIDVALIDITY happens to be the source's already (two
+    # servers that made the mailbox in the same second).
+    behind = modseq is not None and box.highestmodseq < modseq
+    if box.uidnext == 1 and validity and (box.uidvalidity != validity or behind):
         box = await store.set_uidvalidity(box.id, UidValidity(validity), modseq)
     kept = box.uidvalidity == validity
     result = MailboxMigrated(box.name, 0, kept)
