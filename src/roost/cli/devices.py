@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from roost.cli import CommandError, address_argument
 from roost.model import AccountId
-from roost.store.api import Device, Store
+from roost.store.api import IMAP_CLIENT, IMAP_CLIENT_TYPE, Device, Store
 
 if TYPE_CHECKING:
     from roost.cli import Context
@@ -71,6 +71,11 @@ def _when(instant: datetime) -> str:
 
 def describe(device: Device) -> str:
     agent = f" ({device.user_agent})" if device.user_agent else ""
+    if device.device_type == IMAP_CLIENT_TYPE:  # an IMAP client that sent ID
+        return (
+            f"{device.address}  {device.device_id}  IMAP client{agent}  "
+            f"first seen {_when(device.first_seen)}, last seen {_when(device.last_seen)}"
+        )
     policy = device.policy.value or "not provisioned"
     line = (
         f"{device.address}  {device.device_id}  {device.device_type or '-'}{agent}  "
@@ -88,6 +93,12 @@ def describe(device: Device) -> str:
 def wipe_device(ctx: Context, args: argparse.Namespace) -> int:
     user: str = args.user
     device_id: str = args.device_id
+
+    if device_id.startswith(IMAP_CLIENT):
+        raise CommandError(
+            f"{device_id} is an IMAP client, which cannot be wiped remotely: `roost kick "
+            f"{user}` ends its sessions and `roost user passwd {user}` keeps it out"
+        )
 
     async def wipe(store: Store) -> Device:
         return await store.request_wipe(await _account(store, user), device_id)

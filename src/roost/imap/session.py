@@ -57,7 +57,7 @@ from roost.proto.imap.responses import continuation, tagged, untagged, untagged_
 from roost.proto.imap.strings import render_string
 from roost.sessions import LiveSession
 from roost.spool import MemoryBudget, SpoolFiles, spool_directory
-from roost.store.api import Account, Store
+from roost.store.api import IMAP_CLIENT, IMAP_CLIENT_TYPE, Account, Store
 
 log = logging.getLogger("roost.imap")
 
@@ -66,6 +66,9 @@ PRE_AUTH_LITERAL = 8 * 1024
 # Issue 9: a connection that has not logged in and sent this many commands answered BAD is
 # not a mail client (a scanner, or a protocol it mistook for IMAP): BYE.
 MAX_BAD_BEFORE_LOGIN = 10
+
+
+MAX_CLIENT_NAME = 200  # characters of an IMAP ID name kept as a device's (RFC 2971 allows 1024)
 
 
 class Connection(Protocol):
@@ -402,6 +405,17 @@ class Session:
         self.account = account
         self.state = State.AUTHENTICATED
         self.listener = self.notifier.listen(account.id)
+
+    async def remember_client(self) -> None:
+        """A logged-in client that said who it is (IMAP ID) is one of the account's devices:
+        `roost devices` lists it beside the ActiveSync ones (issue 16)."""
+        name = self.live.client
+        if self.account is None or not name:
+            return
+        name = name[:MAX_CLIENT_NAME]
+        seen = f"{name} from {self.live.peer}" if self.live.peer else name
+        device = IMAP_CLIENT + name
+        await self.store.device_seen(self.account.id, device, IMAP_CLIENT_TYPE, seen)
 
     def close(self) -> None:
         self.spools.close_all()

@@ -81,6 +81,7 @@ async def _log_in(s: Session, user: str, password: str, mechanism: str) -> Reply
     if s.place is not None and not s.place.log_in(account.address):
         return no(TOO_MANY_FOR_ACCOUNT, "LIMIT")  # roost.auth.connections
     s.logged_in(account)
+    await s.remember_client()  # a client that sent ID before logging in
     from roost.imap.commands.general import capabilities
 
     return ok("Logged in", "CAPABILITY " + " ".join(capabilities(s)))

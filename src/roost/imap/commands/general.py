@@ -105,6 +105,7 @@ async def ident(s: Session, cmd: c.Id) -> Reply:
     sent = {key.lower(): value for key, value in cmd.params or ()}
     if sent.get("name"):
         s.live.named(" ".join(v for v in (sent.get("name"), sent.get("version")) if v))
+        await s.remember_client()
     fields = (b"name", b"Roost", b"version", roost.__version__.encode())
     await s.send(untagged(b"ID (" + b" ".join(render_string(f) for f in fields) + b")"))
     return ok("ID completed")

@@ -68,6 +68,8 @@ from roost.store.api.query import (
     UidIn,
 )
 from roost.store.api.records import (
+    IMAP_CLIENT,
+    IMAP_CLIENT_TYPE,
     Account,
     AccountChanges,
     Alias,
@@ -96,6 +98,8 @@ from roost.store.api.records import (
 )
 
 __all__ = [
+    "IMAP_CLIENT",
+    "IMAP_CLIENT_TYPE",
     "Account",
     "AccountChanges",
     "AccountStore",

@@ -20,6 +20,8 @@ from roost.model import (
 )
 
 __all__ = [
+    "IMAP_CLIENT",
+    "IMAP_CLIENT_TYPE",
     "Account",
     "AccountChanges",
     "Alias",
@@ -46,6 +48,10 @@ __all__ = [
     "Quota",
     "ReplaceResult",
 ]
+
+
+IMAP_CLIENT = "imap:"
+IMAP_CLIENT_TYPE = "IMAP"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,7 +253,9 @@ class DevicePolicy(enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
-    """An ActiveSync device of an account, as it identified itself on its last request."""
+    """An ActiveSync device of an account, as it identified itself on its last request; or
+    an IMAP client that named itself (IMAP ID), device id IMAP_CLIENT + its name and type
+    IMAP_CLIENT_TYPE, which an ActiveSync DeviceId (letters and digits) never looks like."""
 
     account_id: AccountId
     address: str  # the account's address
