@@ -208,3 +208,21 @@ def test_an_overlong_continuation_line_ends_the_command_waiting_for_it(tmp_path:
             assert await send(member, "n NOOP") == b"n OK NOOP completed\r\n"
 
     asyncio.run(main())
+
+
+def test_a_create_of_ten_thousand_levels_is_refused_whole(tmp_path: Path) -> None:
+    # Issue 9: one CREATE of a 10,000-level name made 10,000 mailboxes, after which LIST "*"
+    # answered 101 MB. Now the name is refused with [LIMIT] and nothing of it is made.
+    async def main() -> None:
+        async with Scene(tmp_path) as s:
+            await s.login(1)
+            one = s.clients["1"]
+            before = await send(one, 'l1 LIST "" "*"')
+            name = "/".join("x" * 10 for _ in range(10_000))
+            # A literal (LITERAL+): the name is longer than a command line may be.
+            out = await send(one, f"c CREATE {{{len(name)}+}}\r\n{name}")
+            assert out.startswith(b"c NO [LIMIT] "), out[:200]
+            assert await send(one, 'l2 LIST "" "*"') == before.replace(b"l1 ", b"l2 ")
+            assert (await send(one, 'c2 CREATE "a/b/c"')).startswith(b"c2 OK")
+
+    asyncio.run(main())

@@ -24,7 +24,7 @@ from roost.store.mail.lookup import (
     require_mailbox,
 )
 from roost.store.mail.messages import copy, list_uids
-from roost.store.mail.names import INBOX, SEP, canonical_name, superiors
+from roost.store.mail.names import INBOX, SEP, canonical_name, check_new_name, superiors
 
 __all__ = [
     "create_default_mailboxes",
@@ -37,6 +37,10 @@ __all__ = [
     "set_uidvalidity",
     "status",
 ]
+
+# Mailboxes one account may hold (issue 9): far above any real folder tree, far below what
+# makes every LIST of the account slow.
+MAX_MAILBOXES = 10_000
 
 
 def _next_uidvalidity(tx: Tx, account: AccountId) -> UidValidity:
@@ -84,9 +88,18 @@ def list_subscriptions(tx: Tx, account: AccountId) -> list[str]:
 
 def _create_superiors(tx: Tx, account: AccountId, name: str) -> None:
     # RFC 9051 §6.3.4 and §6.3.6: CREATE and RENAME create missing superior names.
-    for superior in superiors(name):
-        if find_mailbox(tx, account, superior) is None:
-            _insert_mailbox(tx, account, superior, None)
+    check_new_name(name)
+    missing = [s for s in superiors(name) if find_mailbox(tx, account, s) is None]
+    _check_room(tx, account, len(missing))
+    for superior in missing:
+        _insert_mailbox(tx, account, superior, None)
+
+
+def _check_room(tx: Tx, account: AccountId, more: int) -> None:
+    """LIMIT if the account would hold more than MAX_MAILBOXES mailboxes."""
+    row = tx.one("SELECT count(*) FROM mailboxes WHERE account_id = ?", (account,))
+    if row is not None and row[0] + more > MAX_MAILBOXES:
+        raise MailError(MailErrorKind.LIMIT, f"an account holds at most {MAX_MAILBOXES} mailboxes")
 
 
 def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | None) -> Mailbox:
@@ -95,6 +108,7 @@ def create_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | Non
     if find_mailbox(tx, account, name) is not None:
         raise MailError(MailErrorKind.ALREADY_EXISTS, "mailbox exists")
     _create_superiors(tx, account, name)
+    _check_room(tx, account, 1)
     return get_mailbox(tx, _insert_mailbox(tx, account, name, special_use))
 
 
@@ -162,6 +176,7 @@ def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
     moves = [(source, new)]
     moves += [(m, new + m.name[len(old) :]) for m in _inferiors(tx, account, old)]
     for mailbox, target in moves:
+        check_new_name(target)
         if find_mailbox(tx, account, target) is not None:
             raise MailError(MailErrorKind.ALREADY_EXISTS, f"{target} exists")
         tx.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (target, mailbox.id))

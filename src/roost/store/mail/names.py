@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from roost.errors import MailError, MailErrorKind
 
-__all__ = ["INBOX", "SEP", "canonical_name", "normalise_address", "superiors"]
+__all__ = [
+    "INBOX",
+    "MAX_LEVELS",
+    "MAX_LEVEL_LENGTH",
+    "MAX_NAME_LENGTH",
+    "SEP",
+    "canonical_name",
+    "check_new_name",
+    "normalise_address",
+    "superiors",
+]
 
 SEP = "/"
 INBOX = "INBOX"
+# What a new mailbox name may be (issue 9: one CREATE of a 10,000-level name made 10,000
+# mailboxes, and LIST "*" then answered 101 MB). Generous for any real folder tree.
+MAX_LEVELS = 32
+MAX_LEVEL_LENGTH = 255  # characters of one level
+MAX_NAME_LENGTH = 1000  # characters of the whole name
 
 
 def canonical_name(name: str) -> str:
@@ -25,6 +40,19 @@ def canonical_name(name: str) -> str:
     if levels[0].isascii() and levels[0].upper() == INBOX:
         levels[0] = INBOX
     return SEP.join(levels)
+
+
+def check_new_name(name: str) -> None:
+    """LIMIT for a name (canonical) no mailbox may be created or renamed to."""
+    levels = name.split(SEP)
+    if len(levels) > MAX_LEVELS:
+        raise MailError(MailErrorKind.LIMIT, f"at most {MAX_LEVELS} levels of mailboxes")
+    if len(name) > MAX_NAME_LENGTH or any(len(level) > MAX_LEVEL_LENGTH for level in levels):
+        raise MailError(
+            MailErrorKind.LIMIT,
+            f"a mailbox name has at most {MAX_NAME_LENGTH} characters, "
+            f"{MAX_LEVEL_LENGTH} in one level",
+        )
 
 
 def superiors(name: str) -> list[str]:
