@@ -142,8 +142,9 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class ControlClient:
-    def __init__(self, data_dir: Path, timeout: float = 10.0) -> None:
-        self.path = control_path(data_dir)
+    def __init__(self, data_dir: Path, timeout: float = 10.0, path: Path | None = None) -> None:
+        """The server's client (its primary worker's socket), or that of the socket at path."""
+        self.path = path or control_path(data_dir)
         self.timeout = timeout
 
     def _call(self, method: str, target: str) -> Any:
@@ -177,12 +178,8 @@ class ControlClient:
 
     def _others(self) -> list[ControlClient]:
         """Clients of the other workers' sockets (none for a server of one process)."""
-        others = []
-        for path in _worker_paths(self.path.parent):
-            other = ControlClient(self.path.parent, self.timeout)
-            other.path = path
-            others.append(other)
-        return others
+        data_dir = self.path.parent
+        return [ControlClient(data_dir, self.timeout, path) for path in _worker_paths(data_dir)]
 
     def flush(self) -> int:
         return int(self._call("POST", "/queue/flush")["due"])

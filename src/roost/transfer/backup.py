@@ -52,7 +52,7 @@ import roost
 from roost.errors import MailError
 from roost.model import BlobId
 from roost.store.blobs import blob_id_of
-from roost.store.blobs.files import FileBlobStore, file_blobs
+from roost.store.blobs.files import FileBlobStore, file_blobs, fsync_dir
 from roost.transfer.progress import Progress
 
 __all__ = [
@@ -135,7 +135,7 @@ def take_backup(
         return result  # the unfinished snapshot stays .tmp- (and goes next time)
     _write_manifest(tmp, referenced, source=database)
     tmp.rename(result.snapshot.path)
-    _fsync_dir(dest / SNAPSHOTS)
+    fsync_dir(dest / SNAPSHOTS)
     return result
 
 
@@ -241,7 +241,7 @@ def _write_manifest(snapshot: Path, referenced: Collection[BlobId], *, source: P
     path = snapshot / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     _fsync(path)
-    _fsync_dir(snapshot)
+    fsync_dir(snapshot)
 
 
 def prune(dest: Path, keep: int) -> tuple[list[str], int]:
@@ -354,7 +354,7 @@ def restore_server(
     shutil.copyfile(snapshot.database, tmp)
     _fsync(tmp)
     tmp.rename(database)
-    _fsync_dir(database.parent)
+    fsync_dir(database.parent)
     return copied.problems
 
 
@@ -371,14 +371,6 @@ def _file_sha256(path: Path) -> str:
 
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:

@@ -43,7 +43,7 @@ from roost.model import BlobId
 from roost.store.blobs import blob_id_of
 from roost.store.engines.api import Tx
 
-__all__ = ["FileBlobStore", "file_blobs"]
+__all__ = ["FileBlobStore", "file_blobs", "fsync_dir"]
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
@@ -53,7 +53,7 @@ _TMP_PREFIX = ".tmp-"
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     # POSIX: a rename or a new entry is durable only once its directory is fsync'd.
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -94,7 +94,7 @@ class FileBlobStore:
         """Creates the blob directory (durably) if it is missing."""
         if not self._root.is_dir():
             self._root.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(self._root.parent)
+            fsync_dir(self._root.parent)
 
     def path(self, blob: BlobId) -> Path:
         # The id comes from the database, but it becomes a path: refuse anything that is
@@ -113,7 +113,7 @@ class FileBlobStore:
         shard = final.parent
         if not shard.is_dir():
             shard.mkdir(exist_ok=True)
-            _fsync_dir(self._root)
+            fsync_dir(self._root)
         self._write_new(shard, final, data)
         return blob
 
@@ -140,7 +140,7 @@ class FileBlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(shard)
+        fsync_dir(shard)
 
     def read(self, blob: BlobId, size: int = -1) -> bytes:
         """The blob's bytes, or only its first `size` of them."""
