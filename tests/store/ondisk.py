@@ -19,6 +19,17 @@ def undo_small_blobs(conn: sqlite3.Connection, data_dir: Path) -> None:
     conn.execute("DROP TABLE small_blobs")
 
 
+def undo_search_pending(conn: sqlite3.Connection) -> None:
+    """Migration 19 taken away: the documents still queued are indexed, as every document
+    was at delivery before it, and the queue goes."""
+    conn.execute(
+        "INSERT INTO search_text (rowid, headers, body) SELECT p.doc_id, t.headers_text, "
+        "t.body_text FROM search_pending p JOIN search_docs d ON d.id = p.doc_id "
+        "JOIN blob_texts t ON t.blob_id = d.blob_id"
+    )
+    conn.execute("DROP TABLE search_pending")
+
+
 def damage(data_dir: Path, blob: str, old: bytes, new: bytes) -> None:
     """Changes a stored message's bytes behind the store's back, wherever it is kept (the
     database's small_blobs, or its file), as a bad disk would."""

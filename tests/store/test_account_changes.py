@@ -31,7 +31,7 @@ from roost.store.api import (
 )
 from roost.store.engines.sqlite import DATABASE, SqliteStore
 from tests.store.contract import account_inbox, contract, make
-from tests.store.ondisk import undo_small_blobs
+from tests.store.ondisk import undo_search_pending, undo_small_blobs
 from tests.store.recorder import Recorder
 
 
@@ -293,6 +293,7 @@ def test_sqlite_store_from_before_the_account_log_upgrades_in_place(tmp_path: Pa
     account, inbox = asyncio.run(fill())
     # Set back to schema 9, with the THREADIDs release 9 gave (one per message).
     with sqlite3.connect(tmp_path / DATABASE) as conn:
+        undo_search_pending(conn)
         undo_small_blobs(conn, tmp_path)
         conn.executescript(SCHEMA_9)
         before = conn.execute("SELECT uid, blob_id, thread_id FROM messages").fetchall()

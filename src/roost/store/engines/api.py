@@ -75,10 +75,11 @@ class TextIndex(Protocol):
     confirms each with the exact predicate), never leave out one that does.
     """
 
-    def add(self, tx: Tx, blob: str, headers: str, body: str) -> None:
-        """Indexes a blob's texts, folded (roost.store.mail.texts.fold), in the transaction
-        that inserts its message; a blob indexed before keeps its document, widened if
-        these texts are not in it."""
+    def add(self, tx: Tx, blob: str) -> None:
+        """Makes a blob's texts (its blob_texts row, written by the same transaction, which
+        inserts the blob's message) searchable: from the commit on, `candidates` includes
+        the blob whenever its texts may hold the needle. The engine may index later, off
+        the commit path, if its candidates include the blobs not indexed yet."""
         ...
 
     def prune(self, tx: Tx) -> int:

@@ -138,8 +138,8 @@ def append(
         for message, blob in zip(messages, blobs, strict=True)
     ]
     texts.store(tx, search_texts)
-    for blob, headers, body in search_texts:
-        index.add(tx, blob, headers, body)
+    for blob in blobs:
+        index.add(tx, blob)
     return AppendResult(uidvalidity=taken.uidvalidity, uids=uids, modseq=modseq)
 
 

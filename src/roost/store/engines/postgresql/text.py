@@ -28,7 +28,7 @@ _COLUMNS = {
 class TrigramTextIndex:
     __slots__ = ()
 
-    def add(self, tx: Tx, blob: str, headers: str, body: str) -> None:
+    def add(self, tx: Tx, blob: str) -> None:
         pass  # the blob_texts row is the document
 
     def prune(self, tx: Tx) -> int:

@@ -28,12 +28,21 @@ A caller cancelled while its work waits or runs does not cancel the work: it may
 commit. That is safe because the change log, not the caller, is what others read.
 
 Migrations are the numbered SQL files in migrations/; PRAGMA user_version records the last
-one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part of search.
+one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part of search,
+off the commit path: a delivery queues its blob's document, and the writer indexes the
+queue in transactions of its own (not fsync'd, like durable=False writes; a crash only
+leaves the documents queued) when no write waits and INDEX_BATCH documents are queued or
+the writer has been idle for INDEX_DELAY, so indexing fills the writer's idle moments, in
+transactions of many documents (the index's pages written once for all), instead of
+lengthening the writes clients wait for. Past INDEX_BACKLOG queued documents it indexes
+between groups even while writes wait, which bounds the queue that every SEARCH scans.
+The queue left by an earlier process is indexed at open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 from collections import deque
@@ -52,6 +61,7 @@ from roost.store.engines.sqlite.fts import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 # FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engines.api: durable writes).
@@ -63,6 +73,12 @@ READERS = 2
 CHECKPOINT_BYTES = 4 * 1024 * 1024
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
+# Queued search documents past which indexing goes between groups even while writes wait.
+INDEX_BACKLOG = 2048
+# Queued documents indexed as soon as no write waits; fewer wait INDEX_DELAY seconds of
+# the writer being idle (or for more to come).
+INDEX_BATCH = 64
+INDEX_DELAY = 0.05
 
 
 class SqliteTx:
@@ -242,7 +258,9 @@ class SqliteEngine:
         "_checkpointer",
         "_conn",
         "_executor",
+        "_fts",
         "_idle",
+        "_index_soon",
         "_queue",
         "_readers",
         "_tx",
@@ -270,7 +288,10 @@ class SqliteEngine:
         self._readers = ThreadPoolExecutor(
             max_workers=max(1, len(readers)), thread_name_prefix="roost-sqlite-read"
         )
-        self.text_index: TextIndex = Fts5TextIndex()
+        self._fts = Fts5TextIndex()
+        self._index_soon = False  # an _index_when_idle is on its way
+        self.text_index: TextIndex = self._fts
+        self._executor.submit(self._index)  # what an earlier process left queued
 
     @classmethod
     async def open(cls, path: Path, *, before: Callable[[], object] | None = None) -> SqliteEngine:
@@ -323,13 +344,58 @@ class SqliteEngine:
             self._idle.put(conn)
 
     def _drain(self) -> None:
-        if not self._queue:
+        loop = None
+        if self._queue:
+            group = [self._queue.popleft()]
+            while len(group) < MAX_GROUP and self._queue:
+                group.append(self._queue.popleft())
+            for member, (result, error) in zip(group, self._write_group(group), strict=True):
+                member.settle(result, error)
+            self._checkpointer.poke()
+            loop = group[-1].loop
+        queued = self._fts.queued
+        if queued >= INDEX_BACKLOG or (queued >= INDEX_BATCH and not self._queue):
+            self._index()
+        elif queued and loop is not None and not self._index_soon:
+            # A few documents: wait for more (one transaction for many documents writes
+            # the index's pages once) or for the writer to stay idle.
+            self._index_soon = True
+            try:
+                loop.call_soon_threadsafe(loop.call_later, INDEX_DELAY, self._index_when_idle)
+            except RuntimeError:  # the loop is closing; the next start indexes them
+                self._index_soon = False
+
+    def _index_when_idle(self) -> None:
+        """On the event loop, INDEX_DELAY after a write queued documents."""
+        self._executor.submit(self._index_if_idle)
+
+    def _index_if_idle(self) -> None:
+        self._index_soon = False
+        while self._fts.queued and not self._queue:
+            self._index()
+
+    def _index(self) -> None:
+        """Indexes a batch of queued search documents in a transaction of its own."""
+        conn = self._conn
+        try:
+            if not conn.execute("SELECT EXISTS (SELECT 1 FROM search_pending)").fetchone()[0]:
+                self._fts.queued = 0  # without taking the write lock
+                return
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._fts.index_pending(self._tx)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+        except sqlite3.Error as exc:
+            # Searches stay right (queued documents are candidates); the next delivery or
+            # the next start tries again.
+            self._fts.queued = 0
+            log.warning("search indexing failed, will retry later: %s", exc)
             return
-        group = [self._queue.popleft()]
-        while len(group) < MAX_GROUP and self._queue:
-            group.append(self._queue.popleft())
-        for member, (result, error) in zip(group, self._write_group(group), strict=True):
-            member.settle(result, error)
         self._checkpointer.poke()
 
     def _write_group(self, group: list[_Write]) -> list[tuple[object, BaseException | None]]:

@@ -17,12 +17,15 @@ Needles shorter than three characters (after casefolding) have no trigram, and a
 with a NUL cannot be passed to the FTS5 query parser: for those `candidates` returns None
 and the query falls back to the scan.
 
-A document is keyed by blob (search_docs maps blob ids to FTS rowids), written in the
-transaction that inserts the blob's first message, and dropped by `prune` once no message
-references the blob (MailStore.collect_blobs). The search texts of a blob are computed once
-at delivery, but a message row carries its own copy; should a later delivery of the same
-blob bring different texts (another Roost version's text extraction), the document grows
-to hold both, so it stays a superset of every referencing message's texts.
+A document is keyed by blob (search_docs maps blob ids to FTS rowids) and holds the blob's
+blob_texts row, the texts the exact predicates read, so the index agrees with them by
+construction. Indexing is off the commit path: the transaction that inserts a blob's first
+message only gives it a search_docs row and queues it in search_pending (two small
+inserts instead of tokenizing its whole text into trigrams); the writer indexes the queue
+in batches of its own, when no write waits (SqliteEngine), and a queued blob is a
+candidate of every needle until then, so a SEARCH right after an APPEND still finds it.
+`prune` drops the documents (and queue entries) of blobs no message references any more
+(MailStore.collect_blobs).
 """
 
 from __future__ import annotations
@@ -50,10 +53,14 @@ MAX_TRIGRAMS = 16
 FOLD_FUNCTION = "roost_casefold"
 FIELDS_FUNCTION = "roost_header_fields"
 
+# The index's hits, and every blob still waiting to be indexed (the exact test sorts them).
 _CANDIDATES = (
     "SELECT search_docs.blob_id AS hit FROM search_text "
-    "JOIN search_docs ON search_docs.id = search_text.rowid WHERE search_text MATCH ?"
+    "JOIN search_docs ON search_docs.id = search_text.rowid WHERE search_text MATCH ? "
+    "UNION SELECT d.blob_id FROM search_pending p JOIN search_docs d ON d.id = p.doc_id"
 )
+# Queued documents indexed by one transaction of index_pending at most.
+MAX_INDEX_BATCH = 256
 
 
 def casefold(text: str | None) -> str | None:
@@ -83,32 +90,41 @@ def _all_trigrams(needle: str) -> str:
 
 class Fts5TextIndex:
     """The TextIndex of roost.store.engines.api over the search_docs and search_text tables of
-    migration 0004."""
+    migration 0007 and the queue of migration 0019. `queued` counts the documents this
+    process may have queued and not indexed yet (a hint for the writer: a rolled-back add
+    still counts), and is used on the writer's thread only."""
 
-    __slots__ = ()
+    __slots__ = ("queued",)
 
-    def add(self, tx: Tx, blob: str, headers: str, body: str) -> None:
+    def __init__(self) -> None:
+        self.queued = 1  # whatever an earlier process left queued: look once
+
+    def add(self, tx: Tx, blob: str) -> None:
         doc = tx.one(
             "INSERT INTO search_docs (blob_id) VALUES (?) ON CONFLICT (blob_id) DO NOTHING "
             "RETURNING id",
             (blob,),
         )
-        if doc is not None:  # the usual case: a new blob, one statement to learn it
-            tx.execute(
-                "INSERT INTO search_text (rowid, headers, body) VALUES (?, ?, ?)",
-                (doc[0], headers, body),
-            )
-            return
-        row = tx.one("SELECT id FROM search_docs WHERE blob_id = ?", (blob,))
-        assert row is not None
-        old = tx.one("SELECT headers, body FROM search_text WHERE rowid = ?", (row[0],))
-        old_headers, old_body = old if old is not None else ("", "")
-        if headers in old_headers and body in old_body:
-            return  # the usual case: the same blob, the same texts
+        if doc is not None:  # a new blob (a copy's blob has its document already)
+            tx.execute("INSERT INTO search_pending (doc_id) VALUES (?)", (doc[0],))
+            self.queued += 1
+
+    def index_pending(self, tx: Tx, limit: int = MAX_INDEX_BATCH) -> int:
+        """Indexes up to limit queued documents, oldest first; returns how many."""
+        ids = tx.all("SELECT doc_id FROM search_pending ORDER BY doc_id LIMIT ?", (limit,))
+        self.queued = max(0, self.queued - len(ids)) if len(ids) == limit else 0
+        if not ids:
+            return 0
+        first, last = ids[0][0], ids[-1][0]
         tx.execute(
-            "UPDATE search_text SET headers = ?, body = ? WHERE rowid = ?",
-            (_widen(old_headers, headers), _widen(old_body, body), row[0]),
+            "INSERT INTO search_text (rowid, headers, body) "
+            "SELECT p.doc_id, t.headers_text, t.body_text FROM search_pending p "
+            "JOIN search_docs d ON d.id = p.doc_id JOIN blob_texts t ON t.blob_id = d.blob_id "
+            "WHERE p.doc_id BETWEEN ? AND ?",
+            (first, last),
         )
+        tx.execute("DELETE FROM search_pending WHERE doc_id BETWEEN ? AND ?", (first, last))
+        return len(ids)
 
     def prune(self, tx: Tx) -> int:
         orphans = (
@@ -116,6 +132,7 @@ class Fts5TextIndex:
             "(SELECT 1 FROM messages WHERE messages.blob_id = search_docs.blob_id)"
         )
         tx.execute(f"DELETE FROM search_text WHERE rowid IN ({orphans})")
+        tx.execute(f"DELETE FROM search_pending WHERE doc_id IN ({orphans})")
         return tx.execute(f"DELETE FROM search_docs WHERE id IN ({orphans})")
 
     def candidates(self, needle: str, column: TextColumn | None) -> tuple[str, list[object]] | None:
@@ -135,7 +152,3 @@ class Fts5TextIndex:
             f"({candidates}) AS hits CROSS JOIN messages INDEXED BY messages_blob "
             "ON messages.blob_id = hits.hit"
         )
-
-
-def _widen(old: str, new: str) -> str:
-    return old if new in old else f"{old}\n{new}"
