@@ -5,6 +5,7 @@ do is in the contract suite."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -210,6 +211,24 @@ def test_sqlite_idle_writer_indexes_a_few_documents_soon(
             await store.close()
 
     asyncio.run(main())
+
+
+def test_sqlite_indexing_due_after_close_is_left_for_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sqlite_engine, "INDEX_DELAY", 0.05)
+
+    async def main() -> None:
+        store = await SqliteStore.open(tmp_path)
+        _, inbox = await account_inbox(store)
+        await append(store, inbox, make("One", "quokka"))
+        await store.close()
+        await asyncio.sleep(0.2)  # the delayed indexing comes due on a closed store
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(main())
+    assert _queued(tmp_path) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_sqlite_queue_of_unindexed_documents_stays_bounded(

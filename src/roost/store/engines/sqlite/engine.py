@@ -42,6 +42,7 @@ The queue left by an earlier process is indexed at open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -367,12 +368,17 @@ class SqliteEngine:
 
     def _index_when_idle(self) -> None:
         """On the event loop, INDEX_DELAY after a write queued documents."""
-        self._executor.submit(self._index_if_idle)
+        with contextlib.suppress(RuntimeError):  # closed since: the next start indexes them
+            self._executor.submit(self._index_if_idle)
 
     def _index_if_idle(self) -> None:
         self._index_soon = False
         while self._fts.queued and not self._queue:
             self._index()
+
+    def _close_writer(self) -> None:
+        self._fts.queued = 0  # an _index_if_idle still on its way finds nothing to do
+        self._conn.close()
 
     def _index(self) -> None:
         """Indexes a batch of queued search documents in a transaction of its own."""
@@ -434,7 +440,7 @@ class SqliteEngine:
         loop = asyncio.get_running_loop()
         try:
             # After every write handed in before: the executor runs in order.
-            await loop.run_in_executor(self._executor, self._conn.close)
+            await loop.run_in_executor(self._executor, self._close_writer)
             # The reads still running end first; each puts its connection back.
             await asyncio.to_thread(self._readers.shutdown)
             while not self._idle.empty():
