@@ -17,7 +17,20 @@ from typing import Protocol
 from roost.model import BlobId
 from roost.store.engines.api import Tx
 
-__all__ = ["BlobStore", "blob_id_of"]
+__all__ = ["REFERENCED", "BlobStore", "blob_id_of", "unreferenced"]
+
+# Every blob the store still needs: a message's, or a message's waiting in the outbound
+# queue. What collection keeps, what `roost check` and `roost backup` look for.
+REFERENCED = "SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound"
+
+
+def unreferenced(blob: str) -> str:
+    """An SQL condition: the blob id `blob` (an SQL expression) is not in REFERENCED,
+    written as two NOT EXISTS so that each probes its table's blob index."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = {blob}) "
+        f"AND NOT EXISTS (SELECT 1 FROM outbound o WHERE o.blob_id = {blob})"
+    )
 
 
 def blob_id_of(data: bytes) -> BlobId:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
-from roost.store.blobs import blob_id_of
+from roost.store.blobs import REFERENCED, blob_id_of
 from roost.store.engines.api import Tx
 
 __all__ = ["FileBlobStore", "file_blobs", "fsync_dir"]
@@ -63,7 +63,6 @@ def fsync_dir(path: Path) -> None:
 
 
 # What references a blob: a message in a mailbox, or mail in the outbound queue.
-_REFERENCED = "SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound"
 
 
 def file_blobs(conn: sqlite3.Connection) -> list[BlobId]:
@@ -74,10 +73,10 @@ def file_blobs(conn: sqlite3.Connection) -> list[BlobId]:
     inline = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'small_blobs'"
     ).fetchone()
-    sql = _REFERENCED
+    sql = REFERENCED
     if inline is not None:
         sql = (
-            f"SELECT blob_id FROM ({_REFERENCED}) WHERE blob_id NOT IN (SELECT id FROM small_blobs)"
+            f"SELECT blob_id FROM ({REFERENCED}) WHERE blob_id NOT IN (SELECT id FROM small_blobs)"
         )
     return sorted(BlobId(row[0]) for row in conn.execute(sql))
 
@@ -180,7 +179,7 @@ class FileBlobStore:
         return await asyncio.to_thread(self.read_all, blobs, prefixes)
 
     def collect_unreferenced(self, tx: Tx, grace_seconds: float) -> int:
-        referenced = {row[0] for row in tx.all(_REFERENCED)}
+        referenced = {row[0] for row in tx.all(REFERENCED)}
         return self.collect(referenced, grace_seconds=grace_seconds)
 
     def exists(self, blob: BlobId) -> bool:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from roost.errors import MailError
 from roost.model import BlobId
-from roost.store.blobs import BlobStore
+from roost.store.blobs import REFERENCED, BlobStore
 from roost.store.engines.api import Engine, Tx
 from roost.store.mail import check as check_units
 from roost.store.mail import messages as msgs
@@ -117,7 +117,7 @@ class Upkeep:
 
 
 def _referenced_blobs(tx: Tx) -> list[BlobId]:
-    rows = tx.all("SELECT blob_id FROM messages UNION SELECT blob_id FROM outbound ORDER BY 1")
+    rows = tx.all(f"{REFERENCED} ORDER BY 1")
     return [BlobId(row[0]) for row in rows]
 
 

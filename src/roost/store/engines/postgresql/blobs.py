@@ -19,7 +19,7 @@ from typing import cast
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
-from roost.store.blobs import blob_id_of
+from roost.store.blobs import blob_id_of, unreferenced
 from roost.store.engines.api import Engine, Tx
 
 __all__ = ["DatabaseBlobStore"]
@@ -27,8 +27,7 @@ __all__ = ["DatabaseBlobStore"]
 _INSERT = "INSERT INTO blobs (id, data) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"
 _COLLECT = (
     "DELETE FROM blobs b WHERE b.created < now() - make_interval(secs => ?) "
-    "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id) "
-    "AND NOT EXISTS (SELECT 1 FROM outbound o WHERE o.blob_id = b.id)"
+    f"AND {unreferenced('b.id')}"
 )
 # Whole bodies, or their first bytes (a negative length: the whole body), by position.
 _READ = (

@@ -29,7 +29,7 @@ from functools import partial
 
 from roost.errors import MailError, MailErrorKind
 from roost.model import BlobId
-from roost.store.blobs import blob_id_of
+from roost.store.blobs import blob_id_of, unreferenced
 from roost.store.blobs.files import FileBlobStore
 from roost.store.engines.api import Engine, Tx
 
@@ -40,11 +40,7 @@ __all__ = ["INLINE_LIMIT", "SqliteBlobStore"]
 INLINE_LIMIT = 128 * 1024
 
 _INSERT = "INSERT INTO small_blobs (id, data, created) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING"
-_COLLECT = (
-    "DELETE FROM small_blobs WHERE created < ? "
-    "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = small_blobs.id) "
-    "AND NOT EXISTS (SELECT 1 FROM outbound o WHERE o.blob_id = small_blobs.id)"
-)
+_COLLECT = f"DELETE FROM small_blobs WHERE created < ? AND {unreferenced('small_blobs.id')}"
 _BATCH = 500  # ids per SELECT
 _WHOLE = 2**31 - 1  # substr's length for "all of it" (larger overflows to nothing)
 
