@@ -109,3 +109,73 @@ def test_memory_is_bounded_under_a_flood_of_names() -> None:
     for n in range(MAX_KEYS + 500):
         t.failed("local", f"made-up-{n}@example.org")
     assert len(t._accounts._times) == MAX_KEYS
+
+
+# ----- several workers: one throttle (roost.serve.bus) --------------------------------
+
+
+def test_workers_share_failures_and_successes_over_the_bus() -> None:
+    import asyncio
+
+    from roost.serve.bus import WorkerBus
+
+    async def main() -> None:
+        bus = WorkerBus(3)
+        clock = Clock()
+        throttles = [Throttle(POLICY, clock=clock) for _ in range(3)]
+        links = [bus.link(n) for n in range(3)]
+        try:
+            for t, link in zip(throttles, links, strict=True):
+                t.share = link.send
+                link.listen(t.heard)
+            # Six failures spread over three workers block the source on every one.
+            for n in range(6):
+                throttles[n % 3].failed("203.0.113.9", f"user{n}@example.org")
+            await asyncio.sleep(0.05)  # the datagrams are read by this loop
+            assert all(t.blocked("203.0.113.9") == POLICY.block_seconds for t in throttles)
+            # An account's failures, from anywhere, delay it everywhere...
+            for n in range(5):
+                throttles[n % 2].failed(f"198.51.100.{n}", "bob@example.org")
+            await asyncio.sleep(0.05)
+            assert all(t.delay("192.0.2.1", "bob@example.org") > 0 for t in throttles)
+            # ...until it logs in on any worker.
+            throttles[2].succeeded("Bob@example.org")
+            await asyncio.sleep(0.05)
+            assert all(t.delay("192.0.2.1", "bob@example.org") == 0 for t in throttles)
+        finally:
+            for link in links:
+                link.close()
+            bus.close()
+
+    asyncio.run(main())
+
+
+def test_a_worker_ignores_what_it_does_not_understand(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    from roost.serve.bus import WorkerBus
+
+    async def main() -> Throttle:
+        bus = WorkerBus(2)
+        t, _ = throttle()
+        sender, receiver = bus.link(0), bus.link(1)
+        receiver.listen(t.heard)
+        try:
+            for message in (
+                {"failed": "x"},
+                {"failed": [1, 2, 3]},
+                {"failed": [None, "a", "soon"]},
+                {"other": 1},
+            ):
+                sender.send(message)
+            sender.send({"failed": ["203.0.113.7", "eve@example.org", 1000.0]})
+            await asyncio.sleep(0.05)
+        finally:
+            receiver.close()
+            bus.close()
+        return t
+
+    t = asyncio.run(main())
+    assert caplog.text.count("ignored a malformed message") == 4
+    assert t.delay("192.0.2.1", "eve@example.org") == 0  # one failure: no delay yet
+    assert t._sources.count("203.0.113.7", 1000.0) == 1

@@ -69,6 +69,9 @@ async def run(
     inflight = MemoryBudget(config.max_inflight_bytes)
     # ...and one memory of failed logins for every protocol (roost.auth.throttle).
     throttle = Throttle(ThrottlePolicy.from_config(config))
+    if place.link is not None:  # the other workers' failed logins count here too
+        throttle.share = place.link.send
+        place.link.listen(throttle.heard)
     limits = ConnectionLimits.from_config(config)
     imap = ImapServer(
         store=store,
@@ -124,6 +127,8 @@ async def run(
             if ready is not None:
                 ready()
     finally:
+        if place.link is not None:
+            place.link.close()
         reloading()
         notify("STOPPING=1")
         sessions.stop_all(SHUTDOWN_REASON)

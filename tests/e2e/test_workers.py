@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
@@ -277,3 +278,47 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.fixture
+def guarded_workers(tmp_path: Path) -> Iterator[Server]:
+    # Blocked at the 4th failure from one address; no delays before (the test stays fast).
+    config = tmp_path / "roost.toml"
+    config.write_text(
+        "limit_loopback = true\n"
+        "auth_delay_after = 1000\n"
+        "auth_block_after = 4\n"
+        "auth_account_delay_after = 1000\n"
+    )
+    server = start_server(tmp_path / "data", config=config, extra_env=WORKERS, listeners=4)
+    yield server
+    stop_server(server)
+
+
+def test_a_guesser_spread_over_the_workers_is_blocked_as_by_one_process(
+    guarded_workers: Server,
+) -> None:
+    # The kernel spreads the connections over both workers; each worker's throttle hears
+    # the other's failures (roost.serve.bus), so the 4th blocks the address on both: no
+    # connection, whichever worker takes it, gets in, the right password included.
+    user = guarded_workers.add_user()
+    for n in range(4):
+        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            client.login(user, f"wrong-{n}")
+        client.shutdown()
+    time.sleep(0.2)  # the last failure's message reaches the other worker
+    refusals = []
+    for _ in range(8):
+        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
+        with pytest.raises(imaplib.IMAP4.error) as refused:
+            client.login(user, PASSWORD)
+        refusals.append(str(refused.value))
+        client.shutdown()
+    assert all("UNAVAILABLE" in refusal for refusal in refusals), refusals
+    guarded_workers.process.terminate()
+    guarded_workers.process.wait(timeout=15)
+    assert guarded_workers.process.stderr is not None
+    os.set_blocking(guarded_workers.process.stderr.fileno(), False)
+    log = (guarded_workers.process.stderr.read() or b"").decode(errors="replace")
+    assert log.count("login blocked source=127.0.0.1") == 1, log

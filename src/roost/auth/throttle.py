@@ -23,6 +23,11 @@ guesser nothing. A household behind one NAT with the right passwords never fails
 waits; one device with an old password, retrying every minute, stays under the defaults.
 Sources on this machine are not throttled unless `throttle_loopback`: a webmail or proxy
 there speaks for many users, and one of them must not block the rest.
+
+A server of several worker processes counts as one: each worker's throttle shares its
+failures and successes with the others (`share`, `heard`, over roost.serve.bus), whose
+clocks agree (time.monotonic is the machine's), so a guesser whose connections the kernel
+spreads over the workers is slowed and blocked after as many failures as by one process.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from roost.config import Config
 
@@ -128,6 +134,9 @@ class Throttle:
         self._sources = _Failures(policy.window, policy.block_after + 1)
         self._accounts = _Failures(policy.window, policy.account_delay_after + 64)
         self._blocked: dict[str, float] = {}  # source -> until
+        # Where failures and successes go for the other workers of the server to hear
+        # (roost.serve.bus); None in a server of one process.
+        self.share: Callable[[dict[str, Any]], None] | None = None
 
     def _source(self, peer: str) -> str | None:
         return source_key(peer, loopback=self.policy.throttle_loopback)
@@ -163,27 +172,49 @@ class Throttle:
 
     def failed(self, peer: str, user: str) -> None:
         now = self.clock()
-        self._accounts.add(_user_key(user), now)
-        key = self._source(peer)
-        if key is None:
+        source, account = self._source(peer), _user_key(user)
+        self._failed(source, account, now, here=True)
+        if self.share is not None:
+            self.share({"failed": [source, account, now]})
+
+    def _failed(self, source: str | None, account: str, now: float, *, here: bool) -> None:
+        self._accounts.add(account, now)
+        if source is None:
             return
-        failures = self._sources.add(key, now)
-        if failures >= self.policy.block_after and key not in self._blocked:
-            self._blocked[key] = now + self.policy.block_seconds
-            log.warning(
-                "login blocked source=%s failures=%d window=%d seconds=%d",
-                key,
-                failures,
-                self.policy.window,
-                self.policy.block_seconds,
-            )
+        failures = self._sources.add(source, now)
+        if failures >= self.policy.block_after and source not in self._blocked:
+            self._blocked[source] = now + self.policy.block_seconds
+            if here:  # one line per block, from the worker that saw the last failure
+                log.warning(
+                    "login blocked source=%s failures=%d window=%d seconds=%d",
+                    source,
+                    failures,
+                    self.policy.window,
+                    self.policy.block_seconds,
+                )
             if len(self._blocked) > MAX_KEYS:
                 self._blocked.pop(next(iter(self._blocked)))
 
     def succeeded(self, user: str) -> None:
         """The account's failures are forgotten (the source's are not: a guesser with an
         account of its own must not wipe its record by logging in to it)."""
-        self._accounts.forget(_user_key(user))
+        account = _user_key(user)
+        self._accounts.forget(account)
+        if self.share is not None:
+            self.share({"succeeded": account})
+
+    def heard(self, message: dict[str, Any]) -> None:
+        """Takes in what another worker's throttle shared (roost.serve.bus): raises
+        KeyError, TypeError or ValueError for a message it does not understand."""
+        if "failed" in message:
+            source, account, at = message["failed"]
+            if not (source is None or isinstance(source, str)) or not isinstance(account, str):
+                raise TypeError("failed: [source, account, time]")
+            self._failed(source, account, float(at), here=False)
+        elif "succeeded" in message:
+            self._accounts.forget(str(message["succeeded"]))
+        else:
+            raise KeyError("neither failed nor succeeded")
 
 
 def _user_key(user: str) -> str:

@@ -105,15 +105,17 @@ def _supervise(config: Config, ready: Callable[[], None]) -> int:
     from roost.app import run
     from roost.backends import open_store
     from roost.serve import Place
+    from roost.serve.bus import WorkerBus
     from roost.serve.supervisor import STARTUP_FAILED, supervise
 
     async def migrate() -> None:
         await (await open_store(config, None)).close()
 
     asyncio.run(migrate())
+    bus = WorkerBus(config.workers)
 
     def worker(index: int) -> int:
-        place = Place(index, config.workers)
+        place = Place(index, config.workers, bus.link(index))
         os.environ.pop("NOTIFY_SOCKET", None)  # systemd hears from the supervisor only
 
         def runner(config: Config, ready: Callable[[], None]) -> Coroutine[Any, Any, None]:
@@ -130,8 +132,11 @@ def _supervise(config: Config, ready: Callable[[], None]) -> int:
             return STARTUP_FAILED
         return 0
 
-    if supervise(config.workers, worker) != 0:
-        raise CommandError("cannot serve: a worker could not start (see above)")
+    try:
+        if supervise(config.workers, worker) != 0:
+            raise CommandError("cannot serve: a worker could not start (see above)")
+    finally:
+        bus.close()
     log.info("stopped")
     return 0
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roost.serve.bus import Link
 
 __all__ = ["ALONE", "Place"]
 
@@ -13,6 +17,8 @@ class Place:
 
     index: int = 0
     count: int = 1
+    # This worker's end of the messages between workers (roost.serve.bus); None alone.
+    link: Link | None = field(default=None, compare=False)
 
     @property
     def primary(self) -> bool:
