@@ -4,6 +4,7 @@ per account; the window forgets; the IPv6 /64 is one source; loopback only if to
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import pytest
 
@@ -126,8 +127,8 @@ def test_workers_share_failures_and_successes_over_the_bus() -> None:
         links = [bus.link(n) for n in range(3)]
         try:
             for t, link in zip(throttles, links, strict=True):
-                t.share = link.send
-                link.listen(t.heard)
+                t.share = partial(link.send, "throttle")
+                link.listen({"throttle": t.heard})
             # Six failures spread over three workers block the source on every one.
             for n in range(6):
                 throttles[n % 3].failed("203.0.113.9", f"user{n}@example.org")
@@ -159,16 +160,18 @@ def test_a_worker_ignores_what_it_does_not_understand(caplog: pytest.LogCaptureF
         bus = WorkerBus(2)
         t, _ = throttle()
         sender, receiver = bus.link(0), bus.link(1)
-        receiver.listen(t.heard)
+        receiver.listen({"throttle": t.heard})
         try:
             for message in (
                 {"failed": "x"},
                 {"failed": [1, 2, 3]},
                 {"failed": [None, "a", "soon"]},
                 {"other": 1},
+                7,
             ):
-                sender.send(message)
-            sender.send({"failed": ["203.0.113.7", "eve@example.org", 1000.0]})
+                sender.send("throttle", message)
+            sender.send("elsewhere", {"succeeded": "eve@example.org"})
+            sender.send("throttle", {"failed": ["203.0.113.7", "eve@example.org", 1000.0]})
             await asyncio.sleep(0.05)
         finally:
             receiver.close()
@@ -176,6 +179,6 @@ def test_a_worker_ignores_what_it_does_not_understand(caplog: pytest.LogCaptureF
         return t
 
     t = asyncio.run(main())
-    assert caplog.text.count("ignored a malformed message") == 4
+    assert caplog.text.count("ignored a malformed message") == 6
     assert t.delay("192.0.2.1", "eve@example.org") == 0  # one failure: no delay yet
     assert t._sources.count("203.0.113.7", 1000.0) == 1

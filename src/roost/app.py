@@ -17,8 +17,10 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
+from roost.auth.connections import REFRESH as CONNECTIONS_REFRESH
 from roost.auth.connections import ConnectionLimits
 from roost.auth.throttle import Throttle, ThrottlePolicy
 from roost.backends import open_store
@@ -31,6 +33,7 @@ from roost.notify.local import LocalNotifier
 from roost.pop3.server import PopServer
 from roost.sdnotify import notify
 from roost.serve import ALONE, Place
+from roost.serve.bus import Link
 from roost.sessions import Sessions
 from roost.smtp.policy import Services
 from roost.smtp.queue import QueueRunner
@@ -69,10 +72,9 @@ async def run(
     inflight = MemoryBudget(config.max_inflight_bytes)
     # ...and one memory of failed logins for every protocol (roost.auth.throttle).
     throttle = Throttle(ThrottlePolicy.from_config(config))
-    if place.link is not None:  # the other workers' failed logins count here too
-        throttle.share = place.link.send
-        place.link.listen(throttle.heard)
     limits = ConnectionLimits.from_config(config)
+    if place.link is not None:  # the other workers' logins and connections count here too
+        _link_workers(place.link, throttle, limits)
     imap = ImapServer(
         store=store,
         notifier=notifier,
@@ -120,6 +122,8 @@ async def run(
             # Writes of other processes (the roost CLI, other workers) reach this one's
             # sessions.
             tasks.create_task(store.follow())
+            if place.link is not None:
+                tasks.create_task(_report_connections(limits))
             if place.primary:
                 tasks.create_task(queue.run())
                 tasks.create_task(_upkeep(store, config))
@@ -259,6 +263,21 @@ async def _listen(
         _set_socket_access(config, socket_path)
         log.info("LMTP listening on %s", socket_path)
     await http.listen_control(control_path(config.data_dir, place.index))
+
+
+def _link_workers(link: Link, throttle: Throttle, limits: ConnectionLimits) -> None:
+    """What this worker's throttle and connection limits learn and tell the others
+    (roost.serve.bus), so that the server's limits hold as in one process."""
+    throttle.share = partial(link.send, "throttle")
+    limits.share = partial(link.send, "connections")
+    link.listen({"throttle": throttle.heard, "connections": limits.heard})
+    limits.started()
+
+
+async def _report_connections(limits: ConnectionLimits) -> None:
+    while True:
+        await asyncio.sleep(CONNECTIONS_REFRESH)
+        limits.report()
 
 
 def _worker_note(place: Place) -> str:

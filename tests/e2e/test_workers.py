@@ -289,6 +289,7 @@ def guarded_workers(tmp_path: Path) -> Iterator[Server]:
         "auth_delay_after = 1000\n"
         "auth_block_after = 4\n"
         "auth_account_delay_after = 1000\n"
+        "max_connections_per_account = 2\n"
     )
     server = start_server(tmp_path / "data", config=config, extra_env=WORKERS, listeners=4)
     yield server
@@ -322,3 +323,33 @@ def test_a_guesser_spread_over_the_workers_is_blocked_as_by_one_process(
     os.set_blocking(guarded_workers.process.stderr.fileno(), False)
     log = (guarded_workers.process.stderr.read() or b"").decode(errors="replace")
     assert log.count("login blocked source=127.0.0.1") == 1, log
+
+
+def test_an_accounts_connections_are_counted_over_both_workers(
+    guarded_workers: Server,
+) -> None:
+    # Two sessions of the account, wherever the kernel put them, fill its two places on
+    # every worker; when one ends, the place is free on every worker again.
+    user = guarded_workers.add_user()
+    held = []
+    for _ in range(2):
+        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
+        client.login(user, PASSWORD)
+        held.append(client)
+    time.sleep(0.2)  # each worker's count reaches the other
+    refusals = []
+    for _ in range(8):
+        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
+        with pytest.raises(imaplib.IMAP4.error) as refused:
+            client.login(user, PASSWORD)
+        refusals.append(str(refused.value))
+        client.shutdown()
+    assert all("[LIMIT]" in refusal for refusal in refusals), refusals
+    held.pop().logout()
+    time.sleep(0.2)
+    for _ in range(4):
+        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
+        client.login(user, PASSWORD)
+        client.logout()
+        time.sleep(0.1)
+    held.pop().logout()

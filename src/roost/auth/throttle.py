@@ -203,7 +203,7 @@ class Throttle:
         if self.share is not None:
             self.share({"succeeded": account})
 
-    def heard(self, message: dict[str, Any]) -> None:
+    def heard(self, worker: int, message: dict[str, Any]) -> None:
         """Takes in what another worker's throttle shared (roost.serve.bus): raises
         KeyError, TypeError or ValueError for a message it does not understand."""
         if "failed" in message:
