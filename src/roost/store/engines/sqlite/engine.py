@@ -35,7 +35,8 @@ leaves the documents queued) when no write waits and INDEX_BATCH documents are q
 the writer has been idle for INDEX_DELAY, so indexing fills the writer's idle moments, in
 transactions of many documents (the index's pages written once for all), instead of
 lengthening the writes clients wait for. Past INDEX_BACKLOG queued documents it indexes
-between groups even while writes wait, which bounds the queue that every SEARCH scans.
+INDEX_BATCH of them between groups even while writes wait, which bounds the queue that
+every SEARCH scans without holding the waiting writes up for long.
 The queue left by an earlier process is indexed at open.
 """
 
@@ -56,6 +57,7 @@ from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
     FOLD_FUNCTION,
+    MAX_INDEX_BATCH,
     Fts5TextIndex,
     casefold,
     header_fields_json,
@@ -355,8 +357,10 @@ class SqliteEngine:
             self._checkpointer.poke()
             loop = group[-1].loop
         queued = self._fts.queued
-        if queued >= INDEX_BACKLOG or (queued >= INDEX_BATCH and not self._queue):
+        if queued >= INDEX_BATCH and not self._queue:
             self._index()
+        elif queued >= INDEX_BACKLOG:  # writes wait: a short batch between their groups
+            self._index(INDEX_BATCH)
         elif queued and loop is not None and not self._index_soon:
             # A few documents: wait for more (one transaction for many documents writes
             # the index's pages once) or for the writer to stay idle.
@@ -380,8 +384,8 @@ class SqliteEngine:
         self._fts.queued = 0  # an _index_if_idle still on its way finds nothing to do
         self._conn.close()
 
-    def _index(self) -> None:
-        """Indexes a batch of queued search documents in a transaction of its own."""
+    def _index(self, limit: int = MAX_INDEX_BATCH) -> None:
+        """Indexes up to limit queued search documents in a transaction of its own."""
         conn = self._conn
         try:
             if not conn.execute("SELECT EXISTS (SELECT 1 FROM search_pending)").fetchone()[0]:
@@ -390,7 +394,7 @@ class SqliteEngine:
             conn.execute("PRAGMA synchronous = NORMAL")
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                self._fts.index_pending(self._tx)
+                self._fts.index_pending(self._tx, limit)
                 conn.execute("COMMIT")
             finally:
                 if conn.in_transaction:
