@@ -26,7 +26,14 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEST_SETTINGS", "PostgresServer", "database_name", "find_bindir", "running_server"]
+__all__ = [
+    "TEST_SETTINGS",
+    "PostgresServer",
+    "database_name",
+    "find_bindir",
+    "reap_orphans",
+    "running_server",
+]
 
 _USER = "postgres"
 # Every server: no TCP listener (the socket directory only).
@@ -39,7 +46,12 @@ TEST_SETTINGS = {
     "max_connections": "300",
     "shared_buffers": "32MB",
     "deadlock_timeout": "100ms",
+    # A statement still running after this is a bug, and one whose test session was killed
+    # would otherwise hold a core until the cluster stops.
+    "statement_timeout": "120s",
 }
+# Marks a test cluster with the pid of the process that started it (running_server).
+_OWNER = "owner"
 
 
 def find_bindir() -> Path | None:
@@ -161,9 +173,26 @@ def running_server() -> Iterator[PostgresServer]:
     bindir = find_bindir()
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (make system-deps installs it)")
+    reap_orphans(bindir)
     server = PostgresServer(bindir, settings=TEST_SETTINGS)
+    (server.socket_dir.parent / _OWNER).write_text(str(os.getpid()))
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+def reap_orphans(bindir: Path) -> None:
+    """Stops and removes the test clusters whose test session died without stopping them
+    (killed, or stopped at a breakpoint and abandoned): their servers would run on."""
+    for owner in Path(tempfile.gettempdir()).glob(f"roost-pg-*/{_OWNER}"):
+        try:
+            pid = int(owner.read_text())
+            os.kill(pid, 0)
+            continue  # its session is alive
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not ours to judge
+        PostgresServer(bindir, root=owner.parent).stop()
