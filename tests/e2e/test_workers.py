@@ -296,6 +296,19 @@ def guarded_workers(tmp_path: Path) -> Iterator[Server]:
     stop_server(server)
 
 
+def refused_logins(server: Server, user: str, *, tries: int) -> list[str]:
+    """The refusals of `tries` logins with the right password, each on a new connection
+    (so on either worker); every one must be refused."""
+    refusals = []
+    for _ in range(tries):
+        client = imaplib.IMAP4(server.host, server.imap_port, timeout=10)
+        with pytest.raises(imaplib.IMAP4.error) as refused:
+            client.login(user, PASSWORD)
+        refusals.append(str(refused.value))
+        client.shutdown()
+    return refusals
+
+
 def test_a_guesser_spread_over_the_workers_is_blocked_as_by_one_process(
     guarded_workers: Server,
 ) -> None:
@@ -309,13 +322,7 @@ def test_a_guesser_spread_over_the_workers_is_blocked_as_by_one_process(
             client.login(user, f"wrong-{n}")
         client.shutdown()
     time.sleep(0.2)  # the last failure's message reaches the other worker
-    refusals = []
-    for _ in range(8):
-        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
-        with pytest.raises(imaplib.IMAP4.error) as refused:
-            client.login(user, PASSWORD)
-        refusals.append(str(refused.value))
-        client.shutdown()
+    refusals = refused_logins(guarded_workers, user, tries=8)
     assert all("UNAVAILABLE" in refusal for refusal in refusals), refusals
     guarded_workers.process.terminate()
     guarded_workers.process.wait(timeout=15)
@@ -337,13 +344,7 @@ def test_an_accounts_connections_are_counted_over_both_workers(
         client.login(user, PASSWORD)
         held.append(client)
     time.sleep(0.2)  # each worker's count reaches the other
-    refusals = []
-    for _ in range(8):
-        client = imaplib.IMAP4(guarded_workers.host, guarded_workers.imap_port, timeout=10)
-        with pytest.raises(imaplib.IMAP4.error) as refused:
-            client.login(user, PASSWORD)
-        refusals.append(str(refused.value))
-        client.shutdown()
+    refusals = refused_logins(guarded_workers, user, tries=8)
     assert all("[LIMIT]" in refusal for refusal in refusals), refusals
     held.pop().logout()
     time.sleep(0.2)
