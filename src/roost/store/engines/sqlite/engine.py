@@ -332,6 +332,12 @@ class SqliteEngine:
         # earlier group.
         self._executor.submit(self._drain)
         result: T = await unit.future
+        if self._fts.queued and not self._index_soon:
+            # A few search documents queued (a hint read across threads: at worst one
+            # timer too many): wait for more, or for the writer to stay idle (_drain
+            # indexes at once once there are many).
+            self._index_soon = True
+            loop.call_later(INDEX_DELAY, self._index_when_idle)
         return result
 
     def _read(self, work: Callable[[Tx], T]) -> T:
@@ -347,7 +353,6 @@ class SqliteEngine:
             self._idle.put(conn)
 
     def _drain(self) -> None:
-        loop = None
         if self._queue:
             group = [self._queue.popleft()]
             while len(group) < MAX_GROUP and self._queue:
@@ -355,20 +360,12 @@ class SqliteEngine:
             for member, (result, error) in zip(group, self._write_group(group), strict=True):
                 member.settle(result, error)
             self._checkpointer.poke()
-            loop = group[-1].loop
+        # Many documents: one transaction for all of them writes the index's pages once.
         queued = self._fts.queued
         if queued >= INDEX_BATCH and not self._queue:
             self._index()
         elif queued >= INDEX_BACKLOG:  # writes wait: a short batch between their groups
             self._index(INDEX_BATCH)
-        elif queued and loop is not None and not self._index_soon:
-            # A few documents: wait for more (one transaction for many documents writes
-            # the index's pages once) or for the writer to stay idle.
-            self._index_soon = True
-            try:
-                loop.call_soon_threadsafe(loop.call_later, INDEX_DELAY, self._index_when_idle)
-            except RuntimeError:  # the loop is closing; the next start indexes them
-                self._index_soon = False
 
     def _index_when_idle(self) -> None:
         """On the event loop, INDEX_DELAY after a write queued documents."""
