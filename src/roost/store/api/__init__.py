@@ -66,6 +66,7 @@ from roost.store.api.query import (
     ThreadInfo,
     ThreadIs,
     UidIn,
+    reads_text,
 )
 from roost.store.api.records import (
     IMAP_CLIENT,
@@ -155,4 +156,5 @@ __all__ = [
     "ThreadInfo",
     "ThreadIs",
     "UidIn",
+    "reads_text",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "ThreadInfo",
     "ThreadIs",
     "UidIn",
+    "reads_text",
 ]
 
 
@@ -161,6 +162,23 @@ PlainQuery = (
 )
 TextQuery = HeaderContains | BodyContains | TextContains
 Query = PlainQuery | TextQuery | Not | And | Or
+
+
+def reads_text(query: Query) -> bool:
+    """Whether answering query reads messages' texts (TEXT, BODY, a header): the searches
+    whose cost can grow with the mailbox's size, unlike those the message rows answer."""
+    pending: list[Query] = [query]
+    while pending:  # a loop, not recursion: a query may nest deeply
+        match pending.pop():
+            case HeaderContains() | BodyContains() | TextContains():
+                return True
+            case Not(query=inner):
+                pending.append(inner)
+            case And(queries=inner) | Or(queries=inner):
+                pending.extend(inner)
+            case _:
+                pass
+    return False
 
 
 # ----- sort and thread -----------------------------------------------------------------

@@ -50,7 +50,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from roost.model import AccountId, BlobId, MailboxId, ModSeq, Uid, UidValidity
 from roost.notify.api import Publisher
@@ -81,6 +81,7 @@ from roost.store.api import (
     SortKey,
     Store,
     ThreadInfo,
+    reads_text,
 )
 from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engines.api import Engine, Row, Tx
@@ -109,6 +110,11 @@ __all__ = ["Engine", "MailStore", "Row", "Tx"]
 T = TypeVar("T")
 
 BLOB_WRITERS = 8
+# Reads that match messages' texts (SEARCH, SORT and THREAD with TEXT, BODY or a header)
+# can take seconds on a large mailbox; at most this many run at once in a process, so that
+# the engine's other readers stay free for everybody else's commands (issue 9: four such
+# searches in parallel stalled another user's reads for 10 s). The others wait their turn.
+TEXT_READS = 1
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
@@ -129,7 +135,7 @@ _set_oof = oof.set_out_of_office  # likewise
 class MailStore(Upkeep):
     """The Store protocol over an Engine and a BlobStore."""
 
-    __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_uids", "_writer")
+    __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_text_reads", "_uids", "_writer")
 
     def __init__(
         self, engine: Engine, blobs: BlobStore, publisher: Publisher | None = None
@@ -142,9 +148,30 @@ class MailStore(Upkeep):
         # Blob writes are mostly waiting for fsync: several at once keep the disk busy.
         self._writer = ThreadPoolExecutor(max_workers=BLOB_WRITERS, thread_name_prefix="roost-blob")
         self._uids = UidCache()
+        self._text_reads = asyncio.Semaphore(TEXT_READS)
 
     async def _read(self, work: Callable[[Tx], T]) -> T:
         return await self._engine.run(work)
+
+    async def _read_query(self, work: Callable[[Tx], T], query: Query) -> T:
+        """A read answering query: one that reads messages' texts takes its turn among
+        TEXT_READS. The turn is held until the engine has finished the work, also when the
+        caller stops waiting (its client went away): a read already running goes on."""
+        if not reads_text(query):
+            return await self._read(work)
+        await self._text_reads.acquire()
+        try:
+            running = asyncio.ensure_future(self._read(work))
+        except BaseException:
+            self._text_reads.release()
+            raise
+        running.add_done_callback(self._text_read_done)
+        return await asyncio.shield(running)
+
+    def _text_read_done(self, running: asyncio.Future[Any]) -> None:
+        self._text_reads.release()
+        if not running.cancelled():
+            running.exception()  # seen here: its caller may have stopped waiting
 
     async def _write(self, work: Callable[[Tx], T], *, durable: bool = True) -> T:
         """Runs work as a write in a Journal; after the commit, publishes what it changed."""
@@ -509,13 +536,15 @@ class MailStore(Upkeep):
             index=self._engine.text_index,
             limit=limit,
         )
-        return await self._read(work)
+        return await self._read_query(work, query)
 
     async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
-        return await self._read(partial(sorting.sort, mailbox=mailbox, query=query, keys=keys))
+        work = partial(sorting.sort, mailbox=mailbox, query=query, keys=keys)
+        return await self._read_query(work, query)
 
     async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
-        return await self._read(partial(sorting.thread_info, mailbox=mailbox, query=query))
+        work = partial(sorting.thread_info, mailbox=mailbox, query=query)
+        return await self._read_query(work, query)
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
