@@ -246,6 +246,18 @@ def test_a_submission_is_logged(ops: Ops) -> None:
         rf"INFO roost\.delivery: delivery session=\w+ protocol=submission sender={user} recipient={other} .*result=delivered"
     )
     assert ops.metric("roost_submissions_total", result="accepted") >= 1
+    # Each SMTP command is timed as IMAP's are, and counted in the logout line.
+    for command in ("EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"):
+        assert (
+            ops.metric("roost_command_seconds_count", protocol="submission", command=command) >= 1
+        ), command
+    ops.read_log(
+        rf"logout session=\w+ protocol=submission peer=127\.0\.0\.1 account={user} "
+        r"duration=\d+\.\d{3} commands=[6-9]"
+    )
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        assert b"Syntax: MAIL FROM" in smtp.help("MAIL")  # aiosmtpd's HELP still reads it
+    assert ops.metric("roost_command_seconds_count", protocol="smtp", command="HELP") >= 1
 
 
 # ----- services per account ---------------------------------------------------------------
