@@ -260,6 +260,86 @@ def test_a_submission_is_logged(ops: Ops) -> None:
     assert ops.metric("roost_command_seconds_count", protocol="smtp", command="HELP") >= 1
 
 
+# ----- aliases of several accounts, catch-alls ---------------------------------------------
+
+
+def test_an_alias_of_several_accounts(ops: Ops) -> None:
+    ann, ben, cat = (ops.server.add_user(f"{name}@team.test") for name in ("ann", "ben", "cat"))
+    added = roost(ops.server, "alias", "add", "crew@team.test", ben, ann)
+    assert added.stdout == f"crew@team.test -> {ann}, {ben}\n", added.stderr
+    ops.skip_log()
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        # ann is named twice (directly and through the alias): she gets one copy.
+        sent = smtp.sendmail("sender@remote.test", ["crew@team.test", ann], message(ann, "smtp"))
+        assert sent == {}
+    ops.read_log(rf"delivery session=\w+ protocol=smtp .*recipient={ben} .*<smtp@remote\.test>")
+    # LMTP answers once per RCPT: for the alias, once for both its accounts.
+    with smtplib.LMTP(str(ops.server.data_dir / "lmtp.sock")) as lmtp:
+        lmtp.ehlo("mta.test")
+        lmtp.mail("sender@remote.test")
+        assert lmtp.rcpt("crew@team.test")[0] == 250
+        assert lmtp.rcpt(cat)[0] == 250
+        assert lmtp.data(message("crew@team.test", "lmtp").encode()) == (
+            250,
+            b"2.0.0 <crew@team.test> delivered",
+        )
+        assert lmtp.getreply() == (250, f"2.0.0 <{cat}> delivered".encode())
+    assert subjects(ops, ann) == subjects(ops, ben) == ["smtp", "lmtp"]
+    assert subjects(ops, cat) == ["lmtp"]
+    # Each account of the alias may send as it; another may not.
+    for member in (ann, ben):
+        with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:
+            smtp.login(member, PASSWORD)
+            mail = f"From: crew@team.test\r\nTo: {cat}\r\nSubject: from {member}\r\n\r\nhi\r\n"
+            assert smtp.sendmail("crew@team.test", [cat], mail) == {}
+    with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:
+        smtp.login(cat, PASSWORD)
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            smtp.sendmail("crew@team.test", [ann], "From: crew@team.test\r\n\r\nx\r\n")
+    assert subjects(ops, cat) == ["lmtp", f"from {ann}", f"from {ben}"]
+    with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:  # submitted to it
+        smtp.login(cat, PASSWORD)
+        mail = f"From: {cat}\r\nTo: crew@team.test\r\nSubject: to crew\r\n\r\nhi\r\n"
+        assert smtp.sendmail(cat, ["crew@team.test", ben], mail) == {}
+    assert subjects(ops, ann) == subjects(ops, ben) == ["smtp", "lmtp", "to crew"]
+
+
+def test_an_alias_account_that_fails_gets_its_copy_from_the_queue(ops: Ops) -> None:
+    full, other = ops.server.add_user("full@duo.test"), ops.server.add_user("other@duo.test")
+    assert roost(ops.server, "alias", "add", "duo@duo.test", full, other).returncode == 0
+    assert roost(ops.server, "user", "quota", full, "--messages", "1").returncode == 0
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        smtp.sendmail("sender@remote.test", [full], message(full, "first"))
+        # full is over quota: the alias's mail is taken (other has it), full's copy waits.
+        assert smtp.sendmail("sender@remote.test", ["duo@duo.test"], message(full, "duo")) == {}
+    assert subjects(ops, other) == ["duo"]
+    assert "1 recipients waiting" in roost(ops.server, "status").stdout
+    assert roost(ops.server, "user", "quota", full, "--messages", "none").returncode == 0
+    assert roost(ops.server, "queue", "flush").returncode == 0
+    started = time.monotonic()
+    while "queue: empty" not in roost(ops.server, "status").stdout:
+        assert time.monotonic() - started < 10, "the server did not act on the flush"
+        time.sleep(0.2)
+    assert subjects(ops, full) == ["first", "duo"]
+    assert subjects(ops, other) == ["duo"]  # once, however the retry went
+
+
+def test_a_catch_all_takes_unknown_addresses_but_not_postmaster(ops: Ops) -> None:
+    keeper = ops.server.add_user("keeper@catch.test")
+    set_it = roost(ops.server, "domain", "set", "catch.test", "--catch-all", keeper)
+    assert set_it.returncode == 0, set_it.stderr
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        assert smtp.sendmail("s@remote.test", ["typo@catch.test"], message("typo", "typo")) == {}
+        smtp.sendmail("s@remote.test", ["postmaster@catch.test"], message("pm", "pm-catch"))
+    assert subjects(ops, keeper) == ["typo"]
+    assert "pm-catch" in subjects(ops, "admin@example.org")  # the configured postmaster
+    assert roost(ops.server, "domain", "set", "catch.test", "--catch-all", "none").returncode == 0
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            smtp.sendmail("s@remote.test", ["typo@catch.test"], message("typo", "again"))
+        assert refused.value.recipients["typo@catch.test"][0] == 550
+
+
 # ----- services per account ---------------------------------------------------------------
 
 
