@@ -6,6 +6,7 @@ line each."""
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -580,9 +582,36 @@ def test_a_data_dir_that_cannot_be_written(tmp_path: Path) -> None:
 
 
 def test_files_are_private(tmp_path: Path) -> None:
-    running = start_ops(tmp_path / "data")
-    stop_server(running.server)
+    # The LMTP socket gets the configured mode and group, for an MTA of another user: as
+    # root any group will do (nogroup, if there is one), otherwise one's own.
+    gid = 65534 if os.geteuid() == 0 and _group_name(65534) else os.getgid()
+    running = start_ops(
+        tmp_path / "data", f'lmtp_socket_mode = "0620"\nlmtp_socket_owner = ":{_group_name(gid)}"\n'
+    )
+    socket_path = tmp_path / "data" / "lmtp.sock"
+    try:
+        assert stat.S_IMODE(socket_path.stat().st_mode) == 0o620
+        assert socket_path.stat().st_gid == gid
+    finally:
+        stop_server(running.server)
     data = tmp_path / "data"
     assert data.stat().st_mode & 0o777 == 0o700
     assert (data / "roost.db").stat().st_mode & 0o777 == 0o600
     assert (data / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
+def test_an_lmtp_socket_owner_that_does_not_exist(tmp_path: Path) -> None:
+    config = tmp_path / "roost.toml"
+    config.write_text('lmtp_socket_owner = "no-such-user-here"\n')
+    result = serve_once(tmp_path / "data", "--config", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.splitlines()[-1]  # after the listeners opened before it
+    assert line.startswith("roost: cannot give the LMTP socket ")
+    assert "owner 'no-such-user-here' and mode 0660 (lmtp_socket_owner, lmtp_socket_mode)" in line
