@@ -30,6 +30,7 @@ import pytest
 
 from roost.tls import ensure_certificate
 from tests.e2e.conftest import PASSWORD, Server, free_port, start_server, stop_server
+from tests.e2e.rawimap import RawImap
 
 pytestmark = pytest.mark.e2e
 
@@ -416,6 +417,8 @@ def test_queue_flush_acts_at_once(ops: Ops) -> None:
         # full is over quota now: other gets it, full's copy waits in the queue (300 s)
         smtp.sendmail("sender@remote.test", [full, other], message(full, "second"))
     assert "1 recipients waiting" in roost(ops.server, "status").stdout
+    assert ops.metric("roost_queue_entries") == 1
+    assert ops.metric("roost_queue_oldest_seconds") > 0
     assert roost(ops.server, "user", "quota", full, "--messages", "none").returncode == 0
     started = time.monotonic()
     flushed = roost(ops.server, "queue", "flush")
@@ -424,6 +427,25 @@ def test_queue_flush_acts_at_once(ops: Ops) -> None:
         assert time.monotonic() - started < 10, "the server did not act on the flush"
         time.sleep(0.2)
     assert sorted(subjects(ops, full)) == ["first", "second"]
+    assert ops.metric("roost_queue_entries") == 0
+
+
+def test_push_latency_is_measured(ops: Ops) -> None:
+    user = ops.server.add_user()
+    pushed_before = ops.metric("roost_push_seconds_count")
+    idler = RawImap(ops.server.host, ops.server.imap_port)
+    idler.ok(f'LOGIN "{user}" "{PASSWORD}"')
+    idler.ok("SELECT INBOX")
+    idler.file.write(b"i IDLE\r\n")
+    idler.file.flush()
+    assert idler.read_line().startswith(b"+ ")
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        smtp.sendmail("sender@remote.test", [user], message(user, "pushed"))
+    assert idler.read_line() == b"* 1 EXISTS\r\n"
+    idler.file.write(b"DONE\r\n")
+    idler.file.flush()
+    idler.sock.close()
+    assert ops.metric("roost_push_seconds_count") >= pushed_before + 1
 
 
 # ----- shutdown, SIGHUP, JSON lines -------------------------------------------------------
