@@ -296,6 +296,55 @@ def test_alias_refusals(roost: Roost) -> None:
     assert missing.status == 1 and "no such alias" in missing.err
     bad = roost("alias", "add", "not-an-address", "alice@example.org")
     assert bad.status == 1
+    no_target = roost("alias", "add", "info@example.org")
+    assert no_target.status == 2 and "ADDRESS" in no_target.err  # argparse: one at least
+    roost("alias", "add", "info@example.org", "alice@example.org")
+    not_there = roost("alias", "delete", "info@example.org", "bob@example.org")
+    assert not_there.err == "roost: info@example.org does not deliver to bob@example.org\n"
+    assert roost("alias", "list").out == "info@example.org -> alice@example.org\n"
+
+
+def test_an_alias_with_several_accounts(roost: Roost, data_dir: Path) -> None:
+    for user in ("alice", "bob", "carol"):
+        roost("user", "add", f"{user}@example.org", stdin="secret\n")
+    added = roost("alias", "add", "team@example.org", "bob@example.org", "alice@example.org")
+    assert added == Result(0, "team@example.org -> alice@example.org, bob@example.org\n", "")
+    more = roost("alias", "add", "team@example.org", "carol@example.org")
+    assert more.out == "team@example.org -> alice@example.org, bob@example.org, carol@example.org\n"
+    assert roost("alias", "list").out == more.out
+    fewer = roost("alias", "delete", "team@example.org", "alice@example.org", "carol@example.org")
+    assert fewer.out == "team@example.org -> bob@example.org\n"
+    assert roost("alias", "delete", "team@example.org", "bob@example.org").out == (
+        "deleted team@example.org\n"
+    )
+    assert roost("alias", "list").out == ""
+
+
+def test_a_catch_all_per_domain(roost: Roost) -> None:
+    for user in ("alice", "bob"):
+        roost("user", "add", f"{user}@example.org", stdin="secret\n")
+    roost("domain", "add", "example.net")
+    caught = roost("domain", "set", "example.org", "--catch-all", "alice@example.org")
+    assert caught.out == "example.org: mail for unknown addresses goes to alice@example.org\n"
+    both = roost(
+        "domain", "set", "example.org", "--catch-all", "bob@example.org", "alice@example.org"
+    )
+    assert both.out == (
+        "example.org: mail for unknown addresses goes to alice@example.org, bob@example.org\n"
+    )
+    assert roost("domain", "list").out.splitlines() == [
+        "example.net",
+        "example.org  catch-all -> alice@example.org, bob@example.org",
+    ]
+    assert roost("alias", "list").out == ""  # not an alias
+    unknown = roost("domain", "set", "example.org", "--catch-all", "dan@example.org")
+    assert unknown.err == "roost: no such account: dan@example.org\n"
+    elsewhere = roost("domain", "set", "nowhere.test", "--catch-all", "bob@example.org")
+    assert elsewhere.err == "roost: nowhere.test is not a local domain\n"
+    assert roost("domain", "set", "example.org", "--catch-all", "none").out == (
+        "example.org: mail for unknown addresses is refused\n"
+    )
+    assert roost("domain", "list").out.splitlines() == ["example.net", "example.org"]
 
 
 # ----- usage and configuration -----------------------------------------------------------

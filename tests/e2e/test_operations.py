@@ -6,6 +6,7 @@ line each."""
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -28,6 +30,7 @@ import pytest
 
 from roost.tls import ensure_certificate
 from tests.e2e.conftest import PASSWORD, Server, free_port, start_server, stop_server
+from tests.e2e.rawimap import RawImap
 
 pytestmark = pytest.mark.e2e
 
@@ -246,6 +249,98 @@ def test_a_submission_is_logged(ops: Ops) -> None:
         rf"INFO roost\.delivery: delivery session=\w+ protocol=submission sender={user} recipient={other} .*result=delivered"
     )
     assert ops.metric("roost_submissions_total", result="accepted") >= 1
+    # Each SMTP command is timed as IMAP's are, and counted in the logout line.
+    for command in ("EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"):
+        assert (
+            ops.metric("roost_command_seconds_count", protocol="submission", command=command) >= 1
+        ), command
+    ops.read_log(
+        rf"logout session=\w+ protocol=submission peer=127\.0\.0\.1 account={user} "
+        r"duration=\d+\.\d{3} commands=[6-9]"
+    )
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        assert b"Syntax: MAIL FROM" in smtp.help("MAIL")  # aiosmtpd's HELP still reads it
+    assert ops.metric("roost_command_seconds_count", protocol="smtp", command="HELP") >= 1
+
+
+# ----- aliases of several accounts, catch-alls ---------------------------------------------
+
+
+def test_an_alias_of_several_accounts(ops: Ops) -> None:
+    ann, ben, cat = (ops.server.add_user(f"{name}@team.test") for name in ("ann", "ben", "cat"))
+    added = roost(ops.server, "alias", "add", "crew@team.test", ben, ann)
+    assert added.stdout == f"crew@team.test -> {ann}, {ben}\n", added.stderr
+    ops.skip_log()
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        # ann is named twice (directly and through the alias): she gets one copy.
+        sent = smtp.sendmail("sender@remote.test", ["crew@team.test", ann], message(ann, "smtp"))
+        assert sent == {}
+    ops.read_log(rf"delivery session=\w+ protocol=smtp .*recipient={ben} .*<smtp@remote\.test>")
+    # LMTP answers once per RCPT: for the alias, once for both its accounts.
+    with smtplib.LMTP(str(ops.server.data_dir / "lmtp.sock")) as lmtp:
+        lmtp.ehlo("mta.test")
+        lmtp.mail("sender@remote.test")
+        assert lmtp.rcpt("crew@team.test")[0] == 250
+        assert lmtp.rcpt(cat)[0] == 250
+        assert lmtp.data(message("crew@team.test", "lmtp").encode()) == (
+            250,
+            b"2.0.0 <crew@team.test> delivered",
+        )
+        assert lmtp.getreply() == (250, f"2.0.0 <{cat}> delivered".encode())
+    assert subjects(ops, ann) == subjects(ops, ben) == ["smtp", "lmtp"]
+    assert subjects(ops, cat) == ["lmtp"]
+    # Each account of the alias may send as it; another may not.
+    for member in (ann, ben):
+        with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:
+            smtp.login(member, PASSWORD)
+            mail = f"From: crew@team.test\r\nTo: {cat}\r\nSubject: from {member}\r\n\r\nhi\r\n"
+            assert smtp.sendmail("crew@team.test", [cat], mail) == {}
+    with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:
+        smtp.login(cat, PASSWORD)
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            smtp.sendmail("crew@team.test", [ann], "From: crew@team.test\r\n\r\nx\r\n")
+    assert subjects(ops, cat) == ["lmtp", f"from {ann}", f"from {ben}"]
+    with smtplib.SMTP(ops.server.host, ops.ports["SUBMISSION"]) as smtp:  # submitted to it
+        smtp.login(cat, PASSWORD)
+        mail = f"From: {cat}\r\nTo: crew@team.test\r\nSubject: to crew\r\n\r\nhi\r\n"
+        assert smtp.sendmail(cat, ["crew@team.test", ben], mail) == {}
+    assert subjects(ops, ann) == subjects(ops, ben) == ["smtp", "lmtp", "to crew"]
+
+
+def test_an_alias_account_that_fails_gets_its_copy_from_the_queue(ops: Ops) -> None:
+    full, other = ops.server.add_user("full@duo.test"), ops.server.add_user("other@duo.test")
+    assert roost(ops.server, "alias", "add", "duo@duo.test", full, other).returncode == 0
+    assert roost(ops.server, "user", "quota", full, "--messages", "1").returncode == 0
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        smtp.sendmail("sender@remote.test", [full], message(full, "first"))
+        # full is over quota: the alias's mail is taken (other has it), full's copy waits.
+        assert smtp.sendmail("sender@remote.test", ["duo@duo.test"], message(full, "duo")) == {}
+    assert subjects(ops, other) == ["duo"]
+    assert "1 recipients waiting" in roost(ops.server, "status").stdout
+    assert roost(ops.server, "user", "quota", full, "--messages", "none").returncode == 0
+    assert roost(ops.server, "queue", "flush").returncode == 0
+    started = time.monotonic()
+    while "queue: empty" not in roost(ops.server, "status").stdout:
+        assert time.monotonic() - started < 10, "the server did not act on the flush"
+        time.sleep(0.2)
+    assert subjects(ops, full) == ["first", "duo"]
+    assert subjects(ops, other) == ["duo"]  # once, however the retry went
+
+
+def test_a_catch_all_takes_unknown_addresses_but_not_postmaster(ops: Ops) -> None:
+    keeper = ops.server.add_user("keeper@catch.test")
+    set_it = roost(ops.server, "domain", "set", "catch.test", "--catch-all", keeper)
+    assert set_it.returncode == 0, set_it.stderr
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        assert smtp.sendmail("s@remote.test", ["typo@catch.test"], message("typo", "typo")) == {}
+        smtp.sendmail("s@remote.test", ["postmaster@catch.test"], message("pm", "pm-catch"))
+    assert subjects(ops, keeper) == ["typo"]
+    assert "pm-catch" in subjects(ops, "admin@example.org")  # the configured postmaster
+    assert roost(ops.server, "domain", "set", "catch.test", "--catch-all", "none").returncode == 0
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            smtp.sendmail("s@remote.test", ["typo@catch.test"], message("typo", "again"))
+        assert refused.value.recipients["typo@catch.test"][0] == 550
 
 
 # ----- services per account ---------------------------------------------------------------
@@ -322,6 +417,8 @@ def test_queue_flush_acts_at_once(ops: Ops) -> None:
         # full is over quota now: other gets it, full's copy waits in the queue (300 s)
         smtp.sendmail("sender@remote.test", [full, other], message(full, "second"))
     assert "1 recipients waiting" in roost(ops.server, "status").stdout
+    assert ops.metric("roost_queue_entries") == 1
+    assert ops.metric("roost_queue_oldest_seconds") > 0
     assert roost(ops.server, "user", "quota", full, "--messages", "none").returncode == 0
     started = time.monotonic()
     flushed = roost(ops.server, "queue", "flush")
@@ -330,6 +427,25 @@ def test_queue_flush_acts_at_once(ops: Ops) -> None:
         assert time.monotonic() - started < 10, "the server did not act on the flush"
         time.sleep(0.2)
     assert sorted(subjects(ops, full)) == ["first", "second"]
+    assert ops.metric("roost_queue_entries") == 0
+
+
+def test_push_latency_is_measured(ops: Ops) -> None:
+    user = ops.server.add_user()
+    pushed_before = ops.metric("roost_push_seconds_count")
+    idler = RawImap(ops.server.host, ops.server.imap_port)
+    idler.ok(f'LOGIN "{user}" "{PASSWORD}"')
+    idler.ok("SELECT INBOX")
+    idler.file.write(b"i IDLE\r\n")
+    idler.file.flush()
+    assert idler.read_line().startswith(b"+ ")
+    with smtplib.SMTP(ops.server.host, ops.ports["SMTP"]) as smtp:
+        smtp.sendmail("sender@remote.test", [user], message(user, "pushed"))
+    assert idler.read_line() == b"* 1 EXISTS\r\n"
+    idler.file.write(b"DONE\r\n")
+    idler.file.flush()
+    idler.sock.close()
+    assert ops.metric("roost_push_seconds_count") >= pushed_before + 1
 
 
 # ----- shutdown, SIGHUP, JSON lines -------------------------------------------------------
@@ -488,9 +604,36 @@ def test_a_data_dir_that_cannot_be_written(tmp_path: Path) -> None:
 
 
 def test_files_are_private(tmp_path: Path) -> None:
-    running = start_ops(tmp_path / "data")
-    stop_server(running.server)
+    # The LMTP socket gets the configured mode and group, for an MTA of another user: as
+    # root any group will do (nogroup, if there is one), otherwise one's own.
+    gid = 65534 if os.geteuid() == 0 and _group_name(65534) else os.getgid()
+    running = start_ops(
+        tmp_path / "data", f'lmtp_socket_mode = "0620"\nlmtp_socket_owner = ":{_group_name(gid)}"\n'
+    )
+    socket_path = tmp_path / "data" / "lmtp.sock"
+    try:
+        assert stat.S_IMODE(socket_path.stat().st_mode) == 0o620
+        assert socket_path.stat().st_gid == gid
+    finally:
+        stop_server(running.server)
     data = tmp_path / "data"
     assert data.stat().st_mode & 0o777 == 0o700
     assert (data / "roost.db").stat().st_mode & 0o777 == 0o600
     assert (data / "tls" / "key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
+def test_an_lmtp_socket_owner_that_does_not_exist(tmp_path: Path) -> None:
+    config = tmp_path / "roost.toml"
+    config.write_text('lmtp_socket_owner = "no-such-user-here"\n')
+    result = serve_once(tmp_path / "data", "--config", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.splitlines()[-1]  # after the listeners opened before it
+    assert line.startswith("roost: cannot give the LMTP socket ")
+    assert "owner 'no-such-user-here' and mode 0660 (lmtp_socket_owner, lmtp_socket_mode)" in line

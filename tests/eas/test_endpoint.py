@@ -276,7 +276,7 @@ def test_autodiscover_tells_a_phone_the_activesync_url(tmp_path: Path) -> None:
 def test_settings_user_and_device_information(tmp_path: Path) -> None:
     async def scenario(s: EasScene) -> None:
         await s.provision()
-        await s.store.add_alias("alice.smith@example.org", ADDRESS)
+        await s.store.add_alias("alice.smith@example.org", [ADDRESS])
         T = "Settings"
         request = E(
             T,

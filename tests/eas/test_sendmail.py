@@ -100,3 +100,25 @@ def test_send_refusals(tmp_path: Path) -> None:
         assert (await s.store.status(sent.id)).messages == 0
 
     run(tmp_path, scenario)
+
+
+def test_send_to_an_alias_of_several_accounts(tmp_path: Path) -> None:
+    """Each account of the alias gets one copy, also one the message names directly; the
+    phone's account, one of the alias's, may send as it."""
+
+    async def scenario(s: EasScene) -> None:
+        await s.provision()
+        bob = await s.store.create_account("bob@example.org", "x")
+        carol = await s.store.create_account("carol@example.org", "x")
+        await s.store.add_alias("team@example.org", [bob.address, carol.address, ADDRESS])
+        reply = await s.command(
+            "SendMail",
+            send_mail(mime("team@example.org, bob@example.org", sender="team@example.org")),
+        )
+        assert reply.status == 200 and reply.body == b""
+        for account in (bob, carol, s.account):
+            inbox = await s.store.find_mailbox(account.id, "INBOX")
+            assert (await s.store.status(inbox.id)).messages == 1, account.address
+        assert await s.store.queue_entries() == []
+
+    run(tmp_path, scenario)

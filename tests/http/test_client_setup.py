@@ -77,6 +77,33 @@ def text(element: ET.Element | None) -> str:
 
 # ----- Thunderbird -------------------------------------------------------------------
 
+# The documented file format (wiki.mozilla.org/Thunderbird:Autoconfiguration:ConfigFileFormat;
+# no XSD is published, ISPDB's validator encodes the same rules): the elements each server
+# needs (in any order), and the values its enumerations allow.
+_SERVER_CHILDREN = ["hostname", "port", "socketType", "username", "authentication"]
+_SOCKET_TYPES = {"plain", "SSL", "STARTTLS"}
+_AUTHENTICATIONS = {"password-cleartext", "password-encrypted", "NTLM", "GSSAPI",
+                    "client-IP-address", "TLS-client-cert", "OAuth2", "none"}  # fmt: skip
+
+
+def assert_documented_autoconfig(root: ET.Element) -> None:
+    assert root.tag == "clientConfig" and root.get("version") == "1.1"
+    (provider,) = list(root)
+    assert provider.tag == "emailProvider" and provider.get("id")
+    names = [child.tag for child in provider]
+    assert {"domain", "displayName", "displayShortName"} <= set(names)
+    assert set(names) <= {"domain", "displayName", "displayShortName", "incomingServer",
+                          "outgoingServer", "documentation"}  # fmt: skip
+    servers = [c for c in provider if c.tag in ("incomingServer", "outgoingServer")]
+    assert servers
+    for server in servers:
+        allowed = {"imap", "pop3", "exchange"} if server.tag == "incomingServer" else {"smtp"}
+        assert server.get("type") in allowed
+        assert sorted(child.tag for child in server) == sorted(_SERVER_CHILDREN)  # any order
+        assert 0 < int(text(server.find("port"))) < 65536
+        assert text(server.find("socketType")) in _SOCKET_TYPES
+        assert text(server.find("authentication")) in _AUTHENTICATIONS
+
 
 def test_thunderbird_autoconfig(tmp_path: Path) -> None:
     async def check(client: aiohttp.ClientSession, base: str) -> None:
@@ -86,7 +113,7 @@ def test_thunderbird_autoconfig(tmp_path: Path) -> None:
                 assert response.status == 200
                 assert response.content_type == "application/xml"
                 root = ET.fromstring(await response.read())
-            assert root.tag == "clientConfig" and root.get("version") == "1.1"
+            assert_documented_autoconfig(root)
             provider = root.find("emailProvider")
             assert provider is not None and provider.get("id") == "example.org"
             assert text(provider.find("domain")) == "example.org"
@@ -135,6 +162,13 @@ REQUEST = """<?xml version="1.0" encoding="utf-8"?>
 </Autodiscover>"""
 
 
+# The children of a Protocol element in the POX response (responseschema/2006a) that
+# matter for IMAP, POP3 and SMTP, and those whose values are "on" or "off".
+_ON_OFF = {"DomainRequired", "SPA", "SSL", "AuthRequired", "UsePOPAuth", "SMTPLast"}
+_PROTOCOL_CHILDREN = {"Type", "Server", "Port", "LoginName", "DomainName", "Encryption",
+                      "TTL", *_ON_OFF}  # fmt: skip
+
+
 def test_outlook_autodiscover(tmp_path: Path) -> None:
     async def check(client: aiohttp.ClientSession, base: str) -> None:
         body = REQUEST.format(address="alice@example.org").encode()
@@ -159,7 +193,11 @@ def test_outlook_autodiscover(tmp_path: Path) -> None:
             ("SMTP", "465", "SSL"),
             ("SMTP", "587", "TLS"),
         ]
-        for p in protocols:
+        for p in protocols:  # [MS-OXDSCLI] Protocol: its elements and their values
+            assert set(p) <= _PROTOCOL_CHILDREN
+            assert p["Type"] in {"EXCH", "EXPR", "WEB", "POP3", "SMTP", "IMAP", "EXHTTP"}
+            assert all(p[name] in ("on", "off") for name in _ON_OFF if name in p)
+            assert p["Encryption"] in {"None", "SSL", "TLS", "Auto"}
             assert p["Server"] == "mail.example.org"
             assert p["LoginName"] == "alice@example.org"
             assert (p["SPA"], p["SSL"], p["AuthRequired"]) == ("off", "on", "on")

@@ -117,7 +117,7 @@ def test_replies_carry_enhanced_status_codes(roost: Harness) -> None:
 
 
 def test_mail_for_an_alias_reaches_its_account(roost: Harness) -> None:
-    roost.call(roost.store.add_alias("info@shop.test", "alice@example.org"))
+    roost.call(roost.store.add_alias("info@shop.test", ["alice@example.org"]))
     with roost.smtp_client(roost.smtp) as client:
         refused = client.sendmail("carol@remote.test", ["info@shop.test"], MESSAGE)
         assert refused == {}

@@ -39,13 +39,13 @@ def test_a_submission_to_many_addresses_looks_few_up(
     roost: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lookups: list[str] = []
-    original = type(roost.store).find_recipient
+    original = type(roost.store).find_recipients
 
     async def counted(self: object, address: str) -> object:
         lookups.append(address)
         return await original(self, address)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(type(roost.store), "find_recipient", counted)
+    monkeypatch.setattr(type(roost.store), "find_recipients", counted)
     data = many_addresses(20_000)
     client = roost.submit_client("alice@example.org", tls=False)
     started = time.monotonic()

@@ -4,6 +4,7 @@ reported to the sender (RFC 3464); entries survive reopening the store."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
@@ -56,7 +57,10 @@ def test_smarthost_delivery(relayed: Harness, remote: RemoteMx) -> None:
     assert relayed.queue_entries() == []
 
 
-def test_temporary_failure_then_success(relayed: Harness, remote: RemoteMx) -> None:
+def test_temporary_failure_then_success(
+    relayed: Harness, remote: RemoteMx, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="roost.relay")
     remote.replies = ["451 4.3.0 Try again later"]
     submit(relayed, ["dan@remote.test"])
     relayed.run_queue()
@@ -70,6 +74,20 @@ def test_temporary_failure_then_success(relayed: Harness, remote: RemoteMx) -> N
     assert relayed.queue_entries() == []
     assert len(remote.received) == 1
     assert relayed.messages("alice@example.org") == []  # no report on success
+    # One log line per relay attempt (a deferral is a WARNING), and the metric by result.
+    attempts = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "roost.relay"]
+    common = "relay sender=alice@example.org recipient=dan@remote.test"
+    assert attempts[0] == (
+        "WARNING",
+        f'{common} attempt=1 result=deferred reply="451 4.3.0 Try again later"',
+    )
+    assert attempts[1][0] == "INFO"
+    assert attempts[1][1].startswith(f'{common} attempt=2 result=sent reply="250 ')
+    assert len(attempts) == 2
+    registry = relayed.queue.sessions.metrics.registry
+    for result, count in (("deferred", 1.0), ("sent", 1.0), ("failed", None)):
+        sample = registry.get_sample_value("roost_relay_attempts_total", {"result": result})
+        assert sample == count, result
 
 
 def dsn_of(roost: Harness) -> tuple[bytes, str]:

@@ -160,7 +160,7 @@ def test_the_sent_copy_names_the_blind_copied_recipients(roost: Harness) -> None
     """mutt and most clients leave Bcc: out of what they submit; the server's Sent copy
     names those envelope recipients that To: and Cc: do not (an alias counts as named)."""
     roost.add_user("carol@example.org")
-    roost.call(roost.store.add_alias("bobby@example.org", "bob@example.org"))
+    roost.call(roost.store.add_alias("bobby@example.org", ["bob@example.org"]))
     plain = MESSAGE.replace(b"Bcc: Eve <eve@remote.test>\r\n", b"").replace(
         b"Bob <bob@example.org>", b"Bob <bobby@example.org>"
     )
@@ -205,7 +205,7 @@ def test_the_smuggling_check_applies_to_submission_too(roost: Harness) -> None:
 
 
 def test_an_alias_may_be_the_sender(roost: Harness) -> None:
-    roost.call(roost.store.add_alias("sales@shop.test", "alice@example.org"))
+    roost.call(roost.store.add_alias("sales@shop.test", ["alice@example.org"]))
     as_alias = MESSAGE.replace(b"From: Alice <alice@example.org>", b"From: Sales <sales@shop.test>")
     with roost.submit_client("alice@example.org") as client:
         assert client.sendmail("sales@shop.test", ["bob@example.org"], as_alias) == {}

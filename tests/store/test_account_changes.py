@@ -276,6 +276,14 @@ DROP TABLE devices;
 DROP TABLE out_of_office;
 DROP TABLE auto_replies;
 DROP TABLE sent_client_ids;
+CREATE TABLE aliases_before_20 (
+    address TEXT PRIMARY KEY COLLATE NOCASE,
+    account_id INTEGER NOT NULL REFERENCES accounts (id)
+);
+INSERT INTO aliases_before_20 SELECT address, min(account_id) FROM aliases GROUP BY address;
+DROP TABLE aliases;
+ALTER TABLE aliases_before_20 RENAME TO aliases;
+CREATE INDEX aliases_by_account ON aliases (account_id);
 PRAGMA user_version = 9;
 """
 
@@ -286,6 +294,8 @@ def test_sqlite_store_from_before_the_account_log_upgrades_in_place(tmp_path: Pa
         try:
             account, inbox = await account_with_inbox(store)
             await store.append(inbox, [reply("root", "a@x"), reply("other", "z@x")])
+            await store.create_account("bob@example.org", "h")
+            await store.add_alias("Team@example.org", ["bob@example.org"])
             return account, inbox
         finally:
             await store.close()
@@ -309,6 +319,9 @@ def test_sqlite_store_from_before_the_account_log_upgrades_in_place(tmp_path: Pa
             assert (await threads(store, inbox))[added.uids[0]] == old[Uid(1)]
             changes = await store.account_changes_since(account, ModSeq(0))
             assert [m.uid for m in changes.messages[inbox].changed] == [*added.uids]
+            # An alias of one account (migration 20) takes a second.
+            team = await store.add_alias("team@example.org", ["alice@example.org"])
+            assert team.address == "Team@example.org" and len(team.accounts) == 2
         finally:
             await store.close()
 

@@ -24,6 +24,7 @@ from roost.model import (
 )
 from roost.store.api import (
     Account,
+    Alias,
     All,
     And,
     AppendResult,
@@ -119,12 +120,12 @@ async def test_accounts_find_list_password_delete(store: Store) -> None:
 async def test_aliases_deliver_and_send_as_their_account(store: Store) -> None:
     bob = await store.create_account("bob@example.org", "h")
     alice = await store.create_account("alice@example.org", "h")
-    alias = await store.add_alias("Sales@Shop.TEST", "bob@example.org")
-    assert (alias.address, alias.account) == ("Sales@shop.test", "bob@example.org")
+    alias = await store.add_alias("Sales@Shop.TEST", ["bob@example.org"])
+    assert (alias.address, alias.accounts) == ("Sales@shop.test", ("bob@example.org",))
     assert await store.is_local_domain("shop.test")
-    assert await store.find_recipient("sales@SHOP.test") == bob
-    assert await store.find_recipient("bob@example.org") == bob
-    assert await store.find_recipient("nobody@shop.test") is None
+    assert await store.find_recipients("sales@SHOP.test") == [bob]
+    assert await store.find_recipients("bob@example.org") == [bob]
+    assert await store.find_recipients("nobody@shop.test") == []
     assert await store.find_account("sales@shop.test") is None  # an alias never logs in
     assert await store.owns_address(bob.id, "sales@shop.test")
     assert await store.owns_address(bob.id, "bob@example.org")
@@ -137,22 +138,84 @@ async def test_aliases_deliver_and_send_as_their_account(store: Store) -> None:
 async def test_alias_refusals_and_removal(store: Store) -> None:
     await store.create_account("bob@example.org", "h")
     await store.create_account("alice@example.org", "h")
-    await store.add_alias("info@example.org", "bob@example.org")
+    await store.add_alias("info@example.org", ["bob@example.org"])
     await refused(
-        MailErrorKind.ALREADY_EXISTS, store.add_alias("info@example.org", "alice@example.org")
-    )
-    await refused(
-        MailErrorKind.ALREADY_EXISTS, store.add_alias("alice@example.org", "bob@example.org")
+        MailErrorKind.ALREADY_EXISTS, store.add_alias("alice@example.org", ["bob@example.org"])
     )
     await refused(MailErrorKind.ALREADY_EXISTS, store.create_account("INFO@example.org", "h"))
-    await refused(MailErrorKind.NONEXISTENT, store.add_alias("x@example.org", "carol@example.org"))
+    await refused(
+        MailErrorKind.NONEXISTENT, store.add_alias("x@example.org", ["carol@example.org"])
+    )
+    # One unknown target and nothing is added, not even the others.
+    await refused(
+        MailErrorKind.NONEXISTENT,
+        store.add_alias("x@example.org", ["bob@example.org", "carol@example.org"]),
+    )
+    assert await store.find_recipients("x@example.org") == []
+    await refused(MailErrorKind.CANNOT, store.add_alias("x@example.org", []))
+    with pytest.raises(TypeError):
+        await store.add_alias("x@example.org", "bob@example.org")
     await refused(MailErrorKind.NONEXISTENT, store.delete_alias("nope@example.org"))
     await store.delete_alias("Info@example.org")
-    assert await store.find_recipient("info@example.org") is None
-    await store.add_alias("info@example.org", "bob@example.org")
+    assert await store.find_recipients("info@example.org") == []
+    await store.add_alias("info@example.org", ["bob@example.org"])
     await store.delete_account("bob@example.org")  # takes its aliases along
     assert await store.list_aliases() == []
-    assert await store.find_recipient("info@example.org") is None
+    assert await store.find_recipients("info@example.org") == []
+
+
+@contract
+async def test_an_alias_with_several_accounts(store: Store) -> None:
+    bob = await store.create_account("bob@example.org", "h")
+    alice = await store.create_account("alice@example.org", "h")
+    carol = await store.create_account("carol@example.org", "h")
+    added = await store.add_alias("team@example.org", ["bob@example.org", "Alice@EXAMPLE.org"])
+    assert added.accounts == ("alice@example.org", "bob@example.org")
+    # Adding again adds targets; a target named twice is there once.
+    again = await store.add_alias("Team@example.org", ["carol@example.org", "bob@example.org"])
+    assert again.accounts == ("alice@example.org", "bob@example.org", "carol@example.org")
+    assert await store.find_recipients("TEAM@example.org") == [alice, bob, carol]
+    for member in (alice, bob, carol):  # each may send as it
+        assert await store.owns_address(member.id, "team@example.org")
+    assert await store.list_aliases() == [again]
+    await refused(
+        MailErrorKind.NONEXISTENT, store.delete_alias("team@example.org", ["dan@example.org"])
+    )
+    await store.delete_alias("team@example.org", ["bob@example.org"])
+    assert await store.find_recipients("team@example.org") == [alice, carol]
+    assert not await store.owns_address(bob.id, "team@example.org")
+    await store.delete_account("carol@example.org")  # leaves the alias, which keeps alice
+    assert await store.list_aliases() == [
+        Alias(address="team@example.org", accounts=("alice@example.org",))
+    ]
+    await store.delete_alias("team@example.org", ["alice@example.org"])  # its last: gone
+    assert await store.list_aliases() == []
+    await store.create_account("team@example.org", "h")  # the address is free again
+
+
+@contract
+async def test_a_catch_all_per_domain(store: Store) -> None:
+    bob = await store.create_account("bob@example.org", "h")
+    alice = await store.create_account("alice@example.org", "h")
+    await refused(MailErrorKind.NONEXISTENT, store.set_catch_all("shop.test", ["bob@example.org"]))
+    await refused(
+        MailErrorKind.NONEXISTENT, store.set_catch_all("example.org", ["dan@example.org"])
+    )
+    assert await store.catch_all("example.org") == []
+    await store.set_catch_all("Example.ORG", ["bob@example.org"])
+    assert await store.catch_all("example.org") == [bob]
+    await store.set_catch_all("example.org", ["alice@example.org", "bob@example.org"])
+    assert await store.catch_all("EXAMPLE.org") == [alice, bob]
+    # Not an alias: not listed, found by no address, and nobody sends as it.
+    assert await store.list_aliases() == []
+    assert await store.find_recipients("anything@example.org") == []
+    assert await store.find_recipients("@example.org") == []
+    assert not await store.owns_address(bob.id, "anything@example.org")
+    assert not await store.owns_address(bob.id, "@example.org")
+    await store.delete_account("alice@example.org")
+    assert await store.catch_all("example.org") == [bob]
+    await store.set_catch_all("example.org", [])
+    assert await store.catch_all("example.org") == []
 
 
 @contract

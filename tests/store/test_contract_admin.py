@@ -40,7 +40,7 @@ async def test_a_domain_is_deleted_only_once_empty(store: Store) -> None:
     await store.add_domain("empty.test")
     await store.add_domain("example.net")  # bob@example.org must not keep example.net
     await store.create_account("carol@shop.test", "h")
-    await store.add_alias("Sales@Shop.TEST", "bob@example.org")
+    await store.add_alias("Sales@Shop.TEST", ["bob@example.org"])
     await refused(MailErrorKind.NONEXISTENT, store.delete_domain("nowhere.test"))
     await refused(MailErrorKind.HAS_CHILDREN, store.delete_domain("example.org"))
     await refused(MailErrorKind.HAS_CHILDREN, store.delete_domain("SHOP.test"))
@@ -51,8 +51,11 @@ async def test_a_domain_is_deleted_only_once_empty(store: Store) -> None:
     await store.delete_account("carol@shop.test")
     await refused(MailErrorKind.HAS_CHILDREN, store.delete_domain("shop.test"))  # the alias
     await store.delete_alias("sales@shop.test")
+    await store.set_catch_all("shop.test", ["bob@example.org"])  # a setting, not an address
     await store.delete_domain("shop.test")
     assert await store.list_domains() == ["example.org"]
+    await store.add_domain("shop.test")  # the catch-all went with the domain
+    assert await store.catch_all("shop.test") == []
 
 
 @contract

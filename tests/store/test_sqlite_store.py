@@ -387,6 +387,13 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
         conn.execute("DROP TABLE auto_replies")
         conn.execute("DROP TABLE sent_client_ids")
         undo_small_blobs(conn, tmp_path)  # 17
+        conn.executescript(  # 20: one account an alias
+            "CREATE TABLE aliases_before_20 (address TEXT PRIMARY KEY COLLATE NOCASE,"
+            " account_id INTEGER NOT NULL REFERENCES accounts (id));"
+            " INSERT INTO aliases_before_20 SELECT address, account_id FROM aliases;"
+            " DROP TABLE aliases; ALTER TABLE aliases_before_20 RENAME TO aliases;"
+            " CREATE INDEX aliases_by_account ON aliases (account_id);"
+        )
         conn.execute("PRAGMA user_version = 12")
     conn.close()
     assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]

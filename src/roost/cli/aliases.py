@@ -1,7 +1,10 @@
-"""`roost alias add|list|delete`: more addresses of an account.
+"""`roost alias add|list|delete`: more addresses that deliver to accounts.
 
-Mail for an alias lands in its account's INBOX, and the account may send as the alias
-(envelope sender and From:). An alias never logs in. Adding one makes its domain local.
+An alias delivers to one or more accounts (its targets), each getting one copy, and each
+target may send as it (envelope sender and From:): a shared address such as sales@,
+answered by whoever is on duty. An alias never logs in. Adding one makes its domain local.
+`alias add` on an existing alias adds targets; `alias delete ALIAS TARGET` removes one
+(the alias goes with its last). A domain's catch-all is `roost domain set --catch-all`.
 """
 
 from __future__ import annotations
@@ -17,30 +20,39 @@ if TYPE_CHECKING:
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = groups.add_parser("alias", help="manage aliases (more addresses of an account)")
+    parser = groups.add_parser("alias", help="manage aliases (addresses delivering to accounts)")
     commands = parser.add_subparsers(title="alias commands", metavar="ACTION", required=True)
 
-    add = commands.add_parser("add", help="make ALIAS deliver to and send as ADDRESS")
+    add = commands.add_parser(
+        "add", help="make ALIAS deliver to each ADDRESS too (each may send as it)"
+    )
     add.add_argument("alias", metavar="ALIAS")
-    add.add_argument("address", metavar="ADDRESS")
+    add.add_argument("targets", metavar="ADDRESS", nargs="+")
     add.set_defaults(command=add_alias)
 
     listing = commands.add_parser("list", help="list the aliases and their accounts")
     listing.set_defaults(command=list_aliases)
 
-    delete = commands.add_parser("delete", help="remove an alias")
+    delete = commands.add_parser(
+        "delete", help="remove an alias, or only the ADDRESSes named from it"
+    )
     delete.add_argument("alias", metavar="ALIAS")
+    delete.add_argument("targets", metavar="ADDRESS", nargs="*")
     delete.set_defaults(command=delete_alias)
 
 
+def shown(alias: Alias) -> str:
+    return f"{alias.address} -> {', '.join(alias.accounts)}"
+
+
 def add_alias(ctx: Context, args: argparse.Namespace) -> int:
-    alias, address = address_argument(args.alias), address_argument(args.address)
+    alias = address_argument(args.alias)
+    targets = [address_argument(target) for target in args.targets]
 
     async def add(store: Store) -> Alias:
-        return await store.add_alias(alias, address)
+        return await store.add_alias(alias, targets)
 
-    added = ctx.with_store(add)
-    ctx.say(f"{added.address} -> {added.account}")
+    ctx.say(shown(ctx.with_store(add)))
     return 0
 
 
@@ -49,16 +61,18 @@ def list_aliases(ctx: Context, args: argparse.Namespace) -> int:
         return await store.list_aliases()
 
     for alias in ctx.with_store(aliases):
-        ctx.say(f"{alias.address} -> {alias.account}")
+        ctx.say(shown(alias))
     return 0
 
 
 def delete_alias(ctx: Context, args: argparse.Namespace) -> int:
     alias = address_argument(args.alias)
+    targets = [address_argument(target) for target in args.targets]
 
-    async def delete(store: Store) -> None:
-        await store.delete_alias(alias)
+    async def delete(store: Store) -> list[Alias]:
+        await store.delete_alias(alias, targets)
+        return [a for a in await store.list_aliases() if a.address.lower() == alias.lower()]
 
-    ctx.with_store(delete)
-    ctx.say(f"deleted {alias}")
+    left = ctx.with_store(delete)
+    ctx.say(shown(left[0]) if left else f"deleted {alias}")
     return 0

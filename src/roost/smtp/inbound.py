@@ -2,11 +2,15 @@
 
 Theory of operation
 -------------------
-RCPT decides: an address in a local domain with an account is accepted; an unknown
-address in a local domain is refused with 550 5.1.1; any other domain is refused with
+RCPT decides: an address in a local domain with an account (its own, an alias's, or the
+domain's catch-all, roost.smtp.local) is accepted; an unknown address in a local domain
+is refused with 550 5.1.1; any other domain is refused with
 550 5.7.1, whoever asks (this port never relays; submission is for that). DATA checks
 the bytes (RFC 5321 §2.3.8, see roost.smtp.message), then delivers a copy with its own
-Received: field into each recipient's INBOX, each in its own transaction.
+Received: field into each recipient's INBOX, each in its own transaction. An account
+gets one copy however many recipients name it; an alias of several accounts gets one
+reply for them all (roost.smtp.local.group_reply), its failed accounts queued for retry
+when the others have the message.
 
 One DATA reply answers for every recipient, so: if every delivery succeeded, 250. If
 none did, the first failure's reply (a 4xx makes the client try again later). If some
@@ -31,13 +35,17 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from roost.auth.accounts import normalise_address
 from roost.autoreply import out_of_office
 from roost.errors import MailError
+from roost.model import AccountId
 from roost.smtp.local import (
+    Group,
     Local,
     Malformed,
     Remote,
     Unknown,
     classify,
     deliver_to_inbox,
+    group_reply,
+    members_of,
     tag_mailbox,
 )
 from roost.smtp.policy import Policy, new_queue_id, sender_of
@@ -64,6 +72,10 @@ class InboundPolicy(Policy):
                 envelope.rcpt_tos.append(
                     account.address if tag is None else normalise_address(address)
                 )
+                envelope.rcpt_options.extend(options)
+                return "250 2.1.5 Recipient OK"
+            case Group(normalised):  # expanded again at DATA, into its accounts
+                envelope.rcpt_tos.append(normalised)
                 envelope.rcpt_options.extend(options)
                 return "250 2.1.5 Recipient OK"
             case Unknown(normalised):
@@ -96,30 +108,43 @@ class InboundPolicy(Policy):
     async def deliver_each(
         self, server: SMTP, session: Session, envelope: Envelope, data: bytes, queue_id: str
     ) -> list[tuple[str, str]]:
-        """(recipient, reply) for each envelope recipient, in order. A recipient named
-        twice (or reached through two aliases) gets the message once, and both replies."""
+        """(recipient, reply) for each envelope recipient, in order. An account named
+        twice (or reached through two aliases) gets the message once into each mailbox,
+        and each recipient its reply."""
         single = len(envelope.rcpt_tos) == 1
         replies: list[tuple[str, str]] = []
-        done: dict[str, str] = {}
+        done: dict[tuple[AccountId, str | None], str] = {}
         for address in envelope.rcpt_tos:
-            if address in done:
-                replies.append((address, done[address]))
-                continue
             recipient = await classify(self.store, address, self.config)
-            if not isinstance(recipient, Local):  # deleted since RCPT
+            members = members_of(recipient)
+            if not members:  # deleted since RCPT
                 replies.append((address, f"550 5.1.1 <{address}>: no such user here"))
                 continue
             trace = self.received(
                 server, session, self.protocol, queue_id, address if single else None
             )
-            reply = await deliver_to_inbox(
-                self.store, recipient.account, trace + data, tag_mailbox(recipient, self.config)
-            )
-            done[address] = reply
-            self.log_delivery(server, envelope, address, data, reply)
+            fresh: list[tuple[Local, str]] = []
+            for member in members:
+                mailbox = tag_mailbox(member, self.config)
+                key = (member.account.id, mailbox)
+                if key in done:
+                    continue
+                shown = member.account.address if isinstance(recipient, Group) else address
+                reply = await deliver_to_inbox(self.store, member.account, trace + data, mailbox)
+                done[key] = reply
+                fresh.append((member, reply))
+                self.log_delivery(server, envelope, shown, data, reply)
+                if reply.startswith("2"):
+                    await self.auto_reply(member.account, sender_of(envelope), data)
+            outcome = [done[(m.account.id, tag_mailbox(m, self.config))] for m in members]
+            if not isinstance(recipient, Group):
+                replies.append((address, outcome[0]))
+                continue
+            reply = group_reply(recipient, outcome)
+            failed = [m.account.address for m, r in fresh if not r.startswith("2")]
+            if reply.startswith("2") and failed:
+                await self.queue_for_retry(envelope, trace + data, failed)
             replies.append((address, reply))
-            if reply.startswith("2"):
-                await self.auto_reply(recipient.account, sender_of(envelope), data)
         return replies
 
     async def auto_reply(self, account: Account, sender: str, data: bytes) -> None:

@@ -2,7 +2,10 @@
 
 Roost sits behind Postfix or Exim as Dovecot does: the MTA owns the queue, so a failed
 recipient is answered (4xx: the MTA retries that one; 5xx: it bounces) instead of queued
-here. Recipients and their checks are those of inbound SMTP (roost.smtp.inbound).
+here. Recipients and their checks are those of inbound SMTP (roost.smtp.inbound). The one
+exception is an alias of several accounts that some took and some did not: its RCPT is
+answered 250 and Roost's own queue retries the others, since a 4xx would make the MTA
+send a second copy to those that have it.
 """
 
 from __future__ import annotations

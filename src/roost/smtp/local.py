@@ -6,14 +6,21 @@ fails (over quota, say) does not undo or block the others.
 Who a recipient is, in this order: an account or alias with that address; in a local
 domain, `user+tag@domain` for user@domain (plus-addressing, with `recipient_delimiter`;
 the tag may choose the mailbox, `deliver_to_tag_mailbox`); postmaster@ of any local domain
-for the configured `postmaster` (RFC 5321 §4.5.1 requires that address everywhere);
+for the configured `postmaster` (RFC 5321 §4.5.1 requires that address everywhere); the
+domain's catch-all, if it has one (after postmaster, so that setting always wins);
 otherwise unknown in a local domain, or remote.
+
+An alias (or catch-all) may name several accounts: it is then a `Group`, and each of its
+accounts gets one copy. One reply answers for the group (`group_reply`): the message was
+taken if any account took it, and the caller queues it for those that failed, so a retry
+by the client never gives the others a second copy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roost.auth.accounts import normalise_address
@@ -22,7 +29,18 @@ from roost.delivery import deliver
 from roost.errors import MailError, MailErrorKind
 from roost.store.api import Account, Store
 
-__all__ = ["Local", "Malformed", "Remote", "Unknown", "classify", "deliver_to_inbox", "reply_for"]
+__all__ = [
+    "Group",
+    "Local",
+    "Malformed",
+    "Remote",
+    "Unknown",
+    "classify",
+    "deliver_to_inbox",
+    "group_reply",
+    "members_of",
+    "reply_for",
+]
 
 log = logging.getLogger("roost.smtp")
 
@@ -31,6 +49,14 @@ log = logging.getLogger("roost.smtp")
 class Local:
     account: Account
     tag: str | None = None  # user+tag@: the tag (plus-addressing)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """An address that delivers to several accounts (an alias, or a catch-all)."""
+
+    address: str  # normalised, as the sender wrote it
+    members: tuple[Local, ...]  # one per account, sorted by address
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +74,7 @@ class Malformed:
     text: str
 
 
-Recipient = Local | Remote | Unknown | Malformed
+Recipient = Local | Group | Remote | Unknown | Malformed
 
 
 async def classify(store: Store, address: str, config: Config | None = None) -> Recipient:
@@ -57,9 +83,9 @@ async def classify(store: Store, address: str, config: Config | None = None) -> 
         normalised = normalise_address(address)
     except ValueError:
         return Malformed(address)
-    account = await store.find_recipient(normalised)
-    if account is not None:
-        return Local(account)
+    found = _found(normalised, await store.find_recipients(normalised))
+    if found is not None:
+        return found
     local, _, domain = normalised.rpartition("@")
     if not await store.is_local_domain(domain):
         return Remote(normalised)
@@ -67,14 +93,44 @@ async def classify(store: Store, address: str, config: Config | None = None) -> 
         delimiter = config.recipient_delimiter
         if delimiter and delimiter in local.strip(delimiter):
             user, _, tag = local.partition(delimiter)
-            account = await store.find_recipient(f"{user}@{domain}")
-            if account is not None:
-                return Local(account, tag)
+            found = _found(normalised, await store.find_recipients(f"{user}@{domain}"), tag)
+            if found is not None:
+                return found
         if local == "postmaster" and config.postmaster:
-            account = await store.find_recipient(config.postmaster)
-            if account is not None:
-                return Local(account)
-    return Unknown(normalised)
+            found = _found(normalised, await store.find_recipients(config.postmaster))
+            if found is not None:
+                return found
+    found = _found(normalised, await store.catch_all(domain))
+    return found if found is not None else Unknown(normalised)
+
+
+def _found(address: str, accounts: list[Account], tag: str | None = None) -> Local | Group | None:
+    if not accounts:
+        return None
+    if len(accounts) == 1:
+        return Local(accounts[0], tag)
+    return Group(address, tuple(Local(account, tag) for account in accounts))
+
+
+def members_of(recipient: Recipient) -> tuple[Local, ...]:
+    """The accounts a recipient delivers to, each as a Local; () if it is not local."""
+    match recipient:
+        case Local():
+            return (recipient,)
+        case Group(_, members):
+            return members
+        case _:
+            return ()
+
+
+def group_reply(group: Group, replies: Sequence[str]) -> str:
+    """One reply for the deliveries to a group's accounts: success if any account has the
+    message (the caller queues it for the others), else the first transient failure (the
+    client retries), else the first failure."""
+    if any(reply.startswith("2") for reply in replies):
+        return f"250 2.0.0 <{group.address}> delivered"
+    transient = [reply for reply in replies if reply.startswith("4")]
+    return transient[0] if transient else replies[0]
 
 
 # MailError kinds as SMTP replies (RFC 3463 codes). Anything not listed is transient.

@@ -8,7 +8,9 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
   is advertised. The EHLO/LHLO reply and the greeting carry none (RFC 2034 §3).
 - One LiveSession per connection (roost.sessions): its log lines, `roost status`, and a
   421 when the server stops or the administrator kicks the account. A failed STARTTLS
-  handshake is one WARNING line.
+  handshake is one WARNING line. Each command's time is counted there (the Prometheus
+  histogram roost_command_seconds, as IMAP's and POP3's): aiosmtpd dispatches through
+  its table of `smtp_*` methods, whose entries are wrapped once per connection.
 - When AUTH is allowed: over TLS (STARTTLS or implicit TLS from the first byte) or, if the
   configuration allows it, from loopback. aiosmtpd only knows STARTTLS, so the decision
   is made per connection here.
@@ -29,9 +31,12 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, AnyStr
+from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, syntax
@@ -112,6 +117,26 @@ class _RoostConnection(_Base):
     place: Place | None = None
     _refusal: str | None = None  # said instead of the greeting
     _login_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._smtp_methods = {
+            name: self._timed(name, method) for name, method in self._smtp_methods.items()
+        }
+
+    def _timed(
+        self, name: str, method: Callable[[str], Awaitable[None]]
+    ) -> Callable[[str], Awaitable[None]]:
+        @functools.wraps(method)  # keeps the __smtp_syntax__ that HELP reads
+        async def timed(arg: str) -> None:
+            started = time.monotonic()
+            try:
+                await method(arg)
+            finally:
+                if self.live is not None:
+                    self.live.command(name, time.monotonic() - started)
+
+        return timed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.live is None and self.sessions is not None:  # not the STARTTLS upgrade

@@ -33,7 +33,16 @@ from typing import Protocol
 from roost.config import Config
 from roost.sessions import Sessions
 from roost.smtp.dsn import Failure, delivery_status_notification
-from roost.smtp.local import Local, Remote, classify, deliver_to_inbox, tag_mailbox
+from roost.smtp.local import (
+    Group,
+    Local,
+    Remote,
+    classify,
+    deliver_to_inbox,
+    group_reply,
+    members_of,
+    tag_mailbox,
+)
 from roost.smtp.message import message_id
 from roost.smtp.relay import Replies
 from roost.store.api import QueueEntry, Store
@@ -132,20 +141,8 @@ class QueueRunner:
         remote: list[QueueEntry] = []
         for entry in entries:
             match await classify(self.store, entry.recipient, self.config):
-                case Local() as local:
-                    reply = await deliver_to_inbox(
-                        self.store, local.account, data, tag_mailbox(local, self.config)
-                    )
-                    replies[entry.id] = reply
-                    self.sessions.delivery(
-                        protocol="queue",
-                        session=None,
-                        sender=entry.mail_from,
-                        recipient=entry.recipient,
-                        size=len(data),
-                        message_id=message_id(data),
-                        reply=reply,
-                    )
+                case Local() | Group() as local:
+                    replies[entry.id] = await self._deliver_locally(entry, local, data)
                 case Remote():
                     remote.append(entry)
                 case _:
@@ -165,6 +162,36 @@ class QueueRunner:
                     reply=replies[entry.id],
                 )
         await self._settle(entries, replies, data)
+
+    async def _deliver_locally(
+        self, entry: QueueEntry, recipient: Local | Group, data: bytes
+    ) -> str:
+        """Delivers into the recipient's account, or each account of a group; the group's
+        failed accounts are queued anew when the others have the message, so a retry
+        gives no one a second copy."""
+        outcome: list[tuple[str, str]] = []
+        for member in members_of(recipient):
+            reply = await deliver_to_inbox(
+                self.store, member.account, data, tag_mailbox(member, self.config)
+            )
+            shown = member.account.address if isinstance(recipient, Group) else entry.recipient
+            outcome.append((member.account.address, reply))
+            self.sessions.delivery(
+                protocol="queue",
+                session=None,
+                sender=entry.mail_from,
+                recipient=shown,
+                size=len(data),
+                message_id=message_id(data),
+                reply=reply,
+            )
+        if not isinstance(recipient, Group):
+            return outcome[0][1]
+        reply = group_reply(recipient, [r for _, r in outcome])
+        failed = [address for address, r in outcome if not r.startswith("2")]
+        if reply.startswith("2") and failed:
+            await self.store.enqueue(data, entry.mail_from, failed)
+        return reply
 
     async def _settle(
         self, entries: list[QueueEntry], replies: dict[int, str], data: bytes

@@ -59,8 +59,7 @@ async def blind_recipients(store: Store, data: bytes, recipients: Sequence[str])
     for lookups, address in enumerate(named):
         if not blind or lookups >= MAX_ALIAS_LOOKUPS:
             break
-        account = await store.find_recipient(address)
-        if account is not None:
+        for account in await store.find_recipients(address):
             blind.pop(account.address.lower(), None)
     return list(blind.values())
 

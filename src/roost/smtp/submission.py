@@ -26,15 +26,18 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 from roost.auth.accounts import normalise_address
 from roost.auth.login import Refusal, log_in
 from roost.errors import MailError, ProtocolError
+from roost.model import AccountId
 from roost.proto.sasl import decode_response, parse_plain
 from roost.sessions import LiveSession
 from roost.smtp.local import (
+    Group,
     Local,
     Malformed,
     Remote,
     Unknown,
     classify,
     deliver_to_inbox,
+    members_of,
     tag_mailbox,
 )
 from roost.smtp.message import header_addresses, message_id, without_bcc
@@ -117,7 +120,7 @@ class SubmissionPolicy(Policy):
                 envelope.rcpt_tos.append(
                     account.address if tag is None else normalise_address(address)
                 )
-            case Remote(normalised):
+            case Group(normalised) | Remote(normalised):
                 envelope.rcpt_tos.append(normalised)
             case Unknown(normalised):
                 return f"550 5.1.1 <{normalised}>: no such user here"
@@ -183,21 +186,25 @@ class SubmissionPolicy(Policy):
         )
 
     async def relay(self, server: SMTP, envelope: Envelope, data: bytes) -> None:
-        """Queues the remote recipients, then delivers to the local ones."""
+        """Queues the remote recipients, then delivers to the local ones: each account
+        once into each mailbox, however many recipients (or aliases) name it."""
         sender = sender_of(envelope)
-        local: list[tuple[str, Local]] = []
+        local: dict[tuple[AccountId, str | None], tuple[str, Local]] = {}
         remote: list[str] = []
         for address in dict.fromkeys(envelope.rcpt_tos):  # each recipient once
             recipient = await classify(self.store, address, self.config)
-            if isinstance(recipient, Local):
-                local.append((address, recipient))
-            else:
+            members = members_of(recipient)
+            if not members:
                 remote.append(address)  # or no longer local: the queue bounces it
+            for member in members:
+                shown = member.account.address if isinstance(recipient, Group) else address
+                key = (member.account.id, tag_mailbox(member, self.config))
+                local.setdefault(key, (shown, member))
         retry = remote
         if retry:
             await self.store.enqueue(data, sender, retry)
         failed = []
-        for address, recipient in local:
+        for address, recipient in local.values():
             reply = await deliver_to_inbox(
                 self.store, recipient.account, data, tag_mailbox(recipient, self.config)
             )

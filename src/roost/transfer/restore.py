@@ -125,9 +125,9 @@ async def _recreate_account(source: Store, target: Store, account: Account) -> A
     if quota.storage_limit is not None or quota.message_limit is not None:
         await target.set_quota(live.id, quota.storage_limit, quota.message_limit)
     for alias in await source.list_aliases():
-        if alias.account == account.address:
+        if account.address in alias.accounts:
             try:
-                await target.add_alias(alias.address, account.address)
+                await target.add_alias(alias.address, [account.address])
             except MailError as exc:
                 if exc.kind is not MailErrorKind.ALREADY_EXISTS:
                     raise

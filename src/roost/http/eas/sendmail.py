@@ -22,9 +22,19 @@ from datetime import UTC, datetime, timedelta
 
 from roost.errors import MailError
 from roost.http.eas.context import Command
+from roost.model import AccountId
 from roost.proto.eas.requests import parse_send_mail
 from roost.proto.eas.wbxml import Element
-from roost.smtp.local import Local, Malformed, Unknown, classify, deliver_to_inbox, tag_mailbox
+from roost.smtp.local import (
+    Group,
+    Local,
+    Malformed,
+    Unknown,
+    classify,
+    deliver_to_inbox,
+    members_of,
+    tag_mailbox,
+)
 from roost.smtp.message import header_addresses, message_id, without_bcc
 from roost.smtp.policy import parse_path
 from roost.smtp.sent import save_sent_copy
@@ -114,12 +124,13 @@ async def _relay(command: Command, recipients: list[str], data: bytes) -> str | 
     """Queues the remote recipients, then delivers to the local ones (as submission does);
     a status if a recipient is no address or no user of a local domain (nothing sent)."""
     store, config = command.store, command.service.config
-    local: list[Local] = []
+    local: dict[tuple[AccountId, str | None], Local] = {}  # each account once per mailbox
     remote: list[str] = []
     for address in recipients:
         match await classify(store, address, config):
-            case Local() as found:
-                local.append(found)
+            case Local() | Group() as found:
+                for member in members_of(found):
+                    local.setdefault((member.account.id, tag_mailbox(member, config)), member)
             case Unknown() | Malformed():
                 return SUBMISSION_FAILED
             case _:
@@ -128,7 +139,7 @@ async def _relay(command: Command, recipients: list[str], data: bytes) -> str | 
     if remote:
         await store.enqueue(data, sender, remote)
     failed = []
-    for recipient in local:
+    for recipient in local.values():
         reply = await deliver_to_inbox(
             store, recipient.account, data, tag_mailbox(recipient, config)
         )

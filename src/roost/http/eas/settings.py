@@ -64,7 +64,7 @@ async def run(command: Command, document: Element | None) -> Element:
 
 async def _user_information(command: Command) -> Element:
     address = command.account.address
-    aliases = [a.address for a in await command.store.list_aliases() if a.account == address]
+    aliases = [a.address for a in await command.store.list_aliases() if address in a.accounts]
     addresses = [_t("SMTPAddress", a) for a in (address, *sorted(aliases))]
     account = _t(
         "Account",

@@ -63,20 +63,38 @@ class AccountStore(Protocol):
         """Removes the account, its aliases, mailboxes and messages (blobs collected later)."""
         ...
 
-    # --- aliases: more addresses of an account, for delivery and for sending
-    async def add_alias(self, alias: str, address: str) -> Alias:
-        """NONEXISTENT if address is no account; ALREADY_EXISTS if alias is taken (as an
-        account or an alias). Makes the alias's domain local."""
+    # --- aliases: more addresses delivering to one or several accounts, who may send as
+    # them; a catch-all per domain (roost.store.mail.aliases)
+    async def add_alias(self, alias: str, targets: Sequence[str]) -> Alias:
+        """Makes alias deliver to each of targets too, creating it if needed; returns it
+        with all its targets. NONEXISTENT if a target is no account; ALREADY_EXISTS if
+        alias is an account. Makes the alias's domain local."""
         ...
 
-    async def delete_alias(self, alias: str) -> None: ...
+    async def delete_alias(self, alias: str, targets: Sequence[str] = ()) -> None:
+        """Removes the alias, or only targets (the alias goes with its last). NONEXISTENT
+        if there is no such alias or it does not deliver to a target named."""
+        ...
+
     async def list_aliases(self) -> list[Alias]: ...
-    async def find_recipient(self, address: str) -> Account | None:
-        """The account that receives mail for address: by its own address or an alias."""
+    async def find_recipients(self, address: str) -> list[Account]:
+        """The accounts that receive mail for address: the account of that address, or the
+        alias's targets (sorted by address); [] if none (the catch-all is not asked)."""
         ...
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
-        """Whether the account may send as address (its own or one of its aliases)."""
+        """Whether the account may send as address (its own, or an alias it is a target
+        of; never through a catch-all)."""
+        ...
+
+    async def set_catch_all(self, domain: str, targets: Sequence[str]) -> None:
+        """Mail for addresses of domain that no account or alias has goes to targets from
+        now on ([] removes the catch-all). NONEXISTENT if domain is not local or a target
+        is no account."""
+        ...
+
+    async def catch_all(self, domain: str) -> list[Account]:
+        """The domain's catch-all accounts (sorted by address); [] if it has none."""
         ...
 
     async def account_services(self, account: AccountId) -> frozenset[str] | None:

@@ -64,7 +64,7 @@ class Account:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Alias:
     address: str  # the alias, lower-cased domain
-    account: str  # the address of the account it delivers to
+    accounts: tuple[str, ...]  # the addresses of the accounts it delivers to, sorted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

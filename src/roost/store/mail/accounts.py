@@ -57,13 +57,15 @@ def delete_domain(tx: Tx, domain: str) -> None:
         for row in tx.all(
             "SELECT address FROM accounts WHERE lower(address) LIKE ? ESCAPE '\\'"
             " UNION SELECT address FROM aliases WHERE lower(address) LIKE ? ESCAPE '\\'"
-            " ORDER BY 1",
-            (pattern, pattern),
+            " AND address <> ? ORDER BY 1",
+            (pattern, pattern, f"@{domain}"),
         )
     ]
     if left:
         shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
         raise MailError(MailErrorKind.HAS_CHILDREN, f"{domain} still has addresses: {shown}")
+    # Its catch-all (roost.store.mail.aliases) is a setting of the domain: it goes along.
+    tx.execute("DELETE FROM aliases WHERE address = ?", (f"@{domain}",))
     tx.execute("DELETE FROM domains WHERE name = ?", (domain,))
 
 

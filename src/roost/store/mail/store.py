@@ -284,17 +284,23 @@ class MailStore(Upkeep):
 
     # --- aliases
 
-    async def add_alias(self, alias: str, address: str) -> Alias:
-        return await self._write(partial(aliases.add_alias, alias=alias, address=address))
+    async def add_alias(self, alias: str, targets: Sequence[str]) -> Alias:
+        return await self._write(partial(aliases.add_alias, alias=alias, targets=targets))
 
-    async def delete_alias(self, alias: str) -> None:
-        await self._write(partial(aliases.delete_alias, alias=alias))
+    async def delete_alias(self, alias: str, targets: Sequence[str] = ()) -> None:
+        await self._write(partial(aliases.delete_alias, alias=alias, targets=targets))
 
     async def list_aliases(self) -> list[Alias]:
         return await self._read(aliases.list_aliases)
 
-    async def find_recipient(self, address: str) -> Account | None:
-        return await self._read(partial(aliases.find_recipient, address=address))
+    async def find_recipients(self, address: str) -> list[Account]:
+        return await self._read(partial(aliases.find_recipients, address=address))
+
+    async def set_catch_all(self, domain: str, targets: Sequence[str]) -> None:
+        await self._write(partial(aliases.set_catch_all, domain=domain, targets=targets))
+
+    async def catch_all(self, domain: str) -> list[Account]:
+        return await self._read(partial(aliases.catch_all, domain=domain))
 
     async def owns_address(self, account: AccountId, address: str) -> bool:
         return await self._read(partial(aliases.owns_address, account=account, address=address))
