@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from roost.errors import MailError, MailErrorKind
 from roost.store.api import (
     And,
     BodyContains,
@@ -24,7 +26,7 @@ from roost.store.api import (
 )
 from roost.store.engines.sqlite import SqliteStore
 from roost.store.mail import messages as msgs
-from tests.store.contract import account_inbox, append, make
+from tests.store.contract import OpenStore, account_inbox, append, make
 
 
 def test_which_queries_read_texts() -> None:
@@ -82,6 +84,31 @@ def test_text_searches_take_turns_and_other_reads_go_on(
             assert len(running) == 4
         finally:
             release.set()
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_read_past_its_time_limit_is_stopped_on_every_engine(open_store: OpenStore) -> None:
+    # What bounds a text search's turn: the engine stops the statement itself (SQLite's
+    # progress handler, PostgreSQL's statement_timeout) and says LIMIT.
+    endless = (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def main() -> None:
+        store = await open_store()
+        engine = store._engine  # type: ignore[attr-defined]
+        try:
+            started = time.monotonic()
+            with pytest.raises(MailError) as stopped:
+                await engine.run(lambda tx: tx.one(endless), time_limit=0.3)
+            assert stopped.value.kind is MailErrorKind.LIMIT
+            assert time.monotonic() - started < 5
+            # The connection is fine afterwards, and reads without a limit are not limited.
+            assert await engine.run(lambda tx: tx.one("SELECT 1")) == (1,)
+        finally:
             await store.close()
 
     asyncio.run(main())

@@ -101,7 +101,14 @@ class TextIndex(Protocol):
 class Engine(Protocol):
     text_index: TextIndex
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        time_limit: float | None = None,
+    ) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
         raises (see "Isolation an engine must give" above); returns only once it committed.
         write=True: the unit may write. An engine may commit several writes in one
@@ -110,7 +117,9 @@ class Engine(Protocol):
         returned before it was handed in; reads may run side by side, with each other and
         with writes.
         durable=False: a write that may be lost to a power cut (not to a crash of the
-        process) until the next durable commit, which then keeps it too."""
+        process) until the next durable commit, which then keeps it too.
+        time_limit (reads): seconds the read may take; past them the engine stops its
+        statements and raises MailError(LIMIT)."""
         ...
 
     async def close(self) -> None: ...

@@ -40,7 +40,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TypeVar
 
 import psycopg
@@ -50,6 +50,7 @@ from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
 from psycopg_pool import ConnectionPool
 
+from roost.errors import MailError, MailErrorKind
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
@@ -71,6 +72,7 @@ _RETRIED = (
 )
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
 # pg_advisory_lock key: one migration at a time, whichever node starts first.
 _MIGRATION_LOCK = 0x526F6F7374  # "Roost"
 
@@ -194,15 +196,31 @@ class PostgresEngine:
 
         return cls(await asyncio.to_thread(start), size)
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        time_limit: float | None = None,
+    ) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, work, write, durable)
+        run = partial(self._run, work, write, durable, time_limit)
+        return await loop.run_in_executor(self._executor, run)
 
-    def _run(self, work: Callable[[Tx], T], write: bool, durable: bool) -> T:
+    def _run(
+        self, work: Callable[[Tx], T], write: bool, durable: bool, time_limit: float | None
+    ) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._pool.connection() as conn:
-                    return self._attempt(conn, work, write, durable)
+                    return self._attempt(conn, work, write, durable, time_limit)
+            except errors.QueryCanceled as exc:
+                if time_limit is None:
+                    raise
+                raise MailError(
+                    MailErrorKind.LIMIT, f"stopped after {time_limit:g} s; ask for less"
+                ) from exc
             except _RETRIED:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -212,12 +230,18 @@ class PostgresEngine:
 
     @staticmethod
     def _attempt(
-        conn: psycopg.Connection[Row], work: Callable[[Tx], T], write: bool, durable: bool
+        conn: psycopg.Connection[Row],
+        work: Callable[[Tx], T],
+        write: bool,
+        durable: bool,
+        time_limit: float | None,
     ) -> T:
         conn.execute(_BEGIN_WRITE if write else _BEGIN_READ)
         try:
             if write and not durable:
                 conn.execute("SET LOCAL synchronous_commit = off")
+            if time_limit is not None:  # the server cancels a statement running past it
+                conn.execute(_STATEMENT_TIMEOUT, [f"{int(time_limit * 1000)}ms"])
             result = work(PostgresTx(conn))
             # A read has nothing to keep; COMMIT is where deferred checks run.
             conn.execute("COMMIT" if write else "ROLLBACK")

@@ -47,12 +47,14 @@ import contextlib
 import logging
 import queue
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from roost.errors import MailError, MailErrorKind
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
@@ -74,6 +76,8 @@ READERS = 2
 # The WAL size past which the Checkpointer copies it back (SQLite's own default is 1,000
 # pages, about 4 MiB).
 CHECKPOINT_BYTES = 4 * 1024 * 1024
+# SQLite virtual-machine steps between two looks at a timed read's clock.
+PROGRESS_STEPS = 100_000
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
 # Queued search documents past which indexing goes between groups even while writes wait.
@@ -322,10 +326,17 @@ class SqliteEngine:
             raise
         return cls(conn, executor, readers, checkpointer)
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        time_limit: float | None = None,
+    ) -> T:
         loop = asyncio.get_running_loop()
         if not write:
-            return await loop.run_in_executor(self._readers, self._read, work)
+            return await loop.run_in_executor(self._readers, self._read, work, time_limit)
         unit = _Write(work, durable, loop)
         self._queue.append(unit)
         # One drain per unit; a drain that finds the queue empty had its unit taken into an
@@ -340,8 +351,11 @@ class SqliteEngine:
             loop.call_later(INDEX_DELAY, self._index_when_idle)
         return result
 
-    def _read(self, work: Callable[[Tx], T]) -> T:
+    def _read(self, work: Callable[[Tx], T], time_limit: float | None) -> T:
         conn = self._idle.get()
+        if time_limit is not None:
+            deadline = time.monotonic() + time_limit
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         try:
             conn.execute("BEGIN")
             try:
@@ -349,7 +363,15 @@ class SqliteEngine:
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")  # a read has nothing to keep
+        except sqlite3.OperationalError as exc:
+            if time_limit is None or time.monotonic() <= deadline:
+                raise
+            raise MailError(
+                MailErrorKind.LIMIT, f"stopped after {time_limit:g} s; ask for less"
+            ) from exc
         finally:
+            if time_limit is not None:
+                conn.set_progress_handler(None, 0)
             self._idle.put(conn)
 
     def _drain(self) -> None:
