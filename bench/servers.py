@@ -94,6 +94,14 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+
+
 def _pss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -156,6 +164,10 @@ class Server:
 
     def processes(self) -> int:
         return len(tree_pids(self.pid))
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) used so far by the server's live processes."""
+        return sum(_cpu_ticks(pid) for pid in tree_pids(self.pid)) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process is None:
