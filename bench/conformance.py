@@ -158,10 +158,10 @@ def run_stress(
     lines = [line.decode("utf-8", "replace") for line in (done.stderr + done.stdout).splitlines()]
     errors = error_lines(lines)
     panic = next((line for line in lines if line.startswith("Panic:")), "")
-    return StressResult(clients, seconds, len(errors), _commands(lines), panic, errors[:5])
+    return StressResult(clients, seconds, len(errors), count_commands(lines), panic, errors[:5])
 
 
-def _commands(lines: list[str]) -> int:
+def count_commands(lines: list[str]) -> int:
     """The sum of the per-second counter rows imaptest prints (a row of numbers and then
     "n/ m" connected clients), or of its Totals row when it got that far."""
     if "Totals:" in lines:

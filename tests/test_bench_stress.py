@@ -62,12 +62,16 @@ def test_figures_name_the_load_and_put_each_command_in_the_details() -> None:
     totals = stress.parse_output(stress.shown_commands(STDOUT), OUTPUT)
     load = stress.LOADS[2]
 
-    figures = {f.key: f for f in stress.figures(load, stress.Outcome(totals, ["Error: x"]))}
+    outcome = stress.Outcome(totals, ["Error: x"], commands=500, cpu_seconds=2.0)
+
+    figures = {f.key: f for f in stress.figures(load, outcome)}
 
     assert figures["imaptest stress clients=10 logout=0: commands/s"].value == totals.per_second()
     assert figures["imaptest stress clients=10 logout=0: errors"].value == 1
     fetch = figures["imaptest stress clients=10 logout=0: FETCH ms"]
     assert fetch.detail and fetch.value == (198 + 1736) / (38 + 124)
+    cpu = figures["imaptest stress clients=10 logout=0: server CPU ms per command"]
+    assert cpu.detail and cpu.value == 4.0
 
 
 def test_without_imaptest_every_figure_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
