@@ -171,6 +171,7 @@ class Session:
         """Notifier woke us during IDLE: report what changed, at once."""
         hinted = self.listener.drain() if self.listener is not None else set()
         if None in hinted and not await self._account_exists():
+            await self.flush()  # its BYE
             return
         await self.sync(allow_expunge=True)
         if self.notify is not None and not self.closed:
