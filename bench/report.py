@@ -301,6 +301,8 @@ METHOD = """\
                                     # Roost as of <commit> beside today's, in one run
     python -m bench run --host H --port P --user U --password W --scenario devices
                                     # one scenario against any IMAP server
+    make bench IMAPTEST=/path/to/imaptest BENCH_ARGS="--scenario stress"
+                                    # Dovecot's imaptest stress (skipped without IMAPTEST)
 
 `make bench-deps` installs Debian's dovecot-imapd, dovecot-lmtpd and postgresql when
 missing. The
@@ -352,6 +354,12 @@ and remembers it).
   headers of new mail, FETCH a body, STORE flags, APPEND, STORE \\Deleted + UID EXPUNGE of
   its own message, IDLE (10 ms dwell); closed loop, no think time. Latency p50/p99 over all
   commands; per command in the details.
+- **imaptest stress** (Dovecot's own load generator, bench/scenarios/stress.py): its
+  default profile for the device-mix duration (`secs=`), `seed=1`, appending from the bench's
+  corpus, as `users=100 clients=10`, `clients=50` and `clients=10 logout=0`; commands/s and
+  ms per command from its `output=` rows, errors from its `Error:` lines, and the server's
+  CPU time (every process of it) per command. The bench waits for each server to go idle
+  before and after each load (Dovecot's auth process may still be verifying Argon2 hashes).
 - **Push**: a writer changes INBOX while another connection idles on it: APPEND to EXISTS
   (200 trials), flag STORE to FETCH and UID EXPUNGE to EXPUNGE (50 each), timed from the
   moment the command is written to the untagged response; then one APPEND to many idlers.
