@@ -48,10 +48,13 @@ clean:
 # Benchmarks, Roost and Dovecot side by side (not part of `make test`; see BENCHMARKS.md).
 # BENCH_SCALE=small cuts corpora and connection counts by 10; BENCH_SERVERS picks the servers
 # (roost-pg: Roost on PostgreSQL, roost-pg2: two Roost nodes on one PostgreSQL; these two run
-# the device mix and push); BENCH_ARGS passes more options.
+# the device mix and push); BENCH_ARGS passes more options. IMAPTEST names Dovecot's imaptest
+# binary for the stress scenario (as for `make conformance`); without it that scenario says
+# so and is skipped.
 .PHONY: bench bench-deps
 BENCH_SCALE ?= full
 BENCH_SERVERS ?= dovecot,roost,roost-pg,roost-pg2
+IMAPTEST ?= imaptest
 
 # Debian's Dovecot (imapd + lmtpd), the server Roost is measured against, and Debian's
 # PostgreSQL, which the bench starts in its work directory for roost-pg and roost-pg2;
@@ -65,13 +68,12 @@ bench-deps:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
 
 bench: venv bench-deps
-	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --servers $(BENCH_SERVERS) --output BENCHMARKS.md $(BENCH_ARGS)
+	BENCH_SCALE=$(BENCH_SCALE) IMAPTEST=$(IMAPTEST) $(BIN)/python -m bench compare --scale $(BENCH_SCALE) --servers $(BENCH_SERVERS) --output BENCHMARKS.md $(BENCH_ARGS)
 
 # Dovecot's imaptest against Roost and Dovecot (not part of `make test`; see CONFORMANCE.md).
 # imaptest is not part of this repository: build it yourself (dovecot/imaptest, branch
 # release-2.3) and name the binary and its src/tests directory.
 .PHONY: conformance
-IMAPTEST ?= imaptest
 IMAPTEST_TESTS ?=
 CONFORMANCE_ARGS ?=
 

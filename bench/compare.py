@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench.corpus import Corpus
 from bench.imapclient import ImapClient
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, stress
 from bench.scenarios.base import Context, Figure, Scale, median
 from bench.scenarios.devices import DEVICES_PER_ACCOUNT, counts
 from bench.servers import (
@@ -145,10 +145,13 @@ class Results:
 
 
 # --- the users and their mailboxes -------------------------------------------------------
-def users(scale: Scale) -> dict[str, str]:
+def users(scale: Scale, scenarios: list[str] | None = None) -> dict[str, str]:
     accounts = math.ceil(max(counts_for(scale)) / DEVICES_PER_ACCOUNT)
     roles = ["big", "push", "ping", "idle", "ingest", "lmtp", *(f"mix{i}" for i in range(accounts))]
-    return {role: f"{role}@{DOMAIN}" for role in roles}
+    made = {role: f"{role}@{DOMAIN}" for role in roles}
+    if scenarios is None or "stress" in scenarios:
+        made.update(stress.accounts(DOMAIN))  # imaptest's users=100 logs in as stress1..100
+    return made
 
 
 def counts_for(scale: Scale) -> list[int]:
@@ -356,7 +359,7 @@ async def compare(plan: Plan) -> Results:
                 server.workdir.mkdir(parents=True, exist_ok=True)
                 server.workdir.chmod(0o755)
                 server.start()
-            roles = users(plan.scale)
+            roles = users(plan.scale, plan.scenarios)
             await prepare(servers, plan, roles, results)
             await run_scenarios(servers, plan, roles, results)
             roost = servers.get("roost")

@@ -98,19 +98,23 @@ def imaptest_env() -> dict[str, str]:
     return env
 
 
-def imaptest_argv(imaptest: str, server: Server, user: str, *extra: str) -> list[str]:
+def imaptest_argv(
+    imaptest: str, host: str, port: int, user: str, password: str, *extra: str
+) -> list[str]:
+    return [imaptest, f"host={host}", f"port={port}", f"user={user}", f"pass={password}", *extra]
+
+
+def error_lines(lines: list[str]) -> list[str]:
+    """imaptest's `Error:` and `Fatal:` lines (without the backtrace lines of a panic)."""
     return [
-        imaptest,
-        f"host={server.host}",
-        f"port={server.port}",
-        f"user={user}",
-        f"pass={PASSWORD}",
-        *extra,
+        line
+        for line in lines
+        if line.startswith(("Error:", "Fatal:")) and not line.startswith("Error: Raw backtrace")
     ]
 
 
 def run_group(imaptest: str, server: Server, group: Path, user: str, timeout: float) -> GroupResult:
-    argv = imaptest_argv(imaptest, server, user, f"test={group}")
+    argv = imaptest_argv(imaptest, server.host, server.port, user, PASSWORD, f"test={group}")
     try:
         done = subprocess.run(
             argv, capture_output=True, timeout=timeout, env=imaptest_env(), check=False
@@ -135,8 +139,10 @@ def run_stress(
 ) -> StressResult:
     argv = imaptest_argv(
         imaptest,
-        server,
+        server.host,
+        server.port,
         user,
+        PASSWORD,
         f"mbox={mbox}",
         "checkpoint=1",
         f"clients={clients}",
@@ -150,16 +156,12 @@ def run_stress(
         argv, capture_output=True, timeout=seconds + 120, env=imaptest_env(), check=False
     )
     lines = [line.decode("utf-8", "replace") for line in (done.stderr + done.stdout).splitlines()]
-    errors = [
-        line
-        for line in lines
-        if line.startswith(("Error:", "Fatal:")) and not line.startswith("Error: Raw backtrace")
-    ]
+    errors = error_lines(lines)
     panic = next((line for line in lines if line.startswith("Panic:")), "")
-    return StressResult(clients, seconds, len(errors), _commands(lines), panic, errors[:5])
+    return StressResult(clients, seconds, len(errors), count_commands(lines), panic, errors[:5])
 
 
-def _commands(lines: list[str]) -> int:
+def count_commands(lines: list[str]) -> int:
     """The sum of the per-second counter rows imaptest prints (a row of numbers and then
     "n/ m" connected clients), or of its Totals row when it got that far."""
     if "Totals:" in lines:

@@ -67,6 +67,15 @@ TARGETS = [
     Target(r"^ingest .*, 10 connections$", "≥ 3x", _at_least(3)),
     Target(r"^device mix.*: commands/s$", "≥ 1.5x", _at_least(1.5)),
     Target(r"^device mix.*: p99 latency", "≥ 1x (no worse)", _at_least(1)),
+    # Issue 17: imaptest's stress, long sessions at least Dovecot's pace, with logins 1.5x.
+    Target(r"^imaptest stress .*logout=0: commands/s$", "≥ 1x (equal)", _at_least(1)),
+    Target(r"^imaptest stress .*: commands/s$", "≥ 1.5x", _at_least(1.5)),
+    Target(
+        r"^imaptest stress .*: errors$",
+        "0",
+        lambda ratio, roost, results, key, server: roost == 0,
+        True,
+    ),
 ]
 
 
@@ -292,6 +301,8 @@ METHOD = """\
                                     # Roost as of <commit> beside today's, in one run
     python -m bench run --host H --port P --user U --password W --scenario devices
                                     # one scenario against any IMAP server
+    make bench IMAPTEST=/path/to/imaptest BENCH_ARGS="--scenario stress"
+                                    # Dovecot's imaptest stress (skipped without IMAPTEST)
 
 `make bench-deps` installs Debian's dovecot-imapd, dovecot-lmtpd and postgresql when
 missing. The
@@ -343,6 +354,12 @@ and remembers it).
   headers of new mail, FETCH a body, STORE flags, APPEND, STORE \\Deleted + UID EXPUNGE of
   its own message, IDLE (10 ms dwell); closed loop, no think time. Latency p50/p99 over all
   commands; per command in the details.
+- **imaptest stress** (Dovecot's own load generator, bench/scenarios/stress.py): its
+  default profile for the device-mix duration (`secs=`), `seed=1`, appending from the bench's
+  corpus, as `users=100 clients=10`, `clients=50` and `clients=10 logout=0`; commands/s and
+  ms per command from its `output=` rows, errors from its `Error:` lines, and the server's
+  CPU time (every process of it) per command. The bench waits for each server to go idle
+  before and after each load (Dovecot's auth process may still be verifying Argon2 hashes).
 - **Push**: a writer changes INBOX while another connection idles on it: APPEND to EXISTS
   (200 trials), flag STORE to FETCH and UID EXPUNGE to EXPUNGE (50 each), timed from the
   moment the command is written to the untagged response; then one APPEND to many idlers.

@@ -94,6 +94,16 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    # utime, stime, and cutime, cstime: the children it reaped (Dovecot's imap processes,
+    # one per connection, end with it); fields 14 to 17 of proc(5).
+    return sum(int(f) for f in fields[11:15])
+
+
 def _pss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -156,6 +166,11 @@ class Server:
 
     def processes(self) -> int:
         return len(tree_pids(self.pid))
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) used so far by the server's processes, those that
+        ended included."""
+        return sum(_cpu_ticks(pid) for pid in tree_pids(self.pid)) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process is None:

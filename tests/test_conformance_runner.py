@@ -19,11 +19,11 @@ Error: Raw backtrace: #0 t_askpass
 
 
 def test_stress_output_counts_commands_errors_and_the_panic_apart() -> None:
-    assert conf._commands(STRESS) == (59 + 28 + 31 + 57 + 58 + 86 + 22 + 34 + 61 + 43 + 62 + 8) + (
-        54 + 21 + 24 + 56 + 54 + 75 + 19 + 27 + 54 + 43 + 51 + 4
-    )
+    assert conf.count_commands(STRESS) == (
+        59 + 28 + 31 + 57 + 58 + 86 + 22 + 34 + 61 + 43 + 62 + 8
+    ) + (54 + 21 + 24 + 56 + 54 + 75 + 19 + 27 + 54 + 43 + 51 + 4)
     totals = ["Totals:", "Logi List", "100%  50%", "  10   20    5"]
-    assert conf._commands(totals) == 35
+    assert conf.count_commands(totals) == 35
 
 
 def test_the_report_keeps_hand_written_notes(tmp_path: Path) -> None:

@@ -191,7 +191,20 @@ class SelectedMailbox:
         if report.vanished and gone:
             # RFC 7162 §3.2.10: after ENABLE QRESYNC, VANISHED replaces EXPUNGE.
             out.append(b"* VANISHED " + compress(gone) + b"\r\n")
+        self._forget_empty_recent()
         return out
+
+    def _forget_empty_recent(self) -> None:
+        """Drops the claimed ranges that hold no message of the view and never will (all
+        their uids are below the view's last): a long session that claims a little of each
+        delivery would otherwise count through one range per delivery it ever claimed."""
+        uids = self.uids
+        last = uids[-1] if uids else 0
+        self._recent = [
+            (lo, hi)
+            for lo, hi in self._recent
+            if hi - 1 > last or bisect_left(uids, hi) > bisect_left(uids, lo)
+        ]
 
     def flag_fetch(self, m: MessageFlags, report: Reporting) -> bytes:
         """`* n FETCH (UID u FLAGS (...) [MODSEQ (m)])` for a message in the view, or b""."""

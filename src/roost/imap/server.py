@@ -135,6 +135,7 @@ class ImapServer(streams.Listeners):
                     # RFC 9051 §7.1.5: BYE, then the server closes the connection.
                     with contextlib.suppress(ConnectionError, ssl.SSLError):
                         await session.send(untagged_status("BYE", "Autologout; idle too long"))
+                        await session.flush()
                     break
                 if not data:
                     break
@@ -147,6 +148,7 @@ class ImapServer(streams.Listeners):
             live.protocol_error(exc.text)
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await session.send(untagged_status("BYE", exc.text))
+                await session.flush()
         finally:
             if place is not None:
                 place.close()

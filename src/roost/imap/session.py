@@ -69,6 +69,8 @@ MAX_BAD_BEFORE_LOGIN = 10
 
 
 MAX_CLIENT_NAME = 200  # characters of an IMAP ID name kept as a device's (RFC 2971 allows 1024)
+# Queued responses past this many bytes are written at once (see Session.send).
+FLUSH_AT = 64 * 1024
 
 
 class Connection(Protocol):
@@ -147,37 +149,62 @@ class Session:
         self.pending_auth: str | None = None  # tag of an AUTHENTICATE awaiting its response
         self.bad_before_login = 0
         self.closed = False
+        self._unsent: list[bytes] = []  # responses queued by send, written by flush
+        self._unsent_bytes = 0
 
     # --- I/O entry points ---------------------------------------------------------
     async def greet(self) -> None:
         caps = " ".join(capabilities(self))
         await self.send(untagged(f"OK [CAPABILITY {caps}] Roost ready"))
+        await self.flush()
 
     async def feed(self, data: bytes) -> None:
         self.receiver.receive_data(data)
         while not self.closed:
             event = self.receiver.next_event()
             if event is NEED_DATA:
-                return
+                break
             await self._event(event)
+        await self.flush()  # the client waits for these before it sends more
 
     async def push(self) -> None:
         """Notifier woke us during IDLE: report what changed, at once."""
         hinted = self.listener.drain() if self.listener is not None else set()
         if None in hinted and not await self._account_exists():
+            await self.flush()  # its BYE
             return
         await self.sync(allow_expunge=True)
         if self.notify is not None and not self.closed:
             await report(self, hinted)
+        await self.flush()
 
     async def keepalive(self) -> None:
         await self.send(untagged("OK Still here"))
+        await self.flush()
 
     async def send(self, data: bytes) -> None:
+        """Queues a response for the client. It goes out with the rest at `flush`: with the
+        tagged reply that completes a command, before the session waits for the client, or
+        at once past FLUSH_AT bytes (a large FETCH still streams with back-pressure): one
+        write and one system call per command rather than one per untagged line (issue 17)."""
         if self.selected is not None:
             # RFC 9051 §7.3.5: a keyword the client has not heard of is announced in FLAGS
             # before the responses that carry it (see roost.imap.selected).
             data = self.selected.announcement() + data
+        self._unsent.append(data)
+        self._unsent_bytes += len(data)
+        if self._unsent_bytes >= FLUSH_AT:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Writes what `send` queued. Called at each tagged reply, before the session waits
+        for the client (the end of `feed`, IDLE's pushes) and before the connection changes
+        under it (STARTTLS, COMPRESS: their OK goes out as it is)."""
+        if not self._unsent:
+            return
+        data = b"".join(self._unsent)
+        self._unsent.clear()
+        self._unsent_bytes = 0
         await self.conn.write(data)
 
     # --- events -------------------------------------------------------------------
@@ -261,6 +288,7 @@ class Session:
             # RFC 5465 §3: NOTIFY events may go out whenever untagged responses may.
             await self.report_notifications()
         await self.send(tagged(tag, reply.status, reply.text, reply.code))
+        await self.flush()  # each command's answer as soon as it is complete
         if reply.status == "BAD":
             await self._count_bad()
 

@@ -26,6 +26,7 @@ async def starttls(s: Session, cmd: c.StartTls) -> Reply:
     # here and asks the server to upgrade. Anything the client pipelined after STARTTLS
     # is discarded (RFC 9051 §6.2.1: a man in the middle may have injected it).
     await s.send(tagged(cmd.tag, "OK", "Begin TLS negotiation now"))
+    await s.flush()
     s.receiver.discard_buffered()
     await s.conn.start_tls()
     return ANSWERED

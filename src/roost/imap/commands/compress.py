@@ -20,5 +20,6 @@ async def compress(s: Session, cmd: c.Compress) -> Reply:
     # The OK is the last uncompressed octets; whatever the client pipelined after the
     # command is already compressed (RFC 4978 §3).
     await s.send(tagged(cmd.tag, "OK", "DEFLATE active"))
+    await s.flush()
     s.receiver.receive_data(s.conn.start_compression(s.receiver.take_buffered()))
     return ANSWERED

@@ -41,6 +41,7 @@ READ_BATCH = 8 * 1024 * 1024  # message bytes held at once by one FETCH (one mes
 WRITE_BATCH = 64 * 1024  # small pieces are joined up to this; a larger one is its own write
 RESPONSE_FACTOR = 4  # body sections of one message: at most this many times its size...
 RESPONSE_SLACK = 64 * 1024  # ...plus this
+PART_TREES = 512  # messages whose parsed part tree is kept (part_tree), per process
 _ALIASES = {
     # RFC 9051 §6.4.5: RFC822 is BODY[], RFC822.HEADER is BODY.PEEK[HEADER], RFC822.TEXT is
     # BODY[TEXT]; the response keeps the old name.
@@ -357,7 +358,7 @@ def _section_label(section: c.Section) -> bytes:
 def section_bytes(data: bytes, meta: MessageMeta, section: c.Section) -> bytes | None:
     if not section.path and not section.specifier:
         return data
-    root = mime.deserialize_parts(meta.parts)
+    root = part_tree(meta.parts)
     if section.specifier.startswith("HEADER.FIELDS"):
         span = mime.section_range(root, section.path, "HEADER")
         if span is None:
@@ -369,6 +370,14 @@ def section_bytes(data: bytes, meta: MessageMeta, section: c.Section) -> bytes |
     return None if span is None else data[span[0] : span[1]]
 
 
+@functools.lru_cache(maxsize=PART_TREES)
+def part_tree(parts: bytes) -> mime.Part:
+    """A message's MIME part tree from its stored JSON, parsed once while it is in use: a
+    client asks for the sections of the same messages again and again (BODYSTRUCTURE,
+    then each part; headers on every check), and a tree never changes (issue 17)."""
+    return mime.deserialize_parts(parts)
+
+
 @functools.lru_cache(maxsize=64)
 def _field_names(fields: tuple[str, ...]) -> frozenset[str]:
     return frozenset(f.lower() for f in fields)
@@ -377,7 +386,7 @@ def _field_names(fields: tuple[str, ...]) -> frozenset[str]:
 def binary_bytes(data: bytes, meta: MessageMeta, path: tuple[int, ...]) -> bytes | None:
     if not path:
         return data
-    root = mime.deserialize_parts(meta.parts)
+    root = part_tree(meta.parts)
     part = mime.find_section(root, path)
     if part is None:
         return None

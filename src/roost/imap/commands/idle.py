@@ -17,6 +17,9 @@ async def idle(s: Session, cmd: c.Idle) -> Reply:
     s.idling = cmd.tag
     s.receiver.expect_raw_line()
     await s.send(continuation("idling"))
+    # On its own: a client may stop reading its buffer at the continuation and wait on the
+    # socket for what follows (imapclient's idle_check does).
+    await s.flush()
     await s.sync(allow_expunge=True)  # whatever happened before IDLE, at once
     await s.report_notifications()
     return ANSWERED
