@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from roost.store.api.protocol import (
     AccountStore,
+    AclStore,
     DeviceStore,
     MailboxStore,
     MessageStore,
@@ -68,10 +69,13 @@ from roost.store.api.query import (
     UidIn,
 )
 from roost.store.api.records import (
+    ALL_RIGHTS,
     IMAP_CLIENT,
     IMAP_CLIENT_TYPE,
+    TEAM_PASSWORD_HASH,
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -95,14 +99,20 @@ from roost.store.api.records import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
+    changed_rights,
 )
 
 __all__ = [
+    "ALL_RIGHTS",
     "IMAP_CLIENT",
     "IMAP_CLIENT_TYPE",
+    "TEAM_PASSWORD_HASH",
     "Account",
     "AccountChanges",
     "AccountStore",
+    "AclEntry",
+    "AclStore",
     "Alias",
     "All",
     "And",
@@ -145,6 +155,7 @@ __all__ = [
     "QueueStore",
     "Quota",
     "ReplaceResult",
+    "SharedMailbox",
     "SizeLarger",
     "SizeSmaller",
     "SortField",
@@ -155,4 +166,5 @@ __all__ = [
     "ThreadInfo",
     "ThreadIs",
     "UidIn",
+    "changed_rights",
 ]

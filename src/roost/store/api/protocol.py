@@ -14,6 +14,7 @@ from roost.store.api.query import Query, SortKey, ThreadInfo
 from roost.store.api.records import (
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -34,9 +35,18 @@ from roost.store.api.records import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
 )
 
-__all__ = ["AccountStore", "DeviceStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
+__all__ = [
+    "AccountStore",
+    "AclStore",
+    "DeviceStore",
+    "MailboxStore",
+    "MessageStore",
+    "QueueStore",
+    "Store",
+]
 
 
 class AccountStore(Protocol):
@@ -382,7 +392,43 @@ class DeviceStore(Protocol):
         ...
 
 
-class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, Protocol):
+class AclStore(Protocol):
+    """Rights on mailboxes (RFC 4314 letters, roost.store.api.ALL_RIGHTS) and team
+    accounts (issue 15). The owner of a mailbox holds every right; anyone else what the
+    mailbox's ACL grants them. Every change hints the accounts whose view it changes."""
+
+    async def create_team(self, address: str, members: Sequence[str]) -> Account:
+        """A team account (Account.is_team: nobody logs in to it) that receives address's
+        mail; each member holds every right but "a" on each of its mailboxes, and a mailbox
+        created in it takes the rights of its superior (a top-level one: of INBOX).
+        ALREADY_EXISTS if the address is taken; NONEXISTENT if a member is no user."""
+        ...
+
+    async def mailbox_rights(self, account: AccountId, mailbox: MailboxId) -> str:
+        """What account may do with mailbox ("" if nothing, or if it is gone)."""
+        ...
+
+    async def get_acl(self, mailbox: MailboxId) -> list[AclEntry]:
+        """The rights granted on mailbox, by address (not the owner's, which are implicit)."""
+        ...
+
+    async def set_rights(self, mailbox: MailboxId, address: str, rights: str) -> str:
+        """Replaces what address may do with mailbox ("": nothing); returns the rights
+        as kept (RFC 4314 order; "c" and "d" read as "k" and "xte"). CANNOT for an
+        unknown right or for the owner; NONEXISTENT if address is no user."""
+        ...
+
+    async def delete_rights(self, mailbox: MailboxId, address: str) -> None:
+        """Takes every right of address on mailbox away."""
+        ...
+
+    async def shared_mailboxes(self, account: AccountId) -> list[SharedMailbox]:
+        """The mailboxes of other accounts (people and teams) that account holds a right
+        on, by owner and name."""
+        ...
+
+
+class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, AclStore, Protocol):
     """The mail store. See roost.store.api for the guarantees."""
 
     # --- lifecycle

@@ -11,6 +11,7 @@ from roost.model import AccountId
 from roost.store.api import Account, Alias
 from roost.store.engines.api import Tx
 from roost.store.mail.accounts import add_domain, find_account
+from roost.store.mail.acl import may_send_as
 from roost.store.mail.names import normalise_address
 
 __all__ = ["add_alias", "delete_alias", "find_recipient", "list_aliases", "owns_address"]
@@ -64,6 +65,9 @@ def find_recipient(tx: Tx, address: str) -> Account | None:
 
 
 def owns_address(tx: Tx, account: AccountId, address: str) -> bool:
-    """Whether address is the account's own or one of its aliases (sending as it is allowed)."""
+    """Whether address is the account's own or one of its aliases, or a team's whose INBOX
+    the account may post to (issue 15): sending as it is allowed."""
     recipient = find_recipient(tx, address)
+    if recipient is not None and recipient.is_team:
+        return may_send_as(tx, account, recipient)
     return recipient is not None and recipient.id == account

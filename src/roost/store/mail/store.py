@@ -57,6 +57,7 @@ from roost.notify.api import Publisher
 from roost.store.api import (
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -78,6 +79,7 @@ from roost.store.api import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
     SortKey,
     Store,
     ThreadInfo,
@@ -86,6 +88,7 @@ from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engines.api import Engine, Row, Tx
 from roost.store.mail import (
     accounts,
+    acl,
     aliases,
     changes,
     devices,
@@ -223,6 +226,26 @@ class MailStore(Upkeep):
             self._writer.shutdown(wait=False)
 
     # --- domains and accounts
+
+    async def create_team(self, address: str, members: Sequence[str]) -> Account:
+        return await self._write(partial(accounts.create_team, address=address, members=members))
+
+    async def mailbox_rights(self, account: AccountId, mailbox: MailboxId) -> str:
+        return await self._read(partial(acl.rights, account=account, mailbox=mailbox))
+
+    async def get_acl(self, mailbox: MailboxId) -> list[AclEntry]:
+        return await self._read(partial(acl.get_acl, mailbox=mailbox))
+
+    async def set_rights(self, mailbox: MailboxId, address: str, rights: str) -> str:
+        return await self._write(
+            partial(acl.set_rights, mailbox_id=mailbox, address=address, new=rights)
+        )
+
+    async def delete_rights(self, mailbox: MailboxId, address: str) -> None:
+        await self._write(partial(acl.delete_rights, mailbox_id=mailbox, address=address))
+
+    async def shared_mailboxes(self, account: AccountId) -> list[SharedMailbox]:
+        return await self._read(partial(acl.shared_mailboxes, account=account))
 
     async def add_domain(self, domain: str) -> None:
         await self._write(partial(accounts.add_domain, domain=domain))
