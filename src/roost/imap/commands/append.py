@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from roost.delivery import analyse, find_copy
-from roost.errors import MailError, MailErrorKind
+from roost.imap.access import destination, require
 from roost.imap.commands.catenate import BadUrl, assemble
 from roost.imap.commands.flags import normalise_flags
 from roost.imap.reply import Reply, bad, no, ok
@@ -71,6 +71,8 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
     verb = "UID REPLACE" if cmd.uid else "REPLACE"
     if view.readonly:
         return no("Mailbox is read-only", "READ-ONLY")
+    assert s.access is not None
+    require(s.access, "te")  # the old message goes, as by STORE \Deleted and EXPUNGE
     old = _target(view, cmd)
     if old is None:
         if not cmd.uid:
@@ -106,13 +108,10 @@ def _target(view: SelectedMailbox, cmd: c.Replace) -> Uid | None:
 
 
 async def _destination(s: Session, name: str) -> Mailbox | None:
-    assert s.account is not None
-    try:
-        return await s.store.find_mailbox(s.account.id, s.decode_mailbox(name))
-    except MailError as exc:
-        if exc.kind is MailErrorKind.NONEXISTENT:
-            return None
-        raise
+    """The mailbox to add to; None (TRYCREATE) if there is none the user may add to and
+    may look up (roost.imap.access.destination)."""
+    target = await destination(s, s.decode_mailbox(name))
+    return None if target is None else target.mailbox
 
 
 def spooled_size(messages: Sequence[c.AppendMessage]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from roost.errors import MailError, MailErrorKind
+from roost.imap.access import destination, require
 from roost.imap.reply import Reply, bad, no, ok
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged_status
@@ -22,16 +22,16 @@ async def copy(s: Session, cmd: c.Copy) -> Reply:
         return no("Mailbox is read-only", "READ-ONLY")
     if not cmd.uid and view.exists and not view.valid_msns(cmd.seqset):
         return bad("Message sequence number out of range")
-    try:
-        dest = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
-    except MailError as exc:
-        if exc.kind is MailErrorKind.NONEXISTENT:
-            return no("No such mailbox", "TRYCREATE")
-        raise
+    if cmd.move:
+        assert s.access is not None
+        require(s.access, "te")  # RFC 6851 §3.3: MOVE removes as STORE \Deleted + EXPUNGE
+    dest = await destination(s, s.decode_mailbox(cmd.mailbox))
+    if dest is None:
+        return no("No such mailbox", "TRYCREATE")
     uids = view.resolve(cmd.seqset, uid=cmd.uid)
     if not uids:
         return ok(f"{verb} completed (no messages)")
-    result = await s.store.copy(view.mailbox_id, uids, dest.id, move=cmd.move)
+    result = await s.store.copy(view.mailbox_id, uids, dest.mailbox.id, move=cmd.move)
     if not result.dest_uids:
         return ok(f"{verb} completed (no messages)")
     code = (

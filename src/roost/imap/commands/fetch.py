@@ -142,7 +142,9 @@ async def _fetch_chunk(
         await s.send(cached_fetch.render(stored, view, rows, utf8=s.utf8))
         return
     metas = await s.store.fetch_meta(view.mailbox_id, uids)
-    marks_seen = not view.readonly and any(
+    # RFC 4314 §4 FETCH: without "s", reading a body leaves \Seen as it was.
+    may_see = s.access is None or s.access.may("s")
+    marks_seen = (not view.readonly and may_see) and any(
         (isinstance(i, c.FetchBody) and not i.peek) or i in ("RFC822", "RFC822.TEXT") for i in items
     )
     new_flags: dict[int, MessageFlags] = {}

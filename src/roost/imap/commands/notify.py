@@ -161,6 +161,11 @@ async def _message_changes(s: Session, state: Notifications, mailbox_id: Mailbox
     except MailError:
         state.baselines.pop(mailbox_id, None)  # deleted since: its LIST said so
         return b""
+    assert s.account is not None
+    if mailbox.account_id != s.account.id:
+        # A shared mailbox's hint (roost.notify.many): NOTIFY watches the user's own
+        # mailboxes; its store name must not be mistaken for one of theirs.
+        return b""
     if not state.watches_messages(mailbox, None):
         state.baselines.pop(mailbox_id, None)
         return b""

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from roost.imap.access import find, require
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from roost.imap.session import Session
 
 NOT_RECENT = (Uid(0), Uid(0))
+# RFC 4314 §4 SELECT: with none of these the mailbox is READ-ONLY.
+WRITE_RIGHTS = "swite"
 
 
 async def select(s: Session, cmd: c.Select) -> Reply:
@@ -32,22 +35,26 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         s.deselect()
         # RFC 9051 §6.3.2: tell the client where the old mailbox's responses end.
         await s.send(untagged("OK [CLOSED] Previous mailbox closed"))
-    mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
+    access = await find(s, s.decode_mailbox(cmd.mailbox))
+    require(access, "r")
+    mailbox = access.mailbox
+    # RFC 4314 §4: read-only unless the user may change something in it.
+    readonly = cmd.readonly or not any(right in access.rights for right in WRITE_RIGHTS)
     # Independent reads (and the \Recent claim), asked of the store at once.
     (uids, modseq), recent, unseen, keywords = await asyncio.gather(
         s.store.uids(mailbox.id),
-        _claim_recent(s, mailbox.id, cmd),
+        _claim_recent(s, mailbox.id, readonly),
         _first_unseen(s, mailbox.id),
         s.store.keywords(mailbox.id),
     )
-    if cmd.readonly and not s.rev2:
+    if readonly and not s.rev2:
         recent = await _examined_recent(s, mailbox.id, uids)
     view = SelectedMailbox(
         mailbox_id=mailbox.id,
         uidvalidity=mailbox.uidvalidity,
         uids=uids,
         modseq=modseq,
-        readonly=cmd.readonly,
+        readonly=readonly,
         recent=recent,
         keywords=keywords,
     )
@@ -64,20 +71,20 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     lines.append(untagged(f"OK [HIGHESTMODSEQ {modseq}] Highest"))
     lines.append(untagged(f"OK [MAILBOXID ({mailbox_id(mailbox)})] Ok"))
     if s.rev2:
-        name = s.render_mailbox(mailbox.name)
+        name = s.render_mailbox(access.name)
         lines.append(untagged(b'LIST () "/" ' + name))
     await s.send(b"".join(lines))
-    s.select(view)
+    s.select(view, access)
     if cmd.qresync is not None and cmd.qresync.uidvalidity == mailbox.uidvalidity:
         await _resync(s, view, cmd.qresync)
     return ok(
         f"{'EXAMINE' if cmd.readonly else 'SELECT'} completed",
-        "READ-ONLY" if cmd.readonly else "READ-WRITE",
+        "READ-ONLY" if readonly else "READ-WRITE",
     )
 
 
-async def _claim_recent(s: Session, mailbox: MailboxId, cmd: c.Select) -> tuple[Uid, Uid]:
-    if s.rev2 or cmd.readonly:
+async def _claim_recent(s: Session, mailbox: MailboxId, readonly: bool) -> tuple[Uid, Uid]:
+    if s.rev2 or readonly:
         return NOT_RECENT
     return await s.store.claim_recent(mailbox)
 
@@ -123,8 +130,8 @@ async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
 
 async def close(s: Session, cmd: c.Close) -> Reply:
     view = s.selected
-    assert view is not None
-    if not view.readonly:
+    assert view is not None and s.access is not None
+    if not view.readonly and s.access.may("e"):  # RFC 4314 §4: CLOSE expunges only with "e"
         # RFC 9051 §6.4.1: expunge silently, no EXPUNGE responses.
         await s.store.expunge(view.mailbox_id)
     s.deselect()
@@ -141,6 +148,8 @@ async def expunge(s: Session, cmd: c.Expunge) -> Reply:
     assert view is not None
     if view.readonly:
         return no("Mailbox is read-only", "READ-ONLY")
+    assert s.access is not None
+    require(s.access, "e")
     uids = view.resolve(cmd.uids, uid=True) if cmd.uids is not None else None
     if uids == []:
         return ok("EXPUNGE completed")

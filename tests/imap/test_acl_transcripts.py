@@ -1,0 +1,259 @@
+"""ACL (RFC 4314) and the shared namespaces (RFC 2342) as transcripts: alice (the scene's
+account) shares with bob, a team's mailboxes appear under Shared/, rights are enforced per
+command and a right taken away takes effect on the next command (issue 15)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.imap.transcript import ADDRESS, Scene
+
+BOB = "bob@example.org"
+NOTE = "Subject: Note\n\nhello\n"
+
+
+def acl_transcript(tmp_path: Path, script: str, *, team: bool = False) -> None:
+    """Connection 1 is alice, 2 and 3 are bob; with team, support@ has both as members."""
+
+    async def main() -> None:
+        async with Scene(tmp_path) as scene:
+            await scene.add_user(BOB)
+            if team:
+                await scene.store.create_team("support@example.org", [ADDRESS, BOB])
+            await scene.login(1)
+            await scene.login(2, 3, address=BOB)
+            await scene.run(script, messages={"note": NOTE})
+
+    asyncio.run(main())
+
+
+def test_capability_and_namespace(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a CAPABILITY
+        S1: re:\\* CAPABILITY .* ACL RIGHTS=texk .*
+        S1: a OK ...
+        C1: b NAMESPACE
+        S1: * NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))
+        S1: b OK NAMESPACE completed
+        """,
+    )
+
+
+def test_sharing_a_mailbox_with_bob(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a CREATE Projects
+        S1: a OK ...
+        C1: b APPEND Projects {note}
+        S1: b OK ...
+        C2: c LIST "" "Other Users/*"
+        S2: c OK LIST completed
+        C2: d SELECT "Other Users/alice/Projects"
+        S2: d NO [NONEXISTENT] No such mailbox
+        C1: e SETACL Projects bob@example.org lr
+        S1: e OK SETACL completed
+        C1: f GETACL Projects
+        S1: * ACL "Projects" "alice@example.org" "lrswipkxtea" "bob@example.org" "lr"
+        S1: f OK GETACL completed
+        C2: g LIST "" "*"
+        S2: * LIST (\\HasNoChildren) "/" "INBOX"
+        S2: ...
+        S2: * LIST (\\HasNoChildren \\Junk) "/" "Junk"
+        S2: * LIST (\\Noselect \\HasChildren) "/" "Other Users"
+        S2: * LIST (\\Noselect \\HasChildren) "/" "Other Users/alice"
+        S2: * LIST (\\HasNoChildren) "/" "Other Users/alice/Projects"
+        S2: * LIST (\\HasNoChildren \\Sent) "/" "Sent"
+        S2: ...
+        S2: g OK LIST completed
+        C2: h MYRIGHTS "Other Users/alice/Projects"
+        S2: * MYRIGHTS "Other Users/alice/Projects" "lr"
+        S2: h OK MYRIGHTS completed
+        C2: i SELECT "Other Users/alice/Projects"
+        S2: * FLAGS (...)
+        S2: ...
+        S2: i OK [READ-ONLY] SELECT completed
+        C2: j FETCH 1 (FLAGS BODY[HEADER.FIELDS (SUBJECT)])
+        S2: * 1 FETCH (FLAGS (\\Recent) BODY[HEADER.FIELDS (SUBJECT)] {17}
+        S2: Subject: Note
+        S2:
+        S2: )
+        S2: j OK FETCH completed
+        C2: k STORE 1 +FLAGS (\\Flagged)
+        S2: k NO [READ-ONLY] Mailbox is read-only
+        C2: l APPEND "Other Users/alice/Projects" {note}
+        S2: l NO [NOPERM] Permission denied
+        C2: m GETACL "Other Users/alice/Projects"
+        S2: m NO [NOPERM] Permission denied
+        C2: n SETACL "Other Users/alice/Projects" bob@example.org lrswi
+        S2: n NO [NOPERM] Permission denied
+        C2: o CREATE "Other Users/alice/Projects/Mine"
+        S2: o NO [NOPERM] Permission denied
+        C2: p DELETE "Other Users/alice/Projects"
+        S2: p NO [NOPERM] Permission denied
+        C2: q STATUS "Other Users/alice/Projects" (MESSAGES UNSEEN)
+        S2: * STATUS "Other Users/alice/Projects" (MESSAGES 1 UNSEEN 1)
+        S2: q OK STATUS completed
+        """,
+    )
+
+
+def test_granted_rights_are_enforced_per_flag_kind(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a APPEND INBOX {note}
+        S1: a OK ...
+        C1: b SETACL INBOX bob@example.org lrs
+        S1: b OK SETACL completed
+        C2: c SELECT "Other Users/alice/INBOX"
+        S2: ...
+        S2: c OK [READ-WRITE] SELECT completed
+        C2: d STORE 1 +FLAGS.SILENT (\\Seen)
+        S2: d OK STORE completed
+        C2: e STORE 1 +FLAGS (\\Deleted)
+        S2: e NO [NOPERM] Permission denied
+        C2: f STORE 1 +FLAGS ($Label1)
+        S2: f NO [NOPERM] Permission denied
+        C2: g EXPUNGE
+        S2: g NO [NOPERM] Permission denied
+        C2: h MOVE 1 INBOX
+        S2: h NO [NOPERM] Permission denied
+        C2: i COPY 1 INBOX
+        S2: i OK [COPYUID ...] COPY completed
+        C1: j SETACL INBOX bob@example.org +twe
+        S1: j OK SETACL completed
+        C2: k STORE 1 +FLAGS (\\Deleted $Label1)
+        S2: ...
+        S2: * 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent \\Seen $Label1))
+        S2: k OK STORE completed
+        C2: l EXPUNGE
+        S2: * 1 EXPUNGE
+        S2: * 0 RECENT
+        S2: l OK EXPUNGE completed
+        """,
+    )
+
+
+def test_a_mailbox_without_lookup_does_not_exist(tmp_path: Path) -> None:
+    # "i" alone (a drop box): bob may add mail, and learns nothing else of it.
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a CREATE Drop
+        S1: a OK ...
+        C1: b SETACL Drop bob@example.org i
+        S1: b OK SETACL completed
+        C2: c LIST "" "Other Users/*"
+        S2: c OK LIST completed
+        C2: d APPEND "Other Users/alice/Drop" {note}
+        S2: d OK [APPENDUID ...] APPEND completed
+        C2: e SELECT "Other Users/alice/Drop"
+        S2: e NO [NONEXISTENT] No such mailbox
+        C2: f STATUS "Other Users/alice/Drop" (MESSAGES)
+        S2: f NO [NONEXISTENT] No such mailbox
+        C2: g MYRIGHTS "Other Users/alice/Drop"
+        S2: * MYRIGHTS "Other Users/alice/Drop" "i"
+        S2: g OK MYRIGHTS completed
+        C2: h GETACL "Other Users/alice/Drop"
+        S2: h NO [NONEXISTENT] No such mailbox
+        C2: i DELETE "Other Users/alice/Drop"
+        S2: i NO [NONEXISTENT] No such mailbox
+        C2: j SUBSCRIBE "Other Users/alice/Drop"
+        S2: j NO [NONEXISTENT] No such mailbox
+        C1: k STATUS Drop (MESSAGES)
+        S1: * STATUS "Drop" (MESSAGES 1)
+        S1: k OK STATUS completed
+        """,
+    )
+
+
+def test_revoked_read_right_ends_the_session_at_the_next_command(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a APPEND INBOX {note}
+        S1: a OK ...
+        C1: b SETACL INBOX bob@example.org lr
+        S1: b OK SETACL completed
+        C2: c SELECT "Other Users/alice/INBOX"
+        S2: ...
+        S2: c OK [READ-ONLY] SELECT completed
+        C3: d LIST "" "Other Users/%/%"
+        S3: * LIST (\\HasNoChildren) "/" "Other Users/alice/INBOX"
+        S3: d OK LIST completed
+        C1: e DELETEACL INBOX bob@example.org
+        S1: e OK DELETEACL completed
+        C2: f FETCH 1 (FLAGS)
+        S2: * BYE Access to the selected mailbox was revoked
+        C3: g LIST "" "Other Users/%/%"
+        S3: g OK LIST completed
+        """,
+    )
+
+
+def test_a_granted_mailbox_wakes_the_idling_grantee(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a SETACL INBOX bob@example.org lr
+        S1: a OK SETACL completed
+        C2: b SELECT "Other Users/alice/INBOX"
+        S2: ...
+        S2: b OK [READ-ONLY] SELECT completed
+        C2: c IDLE
+        S2: + idling
+        C1: d APPEND INBOX {note}
+        S1: d OK ...
+        P2:
+        S2: * 1 EXISTS
+        S2: * 0 RECENT
+        C1: e SETACL INBOX bob@example.org l
+        S1: e OK SETACL completed
+        P2:
+        S2: * BYE Access to the selected mailbox was revoked
+        """,
+    )
+
+
+def test_team_mailboxes_under_shared(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C2: a LIST "" "Shared/*"
+        S2: * LIST (\\Noselect \\HasChildren) "/" "Shared/support"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/Archive"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/Drafts"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/INBOX"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/Junk"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/Sent"
+        S2: * LIST (\\HasNoChildren) "/" "Shared/support/Trash"
+        S2: a OK LIST completed
+        C2: b CREATE "Shared/support/Escalated"
+        S2: b OK [MAILBOXID ...] CREATE completed
+        C1: c MYRIGHTS "Shared/support/Escalated"
+        S1: * MYRIGHTS "Shared/support/Escalated" "lrswipkxte"
+        S1: c OK MYRIGHTS completed
+        C1: d GETACL "Shared/support/INBOX"
+        S1: d NO [NOPERM] Permission denied
+        C2: e APPEND "Shared/support/INBOX" {note}
+        S2: e OK ...
+        C1: f SELECT "Shared/support/INBOX"
+        S1: ...
+        S1: f OK [READ-WRITE] SELECT completed
+        C1: g RENAME "Shared/support/Escalated" "Shared/support/Urgent"
+        S1: g OK RENAME completed
+        C1: h RENAME "Shared/support/Urgent" Mine
+        S1: h NO [CANNOT] A mailbox cannot move to another owner
+        C2: i DELETE "Shared/support/Urgent"
+        S2: i OK DELETE completed
+        C2: j CREATE "Shared/nobody/X"
+        S2: j NO [NOPERM] Permission denied
+        C2: k CREATE "Shared/support"
+        S2: k NO [NOPERM] Permission denied
+        """,
+        team=True,
+    )
