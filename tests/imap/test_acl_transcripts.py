@@ -257,3 +257,68 @@ def test_team_mailboxes_under_shared(tmp_path: Path) -> None:
         """,
         team=True,
     )
+
+
+def test_team_members_each_have_their_own_seen(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a ENABLE QRESYNC IMAP4rev2
+        S1: ...
+        S1: a OK ...
+        C2: b ENABLE QRESYNC IMAP4rev2
+        S2: ...
+        S2: b OK ...
+        C2: c APPEND "Shared/support/INBOX" {note}
+        S2: c OK ...
+        C2: d APPEND "Shared/support/INBOX" (\\Seen) {note}
+        S2: d OK ...
+        C1: e SELECT "Shared/support/INBOX"
+        S1: ...
+        S1: e OK [READ-WRITE] SELECT completed
+        C2: f SELECT "Shared/support/INBOX"
+        S2: ...
+        S2: f OK [READ-WRITE] SELECT completed
+        C1: g FETCH 1:2 (FLAGS)
+        S1: * 1 FETCH (FLAGS ())
+        S1: * 2 FETCH (FLAGS ())
+        S1: g OK FETCH completed
+        C2: h FETCH 1:2 (FLAGS)
+        S2: * 1 FETCH (FLAGS ())
+        S2: * 2 FETCH (FLAGS (\\Seen))
+        S2: h OK FETCH completed
+        C2: i IDLE
+        S2: + idling
+        C1: j STORE 1 +FLAGS (\\Seen)
+        S1: re:\\* 1 FETCH \\(UID 1 FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+        S1: j OK STORE completed
+        P2:
+        C1: k STORE 1 +FLAGS (\\Flagged)
+        S1: re:\\* 1 FETCH \\(UID 1 FLAGS \\(\\\\Flagged \\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+        S1: k OK STORE completed
+        P2:
+        S2: re:\\* 1 FETCH \\(UID 1 FLAGS \\(\\\\Flagged\\) MODSEQ \\(\\d+\\)\\)
+        C2: DONE
+        S2: i OK IDLE terminated
+        C2: l STATUS "Shared/support/INBOX" (UNSEEN)
+        S2: * STATUS "Shared/support/INBOX" (UNSEEN 1)
+        S2: l OK STATUS completed
+        C1: m UID SEARCH UNSEEN
+        S1: * ESEARCH (TAG "m") UID ALL 2
+        S1: m OK UID SEARCH completed
+        C2: n UID SEARCH SEEN
+        S2: * ESEARCH (TAG "n") UID ALL 2
+        S2: n OK UID SEARCH completed
+        C1: o FETCH 2 BODY[]
+        S1: * 2 FETCH (BODY[] {24}
+        S1: Subject: Note
+        S1:
+        S1: hello
+        S1: re: FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)
+        S1: o OK FETCH completed
+        C2: p FETCH 2 (FLAGS)
+        S2: * 2 FETCH (FLAGS (\\Seen))
+        S2: p OK FETCH completed
+        """,
+        team=True,
+    )

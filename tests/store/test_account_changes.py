@@ -276,6 +276,7 @@ DROP TABLE devices;
 DROP TABLE out_of_office;
 DROP TABLE auto_replies;
 DROP TABLE sent_client_ids;
+DROP TABLE private_seen;
 DROP TABLE acl;
 PRAGMA user_version = 9;
 """

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from roost.auth.passwords import verify_password
 from roost.errors import MailErrorKind
-from roost.model import MailboxId, ModSeq
-from roost.store.api import ALL_RIGHTS, AclEntry, Store
-from tests.store.contract import account_inbox, append, contract, make, refused
+from roost.model import ANSWERED, DELETED, FLAGGED, SEEN, AccountId, MailboxId, ModSeq
+from roost.store.api import ALL_RIGHTS, AclEntry, FlagMode, HasFlag, Mailbox, Not, Store
+from tests.store.contract import account_inbox, append, contract, highest, make, refused
 
 
 @contract
@@ -124,3 +124,85 @@ async def test_a_rights_change_hints_the_grantee(store: Store) -> None:
     await store.delete_rights(inbox.id, "bob@example.org")
     revoked, _ = await store.mailbox_changes_since(bob.id, ModSeq(0))
     assert revoked > granted
+
+
+# ----- \Seen per member of a team mailbox ------------------------------------------------
+
+
+async def _team_inbox(store: Store) -> tuple[AccountId, AccountId, Mailbox]:
+    alice, _ = await account_inbox(store, "alice@example.org")
+    bob, _ = await account_inbox(store, "bob@example.org")
+    team = await store.create_team("support@example.org", [alice.address, bob.address])
+    return alice.id, bob.id, await store.find_mailbox(team.id, "INBOX")
+
+
+@contract
+async def test_seen_is_each_members_own_and_other_flags_are_shared(store: Store) -> None:
+    alice, bob, inbox = await _team_inbox(store)
+    uids = await append(store, inbox, make("one"), make("two"))
+    start = await highest(store, inbox)
+    await store.store_flags(inbox.id, uids[:1], FlagMode.ADD, frozenset({SEEN}), viewer=alice)
+    after_alice = await highest(store, inbox)
+    assert after_alice > start
+    seen = {m.uid: m.flags for m in await store.fetch_flags(inbox.id, uids, viewer=alice)}
+    assert seen == {uids[0]: frozenset({SEEN}), uids[1]: frozenset()}
+    assert all(not m.flags for m in await store.fetch_flags(inbox.id, uids, viewer=bob))
+    # Counters and searches are per member too.
+    assert (await store.status(inbox.id, viewer=alice)).unseen == 1
+    assert (await store.status(inbox.id, viewer=bob)).unseen == 2
+    unseen = Not(HasFlag(SEEN))
+    assert await store.search(inbox.id, unseen, viewer=alice) == uids[1:]
+    assert await store.search(inbox.id, unseen, viewer=bob) == uids
+    assert await store.search(inbox.id, HasFlag(SEEN), viewer=alice) == uids[:1]
+    # Alice's change is hers: bob's changes since before it list nothing.
+    assert (await store.changes_since(inbox.id, start, viewer=bob)).changed == ()
+    [mine] = (await store.changes_since(inbox.id, start, viewer=alice)).changed
+    assert (mine.uid, mine.modseq, mine.flags) == (uids[0], after_alice, frozenset({SEEN}))
+    # \Flagged is the team's: both see it, each with their own \Seen.
+    result = await store.store_flags(
+        inbox.id, uids, FlagMode.ADD, frozenset({FLAGGED, SEEN}), viewer=bob
+    )
+    assert [m.flags for m in result.changed] == [frozenset({FLAGGED, SEEN})] * 2
+    for_alice = await store.changes_since(inbox.id, after_alice, viewer=alice)
+    assert [m.flags for m in for_alice.changed] == [
+        frozenset({FLAGGED, SEEN}),
+        frozenset({FLAGGED}),
+    ]
+    assert (await store.status(inbox.id, viewer=bob)).unseen == 0
+    # Marking unread is private too; MODSEQ keeps rising for each.
+    before = await highest(store, inbox)
+    await store.store_flags(inbox.id, uids[:1], FlagMode.REMOVE, frozenset({SEEN}), viewer=alice)
+    [back] = (await store.changes_since(inbox.id, before, viewer=alice)).changed
+    assert back.flags == frozenset({FLAGGED}) and back.modseq > before
+    assert (await store.changes_since(inbox.id, before, viewer=bob)).changed == ()
+    metas = await store.fetch_meta(inbox.id, uids, viewer=bob)
+    assert [m.flags for m in metas] == [frozenset({FLAGGED, SEEN})] * 2
+
+
+@contract
+async def test_private_seen_goes_with_its_message(store: Store) -> None:
+    alice, _, inbox = await _team_inbox(store)
+    uids = await append(store, inbox, make("one"), make("two"))
+    await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({SEEN, DELETED}), viewer=alice)
+    await store.store_flags(inbox.id, uids[1:], FlagMode.REMOVE, frozenset({DELETED}))
+    assert await store.expunge(inbox.id) == uids[:1]
+    await append(store, inbox, make("three"))
+    status = await store.status(inbox.id, viewer=alice)
+    assert (status.messages, status.unseen) == (2, 1)
+
+
+@contract
+async def test_private_seen_and_unchangedsince(store: Store) -> None:
+    alice, bob, inbox = await _team_inbox(store)
+    uids = await append(store, inbox, make("one"))
+    known = await highest(store, inbox)
+    await store.store_flags(inbox.id, uids, FlagMode.ADD, frozenset({SEEN}), viewer=alice)
+    # Alice's read mark is news to alice only: bob's conditional store still applies.
+    result = await store.store_flags(
+        inbox.id, uids, FlagMode.ADD, frozenset({FLAGGED}), known, viewer=bob
+    )
+    assert result.modified == () and len(result.changed) == 1
+    result = await store.store_flags(
+        inbox.id, uids, FlagMode.ADD, frozenset({ANSWERED}), known, viewer=alice
+    )
+    assert result.modified == (uids[0],)

@@ -275,6 +275,7 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
         conn.execute("DROP TABLE out_of_office")
         conn.execute("DROP TABLE auto_replies")
         conn.execute("DROP TABLE sent_client_ids")
+        conn.execute("DROP TABLE private_seen")  # 22
         conn.execute("DROP TABLE acl")  # 21
         undo_small_blobs(conn, tmp_path)  # 17
         conn.execute("PRAGMA user_version = 12")

@@ -44,6 +44,11 @@ class Visible:
         """The account that owns it (and whose quota it counts against)."""
         return self.mailbox.account_id
 
+    @property
+    def private_seen(self) -> bool:
+        """A team's mailbox: each member has their own \\Seen (roost.store.mail.private)."""
+        return self.prefix.startswith(SHARED + "/")
+
     def may(self, rights: str) -> bool:
         return all(right in self.rights for right in rights)
 

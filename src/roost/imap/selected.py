@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from roost.model import SYSTEM_FLAGS, MailboxId, ModSeq, Msn, Uid, UidValidity
+from roost.model import SYSTEM_FLAGS, AccountId, MailboxId, ModSeq, Msn, Uid, UidValidity
 from roost.proto.imap.responses import flag_list
 from roost.proto.imap.seqset import SeqSet, compress
 from roost.store.api import Changes, MessageFlags
@@ -65,6 +65,7 @@ class SelectedMailbox:
         "uidonly",
         "uids",
         "uidvalidity",
+        "viewer",
     )
 
     def __init__(
@@ -77,8 +78,12 @@ class SelectedMailbox:
         readonly: bool,
         recent: tuple[int, int] = (0, 0),
         keywords: Iterable[str] = (),
+        viewer: AccountId | None = None,
     ) -> None:
         self.mailbox_id = mailbox_id
+        # Issue 15: in a team mailbox, the member whose own \Seen the store reads and
+        # changes (roost.store.mail.private); None elsewhere.
+        self.viewer = viewer
         self.uidvalidity = uidvalidity
         self.uids = array("I", uids)
         self.modseq = modseq

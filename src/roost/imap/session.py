@@ -318,7 +318,9 @@ class Session:
         if view is None:
             return
         try:
-            changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+            changes = await self.store.changes_since(
+                view.mailbox_id, view.modseq, viewer=view.viewer
+            )
         except MailError as exc:
             if exc.kind is not MailErrorKind.NONEXISTENT:
                 raise

@@ -66,6 +66,7 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         _MODES[cmd.mode],
         flags,
         None if cmd.unchangedsince is None else ModSeq(cmd.unchangedsince),
+        viewer=view.viewer,
     )
     for changed, previous in zip(result.changed, result.previous, strict=True):
         # Not heard again at the next sync: the flags this STORE answers with, or with
@@ -77,7 +78,7 @@ async def store(s: Session, cmd: c.Store) -> Reply:
             view.note_reported(changed.uid, changed.modseq)
     if not cmd.silent:
         report = s.reporting()
-        current = await s.store.fetch_flags(view.mailbox_id, uids)
+        current = await s.store.fetch_flags(view.mailbox_id, uids, viewer=view.viewer)
         await s.send(b"".join(view.flag_fetch(m, report) for m in current))
     verb = f"{'UID ' if cmd.uid else ''}STORE"
     if result.modified:

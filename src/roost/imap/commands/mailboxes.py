@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from roost.imap.access import find, place, require, visible
+from roost.imap.access import Visible, find, place, require, visible
 from roost.imap.namespaces import NAMESPACE_RESPONSE
 from roost.imap.reply import Reply, bad, no, ok
-from roost.model import ModSeq
+from roost.model import AccountId, ModSeq
 from roost.proto.imap import commands as c
 from roost.proto.imap.listpattern import ListPattern
 from roost.proto.imap.responses import untagged
@@ -128,8 +128,15 @@ async def status(s: Session, cmd: c.Status) -> Reply:
         await s.enable_condstore()
     mailbox = await find(s, s.decode_mailbox(cmd.mailbox))
     require(mailbox, "r")  # RFC 4314 §4 STATUS
-    await s.send(status_line(s, await s.store.status(mailbox.mailbox.id), cmd.items, mailbox.name))
+    status = await s.store.status(mailbox.mailbox.id, viewer=_viewer(s, mailbox))
+    await s.send(status_line(s, status, cmd.items, mailbox.name))
     return ok("STATUS completed")
+
+
+def _viewer(s: Session, mailbox: Visible) -> AccountId | None:
+    """Whose \\Seen UNSEEN counts: the user's own in a team mailbox (issue 15)."""
+    assert s.account is not None
+    return s.account.id if mailbox.private_seen else None
 
 
 def status_line(
@@ -214,7 +221,7 @@ async def list_(s: Session, cmd: c.List) -> Reply:
         line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
         if cmd.status_items and mailbox is not None and found[name].may("r"):
-            status = await s.store.status(mailbox.id)
+            status = await s.store.status(mailbox.id, viewer=_viewer(s, found[name]))
             await s.send(status_line(s, status, cmd.status_items, name))
     return ok(f"{verb} completed")
 

@@ -11,7 +11,7 @@ from roost.imap.access import find, require
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.selected import SelectedMailbox
-from roost.model import SEEN, MailboxId, ModSeq, Uid
+from roost.model import SEEN, AccountId, MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.responses import untagged
 from roost.proto.imap.seqset import absent, clip, compress, render_runs
@@ -40,11 +40,12 @@ async def select(s: Session, cmd: c.Select) -> Reply:
     mailbox = access.mailbox
     # RFC 4314 §4: read-only unless the user may change something in it.
     readonly = cmd.readonly or not any(right in access.rights for right in WRITE_RIGHTS)
+    viewer = s.account.id if access.private_seen else None
     # Independent reads (and the \Recent claim), asked of the store at once.
     (uids, modseq), recent, unseen, keywords = await asyncio.gather(
         s.store.uids(mailbox.id),
         _claim_recent(s, mailbox.id, readonly),
-        _first_unseen(s, mailbox.id),
+        _first_unseen(s, mailbox.id, viewer),
         s.store.keywords(mailbox.id),
     )
     if readonly and not s.rev2:
@@ -57,6 +58,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         readonly=readonly,
         recent=recent,
         keywords=keywords,
+        viewer=viewer,
     )
     lines = [view.flags_responses(), untagged(f"{view.exists} EXISTS")]
     if not s.rev2:
@@ -96,17 +98,17 @@ async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) 
     return (uids[-count], Uid(uids[-1] + 1)) if 0 < count <= len(uids) else NOT_RECENT
 
 
-async def _first_unseen(s: Session, mailbox: MailboxId) -> list[Uid]:
+async def _first_unseen(s: Session, mailbox: MailboxId, viewer: AccountId | None) -> list[Uid]:
     """IMAP4rev1's OK [UNSEEN n]: the first message without \\Seen (rev2 dropped it)."""
     if s.rev2:
         return []
-    return await s.store.search(mailbox, Not(HasFlag(SEEN)), limit=1)
+    return await s.store.search(mailbox, Not(HasFlag(SEEN)), limit=1, viewer=viewer)
 
 
 async def _resync(s: Session, view: SelectedMailbox, since: c.QResync) -> None:
     """RFC 7162 §3.2.5.1: what changed after the client's modseq, from the change log and
     the tombstones; the cost follows the number of changes, not the mailbox size."""
-    changes = await s.store.changes_since(view.mailbox_id, ModSeq(since.modseq))
+    changes = await s.store.changes_since(view.mailbox_id, ModSeq(since.modseq), viewer=view.viewer)
     known = since.known_uids
     largest = max(view.uids[-1] if view.uids else 0, max(changes.expunged, default=0))
     if changes.complete_since(since.modseq):

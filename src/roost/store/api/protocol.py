@@ -177,7 +177,10 @@ class MailboxStore(Protocol):
 
     async def set_subscribed(self, account: AccountId, name: str, subscribed: bool) -> None: ...
 
-    async def status(self, mailbox: MailboxId) -> MailboxStatus: ...
+    async def status(self, mailbox: MailboxId, *, viewer: AccountId | None = None) -> MailboxStatus:
+        """With viewer (a team mailbox's member): UNSEEN counts what they have not read
+        (their own \\Seen; see MessageStore)."""
+        ...
 
     async def mailbox_changes_since(
         self, account: AccountId, modseq: ModSeq
@@ -187,7 +190,14 @@ class MailboxStore(Protocol):
 
 
 class MessageStore(Protocol):
-    """Messages in a mailbox, and the changes of a mailbox and of a whole account."""
+    """Messages in a mailbox, and the changes of a mailbox and of a whole account.
+
+    `viewer` (issue 15): the user a call reads or changes a team mailbox for. Each member
+    has their own \\Seen there; the other flags are shared. With a viewer, flags and MODSEQ
+    are as that user sees them (their \\Seen; a message's MODSEQ is the later of its shared
+    and of their own change), searches test their \\Seen, and STORE of \\Seen changes only
+    theirs: under a new MODSEQ of the mailbox that the other members' changes_since does
+    not list, so each user's MODSEQ stream strictly increases and only they hear of it."""
 
     # --- messages
     async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
@@ -208,7 +218,9 @@ class MessageStore(Protocol):
         longer recent for later callers."""
         ...
 
-    async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
+    async def fetch_flags(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageFlags]:
         """Flags of the existing messages among uids, ascending by uid."""
         ...
 
@@ -217,12 +229,19 @@ class MessageStore(Protocol):
         grows), each once (compared case-insensitively), sorted case-insensitively."""
         ...
 
-    async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
+    async def fetch_meta(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageMeta]:
         """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
         ...
 
     async def fetch_fields(
-        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+        self,
+        mailbox: MailboxId,
+        uids: Sequence[Uid],
+        fields: Sequence[MessageField],
+        *,
+        viewer: AccountId | None = None,
     ) -> list[FieldRow]:
         """(uid, *values of fields in the order given) of the existing messages among uids,
         ascending by uid. Reads only what those fields need, so that reading a few of them
@@ -245,6 +264,8 @@ class MessageStore(Protocol):
         mode: FlagMode,
         flags: frozenset[str],
         unchangedsince: ModSeq | None = None,
+        *,
+        viewer: AccountId | None = None,
     ) -> FlagResult:
         """Changes flags; every message whose flags actually change gets one new modseq
         (the same for the whole call). Messages that no longer exist are skipped."""
@@ -276,20 +297,36 @@ class MessageStore(Protocol):
         ...
 
     async def search(
-        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        *,
+        limit: int | None = None,
+        viewer: AccountId | None = None,
     ) -> list[Uid]:
         """Uids of the messages matching query, ascending; only the first `limit` if given."""
         ...
 
-    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
+    async def sort(
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        keys: Sequence[SortKey],
+        *,
+        viewer: AccountId | None = None,
+    ) -> list[Uid]:
         """The uids matching query, ordered by keys, ties in uid order (RFC 5256 §3)."""
         ...
 
-    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
+    async def thread_info(
+        self, mailbox: MailboxId, query: Query, *, viewer: AccountId | None = None
+    ) -> list[ThreadInfo]:
         """What threading needs of the messages matching query, in uid order."""
         ...
 
-    async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
+    async def changes_since(
+        self, mailbox: MailboxId, modseq: ModSeq, *, viewer: AccountId | None = None
+    ) -> Changes:
         """What changed after modseq. A modseq of 0 returns every message."""
         ...
 
