@@ -322,3 +322,63 @@ def test_team_members_each_have_their_own_seen(tmp_path: Path) -> None:
         """,
         team=True,
     )
+
+
+def test_notify_follows_shared_mailboxes_as_rights_change(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C2: a NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName)) (SUBTREE "Other Users" (MessageNew MessageExpunge MailboxName))
+        S2: a OK NOTIFY completed
+        C2: b IDLE
+        S2: + idling
+        C1: c SETACL INBOX bob@example.org lr
+        S1: c OK SETACL completed
+        P2:
+        S2: * LIST () "/" "Other Users/alice/INBOX"
+        C1: d APPEND INBOX {note}
+        S1: d OK ...
+        P2:
+        S2: re:\\* STATUS "Other Users/alice/INBOX" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1\\)
+        C1: e SETACL INBOX bob@example.org l
+        S1: e OK SETACL completed
+        P2:
+        C1: f APPEND INBOX {note}
+        S1: f OK ...
+        P2:
+        C1: g DELETEACL INBOX bob@example.org
+        S1: g OK DELETEACL completed
+        P2:
+        S2: * LIST (\\NonExistent) "/" "Other Users/alice/INBOX"
+        C2: DONE
+        S2: b OK IDLE terminated
+        """,
+    )
+
+
+def test_notify_reports_a_members_own_unseen_in_a_team_mailbox(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C2: a NOTIFY SET (SUBTREE "Shared" (MessageNew MessageExpunge FlagChange))
+        S2: a OK NOTIFY completed
+        C1: b APPEND "Shared/support/INBOX" {note}
+        S1: b OK ...
+        C2: c NOOP
+        S2: re:\\* STATUS "Shared/support/INBOX" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1\\)
+        S2: c OK NOOP completed
+        C1: d SELECT "Shared/support/INBOX"
+        S1: ...
+        S1: d OK [READ-WRITE] SELECT completed
+        C1: e STORE 1 +FLAGS.SILENT (\\Seen)
+        S1: e OK STORE completed
+        C2: f NOOP
+        S2: f OK NOOP completed
+        C1: g STORE 1 +FLAGS.SILENT (\\Flagged)
+        S1: g OK STORE completed
+        C2: h NOOP
+        S2: re:\\* STATUS "Shared/support/INBOX" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1\\)
+        S2: h OK NOOP completed
+        """,
+        team=True,
+    )
