@@ -382,3 +382,38 @@ def test_notify_reports_a_members_own_unseen_in_a_team_mailbox(tmp_path: Path) -
         """,
         team=True,
     )
+
+
+def test_a_team_mailbox_counts_against_the_teams_quota(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Scene(tmp_path) as scene:
+            await scene.add_user(BOB)
+            team = await scene.store.create_team("support@example.org", [ADDRESS, BOB])
+            await scene.store.set_quota(team.id, None, 1)
+            await scene.store.set_quota(scene.account.id, None, 10)
+            await scene.login(1)
+            await scene.run(
+                """
+                C1: a APPEND "Shared/support/INBOX" {note}
+                S1: a OK ...
+                C1: b APPEND "Shared/support/Archive" {note}
+                S1: b NO [OVERQUOTA] ...
+                C1: c APPEND INBOX {note}
+                S1: c OK ...
+                C1: d GETQUOTAROOT "Shared/support/Sent"
+                S1: * QUOTAROOT "Shared/support/Sent" "Shared/support"
+                S1: * QUOTA "Shared/support" (MESSAGE 1 1)
+                S1: d OK GETQUOTAROOT completed
+                C1: e GETQUOTA "Shared/support"
+                S1: * QUOTA "Shared/support" (MESSAGE 1 1)
+                S1: e OK GETQUOTA completed
+                C1: f GETQUOTA ""
+                S1: * QUOTA "" (MESSAGE 1 10)
+                S1: f OK GETQUOTA completed
+                C1: g GETQUOTA "Shared/sales"
+                S1: g NO [NONEXISTENT] No such quota root
+                """,
+                messages={"note": NOTE},
+            )
+
+    asyncio.run(main())
