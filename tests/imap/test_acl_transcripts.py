@@ -417,3 +417,24 @@ def test_a_team_mailbox_counts_against_the_teams_quota(tmp_path: Path) -> None:
             )
 
     asyncio.run(main())
+
+
+def test_subscriptions_to_team_mailboxes_are_each_members_own(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C2: a SUBSCRIBE "Shared/support/INBOX"
+        S2: a OK SUBSCRIBE completed
+        C2: b LSUB "" "Shared/*"
+        S2: * LSUB () "/" "Shared/support/INBOX"
+        S2: b OK LSUB completed
+        C1: c LSUB "" "Shared/*"
+        S1: c OK LSUB completed
+        C1: d LIST (SUBSCRIBED) "" "Shared/*"
+        S1: d OK LIST completed
+        C3: e LIST (SUBSCRIBED) "" "Shared/*"
+        S3: * LIST (\\HasNoChildren \\Subscribed) "/" "Shared/support/INBOX"
+        S3: e OK LIST completed
+        """,
+        team=True,
+    )
