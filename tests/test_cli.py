@@ -492,6 +492,10 @@ def test_team_add_and_list(roost: Roost, data_dir: Path) -> None:
     )
     assert login(data_dir, "support@example.org", "") is None  # nobody logs in to a team
     assert login(data_dir, "support@example.org", "!team") is None
+    assert roost("user", "list").out == "alice@example.org\nbob@example.org\n"
+    passwd = roost("user", "passwd", "support@example.org", stdin="secret\n")
+    assert passwd.status == 1 and "team" in passwd.err
+    assert login(data_dir, "support@example.org", "secret") is None
     again = roost("team", "add", "support@example.org", "--member", "alice@example.org")
     assert again.status == 1 and again.err
     nobody = roost("team", "add", "sales@example.org", "--member", "nobody@example.org")

@@ -122,6 +122,9 @@ def create_team(tx: Tx, address: str, members: Sequence[str]) -> Account:
 
 def set_password(tx: Tx, address: str, password_hash: str) -> None:
     account = _require_account(tx, address)
+    if account.is_team:
+        # Issue 15: a password would make the team an account someone logs in to.
+        raise MailError(MailErrorKind.CANNOT, f"{address} is a team: nobody logs in to it")
     tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account.id))
 
 
