@@ -438,3 +438,33 @@ def test_subscriptions_to_team_mailboxes_are_each_members_own(tmp_path: Path) ->
         """,
         team=True,
     )
+
+
+def test_a_team_folder_a_member_may_not_see_stays_unseen_when_its_name_is_tried(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with Scene(tmp_path) as scene:
+            await scene.add_user(BOB)
+            team = await scene.store.create_team("support@example.org", [ADDRESS, BOB])
+            hidden = await scene.store.create_mailbox(team.id, "Managers")
+            await scene.store.delete_rights(hidden.id, BOB)
+            await scene.login(2, address=BOB)
+            await scene.run(
+                """
+                C2: a CREATE "Shared/support/Managers"
+                S2: a NO [NOPERM] Permission denied
+                C2: b CREATE "Shared/support/Nothing/Here"
+                S2: b NO [NOPERM] Permission denied
+                C2: c RENAME "Shared/support/Junk" "Shared/support/Managers"
+                S2: c NO [NOPERM] Permission denied
+                C2: d CREATE "Shared/support/Visible"
+                S2: d OK [MAILBOXID ...] CREATE completed
+                C2: e CREATE "Shared/support/Visible"
+                S2: e NO [ALREADYEXISTS] mailbox exists
+                C2: f LIST "" "Shared/support/M*"
+                S2: f OK LIST completed
+                """
+            )
+
+    asyncio.run(main())

@@ -4,10 +4,13 @@ STATUS APPENDLIMIT from RFC 7889 and DELETED-STORAGE from RFC 9208)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from roost.imap.access import Visible, find, place, require, visible
+from roost.errors import MailError, MailErrorKind
+from roost.imap.access import Visible, find, place, require, shared, visible
 from roost.imap.namespaces import NAMESPACE_RESPONSE
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import AccountId, ModSeq
@@ -63,9 +66,26 @@ async def create(s: Session, cmd: c.Create) -> Reply:
     uses = {"\\" + u[1:].capitalize() for u in uses}
     if not uses <= SPECIAL_USES or len(uses) > 1:
         return no("Unsupported special-use attribute", "USEATTR")
-    owner, name = await place(s, name)
-    created = await s.store.create_mailbox(owner, name, next(iter(uses), None))
+    owner, there = await place(s, name)
+    async with _unseen_taken(s, owner, name):
+        created = await s.store.create_mailbox(owner, there, next(iter(uses), None))
     return ok("CREATE completed", f"MAILBOXID ({mailbox_id(created)})")
+
+
+@contextlib.asynccontextmanager
+async def _unseen_taken(s: Session, owner: AccountId, name: str) -> AsyncIterator[None]:
+    """A name taken in someone else's tree by a mailbox the user may not look up is
+    refused as any name they may not create there (NOPERM), not as taken: that would tell
+    them it exists (RFC 4314 §4)."""
+    try:
+        yield
+    except MailError as exc:
+        assert s.account is not None
+        if exc.kind is not MailErrorKind.ALREADY_EXISTS or owner == s.account.id:
+            raise
+        if not any(v.name == name and v.may("l") for v in await shared(s)):
+            raise MailError(MailErrorKind.NO_PERMISSION, "Permission denied") from None
+        raise
 
 
 async def delete(s: Session, cmd: c.Delete) -> Reply:
@@ -89,10 +109,11 @@ async def rename(s: Session, cmd: c.Rename) -> Reply:
         return no("INBOX already exists", "ALREADYEXISTS")
     source = await find(s, old)
     require(source, "x")  # RFC 4314 §4 RENAME: "x" on the old name, "k" where it goes
-    owner, new = await place(s, new)
+    owner, there = await place(s, new)
     if owner != source.account:
         return no("A mailbox cannot move to another owner", "CANNOT")
-    await s.store.rename_mailbox(owner, source.mailbox.name, new)
+    async with _unseen_taken(s, owner, new):
+        await s.store.rename_mailbox(owner, source.mailbox.name, there)
     return ok("RENAME completed")
 
 
