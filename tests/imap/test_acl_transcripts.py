@@ -468,3 +468,41 @@ def test_a_team_folder_a_member_may_not_see_stays_unseen_when_its_name_is_tried(
             )
 
     asyncio.run(main())
+
+
+def test_copies_out_of_and_into_a_team_mailbox_keep_the_users_read_state(tmp_path: Path) -> None:
+    acl_transcript(
+        tmp_path,
+        """
+        C1: a ENABLE IMAP4rev2
+        S1: ...
+        S1: a OK ...
+        C1: b APPEND "Shared/support/INBOX" {note}
+        S1: b OK ...
+        C1: c APPEND "Shared/support/INBOX" {note}
+        S1: c OK ...
+        C1: d SELECT "Shared/support/INBOX"
+        S1: ...
+        S1: d OK [READ-WRITE] SELECT completed
+        C1: e STORE 1 +FLAGS.SILENT (\\Seen)
+        S1: e OK STORE completed
+        C1: f COPY 1:2 Archive
+        S1: f OK [COPYUID ...] COPY completed
+        C1: g COPY 1:2 "Shared/support/Archive"
+        S1: g OK [COPYUID ...] COPY completed
+        C1: h SELECT Archive
+        S1: ...
+        S1: h OK [READ-WRITE] SELECT completed
+        C1: i FETCH 1:2 (FLAGS)
+        S1: * 1 FETCH (FLAGS (\\Seen))
+        S1: * 2 FETCH (FLAGS ())
+        S1: i OK FETCH completed
+        C1: j STATUS "Shared/support/Archive" (MESSAGES UNSEEN)
+        S1: * STATUS "Shared/support/Archive" (MESSAGES 2 UNSEEN 1)
+        S1: j OK STATUS completed
+        C2: k STATUS "Shared/support/Archive" (MESSAGES UNSEEN)
+        S2: * STATUS "Shared/support/Archive" (MESSAGES 2 UNSEEN 2)
+        S2: k OK STATUS completed
+        """,
+        team=True,
+    )
