@@ -53,8 +53,8 @@ async def _owner(s: Session, mailbox: Visible) -> str | None:
     if mailbox.owned:
         return s.account.address
     shared = await s.store.shared_mailboxes(s.account.id)
-    found = next(m for m in shared if m.mailbox.id == mailbox.mailbox.id)
-    return None if found.team else found.owner
+    found = next((m for m in shared if m.mailbox.id == mailbox.mailbox.id), None)
+    return None if found is None or found.team else found.owner
 
 
 async def setacl(s: Session, cmd: c.SetAcl) -> Reply:
