@@ -110,6 +110,8 @@ def test_granted_rights_are_enforced_per_flag_kind(tmp_path: Path) -> None:
         C1: b SETACL INBOX bob@example.org lrs
         S1: b OK SETACL completed
         C2: c SELECT "Other Users/alice/INBOX"
+        S2: * FLAGS (...)
+        S2: * OK [PERMANENTFLAGS (\\Seen)] Flags permitted
         S2: ...
         S2: c OK [READ-WRITE] SELECT completed
         C2: d STORE 1 +FLAGS.SILENT (\\Seen)

@@ -59,6 +59,7 @@ async def select(s: Session, cmd: c.Select) -> Reply:
         recent=recent,
         keywords=keywords,
         viewer=viewer,
+        writable="".join(right for right in "stw" if right in access.rights),
     )
     lines = [view.flags_responses(), untagged(f"{view.exists} EXISTS")]
     if not s.rev2:
