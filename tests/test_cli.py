@@ -496,8 +496,20 @@ def test_team_add_and_list(roost: Roost, data_dir: Path) -> None:
     passwd = roost("user", "passwd", "support@example.org", stdin="secret\n")
     assert passwd.status == 1 and "team" in passwd.err
     assert login(data_dir, "support@example.org", "secret") is None
-    again = roost("team", "add", "support@example.org", "--member", "alice@example.org")
-    assert again.status == 1 and again.err
+    # Adding to an existing team, and taking out.
+    assert roost("user", "add", "carol@example.org", stdin="secret\n").status == 0
+    more = roost("team", "add", "support@example.org", "--member", "carol@example.org")
+    assert more.status == 0
+    assert "carol@example.org lrswipkxte" in roost("team", "list").out
+    gone = roost("team", "remove", "support@example.org", "--member", "bob@example.org")
+    assert gone.status == 0
+    assert roost("team", "list").out == (
+        "support@example.org: alice@example.org lrswipkxte, carol@example.org lrswipkxte\n"
+    )
+    assert roost("acl", "list", "support@example.org", "Sent").out.count("\t") == 4
+    user = roost("team", "add", "alice@example.org", "--member", "bob@example.org")
+    assert user.status == 1 and "not a team" in user.err
+    assert roost("team", "remove", "alice@example.org", "--member", "bob@example.org").status == 1
     nobody = roost("team", "add", "sales@example.org", "--member", "nobody@example.org")
     assert nobody.status == 1 and "nobody@example.org" in nobody.err
     assert roost("team", "add", "sales@example.org").status == 1  # no member

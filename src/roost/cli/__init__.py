@@ -5,7 +5,7 @@
     roost ... user quota ADDRESS [--storage SIZE] [--messages N]
     roost ... domain add|list|delete [DOMAIN]
     roost ... alias add|list|delete ...
-    roost ... team add ADDRESS --member USER [--member USER...] | team list
+    roost ... team add|remove ADDRESS --member USER [--member USER...] | team list
     roost ... acl set OWNER MAILBOX USER RIGHTS | acl delete OWNER MAILBOX USER | acl list OWNER
     roost ... queue list|flush|delete [ID...]
     roost ... devices list [--user ADDRESS] | wipe|delete --user ADDRESS DEVICE_ID

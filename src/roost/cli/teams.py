@@ -13,7 +13,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from roost.cli import CommandError, address_argument
-from roost.store.api import AclEntry, Mailbox, Store, changed_rights
+from roost.store.api import MEMBER_RIGHTS, AclEntry, Mailbox, Store, changed_rights
 
 if TYPE_CHECKING:
     from roost.cli import Context
@@ -22,12 +22,20 @@ if TYPE_CHECKING:
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     team = groups.add_parser("team", help="manage team mailboxes (support@, sales@)")
     commands = team.add_subparsers(title="team commands", metavar="ACTION", required=True)
-    add = commands.add_parser("add", help="make a team mailbox at ADDRESS for its members")
+    add = commands.add_parser(
+        "add", help="make a team mailbox at ADDRESS for its members, or add members to one"
+    )
     add.add_argument("address", metavar="ADDRESS")
     add.add_argument(
         "--member", action="append", default=[], metavar="USER", help="a member (repeatable)"
     )
     add.set_defaults(command=add_team)
+    remove = commands.add_parser("remove", help="take members out of the team at ADDRESS")
+    remove.add_argument("address", metavar="ADDRESS")
+    remove.add_argument(
+        "--member", action="append", default=[], metavar="USER", help="a member (repeatable)"
+    )
+    remove.set_defaults(command=remove_members)
     listing = commands.add_parser("list", help="list the teams and their members")
     listing.set_defaults(command=list_teams)
 
@@ -59,10 +67,36 @@ def add_team(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError("a team needs at least one --member")
 
     async def add(store: Store) -> None:
-        await store.create_team(address, members)
+        team = await store.find_account(address)
+        if team is None:
+            await store.create_team(address, members)
+            return
+        if not team.is_team:
+            raise CommandError(f"{address} is a user, not a team")
+        # More members: each gets the members' rights on every team mailbox.
+        for mailbox in await store.list_mailboxes(team.id):
+            for member in members:
+                await store.set_rights(mailbox.id, member, MEMBER_RIGHTS)
 
     ctx.with_store(add)
     ctx.say(f"team {address}: {', '.join(members)}")
+    return 0
+
+
+def remove_members(ctx: Context, args: argparse.Namespace) -> int:
+    address = address_argument(args.address)
+    members = [address_argument(m) for m in args.member]
+
+    async def remove(store: Store) -> None:
+        team = await store.find_account(address)
+        if team is None or not team.is_team:
+            raise CommandError(f"no such team: {address}")
+        for mailbox in await store.list_mailboxes(team.id):
+            for member in members:
+                await store.delete_rights(mailbox.id, member)
+
+    ctx.with_store(remove)
+    ctx.say(f"team {address}: removed {', '.join(members)}")
     return 0
 
 

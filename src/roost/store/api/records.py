@@ -23,6 +23,7 @@ __all__ = [
     "ALL_RIGHTS",
     "IMAP_CLIENT",
     "IMAP_CLIENT_TYPE",
+    "MEMBER_RIGHTS",
     "TEAM_PASSWORD_HASH",
     "Account",
     "AccountChanges",
@@ -79,6 +80,9 @@ TEAM_PASSWORD_HASH = "!team"
 # RFC 4314 §2.1, in its order: lookup, read, seen, write, insert, post, create (k), delete
 # mailbox (x), delete messages (t), expunge, administer. A mailbox's owner holds them all.
 ALL_RIGHTS = "lrswipkxtea"
+# What a team's member holds on each team mailbox: everything but administering the rights
+# themselves ("a"), which stays with the operator (`roost acl`).
+MEMBER_RIGHTS = "lrswipkxte"
 
 
 def changed_rights(current: str, change: str) -> str:

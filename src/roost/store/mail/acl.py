@@ -26,6 +26,7 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import AccountId, MailboxId
 from roost.store.api import (
     ALL_RIGHTS,
+    MEMBER_RIGHTS,
     TEAM_PASSWORD_HASH,
     Account,
     AclEntry,
@@ -49,10 +50,6 @@ __all__ = [
     "shared_mailboxes",
     "tell_grantees",
 ]
-
-# What `roost team add` gives each member on every team mailbox: everything but
-# administering the rights themselves ("a"), which stays with the operator.
-MEMBER_RIGHTS = "lrswipkxte"
 
 _OBSOLETE = {"c": "k", "d": "xte"}
 
