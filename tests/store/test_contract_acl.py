@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from roost.auth.passwords import verify_password
 from roost.errors import MailErrorKind
-from roost.model import ANSWERED, DELETED, FLAGGED, SEEN, AccountId, MailboxId, ModSeq
+from roost.model import ANSWERED, DELETED, FLAGGED, SEEN, AccountId, MailboxId, ModSeq, Uid
 from roost.store.api import ALL_RIGHTS, AclEntry, FlagMode, HasFlag, Mailbox, Not, Store
 from tests.store.contract import account_inbox, append, contract, highest, make, refused
 
@@ -206,3 +206,19 @@ async def test_private_seen_and_unchangedsince(store: Store) -> None:
         inbox.id, uids, FlagMode.ADD, frozenset({ANSWERED}), known, viewer=alice
     )
     assert result.modified == (uids[0],)
+
+
+@contract
+async def test_searching_a_members_seen_costs_one_probe_however_scattered(store: Store) -> None:
+    # Every other message read: 1,100 separate runs, more than SQLite's expression depth
+    # allows as UID ranges, which is why the \Seen key probes the member's rows instead.
+    alice, bob, inbox = await _team_inbox(store)
+    uids: list[Uid] = []
+    for start in range(0, 2200, 550):
+        uids += await append(store, inbox, *(make(f"m{n}") for n in range(start, start + 550)))
+    read = uids[::2]
+    await store.store_flags(inbox.id, read, FlagMode.ADD, frozenset({SEEN}), viewer=alice)
+    assert await store.search(inbox.id, HasFlag(SEEN), viewer=alice) == read
+    assert await store.search(inbox.id, Not(HasFlag(SEEN)), viewer=alice) == uids[1::2]
+    assert await store.sort(inbox.id, HasFlag(SEEN), [], viewer=alice) == read
+    assert await store.search(inbox.id, HasFlag(SEEN), viewer=bob) == []

@@ -15,7 +15,7 @@ row alone: other members' `changes_since` does not list it, so the hint it publi
 them for nothing to report, and only the user who made it hears of it.
 
 Search, sort and thread see the viewer's \\Seen through `seen_query`, which turns the \\Seen
-key into the UIDs the viewer has read; UNSEEN counts the messages without a read row.
+key into SeenBy(viewer), a probe of their row; UNSEEN counts the messages without a read row.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from roost.store.api import (
     Not,
     Or,
     Query,
-    UidIn,
+    SeenBy,
 )
 from roost.store.engines.api import Tx
 from roost.store.mail.changes import advance
@@ -45,7 +45,7 @@ from roost.store.mail.changes import changes_since as shared_changes_since
 from roost.store.mail.flags import FLAG_COLUMNS, Flags, message_flags
 from roost.store.mail.lookup import get_mailbox
 from roost.store.mail.messages import define_keywords
-from roost.store.mail.query_sql import select_uids, uid_ranges
+from roost.store.mail.query_sql import select_uids
 
 __all__ = [
     "changes_since",
@@ -138,10 +138,15 @@ def changes_since(tx: Tx, mailbox: MailboxId, modseq: ModSeq, viewer: AccountId)
     """The mailbox's changes after modseq as the viewer sees them: the shared ones, and the
     messages whose \\Seen the viewer changed since."""
     changes = shared_changes_since(tx, mailbox, modseq)
-    mine = tx.all(_BY_UID + " AND modseq > ? ORDER BY uid", (mailbox, viewer, modseq))
+    # The messages whose \\Seen the viewer changed since, in one probe of their rows.
+    mine = tx.all(
+        "SELECT m.uid, m.modseq, m.system_flags, m.keywords FROM private_seen p "
+        "JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid "
+        "WHERE p.mailbox_id = ? AND p.account_id = ? AND p.modseq > ?",
+        (mailbox, viewer, modseq),
+    )
     known = {m.uid for m in changes.changed}
-    more = [Uid(row[0]) for row in mine if row[0] not in known]
-    extra = [message_flags(r) for r in select_uids(tx, FLAG_COLUMNS, mailbox, more)]
+    extra = [message_flags(row) for row in mine if row[0] not in known]
     merged = sorted([*changes.changed, *extra], key=lambda m: m.uid)
     return replace(changes, changed=tuple(overlay(tx, mailbox, viewer, merged)))
 
@@ -154,13 +159,9 @@ def unseen(tx: Tx, mailbox: MailboxId, viewer: AccountId, messages: int) -> int:
     return messages - (row[0] if row is not None else 0)
 
 
-def seen_query(tx: Tx, mailbox: MailboxId, viewer: AccountId, query: Query) -> Query:
-    """query with each \\Seen key turned into the UIDs the viewer has read."""
-    if not _mentions_seen(query):
-        return query
-    rows = tx.all(_BY_UID + " AND seen = 1 ORDER BY uid", (mailbox, viewer))
-    read = UidIn(tuple(uid_ranges([Uid(row[0]) for row in rows])))
-    return _replace_seen(query, read)
+def seen_query(query: Query, viewer: AccountId) -> Query:
+    """query with each \\Seen key turned into the viewer's own (SeenBy)."""
+    return _replace_seen(query, SeenBy(viewer)) if _mentions_seen(query) else query
 
 
 def _mentions_seen(query: Query) -> bool:
@@ -175,7 +176,7 @@ def _mentions_seen(query: Query) -> bool:
             return False
 
 
-def _replace_seen(query: Query, read: UidIn) -> Query:
+def _replace_seen(query: Query, read: SeenBy) -> Query:
     match query:
         case HasFlag(flag=flag) if flag.casefold() == SEEN.casefold():
             return read

@@ -577,7 +577,7 @@ class MailStore(Upkeep):
         viewer: AccountId | None = None,
     ) -> list[Uid]:
         def work(tx: Tx) -> list[Uid]:
-            mine = query if viewer is None else private.seen_query(tx, mailbox, viewer, query)
+            mine = query if viewer is None else private.seen_query(query, viewer)
             return msgs.search(tx, mailbox, mine, self._engine.text_index, limit)
 
         return await self._read(work)
@@ -591,7 +591,7 @@ class MailStore(Upkeep):
         viewer: AccountId | None = None,
     ) -> list[Uid]:
         def work(tx: Tx) -> list[Uid]:
-            mine = query if viewer is None else private.seen_query(tx, mailbox, viewer, query)
+            mine = query if viewer is None else private.seen_query(query, viewer)
             return sorting.sort(tx, mailbox, mine, keys)
 
         return await self._read(work)
@@ -600,7 +600,7 @@ class MailStore(Upkeep):
         self, mailbox: MailboxId, query: Query, *, viewer: AccountId | None = None
     ) -> list[ThreadInfo]:
         def work(tx: Tx) -> list[ThreadInfo]:
-            mine = query if viewer is None else private.seen_query(tx, mailbox, viewer, query)
+            mine = query if viewer is None else private.seen_query(query, viewer)
             return sorting.thread_info(tx, mailbox, mine)
 
         return await self._read(work)
