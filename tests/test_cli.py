@@ -514,3 +514,73 @@ def test_check_finds_repairs_and_finds_nothing_more(roost: Roost, data_dir: Path
     repaired = roost("check", "--repair")
     assert repaired.status == 0 and "repaired" in repaired.out, repaired
     assert roost("check").status == 0
+
+
+# ----- team and acl (issue 15) ---------------------------------------------------------
+
+
+def test_team_add_and_list(roost: Roost, data_dir: Path) -> None:
+    for user in ("alice@example.org", "bob@example.org"):
+        assert roost("user", "add", user, stdin="secret\n").status == 0
+    made = roost(
+        "team",
+        "add",
+        "support@example.org",
+        "--member",
+        "alice@example.org",
+        "--member",
+        "Bob@Example.org",
+    )
+    assert (made.status, made.out) == (
+        0,
+        "team support@example.org: alice@example.org, bob@example.org\n",
+    )
+    listed = roost("team", "list").out
+    assert (
+        listed == "support@example.org: alice@example.org lrswipkxte, bob@example.org lrswipkxte\n"
+    )
+    assert login(data_dir, "support@example.org", "") is None  # nobody logs in to a team
+    assert login(data_dir, "support@example.org", "!team") is None
+    assert roost("user", "list").out == "alice@example.org\nbob@example.org\n"
+    passwd = roost("user", "passwd", "support@example.org", stdin="secret\n")
+    assert passwd.status == 1 and "team" in passwd.err
+    assert login(data_dir, "support@example.org", "secret") is None
+    # Adding to an existing team, and taking out.
+    assert roost("user", "add", "carol@example.org", stdin="secret\n").status == 0
+    more = roost("team", "add", "support@example.org", "--member", "carol@example.org")
+    assert more.status == 0
+    assert "carol@example.org lrswipkxte" in roost("team", "list").out
+    gone = roost("team", "remove", "support@example.org", "--member", "bob@example.org")
+    assert gone.status == 0
+    assert roost("team", "list").out == (
+        "support@example.org: alice@example.org lrswipkxte, carol@example.org lrswipkxte\n"
+    )
+    assert roost("acl", "list", "support@example.org", "Sent").out.count("\t") == 4
+    user = roost("team", "add", "alice@example.org", "--member", "bob@example.org")
+    assert user.status == 1 and "not a team" in user.err
+    assert roost("team", "remove", "alice@example.org", "--member", "bob@example.org").status == 1
+    nobody = roost("team", "add", "sales@example.org", "--member", "nobody@example.org")
+    assert nobody.status == 1 and "nobody@example.org" in nobody.err
+    assert roost("team", "add", "sales@example.org").status == 1  # no member
+
+
+def test_acl_set_delete_list(roost: Roost) -> None:
+    for user in ("alice@example.org", "bob@example.org"):
+        assert roost("user", "add", user, stdin="secret\n").status == 0
+    assert roost("acl", "set", "alice@example.org", "Sent", "bob@example.org", "lr").out == (
+        "alice@example.org Sent: bob@example.org lr\n"
+    )
+    assert roost("acl", "set", "alice@example.org", "Sent", "bob@example.org", "+is").out == (
+        "alice@example.org Sent: bob@example.org lrsi\n"
+    )
+    assert (
+        roost("acl", "set", "alice@example.org", "Sent", "bob@example.org", "--", "-s").status == 0
+    )
+    assert roost("acl", "list", "alice@example.org").out == "Sent\tbob@example.org\tlri\n"
+    assert roost("acl", "list", "alice@example.org", "INBOX").out == ""
+    assert roost("acl", "delete", "alice@example.org", "Sent", "bob@example.org").status == 0
+    assert roost("acl", "list", "alice@example.org").out == ""
+    bad = roost("acl", "set", "alice@example.org", "Sent", "bob@example.org", "lrZ")
+    assert bad.status == 1 and "unknown right" in bad.err
+    assert roost("acl", "set", "alice@example.org", "Nope", "bob@example.org", "l").status == 1
+    assert roost("acl", "list", "nobody@example.org").status == 1

@@ -875,7 +875,7 @@ def test_namespace_id_noop_and_logout(run: Run) -> None:
         C1: c LOGIN alice@example.org secret
         S1: c OK ...
         C1: d NAMESPACE
-        S1: * NAMESPACE (("" "/")) NIL NIL
+        S1: * NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))
         S1: d OK NAMESPACE completed
         C1: e ID NIL
         S1: * ID ...

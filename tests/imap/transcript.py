@@ -147,6 +147,10 @@ class Scene:
         assert self._account is not None
         return self._account
 
+    async def add_user(self, address: str) -> Account:
+        """Another account, with the scene's password (log in with login(address=...))."""
+        return await self.store.create_account(address, password_hash())
+
     # --- connections -------------------------------------------------------------------
     async def client(self, name: int | str, *, keep_greeting: bool = False) -> Client:
         name = str(name)
@@ -169,11 +173,12 @@ class Scene:
     def session(self, name: int | str) -> Session:
         return self.clients[str(name)].session
 
-    async def login(self, *names: int) -> None:
-        """Logs connections in with LOGIN (not part of the checked transcript)."""
+    async def login(self, *names: int, address: str = ADDRESS) -> None:
+        """Logs connections in with LOGIN (not part of the checked transcript), as the
+        scene's account or as another made with PASSWORD (`add_user`)."""
         for name in names:
             client = await self.client(name)
-            await client.session.feed(f"L{name} LOGIN {ADDRESS} {PASSWORD}\r\n".encode())
+            await client.session.feed(f"L{name} LOGIN {address} {PASSWORD}\r\n".encode())
             lines = client.receive()
             assert lines and lines[-1].startswith(f"L{name} OK "), lines
             client.pending.clear()
@@ -237,8 +242,10 @@ class Scene:
         listener = client.session.listener
         assert listener is not None, f"{where}: connection {client.name} is not logged in"
         try:
-            # Hinted already (the event is set): wait() returns without suspending.
-            async with asyncio.timeout(0):
+            # Hinted already (the event is set): wait() returns without suspending, or, for
+            # a session that also listens to the owners of shared mailboxes
+            # (roost.notify.many), after one turn of the loop; nothing else runs meanwhile.
+            async with asyncio.timeout(1):
                 await listener.wait()
         except TimeoutError:
             raise AssertionError(f"{where}: the notifier did not wake {client.name}") from None

@@ -276,6 +276,8 @@ DROP TABLE devices;
 DROP TABLE out_of_office;
 DROP TABLE auto_replies;
 DROP TABLE sent_client_ids;
+DROP TABLE private_seen;
+DROP TABLE acl;
 CREATE TABLE aliases_before_20 (
     address TEXT PRIMARY KEY COLLATE NOCASE,
     account_id INTEGER NOT NULL REFERENCES accounts (id)

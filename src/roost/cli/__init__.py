@@ -5,6 +5,8 @@
     roost ... user quota ADDRESS [--storage SIZE] [--messages N]
     roost ... domain add|list|delete [DOMAIN]
     roost ... alias add|list|delete ...
+    roost ... team add|remove ADDRESS --member USER [--member USER...] | team list
+    roost ... acl set OWNER MAILBOX USER RIGHTS | acl delete OWNER MAILBOX USER | acl list OWNER
     roost ... queue list|flush|delete [ID...]
     roost ... devices list [--user ADDRESS] | wipe|delete --user ADDRESS DEVICE_ID
     roost ... check [--repair]
@@ -23,7 +25,7 @@ A command that would open a store that does not exist yet refuses, saying where 
 unless told --init: run from the wrong directory, `roost user list` must not quietly
 create (and list) an empty store. `serve` creates its store.
 
-Each group lives in its own module (serve, users, domains, aliases, queue, devices, check,
+Each group lives in its own module (serve, users, domains, aliases, teams, queue, devices, check,
 transfer, backup, migrate) and registers its subcommands on the parser. A subcommand is a function
 `(Context, argparse.Namespace) -> int`; it gets every dependency from the Context, which
 `main` builds once: the frozen Config, the standard streams, a way to open the store and a
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         migrate,
         queue,
         serve,
+        teams,
         transfer,
         users,
     )
@@ -200,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(groups)
     domains.register(groups)
     aliases.register(groups)
+    teams.register(groups)
     queue.register(groups)
     devices.register(groups)
     check.register(groups)

@@ -131,7 +131,8 @@ def set_user(ctx: Context, args: argparse.Namespace) -> int:
 def list_users(ctx: Context, args: argparse.Namespace) -> int:
     async def accounts(store: Store) -> list[tuple[str, frozenset[str] | None]]:
         found = sorted(await store.list_accounts(), key=lambda a: a.address)
-        return [(a.address, await store.account_services(a.id)) for a in found]
+        # A team (issue 15) is listed by `roost team list`, with its members.
+        return [(a.address, await store.account_services(a.id)) for a in found if not a.is_team]
 
     for address, services in ctx.with_store(accounts):
         ctx.say(address if services is None else f"{address}  ({_describe_services(services)})")

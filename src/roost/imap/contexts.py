@@ -39,7 +39,7 @@ class SearchContext:
 async def rerun(store: Store, view: SelectedMailbox) -> dict[str, set[int]]:
     """What each context's query finds now."""
     return {
-        tag: set(await store.search(view.mailbox_id, context.query))
+        tag: set(await store.search(view.mailbox_id, context.query, viewer=view.viewer))
         for tag, context in view.contexts.items()
     }
 

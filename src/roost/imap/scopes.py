@@ -3,7 +3,8 @@
 
 A Scope is evaluated against a mailbox's current name whenever it is needed, so
 "subscribed" and "subtree" follow subscriptions and renames made after the command.
-Every name it is matched against comes from the logged-in account's own mailboxes.
+Every name it is matched against is one the logged-in user sees: their own mailboxes', or
+a shared mailbox's name in their namespaces (roost.imap.namespaces).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from roost.imap.namespaces import is_shared_name
 from roost.proto.imap import commands as c
 
 SEP = "/"
@@ -30,7 +32,7 @@ class Scope:
             # mailbox "to which messages may be delivered" (RFC 5465 §6).
             return name == "INBOX"
         if kind == "PERSONAL":
-            return True  # the account's one namespace holds all its mailboxes
+            return not is_shared_name(name)  # not Other Users/ nor Shared/ (issue 15)
         if kind == "SUBSCRIBED":
             return subscribed
         if kind == "MAILBOXES":

@@ -29,7 +29,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from roost.model import SYSTEM_FLAGS, MailboxId, ModSeq, Msn, Uid, UidValidity
+from roost.model import (
+    DELETED,
+    SEEN,
+    SYSTEM_FLAGS,
+    AccountId,
+    MailboxId,
+    ModSeq,
+    Msn,
+    Uid,
+    UidValidity,
+)
 from roost.proto.imap.responses import flag_list
 from roost.proto.imap.seqset import SeqSet, compress
 from roost.store.api import Changes, MessageFlags
@@ -65,6 +75,8 @@ class SelectedMailbox:
         "uidonly",
         "uids",
         "uidvalidity",
+        "viewer",
+        "writable",
     )
 
     def __init__(
@@ -77,8 +89,16 @@ class SelectedMailbox:
         readonly: bool,
         recent: tuple[int, int] = (0, 0),
         keywords: Iterable[str] = (),
+        viewer: AccountId | None = None,
+        writable: str = "stw",
     ) -> None:
         self.mailbox_id = mailbox_id
+        # Issue 15: in a team mailbox, the member whose own \Seen the store reads and
+        # changes (roost.store.mail.private); None elsewhere.
+        self.viewer = viewer
+        # RFC 4314 §4: which flags the user may change, by right: "s" \Seen, "t" \Deleted,
+        # "w" the others (PERMANENTFLAGS says so).
+        self.writable = writable
         self.uidvalidity = uidvalidity
         self.uids = array("I", uids)
         self.modseq = modseq
@@ -266,10 +286,16 @@ class SelectedMailbox:
         if self.readonly:
             permanent = "OK [PERMANENTFLAGS ()] Read-only mailbox"
         else:
-            permanent = flag_list((*SYSTEM_FLAGS, *keywords, ANY_KEYWORD))
+            permanent = flag_list(
+                [f for f in (*SYSTEM_FLAGS, *keywords, ANY_KEYWORD) if self._may(f)]
+            )
             permanent = f"OK [PERMANENTFLAGS {permanent}] Flags permitted"
         self._unannounced = False
         return b"* FLAGS %s\r\n* %s\r\n" % (defined.encode(), permanent.encode())
+
+    def _may(self, flag: str) -> bool:
+        right = {SEEN: "s", DELETED: "t"}.get(flag, "w")
+        return right in self.writable
 
     def announcement(self) -> bytes:
         """The FLAGS responses if a keyword was rendered that the client has not been told

@@ -32,6 +32,7 @@ from roost.auth.throttle import Throttle
 from roost.config import Config
 from roost.errors import MailError, MailErrorKind, ProtocolError
 from roost.imap import contexts
+from roost.imap.access import Visible
 from roost.imap.codes import code_for
 from roost.imap.commands import COMMANDS
 from roost.imap.commands.auth import finish_authenticate
@@ -41,8 +42,9 @@ from roost.imap.commands.notify import Notifications, report
 from roost.imap.reply import ANSWERED, Reply, bad, no, ok
 from roost.imap.selected import Reporting, SelectedMailbox
 from roost.imap.states import NOT_AUTHENTICATED, State
-from roost.model import Uid
-from roost.notify.api import Listener, Notifier
+from roost.model import AccountId, Uid
+from roost.notify.api import Notifier
+from roost.notify.many import Listeners
 from roost.proto.imap import commands as c
 from roost.proto.imap import mutf7
 from roost.proto.imap.receiver import (
@@ -138,7 +140,9 @@ class Session:
         self.state = State.NOT_AUTHENTICATED
         self.account: Account | None = None
         self.selected: SelectedMailbox | None = None
-        self.listener: Listener | None = None
+        # The selected mailbox as this user sees it: its name and their rights (issue 15).
+        self.access: Visible | None = None
+        self.listener: Listeners | None = None
         self.notify: Notifications | None = None  # NOTIFY SET (RFC 5465)
         self.rev2 = False  # ENABLE IMAP4rev2
         self.utf8 = False  # ENABLE UTF8=ACCEPT (implied by IMAP4rev2)
@@ -167,11 +171,33 @@ class Session:
             await self._event(event)
         await self.flush()  # the client waits for these before it sends more
 
+    async def still_readable(self) -> bool:
+        """Issue 15: rights on a shared selected mailbox are read again before each command
+        and each push, so a right taken away takes effect at once. Without "r" the session
+        can show nothing more of the mailbox and ends with a BYE, as when it is deleted."""
+        access = self.access
+        if access is None or access.owned or self.account is None:
+            return True
+        rights = await self.store.mailbox_rights(self.account.id, access.mailbox.id)
+        if "r" in rights:
+            self.access = dataclasses.replace(access, rights=rights)
+            return True
+        await self.send(untagged_status("BYE", "Access to the selected mailbox was revoked"))
+        self.close()
+        return False
+
+    def watch(self, accounts: set[AccountId]) -> None:
+        """Hears the hints of these accounts too (owners of mailboxes shared with us)."""
+        if self.listener is not None:
+            self.listener.watch(accounts)
+
     async def push(self) -> None:
         """Notifier woke us during IDLE: report what changed, at once."""
         hinted = self.listener.drain() if self.listener is not None else set()
         if None in hinted and not await self._account_exists():
             await self.flush()  # its BYE
+            return
+        if not await self.still_readable():
             return
         await self.sync(allow_expunge=True)
         if self.notify is not None and not self.closed:
@@ -257,6 +283,8 @@ class Session:
         elif self.uidonly and uses_sequence_numbers(command):
             # RFC 9586 §3.1: after ENABLE UIDONLY, sequence numbers are an error.
             reply = bad("Use UIDs: UIDONLY is enabled", "UIDREQUIRED")
+        elif not await self.still_readable():
+            return  # a BYE went out: the selected mailbox's "r" was taken away
         else:
             started = time.monotonic()
             reply = await self._guard(entry.run(self, command))
@@ -318,7 +346,9 @@ class Session:
         if view is None:
             return
         try:
-            changes = await self.store.changes_since(view.mailbox_id, view.modseq)
+            changes = await self.store.changes_since(
+                view.mailbox_id, view.modseq, viewer=view.viewer
+            )
         except MailError as exc:
             if exc.kind is not MailErrorKind.NONEXISTENT:
                 raise
@@ -419,20 +449,22 @@ class Session:
             allow_on_loopback=self.config.allow_plaintext_auth_on_loopback,
         )
 
-    def select(self, view: SelectedMailbox) -> None:
+    def select(self, view: SelectedMailbox, access: Visible) -> None:
         view.uidonly = self.uidonly
         self.selected = view
+        self.access = access
         self.state = State.SELECTED
 
     def deselect(self) -> None:
         self.selected = None
+        self.access = None
         self.state = State.AUTHENTICATED
 
     def logged_in(self, account: Account) -> None:
         self.receiver.limit_literals(self.config.max_message_size)
         self.account = account
         self.state = State.AUTHENTICATED
-        self.listener = self.notifier.listen(account.id)
+        self.listener = Listeners(self.notifier, account.id)
 
     async def remember_client(self) -> None:
         """A logged-in client that said who it is (IMAP ID) is one of the account's devices:

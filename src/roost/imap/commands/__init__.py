@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from roost.imap.commands import (
+    acl,
     append,
     auth,
     compress,
@@ -61,6 +62,11 @@ COMMANDS: dict[type[c.Command], Entry] = {
     c.Append: Entry(AUTHENTICATED, append.append),
     c.Idle: Entry(AUTHENTICATED, idle.idle),
     c.Compress: Entry(AUTHENTICATED, compress.compress),
+    c.GetAcl: Entry(AUTHENTICATED, acl.getacl),
+    c.SetAcl: Entry(AUTHENTICATED, acl.setacl),
+    c.DeleteAcl: Entry(AUTHENTICATED, acl.deleteacl),
+    c.ListRights: Entry(AUTHENTICATED, acl.listrights),
+    c.MyRights: Entry(AUTHENTICATED, acl.myrights),
     c.GetQuota: Entry(AUTHENTICATED, quota.getquota),
     c.GetQuotaRoot: Entry(AUTHENTICATED, quota.getquotaroot),
     c.SetQuota: Entry(AUTHENTICATED, quota.setquota),

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from roost.delivery import analyse, find_copy
-from roost.errors import MailError, MailErrorKind
+from roost.imap.access import Visible, destination, require
 from roost.imap.commands.catenate import BadUrl, assemble
 from roost.imap.commands.flags import normalise_flags
 from roost.imap.reply import Reply, bad, no, ok
-from roost.model import ParsedMessage, Uid
+from roost.model import SEEN, ParsedMessage, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.binary_parts import without_nul
 from roost.proto.imap.cursor import SpooledLiteral
@@ -31,15 +31,16 @@ _PARSE_INLINE_LIMIT = 256 * 1024
 
 
 async def append(s: Session, cmd: c.Append) -> Reply:
-    mailbox = await _destination(s, cmd.mailbox)
-    if mailbox is None:
+    target = await destination(s, s.decode_mailbox(cmd.mailbox))
+    if target is None:
         return no("No such mailbox", "TRYCREATE")
     # Issue 9: spooled messages come back into memory only now, under the server's budget.
     async with s.inflight.hold(spooled_size(cmd.messages)):
-        return await _append(s, cmd, mailbox)
+        return await _append(s, cmd, target)
 
 
-async def _append(s: Session, cmd: c.Append, mailbox: Mailbox) -> Reply:
+async def _append(s: Session, cmd: c.Append, target: Visible) -> Reply:
+    mailbox = target.mailbox
     try:
         messages = [await _new_message(s, message) for message in cmd.messages]
     except BadUrl as exc:
@@ -49,6 +50,13 @@ async def _append(s: Session, cmd: c.Append, mailbox: Mailbox) -> Reply:
         if filed is not None:
             return ok("APPEND completed", f"APPENDUID {mailbox.uidvalidity} {filed}")
     result = await s.store.append(mailbox.id, messages)
+    if target.private_seen and s.account is not None:
+        # Issue 15: \Seen given with a message is the appender's own read state.
+        seen = [uid for uid, m in zip(result.uids, messages, strict=True) if SEEN in m.flags]
+        if seen:
+            await s.store.store_flags(
+                mailbox.id, seen, FlagMode.ADD, frozenset({SEEN}), viewer=s.account.id
+            )
     return ok(
         "APPEND completed", f"APPENDUID {result.uidvalidity} {compress(result.uids).decode()}"
     )
@@ -71,6 +79,8 @@ async def replace(s: Session, cmd: c.Replace) -> Reply:
     verb = "UID REPLACE" if cmd.uid else "REPLACE"
     if view.readonly:
         return no("Mailbox is read-only", "READ-ONLY")
+    assert s.access is not None
+    require(s.access, "te")  # the old message goes, as by STORE \Deleted and EXPUNGE
     old = _target(view, cmd)
     if old is None:
         if not cmd.uid:
@@ -106,13 +116,10 @@ def _target(view: SelectedMailbox, cmd: c.Replace) -> Uid | None:
 
 
 async def _destination(s: Session, name: str) -> Mailbox | None:
-    assert s.account is not None
-    try:
-        return await s.store.find_mailbox(s.account.id, s.decode_mailbox(name))
-    except MailError as exc:
-        if exc.kind is MailErrorKind.NONEXISTENT:
-            return None
-        raise
+    """The mailbox to add to; None (TRYCREATE) if there is none the user may add to and
+    may look up (roost.imap.access.destination)."""
+    target = await destination(s, s.decode_mailbox(name))
+    return None if target is None else target.mailbox
 
 
 def spooled_size(messages: Sequence[c.AppendMessage]) -> int:

@@ -108,7 +108,9 @@ async def _changed_since(s: Session, view: SelectedMailbox, cmd: c.Fetch) -> lis
     """RFC 7162 §3.1.4.1 CHANGEDSINCE (and §3.2.6 VANISHED): from the change log, so the
     cost follows the number of changes, not the size of the set or the mailbox."""
     assert cmd.changedsince is not None
-    changes = await s.store.changes_since(view.mailbox_id, ModSeq(cmd.changedsince))
+    changes = await s.store.changes_since(
+        view.mailbox_id, ModSeq(cmd.changedsince), viewer=view.viewer
+    )
     if cmd.uid:
         largest = view.uids[-1] if view.uids else 0
         wanted = [m.uid for m in changes.changed if cmd.seqset.contains(m.uid, largest)]
@@ -139,11 +141,13 @@ async def _fetch_chunk(
     stored = cached_fetch.plan(items, uidonly=view.uidonly)
     if stored is not None:
         # The sync path: only the columns these items need, and no per-item dispatch.
-        rows = await s.store.fetch_fields(view.mailbox_id, uids, stored.fields)
+        rows = await s.store.fetch_fields(view.mailbox_id, uids, stored.fields, viewer=view.viewer)
         await s.send(cached_fetch.render(stored, view, rows, utf8=s.utf8))
         return
-    metas = await s.store.fetch_meta(view.mailbox_id, uids)
-    marks_seen = not view.readonly and any(
+    metas = await s.store.fetch_meta(view.mailbox_id, uids, viewer=view.viewer)
+    # RFC 4314 §4 FETCH: without "s", reading a body leaves \Seen as it was.
+    may_see = s.access is None or s.access.may("s")
+    marks_seen = (not view.readonly and may_see) and any(
         (isinstance(i, c.FetchBody) and not i.peek) or i in ("RFC822", "RFC822.TEXT") for i in items
     )
     new_flags: dict[int, MessageFlags] = {}
@@ -151,7 +155,7 @@ async def _fetch_chunk(
         unseen = [m.uid for m in metas if SEEN not in m.flags]
         if unseen:
             result = await s.store.store_flags(
-                view.mailbox_id, unseen, FlagMode.ADD, frozenset({SEEN})
+                view.mailbox_id, unseen, FlagMode.ADD, frozenset({SEEN}), viewer=view.viewer
             )
             for changed in result.changed:
                 new_flags[changed.uid] = changed

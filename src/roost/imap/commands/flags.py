@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from roost.errors import ProtocolError
+from roost.imap.access import require
 from roost.imap.reply import Reply, bad, no, ok
 from roost.model import SYSTEM_FLAGS, ModSeq
 from roost.proto.imap import commands as c
@@ -36,6 +37,16 @@ def normalise_flags(flags: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def flag_rights(flags: Iterable[str], *, replace: bool = False) -> str:
+    r"""RFC 4314 §4 STORE: the rights that changing flags needs: "s" for \Seen, "t" for
+    \Deleted, "w" for any other. Replacing them all (STORE FLAGS) may change every kind,
+    so it needs all three."""
+    if replace:
+        return "stw"
+    kinds = {"\\Seen": "s", "\\Deleted": "t"}
+    return "".join(sorted({kinds.get(flag, "w") for flag in flags}))
+
+
 async def store(s: Session, cmd: c.Store) -> Reply:
     view = s.selected
     assert view is not None
@@ -45,6 +56,8 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         return bad("Message sequence number out of range")
     uids = view.resolve(cmd.seqset, uid=cmd.uid)
     flags = normalise_flags(cmd.flags)
+    assert s.access is not None
+    require(s.access, flag_rights(flags, replace=not cmd.mode))
     if cmd.unchangedsince is not None:
         await s.enable_condstore()
     result = await s.store.store_flags(
@@ -53,6 +66,7 @@ async def store(s: Session, cmd: c.Store) -> Reply:
         _MODES[cmd.mode],
         flags,
         None if cmd.unchangedsince is None else ModSeq(cmd.unchangedsince),
+        viewer=view.viewer,
     )
     for changed, previous in zip(result.changed, result.previous, strict=True):
         # Not heard again at the next sync: the flags this STORE answers with, or with
@@ -64,7 +78,7 @@ async def store(s: Session, cmd: c.Store) -> Reply:
             view.note_reported(changed.uid, changed.modseq)
     if not cmd.silent:
         report = s.reporting()
-        current = await s.store.fetch_flags(view.mailbox_id, uids)
+        current = await s.store.fetch_flags(view.mailbox_id, uids, viewer=view.viewer)
         await s.send(b"".join(view.flag_fetch(m, report) for m in current))
     verb = f"{'UID ' if cmd.uid else ''}STORE"
     if result.modified:

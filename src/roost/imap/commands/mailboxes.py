@@ -4,10 +4,16 @@ STATUS APPENDLIMIT from RFC 7889 and DELETED-STORAGE from RFC 9208)."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from roost.errors import MailError, MailErrorKind
+from roost.imap.access import Visible, find, place, require, shared, visible
+from roost.imap.namespaces import NAMESPACE_RESPONSE
 from roost.imap.reply import Reply, bad, no, ok
-from roost.model import ModSeq
+from roost.model import AccountId, ModSeq
 from roost.proto.imap import commands as c
 from roost.proto.imap.listpattern import ListPattern
 from roost.proto.imap.responses import untagged
@@ -60,8 +66,26 @@ async def create(s: Session, cmd: c.Create) -> Reply:
     uses = {"\\" + u[1:].capitalize() for u in uses}
     if not uses <= SPECIAL_USES or len(uses) > 1:
         return no("Unsupported special-use attribute", "USEATTR")
-    created = await s.store.create_mailbox(s.account.id, name, next(iter(uses), None))
+    owner, there = await place(s, name)
+    async with _unseen_taken(s, owner, name):
+        created = await s.store.create_mailbox(owner, there, next(iter(uses), None))
     return ok("CREATE completed", f"MAILBOXID ({mailbox_id(created)})")
+
+
+@contextlib.asynccontextmanager
+async def _unseen_taken(s: Session, owner: AccountId, name: str) -> AsyncIterator[None]:
+    """A name taken in someone else's tree by a mailbox the user may not look up is
+    refused as any name they may not create there (NOPERM), not as taken: that would tell
+    them it exists (RFC 4314 §4)."""
+    try:
+        yield
+    except MailError as exc:
+        assert s.account is not None
+        if exc.kind is not MailErrorKind.ALREADY_EXISTS or owner == s.account.id:
+            raise
+        if not any(v.name == name and v.may("l") for v in await shared(s)):
+            raise MailError(MailErrorKind.NO_PERMISSION, "Permission denied") from None
+        raise
 
 
 async def delete(s: Session, cmd: c.Delete) -> Reply:
@@ -69,9 +93,10 @@ async def delete(s: Session, cmd: c.Delete) -> Reply:
     name = s.decode_mailbox(cmd.mailbox)
     if name == "INBOX":
         return no("INBOX cannot be deleted", "CANNOT")
-    mailbox = await s.store.find_mailbox(s.account.id, name)
-    await s.store.delete_mailbox(s.account.id, name)
-    if s.selected is not None and s.selected.mailbox_id == mailbox.id:
+    target = await find(s, name)
+    require(target, "x")  # RFC 4314 §4 DELETE
+    await s.store.delete_mailbox(target.account, target.mailbox.name)
+    if s.selected is not None and s.selected.mailbox_id == target.mailbox.id:
         s.deselect()
     return ok("DELETE completed")
 
@@ -82,7 +107,13 @@ async def rename(s: Session, cmd: c.Rename) -> Reply:
     _check_name(new)
     if new == "INBOX":
         return no("INBOX already exists", "ALREADYEXISTS")
-    await s.store.rename_mailbox(s.account.id, old, new)
+    source = await find(s, old)
+    require(source, "x")  # RFC 4314 §4 RENAME: "x" on the old name, "k" where it goes
+    owner, there = await place(s, new)
+    if owner != source.account:
+        return no("A mailbox cannot move to another owner", "CANNOT")
+    async with _unseen_taken(s, owner, new):
+        await s.store.rename_mailbox(owner, source.mailbox.name, there)
     return ok("RENAME completed")
 
 
@@ -91,7 +122,8 @@ async def subscribe(s: Session, cmd: c.Subscribe | c.Unsubscribe) -> Reply:
     name = s.decode_mailbox(cmd.mailbox)
     on = isinstance(cmd, c.Subscribe)
     if on:
-        await s.store.find_mailbox(s.account.id, name)  # RFC 9051 §6.3.7: must exist
+        require(await find(s, name), "l")  # RFC 9051 §6.3.7: must exist; RFC 4314 §4
+    # Subscriptions are the user's own, by the name they see (a shared one too).
     await s.store.set_subscribed(s.account.id, name, on)
     return ok(f"{'SUBSCRIBE' if on else 'UNSUBSCRIBE'} completed")
 
@@ -104,7 +136,7 @@ async def account_modseq(s: Session) -> ModSeq:
 
 
 async def namespace(s: Session, cmd: c.Namespace) -> Reply:
-    await s.send(untagged('NAMESPACE (("" "/")) NIL NIL'))
+    await s.send(untagged(NAMESPACE_RESPONSE))  # roost.imap.namespaces
     return ok("NAMESPACE completed")
 
 
@@ -115,12 +147,22 @@ async def status(s: Session, cmd: c.Status) -> Reply:
         return bad(f"unknown STATUS item {sorted(unknown)[0]}")
     if "HIGHESTMODSEQ" in cmd.items:
         await s.enable_condstore()
-    mailbox = await s.store.find_mailbox(s.account.id, s.decode_mailbox(cmd.mailbox))
-    await s.send(status_line(s, await s.store.status(mailbox.id), cmd.items))
+    mailbox = await find(s, s.decode_mailbox(cmd.mailbox))
+    require(mailbox, "r")  # RFC 4314 §4 STATUS
+    status = await s.store.status(mailbox.mailbox.id, viewer=_viewer(s, mailbox))
+    await s.send(status_line(s, status, cmd.items, mailbox.name))
     return ok("STATUS completed")
 
 
-def status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
+def _viewer(s: Session, mailbox: Visible) -> AccountId | None:
+    """Whose \\Seen UNSEEN counts: the user's own in a team mailbox (issue 15)."""
+    assert s.account is not None
+    return s.account.id if mailbox.private_seen else None
+
+
+def status_line(
+    s: Session, st: MailboxStatus, items: tuple[str, ...], name: str | None = None
+) -> bytes:
     values: dict[str, int | str] = {
         "MESSAGES": st.messages,
         "UIDNEXT": st.mailbox.uidnext,
@@ -137,8 +179,8 @@ def status_line(s: Session, st: MailboxStatus, items: tuple[str, ...]) -> bytes:
     }
     values["MAILBOXID"] = f"({mailbox_id(st.mailbox)})"
     pairs = " ".join(f"{item} {values[item]}" for item in items if item in values)
-    name = s.render_mailbox(st.mailbox.name)
-    return untagged(b"STATUS " + name + f" ({pairs})".encode())
+    shown = s.render_mailbox(st.mailbox.name if name is None else name)
+    return untagged(b"STATUS " + shown + f" ({pairs})".encode())
 
 
 # --- LIST ------------------------------------------------------------------------
@@ -156,10 +198,24 @@ async def list_(s: Session, cmd: c.List) -> Reply:
     patterns = [ListPattern(reference + s.decode_list_name(p)) for p in cmd.patterns]
     selection = set(cmd.selection) | ({"SUBSCRIBED"} if cmd.lsub else set())
     returns = set(cmd.returns)
-    mailboxes = {m.name: m for m in await s.store.list_mailboxes(s.account.id)}
+    # RFC 4314 §4 LIST: a mailbox shows only to who may look it up ("l").
+    found = {v.name: v for v in await visible(s) if v.may("l")}
+    # A shared mailbox lists without its special use: the user's own Sent is their Sent,
+    # not the team's (a client would otherwise file its copies in either).
+    mailboxes = {
+        name: v.mailbox if v.owned else dataclasses.replace(v.mailbox, special_use=None)
+        for name, v in found.items()
+    }
+    # The namespaces' own levels ("Shared", "Shared/support") are names that hold others.
+    # A shared mailbox the user may not look up, above one they may, lists the same way.
+    holders = _ancestors({name for name, v in found.items() if not v.owned}) - set(found)
+    # A subscription to a shared name the user may no longer look up lists as
+    # \NonExistent, whether the mailbox exists or not (RFC 4314 §4: nothing leaks).
     subscribed = set(await s.store.list_subscriptions(s.account.id))
-    names = set(mailboxes) | (
-        subscribed | _ancestors(subscribed) if "SUBSCRIBED" in selection else set()
+    names = (
+        set(mailboxes)
+        | holders
+        | (subscribed | _ancestors(subscribed) if "SUBSCRIBED" in selection else set())
     )
     parents = {n.rsplit("/", 1)[0] for n in names if "/" in n}
     for name in sorted(names, key=lambda n: (n != "INBOX", n)):
@@ -178,13 +234,16 @@ async def list_(s: Session, cmd: c.List) -> Reply:
         if "SPECIAL-USE" in selection and (mailbox is None or not mailbox.special_use):
             continue
         attrs = _attributes(name, mailbox, parents, subscribed, selection | returns, cmd.lsub)
+        if name in holders:
+            attrs = ["\\Noselect", "\\HasChildren"]
         if cmd.lsub and parent_only:
             attrs = ["\\Noselect"]  # RFC 3501 §6.3.9: an unsubscribed parent, listed by "%"
         line = f'{verb} ({" ".join(attrs)}) "/" '.encode()
         line += s.render_mailbox(name) + child_info.encode()
         await s.send(untagged(line))
-        if cmd.status_items and mailbox is not None:
-            await s.send(status_line(s, await s.store.status(mailbox.id), cmd.status_items))
+        if cmd.status_items and mailbox is not None and found[name].may("r"):
+            status = await s.store.status(mailbox.id, viewer=_viewer(s, found[name]))
+            await s.send(status_line(s, status, cmd.status_items, name))
     return ok(f"{verb} completed")
 
 

@@ -13,6 +13,11 @@ were expunged or changed flags; if its event group asked for that kind of event,
 gets one STATUS (§5.1-§5.3). A lost hint delays a STATUS until the mailbox's next hint;
 it never loses a change, since the baseline only moves when the log was read.
 
+Mailboxes shared with the user (issue 15) are watched by the names they see them by
+(roost.imap.namespaces), and only those they may look up and read: their owners' hints reach
+the session (roost.notify.many), and a shared mailbox that appears or goes as rights change
+is a MailboxName event like a created or deleted one.
+
 The selected mailbox keeps the RFC 9051 path (Session.sync: EXISTS, EXPUNGE under the
 §7.5.1 rules, FETCH FLAGS), with the FETCH of the MessageNew fetch attributes added.
 The first event group whose filter matches a mailbox decides its events, so
@@ -25,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from roost.errors import MailError
+from roost.imap.access import Visible, shared, visible
 from roost.imap.commands.mailboxes import account_modseq, status_line
 from roost.imap.reply import Reply, bad, no, ok
 from roost.imap.scopes import Scope, scope
@@ -32,7 +38,7 @@ from roost.model import MailboxId, ModSeq, Uid
 from roost.proto.imap import commands as c
 from roost.proto.imap.notify import MESSAGE_EVENTS
 from roost.proto.imap.responses import untagged
-from roost.store.api import Mailbox, MailboxChange, MailboxChangeKind
+from roost.store.api import ALL_RIGHTS, MailboxChange, MailboxChangeKind
 
 if TYPE_CHECKING:
     from roost.imap.session import Session
@@ -62,17 +68,21 @@ class Watch:
 class Notifications:
     """A session's NOTIFY state: the watches and what the client was last told."""
 
-    __slots__ = ("account_modseq", "baselines", "watches")
+    __slots__ = ("account_modseq", "baselines", "shared", "watches")
 
     def __init__(
         self,
         watches: tuple[Watch, ...],
         account_modseq: ModSeq,
         baselines: dict[MailboxId, tuple[ModSeq, Uid]],
+        shared: frozenset[str] = frozenset(),
     ) -> None:
         self.watches = watches
         self.account_modseq = account_modseq
         self.baselines = baselines
+        # The shared mailboxes the user may look up, as last reported (issue 15): one that
+        # appears (a right granted) or goes is a MailboxName event.
+        self.shared = shared
 
     def watch_for(self, name: str, *, subscribed: bool, selected: str | None) -> Watch | None:
         return next(
@@ -92,9 +102,14 @@ class Notifications:
                 return w.fetch if "MessageNew" in w.events else ()
         return ()
 
-    def watches_messages(self, mailbox: Mailbox, selected: str | None) -> bool:
-        watch = self.watch_for(mailbox.name, subscribed=mailbox.subscribed, selected=selected)
+    def watches_messages(self, name: str, *, subscribed: bool) -> bool:
+        watch = self.watch_for(name, subscribed=subscribed, selected=None)
         return watch is not None and bool(watch.events & MESSAGE_EVENTS)
+
+
+def _readable(views: list[Visible]) -> list[Visible]:
+    """What NOTIFY may report on: what the user may look up and read (RFC 4314 §4)."""
+    return [v for v in views if v.may("lr")]
 
 
 async def notify(s: Session, cmd: c.Notify) -> Reply:
@@ -114,18 +129,24 @@ async def notify(s: Session, cmd: c.Notify) -> Reply:
         events = frozenset(e.name for e in group.events)
         watches.append(Watch(scope(group.filter, s.decode_mailbox), events, fetch))
     modseq = await account_modseq(s)
-    mailboxes = await s.store.list_mailboxes(s.account.id)
-    s.notify = state = Notifications(tuple(watches), modseq, {})
+    views = await visible(s)
+    subscribed = set(await s.store.list_subscriptions(s.account.id))
+    shared_names = frozenset(v.name for v in views if not v.owned and v.may("l"))
+    s.notify = state = Notifications(tuple(watches), modseq, {}, shared_names)
     # Baselines only for the mailboxes watched for message events: what the client knows.
-    for m in mailboxes:
-        if state.watches_messages(m, None):
-            state.baselines[m.id] = (m.highestmodseq, m.uidnext)
+    watched = [
+        v
+        for v in _readable(views)
+        if state.watches_messages(v.name, subscribed=v.name in subscribed)
+    ]
+    for v in watched:
+        state.baselines[v.mailbox.id] = (v.mailbox.highestmodseq, v.mailbox.uidnext)
     if cmd.status:
         # RFC 5465 §3.1: STATUS of every mailbox with message events, before the OK.
         selected = s.selected.mailbox_id if s.selected is not None else None
-        for mailbox in sorted(mailboxes, key=lambda m: (m.name != "INBOX", m.name)):
-            if mailbox.id != selected and state.watches_messages(mailbox, None):
-                await s.send(await _status(s, mailbox.id))
+        for v in sorted(watched, key=lambda v: (v.name != "INBOX", v.name)):
+            if v.mailbox.id != selected:
+                await s.send(await _status(s, v))
     return ok("NOTIFY completed")
 
 
@@ -138,30 +159,76 @@ async def report(s: Session, hinted: set[MailboxId | None]) -> None:
     # not the hint, says what changed, so coalesced hints lose nothing.
     lines = await _mailbox_changes(s, state) if None in hinted else []
     selected = s.selected.mailbox_id if s.selected is not None else None
-    for mailbox_id in sorted(m for m in hinted if m is not None and m != selected):
-        line = await _message_changes(s, state, mailbox_id)
+    hinted_mailboxes = sorted(m for m in hinted if m is not None and m != selected)
+    if not hinted_mailboxes:
+        if lines:
+            await s.send(b"".join(lines))
+        return
+    views = _Views(s)
+    for mailbox_id in hinted_mailboxes:
+        view, subscribed = await views.get(mailbox_id)
+        line = await _message_changes(s, state, view, mailbox_id, subscribed)
         if line:
             lines.append(line)
     if lines:
         await s.send(b"".join(lines))
 
 
-async def _status(s: Session, mailbox: MailboxId) -> bytes:
+class _Views:
+    """The hinted mailboxes as the user sees them now, and whether they subscribed to them:
+    one read for a mailbox of their own; the shared ones and the subscriptions read once
+    per report, and only if a shared mailbox was hinted (roost.notify.many)."""
+
+    def __init__(self, s: Session) -> None:
+        self._s = s
+        self._shared: dict[MailboxId, Visible] | None = None
+        self._subscribed: set[str] | None = None
+
+    async def get(self, mailbox_id: MailboxId) -> tuple[Visible | None, bool]:
+        s = self._s
+        assert s.account is not None
+        try:
+            mailbox = await s.store.get_mailbox(mailbox_id)
+        except MailError:
+            return None, False  # deleted since: its LIST said so
+        if mailbox.account_id == s.account.id:
+            return Visible(
+                name=mailbox.name, mailbox=mailbox, rights=ALL_RIGHTS
+            ), mailbox.subscribed
+        if self._shared is None:
+            self._shared = {v.mailbox.id: v for v in _readable(await shared(s))}
+            self._subscribed = set(await s.store.list_subscriptions(s.account.id))
+        view = self._shared.get(mailbox_id)
+        assert self._subscribed is not None
+        return view, view is not None and view.name in self._subscribed
+
+
+async def _status(s: Session, mailbox: Visible) -> bytes:
     # RFC 5465 §5.1-§5.3: MESSAGES (expunges), UIDNEXT and UIDVALIDITY (new mail), UNSEEN
     # and, once CONDSTORE is on, HIGHESTMODSEQ (flag changes).
     items: tuple[str, ...] = ("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN")
     if s.condstore:
         items += ("HIGHESTMODSEQ",)
-    return status_line(s, await s.store.status(mailbox), items)
+    assert s.account is not None
+    viewer = s.account.id if mailbox.private_seen else None
+    status = await s.store.status(mailbox.mailbox.id, viewer=viewer)
+    return status_line(s, status, items, mailbox.name)
 
 
-async def _message_changes(s: Session, state: Notifications, mailbox_id: MailboxId) -> bytes:
-    try:
-        mailbox = await s.store.get_mailbox(mailbox_id)
-    except MailError:
-        state.baselines.pop(mailbox_id, None)  # deleted since: its LIST said so
+async def _message_changes(
+    s: Session,
+    state: Notifications,
+    view: Visible | None,
+    mailbox_id: MailboxId,
+    subscribed: bool,
+) -> bytes:
+    """view: the mailbox as the user sees it now (None: deleted since, or no longer one
+    they may look up and read; its LIST said so)."""
+    if view is None:
+        state.baselines.pop(mailbox_id, None)
         return b""
-    if not state.watches_messages(mailbox, None):
+    mailbox, name = view.mailbox, view.name
+    if not state.watches_messages(name, subscribed=subscribed):
         state.baselines.pop(mailbox_id, None)
         return b""
     base = state.baselines.get(mailbox_id)
@@ -169,11 +236,13 @@ async def _message_changes(s: Session, state: Notifications, mailbox_id: Mailbox
     if base is None:
         # Newly watched (created, subscribed or renamed into a watch since NOTIFY SET):
         # its state is news. Every message watch has MessageNew (RFC 5465 §5).
-        return await _status(s, mailbox_id)
+        return await _status(s, view)
     modseq, uidnext = base
     if mailbox.highestmodseq <= modseq:
         return b""
-    changes = await s.store.changes_since(mailbox_id, modseq)
+    assert s.account is not None
+    viewer = s.account.id if view.private_seen else None
+    changes = await s.store.changes_since(mailbox_id, modseq, viewer=viewer)
     state.baselines[mailbox_id] = (changes.highestmodseq, changes.uidnext)
     happened = set()
     if changes.uidnext > uidnext:
@@ -182,9 +251,26 @@ async def _message_changes(s: Session, state: Notifications, mailbox_id: Mailbox
         happened.add("MessageExpunge")
     if any(m.uid < uidnext for m in changes.changed):
         happened.add("FlagChange")
-    watch = state.watch_for(mailbox.name, subscribed=mailbox.subscribed, selected=None)
+    watch = state.watch_for(name, subscribed=subscribed, selected=None)
     assert watch is not None
-    return await _status(s, mailbox_id) if happened & watch.events else b""
+    return await _status(s, view) if happened & watch.events else b""
+
+
+async def _shared_changes(s: Session, state: Notifications) -> list[bytes]:
+    """Issue 15: a shared mailbox the user may now look up (a right granted, a mailbox made
+    in a team) is news as a new name, one they may no longer as a deleted one (RFC 5465
+    §5.4)."""
+    now = frozenset(v.name for v in await shared(s) if v.may("l"))
+    if now == state.shared:
+        return []
+    lines = []
+    for name in sorted(now ^ state.shared):
+        watch = state.watch_for(name, subscribed=False, selected=None)
+        if watch is not None and "MailboxName" in watch.events:
+            attrs = "" if name in now else "\\NonExistent"
+            lines.append(untagged(f'LIST ({attrs}) "/" '.encode() + s.render_mailbox(name)))
+    state.shared = now
+    return lines
 
 
 async def _mailbox_changes(s: Session, state: Notifications) -> list[bytes]:
@@ -214,7 +300,7 @@ async def _mailbox_changes(s: Session, state: Notifications) -> list[bytes]:
             if watch is not None and event in watch.events:
                 lines.append(_list_line(s, change))
                 break
-    return lines
+    return lines + await _shared_changes(s, state)
 
 
 def _track(state: Notifications, change: MailboxChange) -> None:

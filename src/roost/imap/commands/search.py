@@ -39,7 +39,7 @@ async def search(s: Session, cmd: c.Search) -> Reply:
             view.saved = []  # RFC 5182 §2.1: a failed SEARCH ... SAVE leaves "$" empty
         return no("Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
     query = to_query(view, cmd.key)
-    uids = visible(view, await s.store.search(view.mailbox_id, query))
+    uids = visible(view, await s.store.search(view.mailbox_id, query, viewer=view.viewer))
     modseq = await result_modseq(s, cmd.key, reported(uids, cmd.returns))
     returns = cmd.returns
     if returns is not None and "UPDATE" in returns:
@@ -106,11 +106,12 @@ async def result_modseq(
     if not _uses_modseq(key):
         return None
     await s.enable_condstore()
+    viewer = None
     if mailbox is None and s.selected is not None:
-        mailbox = s.selected.mailbox_id
+        mailbox, viewer = s.selected.mailbox_id, s.selected.viewer
     if not uids or mailbox is None:
         return None
-    return max(m.modseq for m in await s.store.fetch_flags(mailbox, uids))
+    return max(m.modseq for m in await s.store.fetch_flags(mailbox, uids, viewer=viewer))
 
 
 def reported(uids: list[Uid], returns: tuple[str, ...] | None) -> list[Uid]:

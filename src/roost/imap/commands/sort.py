@@ -43,7 +43,7 @@ async def sort(s: Session, cmd: c.Sort) -> Reply:
     if cmd.charset not in CHARSETS:
         return no("Unsupported charset", _BADCHARSET)
     keys = [SortKey(SortField(k.key.lower()), reverse=k.reverse) for k in cmd.criteria]
-    found = await s.store.sort(view.mailbox_id, to_query(view, cmd.key), keys)
+    found = await s.store.sort(view.mailbox_id, to_query(view, cmd.key), keys, viewer=view.viewer)
     uids = visible(view, found)
     modseq = await result_modseq(s, cmd.key, uids)
     if cmd.returns is None:
@@ -60,7 +60,7 @@ async def thread(s: Session, cmd: c.Thread) -> Reply:
     assert view is not None
     if cmd.charset not in CHARSETS:
         return no("Unsupported charset", _BADCHARSET)
-    infos = await s.store.thread_info(view.mailbox_id, to_query(view, cmd.key))
+    infos = await s.store.thread_info(view.mailbox_id, to_query(view, cmd.key), viewer=view.viewer)
     messages = [
         threading.ThreadMessage(
             number=info.uid if cmd.uid else msn,

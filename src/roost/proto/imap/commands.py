@@ -162,6 +162,36 @@ class Append(Command):
     messages: tuple[AppendMessage, ...]  # MULTIAPPEND (RFC 3502): one or more
 
 
+# --- ACL (RFC 4314 §3) -----------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetAcl(Command):
+    mailbox: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAcl(Command):
+    mailbox: str
+    identifier: str
+    rights: str  # mod-rights: letters, or "+letters" / "-letters"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteAcl(Command):
+    mailbox: str
+    identifier: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListRights(Command):
+    mailbox: str
+    identifier: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MyRights(Command):
+    mailbox: str
+
+
 # --- QUOTA (RFC 9208 §4) -------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetQuota(Command):

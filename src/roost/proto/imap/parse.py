@@ -266,6 +266,41 @@ def _append(cur: Cursor, tag: str, uid: bool) -> c.Command:
     return c.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))
 
 
+# RFC 4314 §9: identifier = astring; mod-rights = astring; rights = astring.
+def _getacl(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """ "GETACL" SP mailbox"""
+    cur.sp()
+    return c.GetAcl(tag=tag, mailbox=cur.mailbox())
+
+
+def _myrights(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """ "MYRIGHTS" SP mailbox"""
+    cur.sp()
+    return c.MyRights(tag=tag, mailbox=cur.mailbox())
+
+
+def _setacl(cur: Cursor, tag: str, uid: bool) -> c.Command:
+    """ "SETACL" SP mailbox SP identifier SP mod-rights"""
+    cur.sp()
+    mailbox = cur.mailbox()
+    cur.sp()
+    identifier = cur.astring("identifier")
+    cur.sp()
+    return c.SetAcl(tag=tag, mailbox=mailbox, identifier=identifier, rights=cur.astring("rights"))
+
+
+def _identifier_command(cls: type[c.DeleteAcl | c.ListRights]) -> Callable[..., c.Command]:
+    """ "DELETEACL" / "LISTRIGHTS" SP mailbox SP identifier"""
+
+    def rule(cur: Cursor, tag: str, uid: bool) -> c.Command:
+        cur.sp()
+        mailbox = cur.mailbox()
+        cur.sp()
+        return cls(tag=tag, mailbox=mailbox, identifier=cur.astring("identifier"))
+
+    return rule
+
+
 def _getquota(cur: Cursor, tag: str, uid: bool) -> c.Command:
     """ "GETQUOTA" SP quota-root-name (RFC 9208 §7; quota-root-name = astring)."""
     cur.sp()
@@ -436,6 +471,11 @@ _COMMANDS: dict[bytes, Callable[[Cursor, str, bool], c.Command]] = {
     b"APPEND": _append,
     b"IDLE": _no_args(c.Idle),
     b"COMPRESS": _compress,
+    b"GETACL": _getacl,
+    b"SETACL": _setacl,
+    b"DELETEACL": _identifier_command(c.DeleteAcl),
+    b"LISTRIGHTS": _identifier_command(c.ListRights),
+    b"MYRIGHTS": _myrights,
     b"GETQUOTA": _getquota,
     b"GETQUOTAROOT": _getquotaroot,
     b"SETQUOTA": _setquota,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from roost.store.api.protocol import (
     AccountStore,
+    AclStore,
     DeviceStore,
     MailboxStore,
     MessageStore,
@@ -57,6 +58,7 @@ from roost.store.api.query import (
     Or,
     PlainQuery,
     Query,
+    SeenBy,
     SizeLarger,
     SizeSmaller,
     SortField,
@@ -69,10 +71,14 @@ from roost.store.api.query import (
     reads_text,
 )
 from roost.store.api.records import (
+    ALL_RIGHTS,
     IMAP_CLIENT,
     IMAP_CLIENT_TYPE,
+    MEMBER_RIGHTS,
+    TEAM_PASSWORD_HASH,
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -96,14 +102,21 @@ from roost.store.api.records import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
+    changed_rights,
 )
 
 __all__ = [
+    "ALL_RIGHTS",
     "IMAP_CLIENT",
     "IMAP_CLIENT_TYPE",
+    "MEMBER_RIGHTS",
+    "TEAM_PASSWORD_HASH",
     "Account",
     "AccountChanges",
     "AccountStore",
+    "AclEntry",
+    "AclStore",
     "Alias",
     "All",
     "And",
@@ -146,6 +159,8 @@ __all__ = [
     "QueueStore",
     "Quota",
     "ReplaceResult",
+    "SeenBy",
+    "SharedMailbox",
     "SizeLarger",
     "SizeSmaller",
     "SortField",
@@ -156,5 +171,6 @@ __all__ = [
     "ThreadInfo",
     "ThreadIs",
     "UidIn",
+    "changed_rights",
     "reads_text",
 ]

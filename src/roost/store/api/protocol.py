@@ -14,6 +14,7 @@ from roost.store.api.query import Query, SortKey, ThreadInfo
 from roost.store.api.records import (
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -34,9 +35,18 @@ from roost.store.api.records import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
 )
 
-__all__ = ["AccountStore", "DeviceStore", "MailboxStore", "MessageStore", "QueueStore", "Store"]
+__all__ = [
+    "AccountStore",
+    "AclStore",
+    "DeviceStore",
+    "MailboxStore",
+    "MessageStore",
+    "QueueStore",
+    "Store",
+]
 
 
 class AccountStore(Protocol):
@@ -185,7 +195,10 @@ class MailboxStore(Protocol):
 
     async def set_subscribed(self, account: AccountId, name: str, subscribed: bool) -> None: ...
 
-    async def status(self, mailbox: MailboxId) -> MailboxStatus: ...
+    async def status(self, mailbox: MailboxId, *, viewer: AccountId | None = None) -> MailboxStatus:
+        """With viewer (a team mailbox's member): UNSEEN counts what they have not read
+        (their own \\Seen; see MessageStore)."""
+        ...
 
     async def mailbox_changes_since(
         self, account: AccountId, modseq: ModSeq
@@ -195,7 +208,14 @@ class MailboxStore(Protocol):
 
 
 class MessageStore(Protocol):
-    """Messages in a mailbox, and the changes of a mailbox and of a whole account."""
+    """Messages in a mailbox, and the changes of a mailbox and of a whole account.
+
+    `viewer` (issue 15): the user a call reads or changes a team mailbox for. Each member
+    has their own \\Seen there; the other flags are shared. With a viewer, flags and MODSEQ
+    are as that user sees them (their \\Seen; a message's MODSEQ is the later of its shared
+    and of their own change), searches test their \\Seen, and STORE of \\Seen changes only
+    theirs: under a new MODSEQ of the mailbox that the other members' changes_since does
+    not list, so each user's MODSEQ stream strictly increases and only they hear of it."""
 
     # --- messages
     async def append(self, mailbox: MailboxId, messages: Sequence[NewMessage]) -> AppendResult:
@@ -216,7 +236,9 @@ class MessageStore(Protocol):
         longer recent for later callers."""
         ...
 
-    async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
+    async def fetch_flags(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageFlags]:
         """Flags of the existing messages among uids, ascending by uid."""
         ...
 
@@ -225,12 +247,19 @@ class MessageStore(Protocol):
         grows), each once (compared case-insensitively), sorted case-insensitively."""
         ...
 
-    async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
+    async def fetch_meta(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageMeta]:
         """Metadata of the existing messages among uids, ascending by uid. Callers chunk."""
         ...
 
     async def fetch_fields(
-        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+        self,
+        mailbox: MailboxId,
+        uids: Sequence[Uid],
+        fields: Sequence[MessageField],
+        *,
+        viewer: AccountId | None = None,
     ) -> list[FieldRow]:
         """(uid, *values of fields in the order given) of the existing messages among uids,
         ascending by uid. Reads only what those fields need, so that reading a few of them
@@ -253,6 +282,8 @@ class MessageStore(Protocol):
         mode: FlagMode,
         flags: frozenset[str],
         unchangedsince: ModSeq | None = None,
+        *,
+        viewer: AccountId | None = None,
     ) -> FlagResult:
         """Changes flags; every message whose flags actually change gets one new modseq
         (the same for the whole call). Messages that no longer exist are skipped."""
@@ -284,20 +315,36 @@ class MessageStore(Protocol):
         ...
 
     async def search(
-        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        *,
+        limit: int | None = None,
+        viewer: AccountId | None = None,
     ) -> list[Uid]:
         """Uids of the messages matching query, ascending; only the first `limit` if given."""
         ...
 
-    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
+    async def sort(
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        keys: Sequence[SortKey],
+        *,
+        viewer: AccountId | None = None,
+    ) -> list[Uid]:
         """The uids matching query, ordered by keys, ties in uid order (RFC 5256 §3)."""
         ...
 
-    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
+    async def thread_info(
+        self, mailbox: MailboxId, query: Query, *, viewer: AccountId | None = None
+    ) -> list[ThreadInfo]:
         """What threading needs of the messages matching query, in uid order."""
         ...
 
-    async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
+    async def changes_since(
+        self, mailbox: MailboxId, modseq: ModSeq, *, viewer: AccountId | None = None
+    ) -> Changes:
         """What changed after modseq. A modseq of 0 returns every message."""
         ...
 
@@ -400,7 +447,43 @@ class DeviceStore(Protocol):
         ...
 
 
-class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, Protocol):
+class AclStore(Protocol):
+    """Rights on mailboxes (RFC 4314 letters, roost.store.api.ALL_RIGHTS) and team
+    accounts (issue 15). The owner of a mailbox holds every right; anyone else what the
+    mailbox's ACL grants them. Every change hints the accounts whose view it changes."""
+
+    async def create_team(self, address: str, members: Sequence[str]) -> Account:
+        """A team account (Account.is_team: nobody logs in to it) that receives address's
+        mail; each member holds every right but "a" on each of its mailboxes, and a mailbox
+        created in it takes the rights of its superior (a top-level one: of INBOX).
+        ALREADY_EXISTS if the address is taken; NONEXISTENT if a member is no user."""
+        ...
+
+    async def mailbox_rights(self, account: AccountId, mailbox: MailboxId) -> str:
+        """What account may do with mailbox ("" if nothing, or if it is gone)."""
+        ...
+
+    async def get_acl(self, mailbox: MailboxId) -> list[AclEntry]:
+        """The rights granted on mailbox, by address (not the owner's, which are implicit)."""
+        ...
+
+    async def set_rights(self, mailbox: MailboxId, address: str, rights: str) -> str:
+        """Replaces what address may do with mailbox ("": nothing); returns the rights
+        as kept (RFC 4314 order; "c" and "d" read as "k" and "xte"). CANNOT for an
+        unknown right or for the owner; NONEXISTENT if address is no user."""
+        ...
+
+    async def delete_rights(self, mailbox: MailboxId, address: str) -> None:
+        """Takes every right of address on mailbox away."""
+        ...
+
+    async def shared_mailboxes(self, account: AccountId) -> list[SharedMailbox]:
+        """The mailboxes of other accounts (people and teams) that account holds a right
+        on, by owner and name."""
+        ...
+
+
+class Store(AccountStore, MailboxStore, MessageStore, QueueStore, DeviceStore, AclStore, Protocol):
     """The mail store. See roost.store.api for the guarantees."""
 
     # --- lifecycle

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from roost.model import Uid
+from roost.model import AccountId, Uid
 
 __all__ = [
     "All",
@@ -28,6 +28,7 @@ __all__ = [
     "Or",
     "PlainQuery",
     "Query",
+    "SeenBy",
     "SizeLarger",
     "SizeSmaller",
     "SortField",
@@ -125,6 +126,14 @@ class EmailIs:
 
 
 @dataclass(frozen=True, slots=True)
+class SeenBy:
+    """The messages this account has read in a team mailbox: their own \\Seen (issue 15;
+    what a viewer's \\Seen key becomes, roost.store.mail.private)."""
+
+    account: AccountId
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadIs:
     """The messages with this THREADID (RFC 8474 §5.2)."""
 
@@ -159,6 +168,7 @@ PlainQuery = (
     | ModSeqAtLeast
     | EmailIs
     | ThreadIs
+    | SeenBy
 )
 TextQuery = HeaderContains | BodyContains | TextContains
 Query = PlainQuery | TextQuery | Not | And | Or

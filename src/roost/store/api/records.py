@@ -20,10 +20,14 @@ from roost.model import (
 )
 
 __all__ = [
+    "ALL_RIGHTS",
     "IMAP_CLIENT",
     "IMAP_CLIENT_TYPE",
+    "MEMBER_RIGHTS",
+    "TEAM_PASSWORD_HASH",
     "Account",
     "AccountChanges",
+    "AclEntry",
     "Alias",
     "AppendResult",
     "Changes",
@@ -47,6 +51,8 @@ __all__ = [
     "QueueEntry",
     "Quota",
     "ReplaceResult",
+    "SharedMailbox",
+    "changed_rights",
 ]
 
 
@@ -59,6 +65,54 @@ class Account:
     id: AccountId
     address: str  # full address, lower-cased domain
     password_hash: str
+
+    @property
+    def is_team(self) -> bool:
+        """A team account (issue 15): it owns team mailboxes, receives its address's mail
+        and nobody logs in to it; its members hold rights on its mailboxes (AclEntry)."""
+        return self.password_hash == TEAM_PASSWORD_HASH
+
+
+# A team account's password hash: no password verifies against it (it is no hash at all),
+# so nobody logs in to a team, over any protocol.
+TEAM_PASSWORD_HASH = "!team"
+
+# RFC 4314 §2.1, in its order: lookup, read, seen, write, insert, post, create (k), delete
+# mailbox (x), delete messages (t), expunge, administer. A mailbox's owner holds them all.
+ALL_RIGHTS = "lrswipkxtea"
+# What a team's member holds on each team mailbox: everything but administering the rights
+# themselves ("a"), which stays with the operator (`roost acl`).
+MEMBER_RIGHTS = "lrswipkxte"
+
+
+def changed_rights(current: str, change: str) -> str:
+    """RFC 4314 §3.1 SETACL's mod-rights: "+xy" adds to current, "-xy" takes away, plain
+    "xy" replaces. Letters are kept as given (the store checks and orders them)."""
+    if change.startswith("+"):
+        return current + change[1:]
+    if change.startswith("-"):
+        return "".join(ch for ch in current if ch not in change[1:])
+    return change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AclEntry:
+    """Rights one account holds on a mailbox of another (RFC 4314 §2); rights are letters
+    of ALL_RIGHTS in that order."""
+
+    address: str
+    rights: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SharedMailbox:
+    """A mailbox of another account that an account holds rights on: who owns it (a team
+    or a person) and what the account may do with it."""
+
+    mailbox: Mailbox
+    owner: str  # the owner's address
+    team: bool
+    rights: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,10 +6,13 @@ transaction; deleting an account deletes everything it owns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from roost.errors import MailError, MailErrorKind
-from roost.model import AccountId
-from roost.store.api import Account
+from roost.model import AccountId, MailboxId
+from roost.store.api import TEAM_PASSWORD_HASH, Account
 from roost.store.engines.api import Row, Tx
+from roost.store.mail.acl import MEMBER_RIGHTS, set_rights, tell_grantees
 from roost.store.mail.changes import account_modseq, log_account_change
 from roost.store.mail.mailboxes import create_default_mailboxes
 from roost.store.mail.names import normalise_address
@@ -17,6 +20,7 @@ from roost.store.mail.names import normalise_address
 __all__ = [
     "add_domain",
     "create_account",
+    "create_team",
     "delete_account",
     "delete_domain",
     "find_account",
@@ -106,14 +110,33 @@ def create_account(tx: Tx, address: str, password_hash: str) -> Account:
     return Account(id=account, address=address, password_hash=password_hash)
 
 
+def create_team(tx: Tx, address: str, members: Sequence[str]) -> Account:
+    """A team account at address (issue 15; nobody logs in to it) whose members hold
+    MEMBER_RIGHTS on each of its mailboxes. NONEXISTENT if a member is no user;
+    ALREADY_EXISTS if the address is taken."""
+    team = create_account(tx, address, TEAM_PASSWORD_HASH)
+    sql = "SELECT id FROM mailboxes WHERE account_id = ? ORDER BY id"
+    for member in members:
+        for row in tx.all(sql, (team.id,)):
+            set_rights(tx, MailboxId(row[0]), member, MEMBER_RIGHTS)
+    return team
+
+
 def set_password(tx: Tx, address: str, password_hash: str) -> None:
     account = _require_account(tx, address)
+    if account.is_team:
+        # Issue 15: a password would make the team an account someone logs in to.
+        raise MailError(MailErrorKind.CANNOT, f"{address} is a team: nobody logs in to it")
     tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account.id))
 
 
 def delete_account(tx: Tx, address: str) -> None:
     account = _require_account(tx, address)
     owned = "SELECT id FROM mailboxes WHERE account_id = ?"
+    # Who holds rights on its mailboxes (a team's members) sees them go at once.
+    tell_grantees(tx, [MailboxId(row[0]) for row in tx.all(owned, (account.id,))])
+    tx.execute(f"DELETE FROM acl WHERE mailbox_id IN ({owned})", (account.id,))
+    tx.execute("DELETE FROM acl WHERE account_id = ?", (account.id,))
     for table in ("messages", "tombstones"):
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id IN ({owned})", (account.id,))
     for table in ("mailboxes", "subscriptions", "mailbox_changes", "aliases", "account_services"):

@@ -21,6 +21,7 @@ from roost.model import AccountId
 from roost.store.api import Account, Alias
 from roost.store.engines.api import Tx
 from roost.store.mail.accounts import add_domain, find_account, is_local_domain
+from roost.store.mail.acl import may_send_as
 from roost.store.mail.names import normalise_address
 
 __all__ = [
@@ -127,9 +128,13 @@ def find_recipients(tx: Tx, address: str) -> list[Account]:
 
 
 def owns_address(tx: Tx, account: AccountId, address: str) -> bool:
-    """Whether address is the account's own or an alias it is a target of (sending as it
-    is allowed)."""
-    return any(target.id == account for target in find_recipients(tx, address))
+    """Whether address is the account's own or an alias it is a target of, or a team's
+    (or an alias of a team) whose INBOX the account may post to (issue 15): sending as it
+    is allowed."""
+    recipients = find_recipients(tx, address)
+    if any(target.id == account for target in recipients):
+        return True
+    return any(target.is_team and may_send_as(tx, account, target) for target in recipients)
 
 
 def set_catch_all(tx: Tx, domain: str, targets: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from roost.errors import MailError, MailErrorKind
 from roost.model import DEFAULT_MAILBOXES, AccountId, MailboxId, ModSeq, UidValidity
 from roost.store.api import Mailbox, MailboxChangeKind, MailboxStatus
 from roost.store.engines.api import Tx
+from roost.store.mail.acl import inherit, tell_grantees
 from roost.store.mail.changes import log_mailbox_change
 from roost.store.mail.instants import now_utc
 from roost.store.mail.lookup import (
@@ -65,6 +66,7 @@ def _insert_mailbox(tx: Tx, account: AccountId, name: str, special_use: str | No
     assert row is not None
     mailbox = MailboxId(row[0])
     log_mailbox_change(tx, account, MailboxChangeKind.CREATED, mailbox, name)
+    inherit(tx, account, mailbox, name)
     return mailbox
 
 
@@ -154,7 +156,8 @@ def delete_mailbox(tx: Tx, account: AccountId, name: str) -> None:
         raise MailError(MailErrorKind.HAS_CHILDREN, "mailbox has inferiors")
     # The mailbox id is never reused, so its messages need no tombstones: a client that
     # knew it sees a new UIDVALIDITY (or no mailbox) and starts over.
-    for table in ("messages", "tombstones"):
+    tell_grantees(tx, [mailbox.id])
+    for table in ("messages", "tombstones", "acl"):
         tx.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox.id,))
     tx.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox.id,))
     log_mailbox_change(tx, account, MailboxChangeKind.DELETED, mailbox.id, name)
@@ -180,6 +183,7 @@ def rename_mailbox(tx: Tx, account: AccountId, old: str, new: str) -> None:
         if find_mailbox(tx, account, target) is not None:
             raise MailError(MailErrorKind.ALREADY_EXISTS, f"{target} exists")
         tx.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (target, mailbox.id))
+        tell_grantees(tx, [mailbox.id])
         kind = MailboxChangeKind.RENAMED
         log_mailbox_change(tx, account, kind, mailbox.id, target, mailbox.name)
 

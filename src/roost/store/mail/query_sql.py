@@ -42,6 +42,7 @@ from roost.store.api import (
     Or,
     PlainQuery,
     Query,
+    SeenBy,
     SizeLarger,
     SizeSmaller,
     TextContains,
@@ -96,6 +97,13 @@ _DATE_COLUMNS = {
     DateField.SAVED: "savedate",
 }
 
+
+# A team mailbox's message as one member has read it (roost.store.mail.private), probed
+# through the primary key of private_seen.
+_SEEN_BY = (
+    "EXISTS (SELECT 1 FROM private_seen p WHERE p.mailbox_id = messages.mailbox_id "
+    "AND p.uid = messages.uid AND p.account_id = ? AND p.seen = 1)"
+)
 
 # A blob's folded texts (roost.store.mail.texts), read only for the rows a text key tests.
 _TEXTS = "SELECT 1 FROM blob_texts t WHERE t.blob_id = messages.blob_id"
@@ -168,6 +176,8 @@ def _plain(query: PlainQuery) -> tuple[str, list[object]]:
             return "email_id = ?", [email]
         case ThreadIs(thread_id=thread):
             return "thread_id = ?", [thread]
+        case SeenBy(account=account):
+            return _SEEN_BY, [account]
 
 
 def _exact(query: TextQuery) -> tuple[str, list[object]]:

@@ -46,6 +46,7 @@ acknowledgement (`_with_blobs`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -57,6 +58,7 @@ from roost.notify.api import Publisher
 from roost.store.api import (
     Account,
     AccountChanges,
+    AclEntry,
     Alias,
     AppendResult,
     Changes,
@@ -78,6 +80,7 @@ from roost.store.api import (
     QueueEntry,
     Quota,
     ReplaceResult,
+    SharedMailbox,
     SortKey,
     Store,
     ThreadInfo,
@@ -87,6 +90,7 @@ from roost.store.blobs import BlobStore, blob_id_of
 from roost.store.engines.api import Engine, Row, Tx
 from roost.store.mail import (
     accounts,
+    acl,
     aliases,
     changes,
     devices,
@@ -94,6 +98,7 @@ from roost.store.mail import (
     message_ids,
     oof,
     outbound,
+    private,
     quota,
     services,
     sorting,
@@ -253,6 +258,26 @@ class MailStore(Upkeep):
             self._writer.shutdown(wait=False)
 
     # --- domains and accounts
+
+    async def create_team(self, address: str, members: Sequence[str]) -> Account:
+        return await self._write(partial(accounts.create_team, address=address, members=members))
+
+    async def mailbox_rights(self, account: AccountId, mailbox: MailboxId) -> str:
+        return await self._read(partial(acl.rights, account=account, mailbox=mailbox))
+
+    async def get_acl(self, mailbox: MailboxId) -> list[AclEntry]:
+        return await self._read(partial(acl.get_acl, mailbox=mailbox))
+
+    async def set_rights(self, mailbox: MailboxId, address: str, rights: str) -> str:
+        return await self._write(
+            partial(acl.set_rights, mailbox_id=mailbox, address=address, new=rights)
+        )
+
+    async def delete_rights(self, mailbox: MailboxId, address: str) -> None:
+        await self._write(partial(acl.delete_rights, mailbox_id=mailbox, address=address))
+
+    async def shared_mailboxes(self, account: AccountId) -> list[SharedMailbox]:
+        return await self._read(partial(acl.shared_mailboxes, account=account))
 
     async def add_domain(self, domain: str) -> None:
         await self._write(partial(accounts.add_domain, domain=domain))
@@ -445,8 +470,16 @@ class MailStore(Upkeep):
             partial(mailboxes.set_subscribed, account=account, name=name, subscribed=subscribed)
         )
 
-    async def status(self, mailbox: MailboxId) -> MailboxStatus:
-        return await self._read(partial(mailboxes.status, mailbox_id=mailbox))
+    async def status(self, mailbox: MailboxId, *, viewer: AccountId | None = None) -> MailboxStatus:
+        def work(tx: Tx) -> MailboxStatus:
+            status = mailboxes.status(tx, mailbox)
+            if viewer is None:
+                return status
+            return dataclasses.replace(
+                status, unseen=private.unseen(tx, mailbox, viewer, status.messages)
+            )
+
+        return await self._read(work)
 
     async def mailbox_changes_since(
         self, account: AccountId, modseq: ModSeq
@@ -474,19 +507,41 @@ class MailStore(Upkeep):
         # message recent once more, so it need not wait for an fsync of its own.
         return await self._write(partial(msgs.claim_recent, mailbox=mailbox), durable=False)
 
-    async def fetch_flags(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageFlags]:
-        return await self._read(partial(msgs.fetch_flags, mailbox=mailbox, uids=uids))
+    async def fetch_flags(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageFlags]:
+        def work(tx: Tx) -> list[MessageFlags]:
+            found = msgs.fetch_flags(tx, mailbox, uids)
+            return found if viewer is None else private.overlay(tx, mailbox, viewer, found)
+
+        return await self._read(work)
 
     async def keywords(self, mailbox: MailboxId) -> list[str]:
         return await self._read(partial(msgs.keywords, mailbox=mailbox))
 
-    async def fetch_meta(self, mailbox: MailboxId, uids: Sequence[Uid]) -> list[MessageMeta]:
-        return await self._read(partial(msgs.fetch_meta, mailbox=mailbox, uids=uids))
+    async def fetch_meta(
+        self, mailbox: MailboxId, uids: Sequence[Uid], *, viewer: AccountId | None = None
+    ) -> list[MessageMeta]:
+        def work(tx: Tx) -> list[MessageMeta]:
+            found = msgs.fetch_meta(tx, mailbox, uids)
+            return found if viewer is None else private.overlay_meta(tx, mailbox, viewer, found)
+
+        return await self._read(work)
 
     async def fetch_fields(
-        self, mailbox: MailboxId, uids: Sequence[Uid], fields: Sequence[MessageField]
+        self,
+        mailbox: MailboxId,
+        uids: Sequence[Uid],
+        fields: Sequence[MessageField],
+        *,
+        viewer: AccountId | None = None,
     ) -> list[FieldRow]:
-        work = partial(msgs.fetch_fields, mailbox=mailbox, uids=uids, fields=fields)
+        def work(tx: Tx) -> list[FieldRow]:
+            found = msgs.fetch_fields(tx, mailbox, uids, fields)
+            if viewer is None:
+                return found
+            return private.overlay_fields(tx, mailbox, viewer, fields, found)
+
         return await self._read(work)
 
     async def read_blob(self, blob: BlobId) -> bytes:
@@ -504,7 +559,21 @@ class MailStore(Upkeep):
         mode: FlagMode,
         flags: frozenset[str],
         unchangedsince: ModSeq | None = None,
+        *,
+        viewer: AccountId | None = None,
     ) -> FlagResult:
+        if viewer is not None:
+            return await self._write(
+                partial(
+                    private.store_flags,
+                    mailbox=mailbox,
+                    viewer=viewer,
+                    uids=uids,
+                    mode=mode,
+                    flags=flags,
+                    unchangedsince=unchangedsince,
+                )
+            )
         work = partial(
             msgs.store_flags,
             mailbox=mailbox,
@@ -536,26 +605,48 @@ class MailStore(Upkeep):
         return await self._with_blobs([message.data], work)
 
     async def search(
-        self, mailbox: MailboxId, query: Query, *, limit: int | None = None
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        *,
+        limit: int | None = None,
+        viewer: AccountId | None = None,
     ) -> list[Uid]:
-        work = partial(
-            msgs.search,
-            mailbox=mailbox,
-            query=query,
-            index=self._engine.text_index,
-            limit=limit,
-        )
+        def work(tx: Tx) -> list[Uid]:
+            mine = query if viewer is None else private.seen_query(query, viewer)
+            return msgs.search(tx, mailbox, mine, self._engine.text_index, limit)
+
         return await self._read_query(work, query)
 
-    async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
-        work = partial(sorting.sort, mailbox=mailbox, query=query, keys=keys)
+    async def sort(
+        self,
+        mailbox: MailboxId,
+        query: Query,
+        keys: Sequence[SortKey],
+        *,
+        viewer: AccountId | None = None,
+    ) -> list[Uid]:
+        def work(tx: Tx) -> list[Uid]:
+            mine = query if viewer is None else private.seen_query(query, viewer)
+            return sorting.sort(tx, mailbox, mine, keys)
+
         return await self._read_query(work, query)
 
-    async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
-        work = partial(sorting.thread_info, mailbox=mailbox, query=query)
+    async def thread_info(
+        self, mailbox: MailboxId, query: Query, *, viewer: AccountId | None = None
+    ) -> list[ThreadInfo]:
+        def work(tx: Tx) -> list[ThreadInfo]:
+            mine = query if viewer is None else private.seen_query(query, viewer)
+            return sorting.thread_info(tx, mailbox, mine)
+
         return await self._read_query(work, query)
 
-    async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
+    async def changes_since(
+        self, mailbox: MailboxId, modseq: ModSeq, *, viewer: AccountId | None = None
+    ) -> Changes:
+        if viewer is not None:
+            work = partial(private.changes_since, mailbox=mailbox, modseq=modseq, viewer=viewer)
+            return await self._read(work)
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
 
     async def account_changes_since(self, account: AccountId, modseq: ModSeq) -> AccountChanges:
