@@ -1,6 +1,6 @@
 """A socket fuzzer (issue 9): real sessions of imaplib, poplib and smtplib (submission,
-inbound SMTP, LMTP) are recorded through a small proxy as the chunks each client wrote,
-then mutated (bytes flipped, chunks split, dropped, repeated or cut short, junk and lines
+inbound SMTP, LMTP), and a raw IMAP one with SASL-IR, IDLE, NOTIFY and COMPRESS=DEFLATE,
+are recorded through a small proxy as the chunks each client wrote, then mutated (bytes flipped, chunks split, dropped, repeated or cut short, junk and lines
 of other sessions inserted) and replayed against `roost serve` from several threads for
 ROOST_FUZZ_SECONDS (10 in `make test`, 600 in `make soak`). Afterwards an IMAP session
 opened before the run still answers, a fresh login works, every other listener greets,
@@ -9,6 +9,7 @@ the server never logged a traceback and never answered [SERVERBUG].
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import os
 import poplib
@@ -17,6 +18,7 @@ import smtplib
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -116,6 +118,46 @@ def imap_session(server: Server, port: int, user: str) -> None:
     client.delete("fuzz2")
     client.expunge()
     client.logout()
+
+
+def raw_imap_session(server: Server, port: int, user: str) -> None:
+    """What imaplib does not send: SASL-IR, IDLE, a synchronizing literal, NOTIFY, and
+    commands inside COMPRESS=DEFLATE (whose mutations then reach the inflater)."""
+    plain = base64.b64encode(f"\0{user}\0{PASSWORD}".encode()).decode()
+    with socket.create_connection((server.host, port), timeout=10) as sock:
+        f = sock.makefile("rb", buffering=0)
+
+        def until(tag: bytes) -> None:
+            while not f.readline().startswith(tag):
+                pass
+
+        f.readline()
+        for command in (f"a AUTHENTICATE PLAIN {plain}", "b SELECT INBOX (CONDSTORE)", "c IDLE"):
+            sock.sendall(command.encode() + b"\r\n")
+            until(command[:1].encode() if command[0] != "c" else b"+")
+        sock.sendall(b"DONE\r\n")
+        until(b"c ")
+        body = b"Subject: literal\r\n\r\nbody\r\n"
+        sock.sendall(b"d APPEND INBOX (\\Seen) {%d}\r\n" % len(body))
+        until(b"+")
+        sock.sendall(body + b"\r\n")
+        until(b"d ")
+        sock.sendall(
+            b"e NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MailboxName))\r\n"
+        )
+        until(b"e ")
+        sock.sendall(b"f COMPRESS DEFLATE\r\n")
+        until(b"f ")
+        out, inflate = zlib.compressobj(wbits=-15), zlib.decompressobj(wbits=-15)
+        heard = b""
+        for command in (b"g NOOP", b"h UID FETCH 1:* (FLAGS BODY.PEEK[])", b"i LOGOUT"):
+            sock.sendall(out.compress(command + b"\r\n") + out.flush(zlib.Z_SYNC_FLUSH))
+            while command[:2] not in heard:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                heard += inflate.decompress(chunk)
+        f.close()
 
 
 def pop3_session(server: Server, port: int, user: str) -> None:
@@ -238,6 +280,7 @@ def test_mutated_sessions_never_hurt_the_server(fuzzed: Fuzzed) -> None:
     sentinel.ok("SELECT INBOX")
     sessions: list[tuple[Callable[[Server, int, str], None], int]] = [
         (imap_session, server.imap_port),
+        (raw_imap_session, server.imap_port),
         (smtp_session("lmtp"), ports.lmtp),
         (smtp_session("smtp"), ports.smtp),
         (smtp_session("submission"), ports.submission),
