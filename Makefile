@@ -45,6 +45,17 @@ test: test-venv system-deps lint typecheck unit
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
 
+# Long reliability runs (not part of `make test`; see RELIABILITY.md): the kill -9 harness
+# for SOAK_KILLS rounds (make test runs 5) and the socket fuzzer for SOAK_FUZZ_SECONDS
+# (make test runs 10). They print what they survived and checked.
+.PHONY: soak
+SOAK_KILLS ?= 50
+SOAK_FUZZ_SECONDS ?= 600
+
+soak: test-venv
+	ROOST_KILLS=$(SOAK_KILLS) ROOST_FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS) $(BIN)/pytest -q -s \
+	  -o faulthandler_timeout=0 --timeout=0 tests/e2e/test_kill9.py tests/e2e/test_socket_fuzz.py
+
 # Benchmarks, Roost and Dovecot side by side (not part of `make test`; see BENCHMARKS.md).
 # BENCH_SCALE=small cuts corpora and connection counts by 10; BENCH_SERVERS picks the servers
 # (roost-pg: Roost on PostgreSQL, roost-pg2: two Roost nodes on one PostgreSQL; these two run

@@ -29,7 +29,8 @@ MAX_ADDRESS = 254
 
 # Characters allowed in neither part of an unquoted address (RFC 5322 §3.2.3 "specials",
 # plus whitespace and controls). Non-ASCII letters are allowed (RFC 6531, SMTPUTF8).
-_FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"(),:;<>@\[\\\]]')
+# Lone surrogates too: the octets of an SMTP path that are not UTF-8, which no store holds.
+_FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f"(),:;<>@\[\\\]\ud800-\udfff]')
 # A domain label: letters, digits, hyphens (or non-ASCII, for IDN in U-label form); no
 # hyphen at either end (RFC 1035 §2.3.1, RFC 5890).
 _LABEL = re.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")

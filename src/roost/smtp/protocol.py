@@ -19,6 +19,10 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
   commands kept a connection for ever. Here a message in DATA earns more time as it
   arrives (`DATA_MIN_RATE`); a timeout says `421 4.4.2` before closing; and on submission
   a client must log in within `LOGIN_WINDOW` seconds of connecting (issue 9).
+- AUTH: aiosmtpd reads a client's response to a 334 challenge with readline(), which
+  past the reader's limit raised (a "500 Error: (ValueError) ..." reply) and left the rest
+  of the line to be read as commands, each with a reply of its own. `challenge_auth` reads
+  the response to its end and refuses it once (RFC 4954 §4: `500 5.5.6`).
 - DATA: aiosmtpd keeps the whole message in a list of lines while the client sends it
   (a handler sees it only at the end, so no hook can stream it), which let fifty slow
   senders 16 MB into a message each grow the server by 900 MB. `smtp_DATA` is replaced:
@@ -31,6 +35,8 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
 import re
 import time
@@ -39,7 +45,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, syntax
+from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, _Missing, syntax
 
 from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback, password_allowed
@@ -96,6 +102,10 @@ if TYPE_CHECKING:
     _Base = SMTP
 else:
     _Base = object
+
+
+class AuthLineTooLong(Exception):
+    """A response to an AUTH challenge longer than the reader's limit (read to its end)."""
 
 
 class _RoostConnection(_Base):
@@ -202,6 +212,8 @@ class _RoostConnection(_Base):
         if isinstance(error, TLSSetupException) and self.live is not None:
             self.live.tls_failed(error.__cause__ or error)  # one line, no traceback
             return "421 4.7.0 TLS handshake failed"
+        if isinstance(error, AuthLineTooLong):
+            return "500 5.5.6 Authentication Exchange line is too long"
         status: str = await super().handle_exception(error)
         return status
 
@@ -261,6 +273,41 @@ class _RoostConnection(_Base):
                 line.clear()
                 spool.write(whole[1:] if whole.startswith(b".") else whole)
         return refusal
+
+    async def challenge_auth(
+        self,
+        challenge: str | bytes,
+        encode_to_b64: bool = True,
+        log_client_response: bool = False,
+    ) -> _Missing | bytes:
+        """aiosmtpd's, but the response line is read whole however long (and refused past
+        the reader's limit), so no part of it is taken for a command."""
+        data = challenge.encode() if isinstance(challenge, str) else challenge
+        await self.push(b"334 " + (base64.b64encode(data) if encode_to_b64 else data))
+        response = (await self._response_line()).strip()
+        if response == b"*":  # RFC 4954 §4: the client cancels
+            await self.push("501 5.7.0 Auth aborted")
+            return MISSING
+        try:
+            return base64.b64decode(response, validate=True)
+        except binascii.Error:
+            await self.push("501 5.5.2 Can't decode base64")
+            return MISSING
+
+    async def _response_line(self) -> bytes:
+        too_long = False
+        while True:
+            try:
+                line = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:  # the client left
+                return exc.partial
+            except asyncio.LimitOverrunError as exc:
+                too_long = True
+                await self._reader.read(exc.consumed)
+                continue
+            if too_long:
+                raise AuthLineTooLong
+            return line
 
     async def _deliver(self, spool: IO[bytes], size: int) -> str:
         """The policy's handle_DATA with the message in memory, under the budget."""

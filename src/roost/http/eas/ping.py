@@ -60,7 +60,7 @@ async def run(command: Command, document: Element | None) -> Element:
     if len(request.folders) > MAX_FOLDERS:
         return _p("Ping", None, _p("Status", TOO_MANY), _p("MaxFolders", str(MAX_FOLDERS)))
     ids = [f.id for f in request.folders]
-    if not all(i.isdigit() and len(i) < 19 for i in ids):
+    if not all(i.isascii() and i.isdigit() and len(i) < 19 for i in ids):  # not "²"
         return _p("Ping", None, _p("Status", HIERARCHY))
     watched = [MailboxId(int(i)) for i in ids]
     listener = command.service.notifier.listen(command.account.id)

@@ -226,7 +226,7 @@ async def count_outgoing(command: Command, mailbox: Mailbox, key: str) -> int | 
 
 
 async def _mailbox(command: Command, collection_id: str) -> Mailbox | None:
-    if not collection_id.isdigit() or len(collection_id) > 19:
+    if not (collection_id.isascii() and collection_id.isdigit()) or len(collection_id) > 19:
         return None
     try:
         mailbox = await command.store.get_mailbox(MailboxId(int(collection_id)))

@@ -83,9 +83,14 @@ def _root(document: Element, namespace: str, tag: str) -> Element:
     return document
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _int(element: Element, *, low: int = 0, high: int = 0xFFFF_FFFF) -> int:
     text = element.text().strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not _is_number(text) or not low <= int(text) <= high:
         raise ProtocolError(f"{element.tag} must be a number from {low} to {high}")
     return int(text)
 
@@ -549,7 +554,7 @@ def _range(text: str | None) -> tuple[int, int]:
     if text is None:
         return 0, 99
     first, dash, last = text.partition("-")
-    if not (dash and first.isdigit() and last.isdigit()) or int(first) > int(last):
+    if not (dash and _is_number(first) and _is_number(last)) or int(first) > int(last):
         raise ProtocolError(f"Range must be first-last, not {text!r}")
     return int(first), min(int(last), int(first) + 999)
 
