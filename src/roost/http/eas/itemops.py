@@ -93,7 +93,7 @@ async def _attachment(command: Command, reference: str) -> Element:
 
     item, _, section = reference.rpartition(":")
     where = parse_server_id(item)
-    path = tuple(int(n) for n in section.split(".") if n.isdigit() and len(n) < 6)
+    path = tuple(int(n) for n in section.split(".") if n.isascii() and n.isdigit() and len(n) < 6)
     if where is None or not path or len(path) != section.count(".") + 1:
         return refused()
     if not await _owns(command, where[0]):
