@@ -78,7 +78,7 @@ async def test_a_team_receives_mail_and_its_members_share_its_mailboxes(store: S
     team = await store.create_team("support@Example.org", ["alice@example.org", "bob@example.org"])
     assert team.is_team and team.address == "support@example.org"
     assert not verify_password(team.password_hash, "")  # nobody logs in to a team
-    assert await store.find_recipient("support@example.org") == team
+    assert await store.find_recipients("support@example.org") == [team]
     # Members may send as the team; others may not.
     assert await store.owns_address(alice.id, "support@example.org")
     assert not await store.owns_address(carol.id, "support@example.org")

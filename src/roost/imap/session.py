@@ -198,6 +198,7 @@ class Session:
             await self.flush()  # its BYE
             return
         if not await self.still_readable():
+            await self.flush()  # its BYE
             return
         await self.sync(allow_expunge=True)
         if self.notify is not None and not self.closed:
