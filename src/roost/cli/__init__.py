@@ -128,6 +128,9 @@ def store_exists(config: Config) -> bool:
 Command = Callable[[Context, argparse.Namespace], int]
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one `roost` command line; returns the exit status."""
     parser = build_parser()
@@ -153,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         run_server=_run_app,
     )
     command: Command = args.command
+    # What any command creates (a store on a fresh data directory, a backup, the server's
+    # files) is this user's only: mail and password hashes are nobody else's business.
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         return command(context, args)
     except (CommandError, MailError) as exc:
@@ -161,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report it
+    finally:
+        os.umask(previous_umask)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -93,7 +93,7 @@ class FileBlobStore:
     def ensure_root(self) -> None:
         """Creates the blob directory (durably) if it is missing."""
         if not self._root.is_dir():
-            self._root.mkdir(parents=True, exist_ok=True)
+            self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             fsync_dir(self._root.parent)
 
     def path(self, blob: BlobId) -> Path:
@@ -112,7 +112,7 @@ class FileBlobStore:
             return blob
         shard = final.parent
         if not shard.is_dir():
-            shard.mkdir(exist_ok=True)
+            shard.mkdir(mode=0o700, exist_ok=True)  # files: 0600 (mkstemp)
             fsync_dir(self._root)
         self._write_new(shard, final, data)
         return blob

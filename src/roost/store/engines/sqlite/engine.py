@@ -34,6 +34,8 @@ one applied. Search text is indexed by FTS5 (fts.py), the SQLite-specific part o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import queue
 import sqlite3
 from collections import deque
@@ -113,6 +115,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 def connect(path: Path) -> sqlite3.Connection:
     """Opens (creating if needed) and migrates the database: the writer's connection.
     Blocks."""
+    make_private(path)
     # Checkpoints run on their own thread (Checkpointer), not inside a COMMIT.
     conn = _open(path, "PRAGMA journal_mode = WAL", "PRAGMA wal_autocheckpoint = 0")
     try:
@@ -121,6 +124,24 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def make_private(path: Path) -> None:
+    """The database file is the server user's only (0600), whatever the umask of whoever
+    creates it (`roost serve`, a CLI command on a fresh data directory): it holds every
+    message and password hash. SQLite gives the -wal and -shm files the mode of the
+    database. One made readable by others before this (0644) is made private again."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            companion = path.with_name(path.name + suffix)
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(0o600)
 
 
 def connect_reader(path: Path) -> sqlite3.Connection:
