@@ -29,6 +29,7 @@ aiosmtpd speaks SMTP and LMTP; the policy objects (roost.smtp.inbound, .lmtp,
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, AnyStr
@@ -38,7 +39,9 @@ from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, syntax
 
 from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback, password_allowed
+from roost.errors import MailError, storage_unavailable
 from roost.sessions import LiveSession, Sessions, peer_text
+from roost.smtp.local import reply_for
 from roost.spool import BudgetExhausted, MemoryBudget, message_spool, read_back
 from roost.streams import TOO_MANY_FROM_ADDRESS
 
@@ -73,6 +76,8 @@ _DEFAULT_ENHANCED = {
     "554": "5.0.0",
     "555": "5.5.4",
 }
+
+log = logging.getLogger("roost.smtp")
 
 
 def with_enhanced_code(reply: str) -> str:
@@ -177,8 +182,12 @@ class _RoostConnection(_Base):
         if isinstance(error, TLSSetupException) and self.live is not None:
             self.live.tls_failed(error.__cause__ or error)  # one line, no traceback
             return "421 4.7.0 TLS handshake failed"
-        status: str = await super().handle_exception(error)
-        return status
+        if isinstance(error, MailError):  # a store refusal no handler answered itself
+            return reply_for(error)
+        # A bug: logged with its traceback; the client hears a temporary failure and retries,
+        # never aiosmtpd's "500 Error: (ExceptionName) text".
+        log.exception("bug in an SMTP session")
+        return "451 4.3.0 Internal error, try again later"
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -191,8 +200,14 @@ class _RoostConnection(_Base):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        try:
+            spool_file = message_spool(self.spool_dir)
+        except OSError as exc:  # the data directory cannot be written: refused before 354
+            log.error("cannot spool a message: %s", exc)
+            await self.push(reply_for(storage_unavailable()))
+            return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        with message_spool(self.spool_dir) as spool:
+        with spool_file as spool:
             status = await self._receive_data(spool)
             if status is None:
                 status = await self._deliver(spool, spool.tell())
@@ -234,7 +249,11 @@ class _RoostConnection(_Base):
             if not mid_line:
                 whole = b"".join(line)
                 line.clear()
-                spool.write(whole[1:] if whole.startswith(b".") else whole)
+                try:
+                    spool.write(whole[1:] if whole.startswith(b".") else whole)
+                except OSError as exc:  # the spool file's disk is full: refused after the dot
+                    log.error("cannot spool a message: %s", exc)
+                    refusal = reply_for(storage_unavailable())
         return refusal
 
     async def _deliver(self, spool: IO[bytes], size: int) -> str:

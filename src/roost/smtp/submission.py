@@ -35,6 +35,7 @@ from roost.smtp.local import (
     Unknown,
     classify,
     deliver_to_inbox,
+    reply_for,
     tag_mailbox,
 )
 from roost.smtp.message import header_addresses, message_id, without_bcc
@@ -140,7 +141,11 @@ class SubmissionPolicy(Policy):
         queue_id = new_queue_id()
         trace = self.received(server, session, self.protocol, queue_id, None)
         relayed = trace + without_bcc(data)
-        await self.relay(server, envelope, relayed)
+        try:
+            await self.relay(server, envelope, relayed)
+        except MailError as exc:  # the queue could not take it (the disk is full, say)
+            log.warning("%s: %s not queued: %s", account.address, queue_id, exc.text)
+            return reply_for(exc)
         try:
             await save_sent_copy(
                 self.store, account, data, self.config.sent_dedup_window, envelope.rcpt_tos

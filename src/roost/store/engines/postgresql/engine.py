@@ -36,6 +36,7 @@ The SQL of the units is the dialect SQLite and PostgreSQL share, with "?" placeh
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -48,8 +49,9 @@ from psycopg import errors
 from psycopg.pq import TransactionStatus
 from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from roost.errors import storage_unavailable
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
@@ -63,6 +65,8 @@ POOL_SIZE = 8
 # Runs of one unit before a conflict is the caller's: a unit loses only to a unit that
 # committed, so each retry means progress elsewhere.
 MAX_ATTEMPTS = 30
+log = logging.getLogger("roost.store")
+
 _RETRIED = (
     errors.SerializationFailure,
     errors.DeadlockDetected,
@@ -196,7 +200,13 @@ class PostgresEngine:
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, work, write, durable)
+        try:
+            return await loop.run_in_executor(self._executor, self._run, work, write, durable)
+        except (errors.InsufficientResources, psycopg.OperationalError, PoolTimeout) as exc:
+            # Disk full, out of memory or connections, the server unreachable (issue 9):
+            # nothing was changed; the client hears a temporary failure.
+            log.error("the database cannot be used: %s", exc)
+            raise storage_unavailable() from exc
 
     def _run(self, work: Callable[[Tx], T], write: bool, durable: bool) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
 import sqlite3
@@ -44,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from roost.errors import storage_unavailable
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
@@ -58,6 +60,18 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 # FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engines.api: durable writes).
 SYNCHRONOUS = "FULL"
+log = logging.getLogger("roost.store")
+
+# SQLite's primary result codes that mean the storage failed, not the statement (issue 9).
+_STORAGE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
 # Read-only connections beside the writer's, each on a thread of its own.
 READERS = 2
 # The WAL size past which the Checkpointer copies it back (SQLite's own default is 1,000
@@ -320,6 +334,17 @@ class SqliteEngine:
         return cls(conn, executor, readers, checkpointer)
 
     async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+        try:
+            return await self._run(work, write=write, durable=durable)
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", -1) & 0xFF not in _STORAGE_FAULTS:
+                raise
+            # The disk is full, the directory read-only, a write failed: the transaction is
+            # rolled back, nothing was changed; the client hears a temporary failure.
+            log.error("the store cannot be written: %s", exc)
+            raise storage_unavailable() from exc
+
+    async def _run(self, work: Callable[[Tx], T], *, write: bool, durable: bool) -> T:
         loop = asyncio.get_running_loop()
         if not write:
             return await loop.run_in_executor(self._readers, self._read, work)
