@@ -109,6 +109,9 @@ __all__ = ["Engine", "MailStore", "Row", "Tx"]
 T = TypeVar("T")
 
 BLOB_WRITERS = 8
+# Issue 9: searches running at once in one process; the engine has more readers than this
+# (SQLite: roost.store.engines.sqlite.engine.READERS), and the rest serve every other read.
+SEARCH_LANES = 1
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
@@ -129,7 +132,7 @@ _set_oof = oof.set_out_of_office  # likewise
 class MailStore(Upkeep):
     """The Store protocol over an Engine and a BlobStore."""
 
-    __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_uids", "_writer")
+    __slots__ = ("_blobs", "_engine", "_own", "_publisher", "_searches", "_uids", "_writer")
 
     def __init__(
         self, engine: Engine, blobs: BlobStore, publisher: Publisher | None = None
@@ -142,9 +145,18 @@ class MailStore(Upkeep):
         # Blob writes are mostly waiting for fsync: several at once keep the disk busy.
         self._writer = ThreadPoolExecutor(max_workers=BLOB_WRITERS, thread_name_prefix="roost-blob")
         self._uids = UidCache()
+        self._searches = asyncio.Semaphore(SEARCH_LANES)
 
     async def _read(self, work: Callable[[Tx], T]) -> T:
         return await self._engine.run(work)
+
+    async def _search(self, work: Callable[[Tx], T]) -> T:
+        """A search (SEARCH, SORT, THREAD): when no index helps it reads every message of a
+        mailbox, for seconds on a big one. Searches take turns (first come, first served)
+        on SEARCH_LANES of the engine's readers, so the others stay free for every other
+        read: one user's four searches of a big mailbox do not stall other users."""
+        async with self._searches:
+            return await self._engine.run(work)
 
     async def _write(self, work: Callable[[Tx], T], *, durable: bool = True) -> T:
         """Runs work as a write in a Journal; after the commit, publishes what it changed."""
@@ -509,13 +521,13 @@ class MailStore(Upkeep):
             index=self._engine.text_index,
             limit=limit,
         )
-        return await self._read(work)
+        return await self._search(work)
 
     async def sort(self, mailbox: MailboxId, query: Query, keys: Sequence[SortKey]) -> list[Uid]:
-        return await self._read(partial(sorting.sort, mailbox=mailbox, query=query, keys=keys))
+        return await self._search(partial(sorting.sort, mailbox=mailbox, query=query, keys=keys))
 
     async def thread_info(self, mailbox: MailboxId, query: Query) -> list[ThreadInfo]:
-        return await self._read(partial(sorting.thread_info, mailbox=mailbox, query=query))
+        return await self._search(partial(sorting.thread_info, mailbox=mailbox, query=query))
 
     async def changes_since(self, mailbox: MailboxId, modseq: ModSeq) -> Changes:
         return await self._read(partial(changes.changes_since, mailbox_id=mailbox, modseq=modseq))
