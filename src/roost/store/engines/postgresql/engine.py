@@ -202,6 +202,8 @@ class PostgresEngine:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, self._run, work, write, durable)
+        except _RETRIED:
+            raise  # lost every attempt at a race (MAX_ATTEMPTS): not the database's health
         except (errors.InsufficientResources, psycopg.OperationalError, PoolTimeout) as exc:
             # Disk full, out of memory or connections, the server unreachable (issue 9):
             # nothing was changed; the client hears a temporary failure.

@@ -337,7 +337,9 @@ class SqliteEngine:
         try:
             return await self._run(work, write=write, durable=durable)
         except sqlite3.Error as exc:
-            if getattr(exc, "sqlite_errorcode", -1) & 0xFF not in _STORAGE_FAULTS:
+            code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+            # A read told the database is read-only tried to write: a bug, not the disk.
+            if code not in _STORAGE_FAULTS or (code == sqlite3.SQLITE_READONLY and not write):
                 raise
             # The disk is full, the directory read-only, a write failed: the transaction is
             # rolled back, nothing was changed; the client hears a temporary failure.
