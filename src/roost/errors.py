@@ -55,10 +55,16 @@ def storage_unavailable() -> MailError:
     return MailError(MailErrorKind.UNAVAILABLE, STORAGE_UNAVAILABLE)
 
 
+def took_too_long() -> MailError:
+    """A read stopped at its time limit (a search; roost.store.engines.api.Engine.run)."""
+    return MailError(MailErrorKind.LIMIT, "The search took too long; narrow it down")
+
+
 __all__ = [
     "STORAGE_UNAVAILABLE",
     "MailError",
     "MailErrorKind",
     "ProtocolError",
     "storage_unavailable",
+    "took_too_long",
 ]

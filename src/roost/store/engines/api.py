@@ -100,7 +100,14 @@ class TextIndex(Protocol):
 class Engine(Protocol):
     text_index: TextIndex
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        seconds: float | None = None,
+    ) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
         raises (see "Isolation an engine must give" above); returns only once it committed.
         write=True: the unit may write. An engine may commit several writes in one
@@ -109,7 +116,9 @@ class Engine(Protocol):
         returned before it was handed in; reads may run side by side, with each other and
         with writes.
         durable=False: a write that may be lost to a power cut (not to a crash of the
-        process) until the next durable commit, which then keeps it too."""
+        process) until the next durable commit, which then keeps it too.
+        seconds: a read that has not finished after this long is stopped, and raises
+        MailError(LIMIT) (a search, so that none runs for ever)."""
         ...
 
     async def close(self) -> None: ...

@@ -112,6 +112,9 @@ BLOB_WRITERS = 8
 # Issue 9: searches running at once in one process; the engine has more readers than this
 # (SQLite: roost.store.engines.sqlite.engine.READERS), and the rest serve every other read.
 SEARCH_LANES = 1
+# ...and how long one may run before it is stopped (IMAP: NO [LIMIT]), so that no search
+# holds the lane for ever.
+SEARCH_SECONDS = 60.0
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
@@ -154,9 +157,10 @@ class MailStore(Upkeep):
         """A search (SEARCH, SORT, THREAD): when no index helps it reads every message of a
         mailbox, for seconds on a big one. Searches take turns (first come, first served)
         on SEARCH_LANES of the engine's readers, so the others stay free for every other
-        read: one user's four searches of a big mailbox do not stall other users."""
+        read: one user's four searches of a big mailbox do not stall other users. Each is
+        stopped after SEARCH_SECONDS (MailError LIMIT)."""
         async with self._searches:
-            return await self._engine.run(work)
+            return await self._engine.run(work, seconds=SEARCH_SECONDS)
 
     async def _write(self, work: Callable[[Tx], T], *, durable: bool = True) -> T:
         """Runs work as a write in a Journal; after the commit, publishes what it changed."""

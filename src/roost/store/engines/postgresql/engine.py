@@ -51,7 +51,7 @@ from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from roost.errors import storage_unavailable
+from roost.errors import storage_unavailable, took_too_long
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
@@ -198,10 +198,23 @@ class PostgresEngine:
 
         return cls(await asyncio.to_thread(start), size)
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        seconds: float | None = None,
+    ) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self._run, work, write, durable)
+            return await loop.run_in_executor(
+                self._executor, self._run, work, write, durable, seconds
+            )
+        except errors.QueryCanceled as exc:
+            if seconds is None:
+                raise
+            raise took_too_long() from exc
         except _RETRIED:
             raise  # lost every attempt at a race (MAX_ATTEMPTS): not the database's health
         except (errors.InsufficientResources, psycopg.OperationalError, PoolTimeout) as exc:
@@ -210,11 +223,11 @@ class PostgresEngine:
             log.error("the database cannot be used: %s", exc)
             raise storage_unavailable() from exc
 
-    def _run(self, work: Callable[[Tx], T], write: bool, durable: bool) -> T:
+    def _run(self, work: Callable[[Tx], T], write: bool, durable: bool, seconds: float | None) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._pool.connection() as conn:
-                    return self._attempt(conn, work, write, durable)
+                    return self._attempt(conn, work, write, durable, seconds)
             except _RETRIED:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -224,12 +237,18 @@ class PostgresEngine:
 
     @staticmethod
     def _attempt(
-        conn: psycopg.Connection[Row], work: Callable[[Tx], T], write: bool, durable: bool
+        conn: psycopg.Connection[Row],
+        work: Callable[[Tx], T],
+        write: bool,
+        durable: bool,
+        seconds: float | None = None,
     ) -> T:
         conn.execute(_BEGIN_WRITE if write else _BEGIN_READ)
         try:
             if write and not durable:
                 conn.execute("SET LOCAL synchronous_commit = off")
+            if seconds is not None:
+                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000)):d}")
             result = work(PostgresTx(conn))
             # A read has nothing to keep; COMMIT is where deferred checks run.
             conn.execute("COMMIT" if write else "ROLLBACK")

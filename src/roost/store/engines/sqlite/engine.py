@@ -39,13 +39,14 @@ import logging
 import os
 import queue
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roost.errors import storage_unavailable
+from roost.errors import storage_unavailable, took_too_long
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
@@ -72,6 +73,8 @@ _STORAGE_FAULTS = frozenset(
         sqlite3.SQLITE_PERM,
     }
 )
+# SQLite virtual-machine instructions between two looks at a read's time limit.
+PROGRESS_STEPS = 100_000
 # Read-only connections beside the writer's, each on a thread of its own.
 READERS = 2
 # The WAL size past which the Checkpointer copies it back (SQLite's own default is 1,000
@@ -333,11 +336,20 @@ class SqliteEngine:
             raise
         return cls(conn, executor, readers, checkpointer)
 
-    async def run(self, work: Callable[[Tx], T], *, write: bool = False, durable: bool = True) -> T:
+    async def run(
+        self,
+        work: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        durable: bool = True,
+        seconds: float | None = None,
+    ) -> T:
         try:
-            return await self._run(work, write=write, durable=durable)
+            return await self._run(work, write=write, durable=durable, seconds=seconds)
         except sqlite3.Error as exc:
             code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+            if code == sqlite3.SQLITE_INTERRUPT and seconds is not None:
+                raise took_too_long() from exc
             # A read told the database is read-only tried to write: a bug, not the disk.
             if code not in _STORAGE_FAULTS or (code == sqlite3.SQLITE_READONLY and not write):
                 raise
@@ -346,10 +358,12 @@ class SqliteEngine:
             log.error("the store cannot be written: %s", exc)
             raise storage_unavailable() from exc
 
-    async def _run(self, work: Callable[[Tx], T], *, write: bool, durable: bool) -> T:
+    async def _run(
+        self, work: Callable[[Tx], T], *, write: bool, durable: bool, seconds: float | None
+    ) -> T:
         loop = asyncio.get_running_loop()
         if not write:
-            return await loop.run_in_executor(self._readers, self._read, work)
+            return await loop.run_in_executor(self._readers, self._read, work, seconds)
         unit = _Write(work, durable, loop)
         self._queue.append(unit)
         # One drain per unit; a drain that finds the queue empty had its unit taken into an
@@ -358,9 +372,13 @@ class SqliteEngine:
         result: T = await unit.future
         return result
 
-    def _read(self, work: Callable[[Tx], T]) -> T:
+    def _read(self, work: Callable[[Tx], T], seconds: float | None = None) -> T:
         conn = self._idle.get()
         try:
+            if seconds is not None:
+                deadline = time.monotonic() + seconds
+                # SQLite calls this every so many instructions; non-zero interrupts the query.
+                conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
             conn.execute("BEGIN")
             try:
                 return work(SqliteTx(conn))
@@ -368,6 +386,8 @@ class SqliteEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")  # a read has nothing to keep
         finally:
+            if seconds is not None:
+                conn.set_progress_handler(None, 0)
             self._idle.put(conn)
 
     def _drain(self) -> None:
