@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import signal
 import sqlite3
 import stat
@@ -584,3 +585,24 @@ def test_acl_set_delete_list(roost: Roost) -> None:
     assert bad.status == 1 and "unknown right" in bad.err
     assert roost("acl", "set", "alice@example.org", "Nope", "bob@example.org", "l").status == 1
     assert roost("acl", "list", "nobody@example.org").status == 1
+
+
+def test_a_store_the_cli_creates_is_private(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 9: `roost --init user add` on a fresh data directory made roost.db 0644 and the
+    # directories 0755 under the usual umask; and it leaves the caller's umask as it was.
+    monkeypatch.setattr("sys.stdin", io.StringIO("secret\n"))
+    previous = os.umask(0o022)
+    try:
+        assert main(["--init", "user", "add", "alice@example.org"]) == 0
+        assert os.umask(0o022) == 0o022
+    finally:
+        os.umask(previous)
+    capsys.readouterr()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    for path in data_dir.rglob("*"):
+        expected = 0o700 if path.is_dir() else 0o600
+        if path.is_socket():
+            continue
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path

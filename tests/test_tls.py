@@ -154,12 +154,21 @@ def test_starttls_discards_what_was_sent_in_the_clear_before_the_upgrade() -> No
         reader = asyncio.StreamReader()
         reader.feed_data(b"b LOGIN injected secret\r\n")
         seen: list[bytes] = []
+        paused: list[bool] = []
+
+        class Transport(asyncio.ReadTransport):
+            def pause_reading(self) -> None:
+                # Nothing more is read into the buffer until the upgrade takes the socket.
+                paused.append(True)
 
         class Writer:
+            transport = Transport()
+
             def get_extra_info(self, name: str) -> object:
                 return ("127.0.0.1", 1) if name == "peername" else None
 
             async def start_tls(self, context: object, **_: object) -> None:
+                assert paused == [True]
                 reader.feed_eof()
                 seen.append(await reader.read())
 

@@ -32,6 +32,9 @@ class MailErrorKind(enum.Enum):
     LIMIT = "limit"  # a server limit was hit (e.g. too many mailboxes)
     MODIFIED = "modified"  # conditional store lost a race (CONDSTORE)
     CORRUPTED = "corrupted"  # stored data no longer matches its checksum (a blob's hash)
+    # transient: the storage cannot be written now (disk full, read-only, I/O error, the
+    # database server unreachable); nothing was changed
+    UNAVAILABLE = "unavailable"
 
 
 class MailError(Exception):
@@ -43,4 +46,25 @@ class MailError(Exception):
         self.text = text or kind.value
 
 
-__all__ = ["MailError", "MailErrorKind", "ProtocolError"]
+# What a client hears when the storage fails (roost.store engines and blob files log the
+# cause, one line, for the operator).
+STORAGE_UNAVAILABLE = "The server cannot store anything now; try again later"
+
+
+def storage_unavailable() -> MailError:
+    return MailError(MailErrorKind.UNAVAILABLE, STORAGE_UNAVAILABLE)
+
+
+def took_too_long() -> MailError:
+    """A read stopped at its time limit (a search; roost.store.engines.api.Engine.run)."""
+    return MailError(MailErrorKind.LIMIT, "The search took too long; narrow it down")
+
+
+__all__ = [
+    "STORAGE_UNAVAILABLE",
+    "MailError",
+    "MailErrorKind",
+    "ProtocolError",
+    "storage_unavailable",
+    "took_too_long",
+]

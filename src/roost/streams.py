@@ -27,6 +27,7 @@ __all__ = [
     "READ_SIZE",
     "TLS_HANDSHAKE_TIMEOUT",
     "AcceptErrors",
+    "HandshakeFailed",
     "Listeners",
     "StreamConnection",
     "handshake",
@@ -37,7 +38,20 @@ log = logging.getLogger("roost.streams")
 READ_SIZE = 65536
 TOO_MANY_FROM_ADDRESS = "Too many connections from your address; try again later"
 TLS_HANDSHAKE_TIMEOUT = 30
+# Seconds a closing connection may take to flush what it has to send (the goodbye).
+CLOSE_WAIT = 2.0
+# Seconds the connections' tasks get to finish at shutdown, once told to stop.
+STOP_WAIT = 3.0
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+
+
+class HandshakeFailed(ConnectionError):
+    """A TLS handshake (STARTTLS or implicit TLS) that did not complete: refused, reset,
+    timed out. Its cause is the one WARNING line the session logs (`LiveSession.tls_failed`)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class StreamConnection:
@@ -55,6 +69,8 @@ class StreamConnection:
         self.writer = writer
         self.tls = tls
         self.secure = secure
+        self._upgrade: asyncio.Future[None] | None = None
+        self._tls_broken = False  # a STARTTLS handshake that did not complete
         self.loopback = is_loopback(writer.get_extra_info("peername"))
 
     async def read(self) -> bytes:
@@ -83,9 +99,43 @@ class StreamConnection:
 
     async def start_tls(self) -> None:
         assert self.tls is not None
+        # Nothing may be read between the discard and the upgrade: bytes read in between
+        # would stay in the stream's buffer, neither discarded nor seen by TLS (a lost
+        # handshake, or cleartext taken as if it came over TLS). The upgrade resumes reading.
         discard_unread(self.reader)  # RFC 9051 §6.2.1, RFC 2595 §4
-        await self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        transport = self.writer.transport
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()
+        # A task of its own, so that goodbye() can cancel it (see there).
+        upgrade = asyncio.ensure_future(
+            self.writer.start_tls(self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        )
+        self._upgrade = upgrade
+        self._tls_broken = True
+        try:
+            await upgrade
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise ConnectionAbortedError("closed by the server during the TLS handshake") from None
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+            raise HandshakeFailed(exc) from exc
+        finally:
+            self._upgrade = None
+        self._tls_broken = False
         self.secure = True
+
+    async def close(self) -> None:
+        """Closes the connection and waits (briefly) until it is closed. After a handshake
+        that did not complete the stream never hears that its transport closed (the TLS
+        layer took it over), so there is nothing to wait for."""
+        self.writer.close()
+        if self._tls_broken:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self.writer.wait_closed()
 
     def farewell(self, reason: str) -> bytes:
         """What the protocol says when the server ends the connection on its own."""
@@ -93,7 +143,15 @@ class StreamConnection:
 
     def goodbye(self, reason: str) -> None:
         """Ends the connection from outside (shutdown, roost kick): the farewell, written at
-        once between two of the session's writes, then close."""
+        once between two of the session's writes, then close. In the middle of a TLS
+        handshake there is nothing to say it with (it would go out in the clear, into the
+        client's handshake): the connection is only closed."""
+        if self._upgrade is not None:
+            # Python 3.11's StreamWriter.start_tls breaks the writer when its transport is
+            # closed under it (the handshake "completes" with no transport); cancelling
+            # the upgrade closes the transport cleanly and leaves the writer whole.
+            self._upgrade.cancel()
+            return
         with contextlib.suppress(Exception):
             self.writer.write(self.outgoing(self.farewell(reason)))
         self.writer.close()
@@ -120,6 +178,8 @@ class Listeners:
         self.limits = limits or ConnectionLimits.from_config(config)
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
 
     async def listen(self, port: int, *, implicit_tls: bool) -> asyncio.Server:
         server = await asyncio.start_server(
@@ -137,11 +197,21 @@ class Listeners:
         self, *, implicit_tls: bool
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
             self._connections.add(writer)
+            self._tasks.add(task)
             try:
                 await self.serve_connection(reader, writer, secure=implicit_tls)
+            except asyncio.CancelledError:
+                if not self._closing:
+                    raise
+                # Cancelled by close() at shutdown: the connection is closed, and asyncio
+                # would log a cancelled connection task as an error.
+                writer.close()
             finally:
                 self._connections.discard(writer)
+                self._tasks.discard(task)
 
         return handle
 
@@ -169,11 +239,21 @@ class Listeners:
 
     async def close(self) -> None:
         """Stops listening and closes every connection still open (the sessions' goodbyes
-        went out through the session table before this)."""
+        went out through the session table before this), then waits for the connections'
+        tasks: STOP_WAIT seconds at most, after which those left (a session in the middle
+        of a store call, say) are cancelled. Whatever clients do, this returns within a
+        few seconds."""
+        self._closing = True
         for server in self._servers:
             server.close()
         for writer in list(self._connections):
             writer.close()
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=STOP_WAIT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=STOP_WAIT)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
@@ -184,8 +264,10 @@ async def handshake(conn: StreamConnection, live: LiveSession) -> bool:
     WARNING line (roost.sessions), never a traceback."""
     try:
         await conn.start_tls()
-    except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
-        live.tls_failed(exc)
+    except HandshakeFailed as exc:
+        live.tls_failed(exc.cause)
+        return False
+    except ConnectionError:  # the server is stopping
         return False
     return True
 

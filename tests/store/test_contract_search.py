@@ -33,6 +33,7 @@ from roost.store.api import (
     Query,
     Store,
     TextContains,
+    UidIn,
 )
 from roost.store.mail import messages as msgs
 from roost.store.mail.query_sql import has_keyword
@@ -282,3 +283,24 @@ async def test_a_needle_of_any_length_is_found(store: Store) -> None:
         needle = "ABCDEF"[:size]
         expected = [1, 2] if size == 0 else [1]
         assert await store.search(inbox.id, BodyContains(needle)) == expected
+
+
+@contract
+async def test_queries_of_a_thousand_keys_and_twenty_thousand_ranges(store: Store) -> None:
+    # Issue 9: SQLite refuses an expression deeper than 1,000 and more than 32,766
+    # parameters; a query as large as a SEARCH may be is answered all the same.
+    _, inbox = await account_inbox(store)
+    await append(store, inbox, make("Zebrafish one", "stripes"), make("Other", "ab"))
+    many = 1000
+    unset = [Not(HasFlag(f"$k{i}")) for i in range(many)]
+    assert await store.search(inbox.id, And((*unset, TextContains("zebra")))) == [1]
+    assert await store.search(inbox.id, And((TextContains("zebra"),) * many)) == [1]
+    flagged = [HasFlag(f"$k{i}") for i in range(many)]
+    assert await store.search(inbox.id, Or((*flagged, BodyContains("ab")))) == [2]
+    needles = [TextContains(f"needle {i}") for i in range(100)]
+    assert await store.search(inbox.id, Or((*needles, TextContains("ab")))) == [2]
+    ranges = tuple((uid, uid) for uid in range(2, 40_002, 2))
+    assert await store.search(inbox.id, UidIn(ranges)) == [2]
+    assert await store.search(inbox.id, Not(UidIn(ranges))) == [1]
+    spans = tuple((uid, uid + 1) for uid in range(2, 10_002, 3))
+    assert await store.search(inbox.id, UidIn(spans)) == [2]

@@ -14,6 +14,7 @@ from typing import TypeVar
 import psycopg
 import pytest
 
+from roost.errors import MailError, MailErrorKind
 from roost.store.api import FlagMode, Mailbox, Store
 from roost.store.engines.api import Tx, numbered_migrations
 from roost.store.engines.postgresql import engine as engine_module
@@ -147,6 +148,19 @@ def test_collection_beside_a_writer_in_another_process(postgres_url: str) -> Non
         [again] = await appending
         [meta] = await store.fetch_meta(inbox.id, [again])
         assert await store.read_blob(meta.blob_id) == message.data
+
+    run(postgres_url, body)
+
+
+def test_a_read_with_a_time_limit_is_stopped_there(postgres_url: str) -> None:
+    # Issue 9: a search runs at most SEARCH_SECONDS, then MailError(LIMIT) (IMAP NO [LIMIT]).
+    async def body(store: PostgresStore) -> None:
+        engine = engine_of(store)
+        with pytest.raises(MailError) as stopped:
+            await engine.run(lambda tx: tx.all("SELECT pg_sleep(10)"), seconds=0.2)
+        assert stopped.value.kind is MailErrorKind.LIMIT
+        for _ in range(4):  # the connections are whole again, without a limit
+            assert await engine.run(lambda tx: tx.all("SELECT 1")) == [(1,)]
 
     run(postgres_url, body)
 

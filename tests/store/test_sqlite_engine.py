@@ -144,6 +144,28 @@ async def test_readers_cannot_write(tmp_path: Path) -> None:
     await engine.close()
 
 
+COUNT_FOR_EVER = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+@synchronously
+async def test_a_read_with_a_time_limit_is_stopped_there(tmp_path: Path) -> None:
+    # Issue 9: a search runs at most SEARCH_SECONDS, then MailError(LIMIT) (IMAP NO [LIMIT]).
+    engine, _ = await open_engine(tmp_path / "db")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(MailError) as stopped:
+        await engine.run(lambda tx: tx.all(COUNT_FOR_EVER), seconds=0.2)
+    assert stopped.value.kind is MailErrorKind.LIMIT
+    assert loop.time() - started < 5
+    # The reader is whole again, and reads without a limit are not stopped.
+    for _ in range(4):
+        assert await engine.run(lambda tx: tx.all("SELECT 1")) == [(1,)]
+    await engine.close()
+
+
 @synchronously
 async def test_a_group_is_bounded(tmp_path: Path) -> None:
     engine, statements = await open_engine(tmp_path / "db")

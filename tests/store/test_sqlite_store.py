@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -399,3 +401,49 @@ def test_sqlite_migration_folds_the_texts_stored_before_it(tmp_path: Path) -> No
         conn.execute("PRAGMA user_version = 12")
     conn.close()
     assert asyncio.run(search(inbox)) == [[1], [1], [1, 2]]
+
+
+def test_the_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    # Issue 9: roost.db was 0644 and the blob directories 0755 under the usual umask; they
+    # hold every message and password hash.
+    data = tmp_path / "data"
+    big = make("big", "x" * 200_000)  # past the inline threshold: a file
+    previous = os.umask(0o022)
+    try:
+
+        async def main() -> None:
+            store = await SqliteStore.open(data)
+            try:
+                _, inbox = await account_inbox(store)
+                await append(store, inbox, make("small", "hello"), big)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+    finally:
+        os.umask(previous)
+    assert mode(data) == 0o700
+    for name in (DATABASE, DATABASE + "-wal", DATABASE + "-shm"):
+        if (data / name).exists():
+            assert mode(data / name) == 0o600, name
+    blob_files = [p for p in (data / "blobs").rglob("*") if p.is_file()]
+    assert blob_files, "the large message is a blob file"
+    for path in [data / "blobs", *(data / "blobs").rglob("*")]:
+        assert mode(path) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    asyncio.run(close_after_open(data))
+    (data / DATABASE).chmod(0o644)
+    asyncio.run(close_after_open(data))
+    assert mode(data / DATABASE) == 0o600
+
+
+async def close_after_open(data: Path) -> None:
+    store = await SqliteStore.open(data)
+    await store.close()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -103,7 +103,7 @@ def test_a_read_past_its_time_limit_is_stopped_on_every_engine(open_store: OpenS
         try:
             started = time.monotonic()
             with pytest.raises(MailError) as stopped:
-                await engine.run(lambda tx: tx.one(endless), time_limit=0.3)
+                await engine.run(lambda tx: tx.one(endless), seconds=0.3)
             assert stopped.value.kind is MailErrorKind.LIMIT
             assert time.monotonic() - started < 5
             # The connection is fine afterwards, and reads without a limit are not limited.

@@ -130,6 +130,9 @@ def store_exists(config: Config) -> bool:
 Command = Callable[[Context, argparse.Namespace], int]
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one `roost` command line; returns the exit status."""
     parser = build_parser()
@@ -155,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         run_server=_run_app,
     )
     command: Command = args.command
+    # What any command creates (a store on a fresh data directory, a backup, the server's
+    # files) is this user's only: mail and password hashes are nobody else's business.
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         return command(context, args)
     except (CommandError, MailError) as exc:
@@ -163,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report it
+    finally:
+        os.umask(previous_umask)
 
 
 def build_parser() -> argparse.ArgumentParser:

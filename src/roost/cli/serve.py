@@ -4,8 +4,8 @@ Start-up order: logging (one line per event, on stderr, text or JSON lines), the
 roost.startup (data directory, TLS files: a failure is one line and status 1), with --demo
 the demo account, then the listeners. Ctrl-C and SIGTERM both cancel the server, which says
 goodbye to every session and closes its listeners; the command then exits with status 0.
-Files the server creates are its own user's only (umask 077: the data directory 0700, the
-database and messages 0600); the LMTP socket gets its configured mode.
+Files the server creates are its own user's only (roost.cli's umask 077: the data directory
+0700, the database and messages 0600); the LMTP socket gets its configured mode.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ DEMO_ADDRESS = "demo@localhost"
 DEMO_PASSWORD_FILE = "demo-password"
 GIL_SWITCH_SECONDS = 0.0005
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
-PRIVATE_UMASK = 0o077
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +56,11 @@ def serve(ctx: Context, args: argparse.Namespace) -> int:
     root = logging.getLogger()
     previous_level = root.level
     handler = configure_logging(ctx.config.log_level, ctx.config.log_format, ctx.stderr)
-    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         return _serve(ctx, demo=bool(args.demo))
     except StartupError as exc:
         raise CommandError(str(exc)) from None
     finally:
-        os.umask(previous_umask)
         root.removeHandler(handler)
         root.setLevel(previous_level)
 

@@ -17,6 +17,7 @@ CODES = {
     MailErrorKind.LIMIT: "LIMIT",
     MailErrorKind.MODIFIED: "CANNOT",
     MailErrorKind.CORRUPTED: "CORRUPTION",  # RFC 5530 §3
+    MailErrorKind.UNAVAILABLE: "UNAVAILABLE",  # RFC 5530 §3: a subsystem is down, retry
 }
 
 

@@ -140,7 +140,9 @@ class ImapServer(streams.Listeners):
                 if not data:
                     break
                 await session.feed(data)
-        except ssl.SSLError as exc:  # a STARTTLS handshake that failed
+        except streams.HandshakeFailed as exc:  # a STARTTLS handshake that failed
+            live.tls_failed(exc.cause)
+        except ssl.SSLError as exc:  # a TLS record that failed after it
             live.tls_failed(exc)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
@@ -154,9 +156,7 @@ class ImapServer(streams.Listeners):
                 place.close()
             session.close()
             live.close()
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            await conn.close()
 
     async def _next_input(self, session: Session, conn: StreamConnection, login_by: float) -> bytes:
         if session.account is None:  # before login: the whole window, whatever arrives

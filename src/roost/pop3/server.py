@@ -8,7 +8,6 @@ the UPDATE state, so they delete nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 
@@ -84,7 +83,9 @@ class PopServer(streams.Listeners):
                 if not data:
                     break
                 await session.feed(data)
-        except ssl.SSLError as exc:  # an STLS handshake that failed
+        except streams.HandshakeFailed as exc:  # an STLS handshake that failed
+            live.tls_failed(exc.cause)
+        except ssl.SSLError as exc:  # a TLS record that failed after it
             live.tls_failed(exc)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
@@ -93,6 +94,4 @@ class PopServer(streams.Listeners):
                 place.close()
             session.close()
             live.close()
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            await conn.close()

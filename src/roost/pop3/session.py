@@ -103,6 +103,7 @@ _CODES = {
     MailErrorKind.IN_USE: "IN-USE",
     MailErrorKind.AUTH_FAILED: "AUTH",
     MailErrorKind.LIMIT: "SYS/TEMP",
+    MailErrorKind.UNAVAILABLE: "SYS/TEMP",  # RFC 3206 §4: a temporary system failure
 }
 
 

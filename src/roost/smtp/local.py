@@ -139,6 +139,8 @@ _REPLIES = {
     MailErrorKind.TOO_BIG: "552 5.3.4 Message too big for this mailbox",
     MailErrorKind.NONEXISTENT: "550 5.1.1 No such mailbox",
     MailErrorKind.NO_PERMISSION: "550 5.7.1 Delivery not permitted",
+    # RFC 5321 §4.2.3 (452: insufficient system storage), RFC 3463 X.3.1 (mail system full)
+    MailErrorKind.UNAVAILABLE: "452 4.3.1 Insufficient system storage, try again later",
 }
 
 

@@ -38,6 +38,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -49,7 +50,9 @@ from aiosmtpd.smtp import MISSING, SMTP, TLSSetupException, _Missing, syntax
 
 from roost.auth.connections import ConnectionLimits, Place
 from roost.auth.plaintext import is_loopback, password_allowed
+from roost.errors import MailError, storage_unavailable
 from roost.sessions import LiveSession, Sessions, peer_text
+from roost.smtp.local import reply_for
 from roost.spool import BudgetExhausted, MemoryBudget, message_spool, read_back
 from roost.streams import TOO_MANY_FROM_ADDRESS
 
@@ -84,6 +87,8 @@ _DEFAULT_ENHANCED = {
     "554": "5.0.0",
     "555": "5.5.4",
 }
+
+log = logging.getLogger("roost.smtp")
 
 
 def with_enhanced_code(reply: str) -> str:
@@ -214,8 +219,12 @@ class _RoostConnection(_Base):
             return "421 4.7.0 TLS handshake failed"
         if isinstance(error, AuthLineTooLong):
             return "500 5.5.6 Authentication Exchange line is too long"
-        status: str = await super().handle_exception(error)
-        return status
+        if isinstance(error, MailError):  # a store refusal no handler answered itself
+            return reply_for(error)
+        # A bug: logged with its traceback; the client hears a temporary failure and retries,
+        # never aiosmtpd's "500 Error: (ExceptionName) text".
+        log.exception("bug in an SMTP session")
+        return "451 4.3.0 Internal error, try again later"
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -228,8 +237,14 @@ class _RoostConnection(_Base):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        try:
+            spool_file = message_spool(self.spool_dir)
+        except OSError as exc:  # the data directory cannot be written: refused before 354
+            log.error("cannot spool a message: %s", exc)
+            await self.push(reply_for(storage_unavailable()))
+            return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        with message_spool(self.spool_dir) as spool:
+        with spool_file as spool:
             status = await self._receive_data(spool)
             if status is None:
                 status = await self._deliver(spool, spool.tell())
@@ -271,7 +286,11 @@ class _RoostConnection(_Base):
             if not mid_line:
                 whole = b"".join(line)
                 line.clear()
-                spool.write(whole[1:] if whole.startswith(b".") else whole)
+                try:
+                    spool.write(whole[1:] if whole.startswith(b".") else whole)
+                except OSError as exc:  # the spool file's disk is full: refused after the dot
+                    log.error("cannot spool a message: %s", exc)
+                    refusal = reply_for(storage_unavailable())
         return refusal
 
     async def challenge_auth(

@@ -38,6 +38,7 @@ from roost.smtp.local import (
     classify,
     deliver_to_inbox,
     members_of,
+    reply_for,
     tag_mailbox,
 )
 from roost.smtp.message import header_addresses, message_id, without_bcc
@@ -143,7 +144,11 @@ class SubmissionPolicy(Policy):
         queue_id = new_queue_id()
         trace = self.received(server, session, self.protocol, queue_id, None)
         relayed = trace + without_bcc(data)
-        await self.relay(server, envelope, relayed)
+        try:
+            await self.relay(server, envelope, relayed)
+        except MailError as exc:  # the queue could not take it (the disk is full, say)
+            log.warning("%s: %s not queued: %s", account.address, queue_id, exc.text)
+            return reply_for(exc)
         try:
             await save_sent_copy(
                 self.store, account, data, self.config.sent_dedup_window, envelope.rcpt_tos

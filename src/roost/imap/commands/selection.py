@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from roost.errors import MailError, MailErrorKind
 from roost.imap.access import find, require
 from roost.imap.commands.mailboxes import mailbox_id
 from roost.imap.reply import Reply, bad, no, ok
@@ -89,7 +90,14 @@ async def select(s: Session, cmd: c.Select) -> Reply:
 async def _claim_recent(s: Session, mailbox: MailboxId, readonly: bool) -> tuple[Uid, Uid]:
     if s.rev2 or readonly:
         return NOT_RECENT
-    return await s.store.claim_recent(mailbox)
+    try:
+        return await s.store.claim_recent(mailbox)
+    except MailError as exc:
+        if exc.kind is not MailErrorKind.UNAVAILABLE:
+            raise
+        # The storage cannot be written (a full disk): the mailbox can still be read, so
+        # SELECT goes on, and this session claims no message as \Recent (issue 9).
+        return NOT_RECENT
 
 
 async def _examined_recent(s: Session, mailbox: MailboxId, uids: Sequence[Uid]) -> tuple[Uid, Uid]:

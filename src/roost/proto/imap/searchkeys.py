@@ -60,6 +60,9 @@ SEARCH_RETURN_OPTIONS = RETURN_OPTIONS | {"UPDATE", "CONTEXT"}
 SORT_KEYS = frozenset("ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO".split())
 THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
 MAX_DEPTH = 64
+# Issue 9: keys in one SEARCH, SORT, THREAD or ESEARCH, nested ones included (a sequence
+# set is one key). Far above what a client builds; each costs the store a test per message.
+MAX_KEYS = 1000
 
 Returns = tuple[tuple[str, ...] | None, tuple[int, int] | None]
 
@@ -151,7 +154,18 @@ def _keys(cur: Cursor) -> c.SearchKey:
     keys = [search_key(cur, 0)]
     while cur.take(b" "):
         keys.append(search_key(cur, 0))
+    if _count(keys) > MAX_KEYS:
+        raise cur.fail(f"more than {MAX_KEYS} search keys")
     return keys[0] if len(keys) == 1 else c.AndKey(keys=tuple(keys))
+
+
+def _count(keys: list[c.SearchKey]) -> int:
+    """How many keys there are, those inside AND, OR and NOT included."""
+    count, pending = 0, list(keys)
+    while pending:
+        count += 1
+        pending.extend(c.subkeys(pending.pop()))
+    return count
 
 
 def return_options(cur: Cursor, allowed: frozenset[str], command: str) -> Returns:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import sqlite3
@@ -38,7 +39,7 @@ import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from roost.errors import MailError, MailErrorKind
+from roost.errors import MailError, MailErrorKind, storage_unavailable
 from roost.model import BlobId
 from roost.store.blobs import REFERENCED, blob_id_of
 from roost.store.engines.api import Tx
@@ -51,6 +52,8 @@ _TMP_PREFIX = ".tmp-"
 # each new blob updates its atime (relatime), a journal write that waits behind the fsyncs
 # of concurrent deliveries.
 _NOATIME = getattr(os, "O_NOATIME", 0)
+
+log = logging.getLogger("roost.store")
 
 
 def fsync_dir(path: Path) -> None:
@@ -92,7 +95,7 @@ class FileBlobStore:
     def ensure_root(self) -> None:
         """Creates the blob directory (durably) if it is missing."""
         if not self._root.is_dir():
-            self._root.mkdir(parents=True, exist_ok=True)
+            self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             fsync_dir(self._root.parent)
 
     def path(self, blob: BlobId) -> Path:
@@ -110,10 +113,16 @@ class FileBlobStore:
         if final.exists():
             return blob
         shard = final.parent
-        if not shard.is_dir():
-            shard.mkdir(exist_ok=True)
-            fsync_dir(self._root)
-        self._write_new(shard, final, data)
+        try:
+            if not shard.is_dir():
+                shard.mkdir(mode=0o700, exist_ok=True)  # files: 0600 (mkstemp)
+                fsync_dir(self._root)
+            self._write_new(shard, final, data)
+        except OSError as exc:
+            # The disk is full, the directory read-only: the message is not stored, and the
+            # client hears a temporary failure (its transaction never commits).
+            log.error("cannot write the message file %s: %s", final, exc)
+            raise storage_unavailable() from exc
         return blob
 
     def write_all(self, datas: Sequence[bytes], blobs: Sequence[BlobId]) -> None:

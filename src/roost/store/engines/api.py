@@ -107,7 +107,7 @@ class Engine(Protocol):
         *,
         write: bool = False,
         durable: bool = True,
-        time_limit: float | None = None,
+        seconds: float | None = None,
     ) -> T:
         """Runs work(tx) in a transaction that commits if work returns and rolls back if it
         raises (see "Isolation an engine must give" above); returns only once it committed.
@@ -118,8 +118,8 @@ class Engine(Protocol):
         with writes.
         durable=False: a write that may be lost to a power cut (not to a crash of the
         process) until the next durable commit, which then keeps it too.
-        time_limit (reads): seconds the read may take; past them the engine stops its
-        statements and raises MailError(LIMIT)."""
+        seconds: a read that has not finished after this long is stopped, and raises
+        MailError(LIMIT) (a search, so that none runs for ever)."""
         ...
 
     async def close(self) -> None: ...

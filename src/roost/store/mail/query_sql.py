@@ -232,6 +232,8 @@ def _candidates(query: Query, index: TextIndex) -> _Candidates | None:
             if any(c is None for c in union):
                 return None  # a disjunct the index cannot narrow: the union is everything
             parts = [c for c in union if c is not None]
+            if len(parts) > _MAX_UNION:
+                return None  # SQLite refuses a compound SELECT of more than 500 terms
             params = [p for c in parts for p in c[1]]
             sql = " UNION ".join(c[0] for c in parts)
             return sql, params, min(c[2] for c in parts)
@@ -249,20 +251,42 @@ def _join(
     if not queries:
         return empty, []
     parts, params = [], []
-    for query in queries:
+    # A key given twice is tested once (x AND x is x, x OR x is x).
+    for query in dict.fromkeys(queries):
         sql, more = compile_query(query, index)
         parts.append(f"({sql})")
         params.extend(more)
-    return op.join(parts), params
+    return balanced(parts, op), params
+
+
+# Disjuncts narrowed through the index as one UNION; past it, the text keys scan.
+_MAX_UNION = 64
+# Terms joined flat under one pair of parentheses by `balanced`.
+_FANOUT = 16
+
+
+def balanced(terms: list[str], op: str) -> str:
+    """terms joined by op (AND, OR) in nested groups of at most _FANOUT, so the expression's
+    depth grows with the logarithm of their number: SQLite refuses an expression deeper
+    than 1,000 ("Expression tree is too large"), and "a AND b AND c ..." is as deep as it
+    is long."""
+    while len(terms) > _FANOUT:
+        terms = ["(" + op.join(terms[i : i + _FANOUT]) + ")" for i in range(0, len(terms), _FANOUT)]
+    return op.join(terms)
 
 
 def _uid_ranges_sql(ranges: Sequence[tuple[int, int]]) -> tuple[str, list[object]]:
     if not ranges:
         return "1 = 0", []
-    params: list[object] = []
-    for first, last in ranges:
-        params.extend((min(first, last), max(first, last)))
-    return " OR ".join(["uid BETWEEN ? AND ?"] * len(ranges)), params
+    # The bounds are written into the SQL (integers, so nothing to escape), not bound as
+    # parameters: a set of 20,000 ranges would pass SQLite's 32,766 parameters. Single
+    # UIDs go in one IN list, which SQLite parses and probes in linear time; an OR of
+    # thousands of BETWEENs takes it quadratic time.
+    single = [f"{a:d}" for a, b in ranges if a == b]
+    terms = [f"uid BETWEEN {min(a, b):d} AND {max(a, b):d}" for a, b in ranges if a != b]
+    if single:
+        terms.append(f"uid IN ({', '.join(single)})")
+    return balanced(terms, " OR "), []
 
 
 def uid_ranges(uids: Sequence[Uid]) -> list[tuple[int, int]]:

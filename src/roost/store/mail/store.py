@@ -122,7 +122,7 @@ BLOB_WRITERS = 8
 TEXT_READS = 1
 # ...and each may take this long (seconds); past it the engine stops it and the client is
 # told to ask for less (IMAP NO [LIMIT]), so no search holds the turn for ever.
-TEXT_READ_TIMEOUT = 60.0
+TEXT_READ_SECONDS = 60.0
 # How often `follow` looks for other processes' writes (seconds), and how many account-log
 # rows it reads at once.
 FOLLOW_INTERVAL = 0.1
@@ -158,8 +158,8 @@ class MailStore(Upkeep):
         self._uids = UidCache()
         self._text_reads = asyncio.Semaphore(TEXT_READS)
 
-    async def _read(self, work: Callable[[Tx], T], *, time_limit: float | None = None) -> T:
-        return await self._engine.run(work, time_limit=time_limit)
+    async def _read(self, work: Callable[[Tx], T], *, seconds: float | None = None) -> T:
+        return await self._engine.run(work, seconds=seconds)
 
     async def _read_query(self, work: Callable[[Tx], T], query: Query) -> T:
         """A read answering query: one that reads messages' texts takes its turn among
@@ -169,7 +169,7 @@ class MailStore(Upkeep):
             return await self._read(work)
         await self._text_reads.acquire()
         try:
-            running = asyncio.ensure_future(self._read(work, time_limit=TEXT_READ_TIMEOUT))
+            running = asyncio.ensure_future(self._read(work, seconds=TEXT_READ_SECONDS))
         except BaseException:
             self._text_reads.release()
             raise

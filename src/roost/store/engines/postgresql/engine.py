@@ -36,11 +36,12 @@ The SQL of the units is the dialect SQLite and PostgreSQL share, with "?" placeh
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import TypeVar
 
 import psycopg
@@ -48,9 +49,9 @@ from psycopg import errors
 from psycopg.pq import TransactionStatus
 from psycopg.types import TypeInfo
 from psycopg.types.string import TextBinaryLoader, TextLoader
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from roost.errors import MailError, MailErrorKind
+from roost.errors import storage_unavailable, took_too_long
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.postgresql.text import TrigramTextIndex
 
@@ -64,6 +65,8 @@ POOL_SIZE = 8
 # Runs of one unit before a conflict is the caller's: a unit loses only to a unit that
 # committed, so each retry means progress elsewhere.
 MAX_ATTEMPTS = 30
+log = logging.getLogger("roost.store")
+
 _RETRIED = (
     errors.SerializationFailure,
     errors.DeadlockDetected,
@@ -72,7 +75,6 @@ _RETRIED = (
 )
 _BEGIN_WRITE = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
 # pg_advisory_lock key: one migration at a time, whichever node starts first.
 _MIGRATION_LOCK = 0x526F6F7374  # "Roost"
 
@@ -202,25 +204,30 @@ class PostgresEngine:
         *,
         write: bool = False,
         durable: bool = True,
-        time_limit: float | None = None,
+        seconds: float | None = None,
     ) -> T:
         loop = asyncio.get_running_loop()
-        run = partial(self._run, work, write, durable, time_limit)
-        return await loop.run_in_executor(self._executor, run)
+        try:
+            return await loop.run_in_executor(
+                self._executor, self._run, work, write, durable, seconds
+            )
+        except errors.QueryCanceled as exc:
+            if seconds is None:
+                raise
+            raise took_too_long() from exc
+        except _RETRIED:
+            raise  # lost every attempt at a race (MAX_ATTEMPTS): not the database's health
+        except (errors.InsufficientResources, psycopg.OperationalError, PoolTimeout) as exc:
+            # Disk full, out of memory or connections, the server unreachable (issue 9):
+            # nothing was changed; the client hears a temporary failure.
+            log.error("the database cannot be used: %s", exc)
+            raise storage_unavailable() from exc
 
-    def _run(
-        self, work: Callable[[Tx], T], write: bool, durable: bool, time_limit: float | None
-    ) -> T:
+    def _run(self, work: Callable[[Tx], T], write: bool, durable: bool, seconds: float | None) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self._pool.connection() as conn:
-                    return self._attempt(conn, work, write, durable, time_limit)
-            except errors.QueryCanceled as exc:
-                if time_limit is None:
-                    raise
-                raise MailError(
-                    MailErrorKind.LIMIT, f"stopped after {time_limit:g} s; ask for less"
-                ) from exc
+                    return self._attempt(conn, work, write, durable, seconds)
             except _RETRIED:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -234,14 +241,14 @@ class PostgresEngine:
         work: Callable[[Tx], T],
         write: bool,
         durable: bool,
-        time_limit: float | None,
+        seconds: float | None = None,
     ) -> T:
         conn.execute(_BEGIN_WRITE if write else _BEGIN_READ)
         try:
             if write and not durable:
                 conn.execute("SET LOCAL synchronous_commit = off")
-            if time_limit is not None:  # the server cancels a statement running past it
-                conn.execute(_STATEMENT_TIMEOUT, [f"{int(time_limit * 1000)}ms"])
+            if seconds is not None:
+                conn.execute(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000)):d}")
             result = work(PostgresTx(conn))
             # A read has nothing to keep; COMMIT is where deferred checks run.
             conn.execute("COMMIT" if write else "ROLLBACK")

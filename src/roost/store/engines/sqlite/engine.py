@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import time
@@ -54,7 +55,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from roost.errors import MailError, MailErrorKind
+from roost.errors import storage_unavailable, took_too_long
 from roost.store.engines.api import Row, TextIndex, Tx, numbered_migrations
 from roost.store.engines.sqlite.fts import (
     FIELDS_FUNCTION,
@@ -71,13 +72,25 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 # FULL: in WAL mode each COMMIT fsyncs the WAL (roost.store.engines.api: durable writes).
 SYNCHRONOUS = "FULL"
+log = logging.getLogger("roost.store")
+
+# SQLite's primary result codes that mean the storage failed, not the statement (issue 9).
+_STORAGE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PERM,
+    }
+)
+# SQLite virtual-machine instructions between two looks at a read's time limit.
+PROGRESS_STEPS = 100_000
 # Read-only connections beside the writer's, each on a thread of its own.
 READERS = 2
 # The WAL size past which the Checkpointer copies it back (SQLite's own default is 1,000
 # pages, about 4 MiB).
 CHECKPOINT_BYTES = 4 * 1024 * 1024
-# SQLite virtual-machine steps between two looks at a timed read's clock.
-PROGRESS_STEPS = 100_000
 # Writes one COMMIT acknowledges at most: bounds how long the first of them waits.
 MAX_GROUP = 64
 # Queued search documents past which indexing goes between groups even while writes wait.
@@ -136,6 +149,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 def connect(path: Path) -> sqlite3.Connection:
     """Opens (creating if needed) and migrates the database: the writer's connection.
     Blocks."""
+    make_private(path)
     # Checkpoints run on their own thread (Checkpointer), not inside a COMMIT.
     conn = _open(path, "PRAGMA journal_mode = WAL", "PRAGMA wal_autocheckpoint = 0")
     try:
@@ -144,6 +158,24 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def make_private(path: Path) -> None:
+    """The database file is the server user's only (0600), whatever the umask of whoever
+    creates it (`roost serve`, a CLI command on a fresh data directory): it holds every
+    message and password hash. SQLite gives the -wal and -shm files the mode of the
+    database. One made readable by others before this (0644) is made private again."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            companion = path.with_name(path.name + suffix)
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(0o600)
 
 
 def connect_reader(path: Path) -> sqlite3.Connection:
@@ -332,11 +364,28 @@ class SqliteEngine:
         *,
         write: bool = False,
         durable: bool = True,
-        time_limit: float | None = None,
+        seconds: float | None = None,
+    ) -> T:
+        try:
+            return await self._run(work, write=write, durable=durable, seconds=seconds)
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+            if code == sqlite3.SQLITE_INTERRUPT and seconds is not None:
+                raise took_too_long() from exc
+            # A read told the database is read-only tried to write: a bug, not the disk.
+            if code not in _STORAGE_FAULTS or (code == sqlite3.SQLITE_READONLY and not write):
+                raise
+            # The disk is full, the directory read-only, a write failed: the transaction is
+            # rolled back, nothing was changed; the client hears a temporary failure.
+            log.error("the store cannot be written: %s", exc)
+            raise storage_unavailable() from exc
+
+    async def _run(
+        self, work: Callable[[Tx], T], *, write: bool, durable: bool, seconds: float | None
     ) -> T:
         loop = asyncio.get_running_loop()
         if not write:
-            return await loop.run_in_executor(self._readers, self._read, work, time_limit)
+            return await loop.run_in_executor(self._readers, self._read, work, seconds)
         unit = _Write(work, durable, loop)
         self._queue.append(unit)
         # One drain per unit; a drain that finds the queue empty had its unit taken into an
@@ -351,26 +400,21 @@ class SqliteEngine:
             loop.call_later(INDEX_DELAY, self._index_when_idle)
         return result
 
-    def _read(self, work: Callable[[Tx], T], time_limit: float | None) -> T:
+    def _read(self, work: Callable[[Tx], T], seconds: float | None = None) -> T:
         conn = self._idle.get()
-        if time_limit is not None:
-            deadline = time.monotonic() + time_limit
-            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
         try:
+            if seconds is not None:
+                deadline = time.monotonic() + seconds
+                # SQLite calls this every so many instructions; non-zero interrupts the query.
+                conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
             conn.execute("BEGIN")
             try:
                 return work(SqliteTx(conn))
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")  # a read has nothing to keep
-        except sqlite3.OperationalError as exc:
-            if time_limit is None or time.monotonic() <= deadline:
-                raise
-            raise MailError(
-                MailErrorKind.LIMIT, f"stopped after {time_limit:g} s; ask for less"
-            ) from exc
         finally:
-            if time_limit is not None:
+            if seconds is not None:
                 conn.set_progress_handler(None, 0)
             self._idle.put(conn)
 

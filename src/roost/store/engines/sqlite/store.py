@@ -49,7 +49,7 @@ class SqliteStore(MailStore):
         files = FileBlobStore(data_dir / BLOBS)
 
         def prepare() -> None:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             files.ensure_root()
 
         engine = await SqliteEngine.open(data_dir / DATABASE, before=prepare)
