@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import quopri
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from roost.proto import mime_text
 from roost.proto.addresses import parse_addresses
 from roost.proto.mime import (
     MAX_DEPTH,
@@ -473,6 +475,35 @@ def test_preview_is_the_start_of_the_unquoted_words(lines: list[str]) -> None:
     data = b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body
     unquoted = [line for line in lines if not line.lstrip().startswith(">")]
     assert preview(data, parse_message(data)[1]) == " ".join(" ".join(unquoted).split())[:256]
+
+
+@given(
+    st.lists(st.sampled_from(["> quoted", "word", "  ", "é" * 40, "x" * 300, "", "a b\tc"])),
+    st.integers(min_value=1, max_value=400),
+    st.sampled_from(["7bit", "base64", "quoted-printable"]),
+)
+def test_a_preview_from_the_first_octets_is_the_whole_texts(
+    lines: list[str], first: int, encoding: str
+) -> None:
+    # roost.proto.mime_text._preview_of reads a prefix first: whatever the cut, and the
+    # transfer encoding, it gives the preview of the whole text.
+    body = "\r\n".join(lines).encode()
+    if encoding == "base64":
+        encoded = base64.encodebytes(body)
+    elif encoding == "quoted-printable":
+        encoded = quopri.encodestring(body)
+    else:
+        encoded = body
+    data = (
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+        + encoding.encode()
+        + b"\r\n\r\n"
+        + encoded
+    )
+    root = parse_message(data)[1]
+    unquoted = [line for line in lines if not line.lstrip().startswith(">")]
+    whole = " ".join(" ".join(unquoted).split())[:256]
+    assert mime_text._preview_of(data, root, first) == whole
 
 
 def test_body_text_covers_every_text_part() -> None:

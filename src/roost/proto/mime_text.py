@@ -29,6 +29,7 @@ __all__ = [
 
 PREVIEW_LENGTH = 256  # RFC 8970 §3.1: at most 256 characters
 _PREVIEW_SOURCE = 64 * 1024  # raw octets read for a preview: plenty for 256 characters
+_PREVIEW_FIRST = 4 * 1024  # raw octets tried first: enough for most (roost.proto.mime_text)
 _IDENTITY = frozenset({"7bit", "8bit", "binary", ""})
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 
@@ -230,11 +231,28 @@ def preview(data: bytes, root: Part) -> str:
     chosen = chosen or next((p for p in texts if p.subtype == "html"), None)
     if chosen is None:
         return ""
-    # Joined and split in C: for the few kilobytes of a usual body, cheaper than stopping
-    # at 256 characters in Python (measured: 22 against 91 µs a message).
-    text = _part_text(data, chosen, _PREVIEW_SOURCE)
-    lines = (line for line in text.splitlines() if not line.lstrip().startswith(">"))
-    return " ".join(" ".join(lines).split())[:PREVIEW_LENGTH]
+    return _preview_of(data, chosen, _PREVIEW_FIRST)
+
+
+def _preview_of(data: bytes, part: Part, first: int) -> str:
+    """The preview of a text part, from its first `first` octets when they are enough.
+
+    The words of the lines before the last of a prefix of the text are the first words of
+    the whole text (the last line may be cut short: its end, an escape or a character cut
+    in two), so when they already make PREVIEW_LENGTH characters they give the same
+    preview; only a part whose start is too short or mostly quoted is read further, up to
+    _PREVIEW_SOURCE octets. Joined and split in C: for a few kilobytes, cheaper than
+    stopping at 256 characters in Python (measured: 22 against 91 µs a message)."""
+    if part.end - part.body_start > first:
+        lines = _part_text(data, part, first).splitlines()[:-1]
+        words = _unquoted_words(lines)
+        if len(words) >= PREVIEW_LENGTH:
+            return words[:PREVIEW_LENGTH]
+    return _unquoted_words(_part_text(data, part, _PREVIEW_SOURCE).splitlines())[:PREVIEW_LENGTH]
+
+
+def _unquoted_words(lines: list[str]) -> str:
+    return " ".join(" ".join(line for line in lines if not line.lstrip().startswith(">")).split())
 
 
 def _is_attachment(part: Part) -> bool:
