@@ -140,10 +140,6 @@ _set_services = services.set_account_services  # the method's parameter shadows 
 _set_oof = oof.set_out_of_office  # likewise
 
 
-def _blob_ids(datas: list[bytes]) -> list[BlobId]:
-    return [blob_id_of(data) for data in datas]
-
-
 class MailStore(Upkeep):
     """The Store protocol over an Engine and a BlobStore."""
 
@@ -241,13 +237,11 @@ class MailStore(Upkeep):
         """Runs work(tx, the blob ids of datas) as a write while the blobs are written on a
         thread of their own; the transaction waits for them before it commits (DESIGN.md:
         the blob is durable first), so the fsyncs of the blob and of the rows overlap with
-        the work in between. The blobs are named (SHA-256) on that thread too, not on the
-        event loop."""
-        named = self._writer.submit(_blob_ids, datas)
-        written = self._writer.submit(lambda: self._blobs.write_all(datas, named.result()))
+        the work in between."""
+        blobs = [blob_id_of(data) for data in datas]
+        written = self._writer.submit(self._blobs.write_all, datas, blobs)
 
         def unit(tx: Tx) -> T:
-            blobs = named.result()
             result = work(tx, blobs)
             written.result()
             # A collection since the write cannot take a blob referenced from here to
