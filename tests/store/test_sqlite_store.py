@@ -432,12 +432,14 @@ def test_the_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
         assert mode(path) == (0o700 if path.is_dir() else 0o600), path
 
 
-def test_a_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
+def test_a_database_and_blob_directory_readable_by_others_are_made_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     asyncio.run(close_after_open(data))
     (data / DATABASE).chmod(0o644)
+    (data / "blobs").chmod(0o755)  # as made before issue 9
     asyncio.run(close_after_open(data))
     assert mode(data / DATABASE) == 0o600
+    assert mode(data / "blobs") == 0o700
 
 
 async def close_after_open(data: Path) -> None:

@@ -93,10 +93,14 @@ class FileBlobStore:
         self._root = root
 
     def ensure_root(self) -> None:
-        """Creates the blob directory (durably) if it is missing."""
+        """Creates the blob directory (durably) if it is missing; one that others may
+        enter (0755, made by a Roost before issue 9) is made the server user's only, which
+        closes every message file below it."""
         if not self._root.is_dir():
             self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             fsync_dir(self._root.parent)
+        elif self._root.stat().st_mode & 0o077:
+            self._root.chmod(0o700)
 
     def path(self, blob: BlobId) -> Path:
         # The id comes from the database, but it becomes a path: refuse anything that is
