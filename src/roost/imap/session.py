@@ -192,18 +192,20 @@ class Session:
             self.listener.watch(accounts)
 
     async def push(self) -> None:
-        """Notifier woke us during IDLE: report what changed, at once."""
+        """Notifier woke us during IDLE: report what changed, at once (or the BYE of an
+        account deleted or a read right revoked meanwhile)."""
+        await self._report_changes()
+        await self.flush()
+
+    async def _report_changes(self) -> None:
         hinted = self.listener.drain() if self.listener is not None else set()
         if None in hinted and not await self._account_exists():
-            await self.flush()  # its BYE
             return
         if not await self.still_readable():
-            await self.flush()  # its BYE
             return
         await self.sync(allow_expunge=True)
         if self.notify is not None and not self.closed:
             await report(self, hinted)
-        await self.flush()
 
     async def keepalive(self) -> None:
         await self.send(untagged("OK Still here"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from roost.model import SEEN, AccountId, MailboxId, ModSeq, Uid
 from roost.store.api import (
@@ -51,11 +52,13 @@ __all__ = [
     "changes_since",
     "overlay",
     "overlay_fields",
-    "overlay_meta",
     "seen_query",
     "store_flags",
     "unseen",
 ]
+
+# What `overlay` takes and gives back: a message's flags and MODSEQ with its other fields.
+Flagged = TypeVar("Flagged", MessageFlags, MessageMeta)
 
 _BY_UID = "SELECT uid, seen, modseq FROM private_seen WHERE mailbox_id = ? AND account_id = ?"
 
@@ -81,23 +84,13 @@ def _seen_as(
 
 
 def overlay(
-    tx: Tx, mailbox: MailboxId, viewer: AccountId, messages: Sequence[MessageFlags]
-) -> list[MessageFlags]:
-    """The messages' flags and MODSEQ as the viewer sees them."""
+    tx: Tx, mailbox: MailboxId, viewer: AccountId, messages: Sequence[Flagged]
+) -> list[Flagged]:
+    """The messages (MessageFlags or MessageMeta) with flags and MODSEQ as the viewer sees
+    them."""
     rows = _rows(tx, mailbox, viewer, [m.uid for m in messages])
     out = []
     for m in messages:
-        flags, modseq = _seen_as(m.flags, m.modseq, rows.get(m.uid))
-        out.append(MessageFlags(uid=m.uid, modseq=ModSeq(modseq), flags=flags))
-    return out
-
-
-def overlay_meta(
-    tx: Tx, mailbox: MailboxId, viewer: AccountId, metas: Sequence[MessageMeta]
-) -> list[MessageMeta]:
-    rows = _rows(tx, mailbox, viewer, [m.uid for m in metas])
-    out = []
-    for m in metas:
         flags, modseq = _seen_as(m.flags, m.modseq, rows.get(m.uid))
         out.append(replace(m, flags=flags, modseq=ModSeq(modseq)))
     return out

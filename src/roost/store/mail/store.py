@@ -524,7 +524,7 @@ class MailStore(Upkeep):
     ) -> list[MessageMeta]:
         def work(tx: Tx) -> list[MessageMeta]:
             found = msgs.fetch_meta(tx, mailbox, uids)
-            return found if viewer is None else private.overlay_meta(tx, mailbox, viewer, found)
+            return found if viewer is None else private.overlay(tx, mailbox, viewer, found)
 
         return await self._read(work)
 
